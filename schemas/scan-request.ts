@@ -1,0 +1,78 @@
+import { z } from 'zod'
+
+const int = z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1)
+
+export const rangeSourceSchema = z.object({
+  type: z.literal('range'),
+  start: int.describe('First integer of the range (inclusive).'),
+  end: int.describe('End of the range (exclusive).')
+}).describe('The integers start..end-1; each record is a JSON number.')
+
+export const inlineSourceSchema = z.object({
+  type: z.literal('inline'),
+  records: z.array(z.unknown()).describe('The records themselves, any JSON values.')
+}).describe('Records sent in the request body.')
+
+export const columnTypeSchema = z.enum(['string', 'number', 'integer', 'boolean', 'json'])
+
+export const fileSourceSchema = z.object({
+  type: z.literal('file'),
+  path: z.string().min(1).describe('Path relative to DATA_DIR.'),
+  format: z.enum(['ndjson', 'csv']).describe('ndjson: one JSON value per line; csv: RFC 4180 with a header row.'),
+  columns: z.record(z.string(), columnTypeSchema).optional()
+    .describe('CSV only: types of named columns (other columns stay strings).')
+}).describe('A file under DATA_DIR, scanned by record offset.')
+
+export const sourceSchema = z.discriminatedUnion('type', [rangeSourceSchema, inlineSourceSchema, fileSourceSchema])
+
+export const filterStepSchema = z.object({
+  filter: z.string().min(1).describe('CEL expression over `record`; the record is kept when it is true.')
+}).strict()
+
+export const mapStepSchema = z.object({
+  map: z.string().min(1).describe('CEL expression over `record`; its value replaces the record.')
+}).strict()
+
+export const processorStepSchema = z.object({
+  processor: z.string().min(1).describe('Name of a built-in or plug-in processor.'),
+  params: z.record(z.string(), z.unknown()).optional().describe('Parameters, checked by the processor\'s own schema.')
+}).strict()
+
+export const pipelineStepSchema = z.union([filterStepSchema, mapStepSchema, processorStepSchema])
+
+export const aggregateOpSchema = z.enum(['count', 'sum', 'min', 'max', 'avg'])
+
+export const aggregateSchema = z.object({
+  group_by: z.string().min(1).optional().describe('CEL expression whose value groups the records.'),
+  metrics: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.object({
+    op: aggregateOpSchema,
+    expr: z.string().min(1).optional().describe('CEL expression to aggregate; not needed for count.')
+  })).describe('Named aggregates; each result row has one field per name.')
+}).describe('Aggregate the pipeline\'s output: one row per group, sorted by group.')
+
+export const parallelOverridesSchema = z.object({
+  max_workers: z.number().int().min(1).optional(),
+  scheduler: z.enum(['work_stealing', 'thread_pool', 'sequential']).optional(),
+  initial_chunk_size: z.number().int().min(1).optional(),
+  min_chunk_size: z.number().int().min(1).optional(),
+  max_chunk_size: z.number().int().min(1).optional(),
+  target_ms_low: z.number().positive().optional(),
+  target_ms_high: z.number().positive().optional(),
+  chunk_ema_alpha: z.number().gt(0).max(1).optional(),
+  max_inflight_chunks_per_worker: z.number().int().min(1).optional()
+}).strict().describe('Per-scan ParallelConfig overrides, within the instance\'s limits.')
+
+export const scanRequestSchema = z.object({
+  source: sourceSchema,
+  pipeline: z.array(pipelineStepSchema).default([]).describe('Steps applied to each record, in order.'),
+  aggregate: aggregateSchema.optional(),
+  ordered: z.boolean().default(false).describe('Results in source order.'),
+  max_results: z.number().int().min(0).optional().describe('Cap on stored results; the count goes on past it.'),
+  on_error: z.enum(['fail', 'skip']).default('fail').describe('fail: the scan fails at the first bad record; skip: bad records are counted and sampled.'),
+  parallel: parallelOverridesSchema.optional()
+}).strict()
+
+export type ScanRequest = z.infer<typeof scanRequestSchema>
+export type SourceSpec = z.infer<typeof sourceSchema>
+export type PipelineStep = z.infer<typeof pipelineStepSchema>
+export type AggregateSpec = z.infer<typeof aggregateSchema>

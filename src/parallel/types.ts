@@ -1,0 +1,141 @@
+export type SchedulerName = 'work_stealing' | 'thread_pool' | 'sequential'
+
+export interface ParallelConfigOptions {
+  /** Worker threads. Default: min(available cores, 8). Env: PROTO_PARALLEL_MAX_WORKERS. */
+  max_workers?: number
+  /** Default: 'work_stealing'. Env: PROTO_PARALLEL_SCHEDULER. */
+  scheduler?: SchedulerName
+  /** First chunk size of every worker. Default: 1000. Env: PROTO_PARALLEL_INITIAL_CHUNK. */
+  initial_chunk_size?: number
+  /** Default: 128. Env: PROTO_PARALLEL_MIN_CHUNK. */
+  min_chunk_size?: number
+  /** Default: 8192. Env: PROTO_PARALLEL_MAX_CHUNK. */
+  max_chunk_size?: number
+  /** Chunks faster than this grow. Default: 0.5 (ms). Env: PROTO_PARALLEL_TARGET_MS_LOW. */
+  target_ms_low?: number
+  /** Chunks slower than this shrink. Default: 2.0 (ms). Env: PROTO_PARALLEL_TARGET_MS_HIGH. */
+  target_ms_high?: number
+  /** EMA weight of the newest chunk, in (0, 1]. Default: 0.2. Env: PROTO_PARALLEL_EMA_ALPHA. */
+  chunk_ema_alpha?: number
+  /** Ranges a worker keeps split off in its deque for thieves. Default: 2. Env: PROTO_PARALLEL_MAX_INFLIGHT. */
+  max_inflight_chunks_per_worker?: number
+}
+
+export type ErrorPolicy = 'fail' | 'skip'
+
+/**
+ * The module that a scan runs inside every worker thread (and in the calling
+ * thread for the sequential scheduler). It is imported once per thread.
+ */
+export interface TaskModule<R = unknown, P = unknown> {
+  /** Returns exactly `count` records starting at `offset`; fewer is an error. */
+  fetch(offset: number, count: number, params: P): R[] | Promise<R[]>
+  /** Returns the result for one record; null or undefined drops it. */
+  process(record: R, params: P, offset: number): unknown
+  /** Called once per scan in each thread before the first fetch. */
+  init?(params: P): void | Promise<void>
+  /** Called once per scan in each thread after its last chunk, also on failure. */
+  teardown?(params: P): void | Promise<void>
+  /** When present, results are folded into partial states per batch instead of being returned. */
+  aggregate?: Aggregator<unknown, P>
+}
+
+/** Partial aggregation: states must be JSON values, since they travel between threads as JSON. */
+export interface Aggregator<S = unknown, P = unknown> {
+  create(params: P): S
+  add(state: S, value: unknown, params: P): S
+  merge(a: S, b: S, params: P): S
+  /** The final rows of the scan. */
+  finish(state: S, params: P): unknown[]
+}
+
+export interface ScanTask<P = unknown> {
+  /** File URL or absolute path of a module that implements TaskModule. */
+  module: string | URL
+  /** Sent once per scan to every thread; must be structured-cloneable. */
+  params?: P
+}
+
+export type MetricsEvent = 'progress' | 'final_worker' | 'final_global' | 'worker_histograms'
+
+export type MetricsCallback = (event: MetricsEvent, data: ProgressEvent | WorkerMetrics | GlobalMetrics | WorkerHistograms) => void
+
+export interface ScanOptions {
+  config?: ParallelConfigOptions
+  metrics?: MetricsCallback
+  signal?: AbortSignal
+  /** Results in source order. Default: false. */
+  ordered?: boolean
+  /** What an exception in fetch or process does. Default: 'fail'. */
+  on_error?: ErrorPolicy
+  /** With on_error 'skip': how many errors are kept with their offsets. Default: 10. */
+  max_error_samples?: number
+  /** Period of 'progress' events. Default: 250 (ms). */
+  progress_interval_ms?: number
+}
+
+/** A page of results as JSON text: `json` is a JSON array of `items` values. */
+export interface ResultBatch {
+  json: string
+  items: number
+}
+
+export interface StreamOptions extends ScanOptions {
+  /** Receives result pages as they come (in source order with `ordered`); awaited one at a time. */
+  onBatch(batch: ResultBatch): void | Promise<void>
+}
+
+export interface ProgressEvent {
+  /** Ranges waiting in each worker's deque at the time of the event, by worker_id. */
+  queue_depths: number[]
+  total: number
+  processed: number
+  matched: number
+  skipped: number
+  elapsed_ms: number
+}
+
+export interface WorkerMetrics {
+  worker_id: number
+  chunks_processed: number
+  records_processed: number
+  avg_ms: number
+  p50_ms: number
+  p95_ms: number
+  p99_ms: number
+  steals_attempted: number
+  steals_successful: number
+  max_local_queue_depth: number
+  avg_local_queue_depth: number
+  lock_contention_events: number
+  time_waiting_on_lock_ms: number
+}
+
+export interface GlobalMetrics {
+  global_feeder_depth_max: number
+}
+
+/** Chunk service times (ms) and chunk sizes (records) of one worker, as [value, count] pairs. */
+export interface WorkerHistograms {
+  worker_id: number
+  chunk_ms: Array<[number, number]>
+  chunk_size: Array<[number, number]>
+}
+
+export interface RecordErrorSample {
+  offset: number
+  message: string
+}
+
+export interface ScanSummary {
+  total: number
+  processed: number
+  matched: number
+  skipped: number
+  errors: RecordErrorSample[]
+  duration_ms: number
+  /** Final rows when the task module aggregates. */
+  aggregate?: unknown[]
+  workers: WorkerMetrics[]
+  global: GlobalMetrics
+}
