@@ -10,6 +10,14 @@ export const ScanValidationError = createError<[string]>('PARASCAN_INVALID_SCAN'
 export const PathOutsideDataDirError = createError<[string]>('PARASCAN_PATH_OUTSIDE_DATA_DIR', 'Path %s leads outside DATA_DIR', 400)
 export const SourceFileError = createError<[string, string]>('PARASCAN_SOURCE_FILE', 'Cannot read %s: %s', 422)
 export const ScanNotFoundError = createError<[string]>('PARASCAN_SCAN_NOT_FOUND', 'Scan %s not found', 404)
+export const InvalidConfigError = createError<[string, string]>('PARASCAN_INVALID_CONFIG', 'Invalid configuration %s: %s', 500)
+export const IdempotencyConflictError = createError<[string]>('PARASCAN_IDEMPOTENCY_CONFLICT', 'Idempotency-Key %s was already used with another request body', 422)
+export const ScanFinishedError = createError<[string, string]>('PARASCAN_SCAN_FINISHED', 'Scan %s has already finished (%s)', 409)
+export const ScanActiveError = createError<[string, string]>('PARASCAN_SCAN_ACTIVE', 'Scan %s is %s; cancel it before deleting it', 409)
+export const InvalidCursorError = createError<[string]>('PARASCAN_INVALID_CURSOR', 'Invalid cursor: %s', 400)
+export const ResultsRestartedError = createError<[string]>('PARASCAN_RESULTS_RESTARTED', 'Scan %s was restarted on another instance; read its results again from the first page', 409)
+export const AttemptSupersededError = createError<[string]>('PARASCAN_ATTEMPT_SUPERSEDED', 'Scan %s was taken over by another instance', 409)
+export const ServiceUnavailableError = createError<[string]>('PARASCAN_UNAVAILABLE', 'Service unavailable: %s', 503)
 
 /** Attaches the per-field list that problem+json validation errors carry. */
 export function withFieldErrors<E extends Error> (error: E, errors: FieldError[]): E & { errors: FieldError[] } {
