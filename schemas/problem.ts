@@ -1,0 +1,29 @@
+import { z } from 'zod'
+
+export const fieldErrorSchema = z.object({
+  path: z.string().describe('Where the bad value is, e.g. `source.start` or `pipeline[0].filter`.'),
+  message: z.string()
+})
+
+export const problemSchema = z.object({
+  type: z.string().describe('URI reference naming the problem type.'),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  code: z.string().describe('Stable error code, e.g. PARASCAN_INVALID_SCAN.'),
+  instance: z.string().optional().describe('The request path.'),
+  errors: z.array(fieldErrorSchema).optional().describe('Validation errors, one per bad field.')
+}).describe('RFC 9457 problem details, sent as application/problem+json.').meta({
+  id: 'Problem',
+  examples: [{
+    type: 'urn:parascan:problem:PARASCAN_INVALID_SCAN',
+    title: 'Bad Request',
+    status: 400,
+    detail: 'Invalid scan: pipeline[0].filter: Unknown variable: recrd',
+    code: 'PARASCAN_INVALID_SCAN',
+    instance: '/v1/scans',
+    errors: [{ path: 'pipeline[0].filter', message: 'Unknown variable: recrd' }]
+  }]
+})
+
+export type Problem = z.infer<typeof problemSchema>

@@ -1,0 +1,126 @@
+import { z } from 'zod'
+
+export const scanStatusNameSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled'])
+  .describe('queued → running → succeeded | failed | cancelled (a queued scan can also be cancelled).')
+
+const timestamp = z.string().describe('ISO 8601 timestamp (UTC).')
+
+export const progressSchema = z.object({
+  total: z.number().int().describe('Records in the source.'),
+  processed: z.number().int().describe('Records processed so far.'),
+  matched: z.number().int().describe('Results produced so far (records not dropped by the pipeline).'),
+  skipped: z.number().int().describe('Records that raised an error and were skipped (on_error=skip).'),
+  fraction: z.number().min(0).max(1).describe('processed / total (1 for an empty source).'),
+  records_per_second: z.number().describe('Throughput since the scan started.'),
+  eta_seconds: z.number().nullable().describe('Estimated seconds to completion; null before the rate is known.')
+}).describe('Live progress, updated at least every 500 ms while the scan runs.')
+
+export const scanResultInfoSchema = z.object({
+  count: z.number().int().describe('Results stored (at most max_results).'),
+  truncated: z.boolean().describe('True when max_results cut off results.')
+})
+
+export const scanErrorSchema = z.object({
+  code: z.string().describe('Stable error code, e.g. PARASCAN_RECORD_ERROR.'),
+  message: z.string(),
+  offset: z.number().int().optional().describe('Offset of the record in the source, when a record caused the error.')
+}).describe('Why the scan failed or was cancelled.')
+
+export const recordErrorSampleSchema = z.object({
+  offset: z.number().int().describe('Offset of the skipped record in the source.'),
+  message: z.string()
+})
+
+export const workerMetricsSchema = z.object({
+  worker_id: z.number().int().describe('Pool slot, 0..max_workers-1.'),
+  chunks_processed: z.number().int(),
+  records_processed: z.number().int(),
+  avg_ms: z.number().describe('Mean chunk service time.'),
+  p50_ms: z.number(),
+  p95_ms: z.number(),
+  p99_ms: z.number(),
+  steals_attempted: z.number().int(),
+  steals_successful: z.number().int(),
+  max_local_queue_depth: z.number(),
+  avg_local_queue_depth: z.number(),
+  lock_contention_events: z.number().int(),
+  time_waiting_on_lock_ms: z.number()
+})
+
+export const scanMetricsSchema = z.object({
+  workers: z.array(workerMetricsSchema).describe('One entry per worker thread (final_worker).'),
+  global: z.object({
+    global_feeder_depth_max: z.number()
+  }).describe('Pool-wide metrics (final_global).')
+}).describe('Engine metrics of the finished scan.')
+
+export const scanLinksSchema = z.object({
+  self: z.string().describe('URL of the status document.'),
+  results: z.string().describe('URL of the first results page.')
+})
+
+export const scanStatusSchema = z.object({
+  id: z.string().describe('Scan id (also the queue job id).'),
+  status: scanStatusNameSchema,
+  created_at: timestamp,
+  started_at: timestamp.nullable().describe('When the (last) attempt started; null while queued.'),
+  finished_at: timestamp.nullable(),
+  expires_at: timestamp.nullable().describe('When the finished scan and its results are removed (RETENTION).'),
+  progress: progressSchema,
+  result: scanResultInfoSchema,
+  error: scanErrorSchema.nullable(),
+  errors: z.array(recordErrorSampleSchema).describe('With on_error=skip: the first errors, with record offsets.'),
+  metrics: scanMetricsSchema.nullable().describe('Per-worker and global metrics once the scan has finished.'),
+  links: scanLinksSchema
+}).describe('Status document of a scan.').meta({
+  id: 'ScanStatus',
+  examples: [{
+    id: '0b7e6c0e-4a4e-4d1e-9b7e-5c7b1b2b6f10',
+    status: 'running',
+    created_at: '2026-01-01T12:00:00.000Z',
+    started_at: '2026-01-01T12:00:00.004Z',
+    finished_at: null,
+    expires_at: null,
+    progress: { total: 100000, processed: 40000, matched: 20000, skipped: 0, fraction: 0.4, records_per_second: 1200000, eta_seconds: 0.05 },
+    result: { count: 20000, truncated: false },
+    error: null,
+    errors: [],
+    metrics: null,
+    links: { self: '/v1/scans/0b7e6c0e-4a4e-4d1e-9b7e-5c7b1b2b6f10', results: '/v1/scans/0b7e6c0e-4a4e-4d1e-9b7e-5c7b1b2b6f10/results' }
+  }]
+})
+
+export const scanAcceptedSchema = z.object({
+  id: z.string(),
+  status: z.literal('queued'),
+  created_at: timestamp,
+  links: scanLinksSchema
+}).describe('The scan was queued.').meta({
+  id: 'ScanAccepted',
+  examples: [{
+    id: '0b7e6c0e-4a4e-4d1e-9b7e-5c7b1b2b6f10',
+    status: 'queued',
+    created_at: '2026-01-01T12:00:00.000Z',
+    links: { self: '/v1/scans/0b7e6c0e-4a4e-4d1e-9b7e-5c7b1b2b6f10', results: '/v1/scans/0b7e6c0e-4a4e-4d1e-9b7e-5c7b1b2b6f10/results' }
+  }]
+})
+
+export const scanListSchema = z.object({
+  items: z.array(scanStatusSchema).describe('Status documents, newest first.'),
+  next_cursor: z.string().optional().describe('Pass as `cursor` for the next page; absent on the last page.')
+}).meta({ id: 'ScanList' })
+
+export const resultsPageSchema = z.object({
+  items: z.array(z.unknown()).describe('Results as plain JSON values, in source order for ordered scans.'),
+  next_cursor: z.string().optional().describe('Opaque; absent only on the last page of a finished scan.'),
+  complete: z.boolean().describe('True on the last page of a finished scan.')
+}).meta({
+  id: 'ResultsPage',
+  examples: [{ items: [0, 4, 8], next_cursor: 'eyJhIjoiMSIsInAiOjAsIm8iOjN9', complete: false }]
+})
+
+export type ScanStatusName = z.infer<typeof scanStatusNameSchema>
+export type Progress = z.infer<typeof progressSchema>
+export type ScanErrorInfo = z.infer<typeof scanErrorSchema>
+export type ScanMetrics = z.infer<typeof scanMetricsSchema>
+export type ScanStatusDocument = z.infer<typeof scanStatusSchema>

@@ -1,0 +1,167 @@
+import { EventEmitter } from 'node:events'
+import type { ScanRequest } from '../../schemas/scan-request.js'
+import type { BeginResult, CancelResult, ListOptions, RemoveResult, ScanStore } from './scan-store.js'
+import { FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type ScanRecord } from './scan-record.js'
+
+export interface MemoryScanStoreOptions {
+  /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
+  retentionMs?: number
+}
+
+interface Entry {
+  record: ScanRecord
+  request: ScanRequest
+  pages: string[]
+  cancelRequested: boolean
+  expiry?: NodeJS.Timeout
+}
+
+/** The embedded store: one process, nothing to install. */
+export class MemoryScanStore implements ScanStore {
+  readonly #retentionMs: number
+  readonly #scans = new Map<string, Entry>()
+  readonly #idempotency = new Map<string, string>()
+  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #cancels = new EventEmitter()
+
+  constructor (options: MemoryScanStoreOptions = {}) {
+    this.#retentionMs = options.retentionMs ?? 86_400_000
+  }
+
+  async create (record: ScanRecord, request: ScanRequest): Promise<void> {
+    this.#scans.set(record.id, { record: structuredClone(record), request, pages: [], cancelRequested: false })
+  }
+
+  async getRequest (id: string): Promise<ScanRequest | undefined> {
+    return this.#scans.get(id)?.request
+  }
+
+  async get (id: string): Promise<ScanRecord | undefined> {
+    const entry = this.#scans.get(id)
+    return entry === undefined ? undefined : structuredClone(entry.record)
+  }
+
+  async list (options: ListOptions): Promise<ScanRecord[]> {
+    const ids = [...this.#scans.keys()].sort().reverse()
+    const out: ScanRecord[] = []
+    for (const id of ids) {
+      if (options.before !== undefined && id >= options.before) continue
+      const record = this.#scans.get(id)!.record
+      if (options.status !== undefined && record.status !== options.status) continue
+      out.push(structuredClone(record))
+      if (out.length >= options.limit) break
+    }
+    return out
+  }
+
+  async begin (id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined> {
+    const entry = this.#scans.get(id)
+    if (entry === undefined || FINISHED_STATUSES.has(entry.record.status)) return undefined
+    const previousAttempt = entry.record.attempt
+    Object.assign(entry.record, { status: 'running', attempt, started_at: startedAt, result: { count: 0, truncated: false } })
+    entry.record.progress = { ...entry.record.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
+    entry.pages = []
+    return { record: structuredClone(entry.record), previousAttempt, cancelRequested: entry.cancelRequested }
+  }
+
+  async update (id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean> {
+    const entry = this.#current(id, attempt)
+    if (entry === undefined) return false
+    entry.record.progress = { ...update.progress }
+    entry.record.result = { ...update.result }
+    return true
+  }
+
+  async appendPages (id: string, attempt: string, pages: string[]): Promise<boolean> {
+    const entry = this.#current(id, attempt)
+    if (entry === undefined) return false
+    entry.pages.push(...pages)
+    return true
+  }
+
+  async finish (id: string, attempt: string, outcome: ScanOutcome, finishedAt: string): Promise<boolean> {
+    const entry = this.#current(id, attempt)
+    if (entry === undefined) return false
+    Object.assign(entry.record, structuredClone(outcome), { finished_at: finishedAt })
+    this.#expire(id, entry, finishedAt)
+    return true
+  }
+
+  async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
+    const entry = this.#scans.get(id)
+    if (entry === undefined) return undefined
+    const { status } = entry.record
+    if (status === 'queued') {
+      Object.assign(entry.record, { status: 'cancelled', finished_at: finishedAt, error: { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' } })
+      this.#expire(id, entry, finishedAt)
+      return { outcome: 'cancelled' }
+    }
+    if (status === 'running') {
+      entry.cancelRequested = true
+      this.#cancels.emit('cancel', id)
+      return { outcome: 'signalled' }
+    }
+    return { outcome: 'finished', status }
+  }
+
+  async remove (id: string): Promise<RemoveResult | undefined> {
+    const entry = this.#scans.get(id)
+    if (entry === undefined) return undefined
+    if (!FINISHED_STATUSES.has(entry.record.status)) return { outcome: 'active', status: entry.record.status }
+    this.#drop(id)
+    return { outcome: 'removed' }
+  }
+
+  async readPages (id: string, attempt: string, from: number, count: number): Promise<string[]> {
+    const entry = this.#scans.get(id)
+    if (entry === undefined || entry.record.attempt !== attempt) return []
+    return entry.pages.slice(from, from + count)
+  }
+
+  onCancelRequest (listener: (id: string) => void): void {
+    this.#cancels.on('cancel', listener)
+  }
+
+  async claimIdempotencyKey (key: string, value: string): Promise<string | undefined> {
+    const existing = this.#idempotency.get(key)
+    if (existing !== undefined) return existing
+    this.#idempotency.set(key, value)
+    this.#later(this.#retentionMs, () => this.#idempotency.delete(key))
+    return undefined
+  }
+
+  async ping (): Promise<void> {}
+
+  async close (): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
+    this.#cancels.removeAllListeners()
+  }
+
+  #current (id: string, attempt: string): Entry | undefined {
+    const entry = this.#scans.get(id)
+    if (entry === undefined || entry.record.status !== 'running' || entry.record.attempt !== attempt) return undefined
+    return entry
+  }
+
+  #expire (id: string, entry: Entry, finishedAt: string): void {
+    entry.record.expires_at = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
+    entry.expiry = this.#later(this.#retentionMs, () => { if (this.#scans.get(id) === entry) this.#drop(id) })
+  }
+
+  #drop (id: string): void {
+    const entry = this.#scans.get(id)
+    if (entry?.expiry !== undefined) {
+      clearTimeout(entry.expiry)
+      this.#timers.delete(entry.expiry)
+    }
+    this.#scans.delete(id)
+  }
+
+  #later (ms: number, fn: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => { this.#timers.delete(timer); fn() }, Math.min(ms, 2 ** 31 - 1))
+    timer.unref()
+    this.#timers.add(timer)
+    return timer
+  }
+}

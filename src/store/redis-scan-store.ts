@@ -1,0 +1,269 @@
+import { Redis } from 'ioredis'
+import type { BeginResult, CancelResult, ListOptions, RemoveResult, ScanStore } from './scan-store.js'
+import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
+import type { ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanRequest } from '../../schemas/scan-request.js'
+
+export interface RedisScanStoreOptions {
+  /** Connection for commands; the store closes it. Required. */
+  connection: Redis
+  /** Connection for the cancel channel (subscriber mode); the store closes it. Default: a duplicate of `connection`. */
+  subscriber?: Redis
+  /** Namespace of every key. Default: 'parascan'. */
+  keyPrefix?: string
+  /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
+  retentionMs?: number
+}
+
+const CHECK_ATTEMPT = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end`
+
+const SCRIPTS = {
+  scanBegin: {
+    numberOfKeys: 1,
+    lua: `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'queued' and status ~= 'running' then return false end
+local previous = redis.call('HGET', KEYS[1], 'attempt') or ''
+local cancel = redis.call('HGET', KEYS[1], 'cancel') or ''
+redis.call('HSET', KEYS[1], 'status', 'running', 'attempt', ARGV[1], 'started_at', ARGV[2], 'progress', ARGV[3], 'result', ARGV[4])
+return { previous, cancel }`
+  },
+  scanUpdate: {
+    numberOfKeys: 1,
+    lua: `${CHECK_ATTEMPT}
+redis.call('HSET', KEYS[1], 'progress', ARGV[2], 'result', ARGV[3])
+return 1`
+  },
+  scanAppend: {
+    numberOfKeys: 2,
+    lua: `${CHECK_ATTEMPT}
+redis.call('RPUSH', KEYS[2], unpack(ARGV, 2))
+return 1`
+  },
+  scanFinish: {
+    numberOfKeys: 2,
+    lua: `${CHECK_ATTEMPT}
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3], 'expires_at', ARGV[4], 'progress', ARGV[6],
+  'result', ARGV[7], 'error', ARGV[8], 'errors', ARGV[9], 'metrics', ARGV[10])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 1`
+  },
+  scanCancel: {
+    numberOfKeys: 1,
+    lua: `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+if status == 'queued' then
+  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  return 'cancelled'
+end
+if status == 'running' then
+  redis.call('HSET', KEYS[1], 'cancel', '1')
+  return 'signalled'
+end
+return status`
+  },
+  scanRemove: {
+    numberOfKeys: 2,
+    lua: `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return false end
+if status == 'queued' or status == 'running' then return { 'active', status } end
+local attempt = redis.call('HGET', KEYS[1], 'attempt') or ''
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return { 'removed', attempt }`
+  }
+} as const
+
+type ScriptedRedis = Redis & {
+  scanBegin(key: string, attempt: string, startedAt: string, progress: string, result: string): Promise<[string, string] | null>
+  scanUpdate(key: string, attempt: string, progress: string, result: string): Promise<number>
+  scanAppend(key: string, pagesKey: string, attempt: string, ...pages: string[]): Promise<number>
+  scanFinish(key: string, pagesKey: string, ...args: string[]): Promise<number>
+  scanCancel(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string): Promise<string | null>
+  scanRemove(key: string, indexKey: string, id: string): Promise<[string, string] | null>
+}
+
+const JSON_FIELDS = ['progress', 'result', 'error', 'errors', 'metrics'] as const
+const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', ...JSON_FIELDS] as const
+
+/** Scans in Redis, shared by every instance that uses the same key prefix. */
+export class RedisScanStore implements ScanStore {
+  readonly #redis: ScriptedRedis
+  readonly #subscriber: Redis
+  readonly #prefix: string
+  readonly #retentionMs: number
+  readonly #listeners: Array<(id: string) => void> = []
+  #subscribed: Promise<unknown> | undefined
+
+  constructor (options: RedisScanStoreOptions) {
+    this.#redis = options.connection as ScriptedRedis
+    this.#subscriber = options.subscriber ?? options.connection.duplicate()
+    this.#prefix = `${options.keyPrefix ?? 'parascan'}:`
+    this.#retentionMs = options.retentionMs ?? 86_400_000
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      this.#redis.defineCommand(name, script)
+    }
+    this.#subscriber.on('message', (channel: string, id: string) => {
+      if (channel === this.#channel) for (const listener of this.#listeners) listener(id)
+    })
+  }
+
+  get #channel (): string { return `${this.#prefix}cancel` }
+  get #index (): string { return `${this.#prefix}scans` }
+  #key (id: string): string { return `${this.#prefix}scan:{${id}}` }
+  #pagesKey (id: string, attempt: string): string { return `${this.#prefix}scan:{${id}}:pages:${attempt}` }
+
+  async create (record: ScanRecord, request: ScanRequest): Promise<void> {
+    const fields: Record<string, string> = {
+      id: record.id,
+      status: record.status,
+      created_at: record.created_at,
+      attempt: record.attempt ?? ''
+    }
+    for (const name of JSON_FIELDS) fields[name] = JSON.stringify(record[name])
+    fields.request = JSON.stringify(request)
+    await this.#redis.multi().hset(this.#key(record.id), fields).zadd(this.#index, 0, record.id).exec()
+  }
+
+  async get (id: string): Promise<ScanRecord | undefined> {
+    const values = await this.#redis.hmget(this.#key(id), ...RECORD_FIELDS)
+    return values[1] === null ? undefined : this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, values[i] ?? undefined])))
+  }
+
+  async getRequest (id: string): Promise<ScanRequest | undefined> {
+    const text = await this.#redis.hget(this.#key(id), 'request')
+    return text === null ? undefined : JSON.parse(text) as ScanRequest
+  }
+
+  async list (options: ListOptions): Promise<ScanRecord[]> {
+    const out: ScanRecord[] = []
+    let before = options.before
+    const batch = Math.max(options.limit, 50)
+    for (;;) {
+      const ids = await this.#redis.zrevrangebylex(this.#index, before === undefined ? '+' : `(${before}`, '-', 'LIMIT', 0, batch)
+      if (ids.length === 0) return out
+      const pipeline = this.#redis.pipeline()
+      for (const id of ids) pipeline.hmget(this.#key(id), ...RECORD_FIELDS)
+      const hashes = (await pipeline.exec()) ?? []
+      const gone: string[] = []
+      for (let i = 0; i < ids.length; i++) {
+        const values = hashes[i]?.[1] as Array<string | null> | undefined
+        if (values?.[1] == null) {
+          gone.push(ids[i])
+          continue
+        }
+        const record = this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, values[j] ?? undefined])))
+        if (options.status !== undefined && record.status !== options.status) continue
+        out.push(record)
+        if (out.length >= options.limit) break
+      }
+      if (gone.length > 0) await this.#redis.zrem(this.#index, ...gone)
+      if (out.length >= options.limit || ids.length < batch) return out
+      before = ids[ids.length - 1]
+    }
+  }
+
+  async begin (id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined> {
+    const key = this.#key(id)
+    const current = await this.get(id)
+    if (current === undefined) return undefined
+    const progress = { ...current.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
+    const began = await this.#redis.scanBegin(key, attempt, startedAt, JSON.stringify(progress), JSON.stringify({ count: 0, truncated: false }))
+    if (began === null) return undefined
+    const [previous, cancel] = began
+    if (previous !== '' && previous !== attempt) await this.#redis.del(this.#pagesKey(id, previous))
+    const record = await this.get(id)
+    if (record === undefined) return undefined
+    return { record, previousAttempt: previous === '' ? null : previous, cancelRequested: cancel === '1' }
+  }
+
+  async update (id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean> {
+    return await this.#redis.scanUpdate(this.#key(id), attempt, JSON.stringify(update.progress), JSON.stringify(update.result)) === 1
+  }
+
+  async appendPages (id: string, attempt: string, pages: string[]): Promise<boolean> {
+    if (pages.length === 0) return true
+    return await this.#redis.scanAppend(this.#key(id), this.#pagesKey(id, attempt), attempt, ...pages) === 1
+  }
+
+  async finish (id: string, attempt: string, outcome: ScanOutcome, finishedAt: string): Promise<boolean> {
+    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
+    return await this.#redis.scanFinish(this.#key(id), this.#pagesKey(id, attempt), attempt, outcome.status, finishedAt, expiresAt,
+      String(this.#retentionMs), JSON.stringify(outcome.progress), JSON.stringify(outcome.result), JSON.stringify(outcome.error),
+      JSON.stringify(outcome.errors), JSON.stringify(outcome.metrics)) === 1
+  }
+
+  async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
+    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
+    const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
+    const outcome = await this.#redis.scanCancel(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), error)
+    if (outcome === null) return undefined
+    if (outcome === 'cancelled') return { outcome }
+    if (outcome === 'signalled') {
+      await this.#redis.publish(this.#channel, id)
+      return { outcome }
+    }
+    return { outcome: 'finished', status: outcome as ScanStatusName }
+  }
+
+  async remove (id: string): Promise<RemoveResult | undefined> {
+    const removed = await this.#redis.scanRemove(this.#key(id), this.#index, id)
+    if (removed === null) return undefined
+    if (removed[0] === 'active') return { outcome: 'active', status: removed[1] as ScanStatusName }
+    if (removed[1] !== '') await this.#redis.del(this.#pagesKey(id, removed[1]))
+    return { outcome: 'removed' }
+  }
+
+  async readPages (id: string, attempt: string, from: number, count: number): Promise<string[]> {
+    return await this.#redis.lrange(this.#pagesKey(id, attempt), from, from + count - 1)
+  }
+
+  onCancelRequest (listener: (id: string) => void): void {
+    this.#listeners.push(listener)
+    this.#subscribed ??= this.#subscriber.subscribe(this.#channel)
+  }
+
+  /** Resolves once the cancel channel is subscribed (when a listener was added). */
+  async ready (): Promise<void> {
+    await this.#subscribed
+  }
+
+  async claimIdempotencyKey (key: string, value: string): Promise<string | undefined> {
+    const redisKey = `${this.#prefix}idempotency:${key}`
+    const set = await this.#redis.set(redisKey, value, 'PX', this.#retentionMs, 'NX')
+    if (set === 'OK') return undefined
+    return await this.#redis.get(redisKey) ?? undefined
+  }
+
+  async ping (): Promise<void> {
+    await this.#redis.ping()
+  }
+
+  async close (): Promise<void> {
+    this.#listeners.length = 0
+    await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])
+  }
+
+  #decode (hash: Record<string, string | undefined>): ScanRecord {
+    const parse = (name: typeof JSON_FIELDS[number]): unknown => hash[name] === undefined ? null : JSON.parse(hash[name]!)
+    return {
+      id: hash.id!,
+      status: hash.status as ScanStatusName,
+      created_at: hash.created_at!,
+      started_at: hash.started_at ?? null,
+      finished_at: hash.finished_at ?? null,
+      expires_at: hash.expires_at ?? null,
+      progress: parse('progress') as ScanRecord['progress'],
+      result: parse('result') as ScanRecord['result'],
+      error: parse('error') as ScanRecord['error'],
+      errors: (parse('errors') ?? []) as ScanRecord['errors'],
+      metrics: parse('metrics') as ScanRecord['metrics'],
+      attempt: hash.attempt === '' || hash.attempt === undefined ? null : hash.attempt
+    }
+  }
+}

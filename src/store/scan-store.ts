@@ -1,0 +1,54 @@
+import type { ScanRequest } from '../../schemas/scan-request.js'
+import type { ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
+
+export type CancelResult =
+  | { outcome: 'cancelled' }
+  | { outcome: 'signalled' }
+  | { outcome: 'finished', status: ScanStatusName }
+
+export type RemoveResult = { outcome: 'removed' } | { outcome: 'active', status: ScanStatusName }
+
+export interface BeginResult {
+  record: ScanRecord
+  /** The attempt that ran before this one (its pages are gone), or null. */
+  previousAttempt: string | null
+  /** A cancel was asked for before this attempt began. */
+  cancelRequested: boolean
+}
+
+export interface ListOptions {
+  status?: ScanStatusName
+  limit: number
+  /** Only scans older than this id (ids sort by creation time). */
+  before?: string
+}
+
+/**
+ * Status and results of scans. Every write of an attempt is fenced by its
+ * attempt id: once another attempt has begun, the old one can no longer
+ * change the status or add results.
+ */
+export interface ScanStore {
+  create(record: ScanRecord, request: ScanRequest): Promise<void>
+  get(id: string): Promise<ScanRecord | undefined>
+  getRequest(id: string): Promise<ScanRequest | undefined>
+  /** Newest first. */
+  list(options: ListOptions): Promise<ScanRecord[]>
+  /** Makes `attempt` the visible attempt of a queued or running scan; undefined when the scan is gone or finished. */
+  begin(id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined>
+  update(id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean>
+  appendPages(id: string, attempt: string, pages: string[]): Promise<boolean>
+  finish(id: string, attempt: string, outcome: ScanOutcome, finishedAt: string): Promise<boolean>
+  /** Cancels a queued scan at once, signals a running one (on any instance). */
+  cancel(id: string, finishedAt: string): Promise<CancelResult | undefined>
+  remove(id: string): Promise<RemoveResult | undefined>
+  /** Result pages `from`..`from+count-1` of an attempt, as JSON array texts. */
+  readPages(id: string, attempt: string, from: number, count: number): Promise<string[]>
+  /** Called with the id of every scan whose cancel is requested, from any instance. */
+  onCancelRequest(listener: (id: string) => void): void
+  /** Stores `value` under `key` unless the key exists; returns the value already stored, or undefined. */
+  claimIdempotencyKey(key: string, value: string): Promise<string | undefined>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
