@@ -17,6 +17,7 @@ export const ScanActiveError = createError<[string, string]>('PARASCAN_SCAN_ACTI
 export const InvalidCursorError = createError<[string]>('PARASCAN_INVALID_CURSOR', 'Invalid cursor: %s', 400)
 export const ResultsRestartedError = createError<[string]>('PARASCAN_RESULTS_RESTARTED', 'Scan %s was restarted on another instance; read its results again from the first page', 409)
 export const AttemptSupersededError = createError<[string]>('PARASCAN_ATTEMPT_SUPERSEDED', 'Scan %s was taken over by another instance', 409)
+export const ResultsUnavailableError = createError<[string, string]>('PARASCAN_RESULTS_UNAVAILABLE', 'Scan %s %s; its results are incomplete and not served', 409)
 export const ServiceUnavailableError = createError<[string]>('PARASCAN_UNAVAILABLE', 'Service unavailable: %s', 503)
 
 /** Attaches the per-field list that problem+json validation errors carry. */
