@@ -1,0 +1,207 @@
+import type { ScanRequest } from '../../schemas/scan-request.js'
+import type { ScanStatusDocument, ScanStatusName } from '../../schemas/scan-status.js'
+import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
+import type { ScanQueue } from '../queue/scan-queue.js'
+import type { ScanStore } from '../store/scan-store.js'
+import { emptyProgress, FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
+import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
+import { newScanId } from '../store/scan-id.js'
+import type { ScanContext, ScanPlanner } from './scan-planner.js'
+import { fingerprint } from './canonical-json.js'
+import {
+  IdempotencyConflictError, InvalidCursorError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, withFieldErrors
+} from '../errors.js'
+
+export interface ScanServiceOptions {
+  /** Required. */
+  store: ScanStore
+  /** Required. */
+  queue: ScanQueue
+  /** Required. */
+  planner: ScanPlanner
+  /** Required. */
+  context: ScanContext
+  /** The instance's engine config: per-scan `parallel` overrides must stay within it. Required. */
+  config: ParallelConfig
+  /** Prefix of the links in status documents. Default: '/v1/scans'. */
+  basePath?: string
+}
+
+export interface SubmitResult {
+  id: string
+  status: ScanStatusName
+  created_at: string
+  links: { self: string, results: string }
+}
+
+export interface ResultsPage {
+  /** The JSON text of the page, ready to send. */
+  json: string
+  complete: boolean
+}
+
+const PAGES_PER_READ = 16
+
+/** What the HTTP routes do, independent of HTTP. */
+export class ScanService {
+  readonly #options: Required<ScanServiceOptions>
+
+  constructor (options: ScanServiceOptions) {
+    this.#options = { basePath: '/v1/scans', ...options }
+  }
+
+  async submit (request: ScanRequest, idempotencyKey?: string): Promise<SubmitResult> {
+    this.#checkParallel(request)
+    await this.#options.planner.validateScan(request, this.#options.context)
+    const now = new Date()
+    const id = newScanId(now.getTime())
+    const createdAt = now.toISOString()
+    if (idempotencyKey !== undefined) {
+      const print = fingerprint(request)
+      const claimed = await this.#options.store.claimIdempotencyKey(idempotencyKey, JSON.stringify({ id, print, created_at: createdAt }))
+      if (claimed !== undefined) {
+        const first = JSON.parse(claimed) as { id: string, print: string, created_at: string }
+        if (first.print !== print) throw new IdempotencyConflictError(idempotencyKey)
+        const record = await this.#options.store.get(first.id)
+        return { id: first.id, status: record?.status ?? 'queued', created_at: first.created_at, links: this.#links(first.id) }
+      }
+    }
+    const record: ScanRecord = {
+      id,
+      status: 'queued',
+      created_at: createdAt,
+      started_at: null,
+      finished_at: null,
+      expires_at: null,
+      progress: emptyProgress(knownTotal(request)),
+      result: { count: 0, truncated: false },
+      error: null,
+      errors: [],
+      metrics: null,
+      attempt: null
+    }
+    await this.#options.store.create(record, request)
+    await this.#options.queue.add(id)
+    return { id, status: 'queued', created_at: createdAt, links: this.#links(id) }
+  }
+
+  async status (id: string): Promise<ScanStatusDocument> {
+    return this.#document(await this.#record(id))
+  }
+
+  async list (options: { status?: ScanStatusName, limit: number, cursor?: string }): Promise<{ items: ScanStatusDocument[], next_cursor?: string }> {
+    const before = options.cursor === undefined ? undefined : decodeListCursor(options.cursor)
+    const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before })
+    const items = records.slice(0, options.limit).map((record) => this.#document(record))
+    return records.length > options.limit
+      ? { items, next_cursor: Buffer.from(items[items.length - 1].id).toString('base64url') }
+      : { items }
+  }
+
+  async cancel (id: string): Promise<ScanStatusDocument> {
+    const result = await this.#options.store.cancel(id, new Date().toISOString())
+    if (result === undefined) throw new ScanNotFoundError(id)
+    if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
+    if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
+    return await this.status(id)
+  }
+
+  async remove (id: string): Promise<void> {
+    const result = await this.#options.store.remove(id)
+    if (result === undefined) throw new ScanNotFoundError(id)
+    if (result.outcome === 'active') throw new ScanActiveError(id, result.status)
+    await this.#options.queue.remove(id)
+  }
+
+  async results (id: string, limit: number, cursor?: string): Promise<ResultsPage> {
+    const record = await this.#record(id)
+    if (record.status === 'failed' || record.status === 'cancelled') throw new ResultsUnavailableError(id, `was ${record.status}`)
+    const finished = FINISHED_STATUSES.has(record.status)
+    const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
+    if (position.attempt !== (record.attempt ?? '')) {
+      if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
+      position.attempt = record.attempt ?? ''
+    }
+    const parts: string[] = []
+    let taken = 0
+    let exhausted = record.attempt === null
+    while (taken < limit && !exhausted) {
+      const pages = await this.#options.store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
+      for (const text of pages) {
+        const items = JSON.parse(text) as unknown[]
+        if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
+        const wanted = limit - taken
+        const available = items.length - position.offset
+        if (available <= wanted) {
+          if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
+          taken += available
+          position.page++
+          position.offset = 0
+        } else {
+          parts.push(items.slice(position.offset, position.offset + wanted).map((item) => JSON.stringify(item)).join(','))
+          taken += wanted
+          position.offset += wanted
+        }
+        if (taken >= limit) break
+      }
+      if (pages.length < PAGES_PER_READ && taken < limit) exhausted = true
+    }
+    if (finished && !exhausted && position.offset === 0) {
+      exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
+    }
+    const complete = finished && exhausted
+    const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
+    return {
+      json: complete
+        ? `{"items":${items},"complete":true}`
+        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false}`,
+      complete
+    }
+  }
+
+  async #record (id: string): Promise<ScanRecord> {
+    const record = await this.#options.store.get(id)
+    if (record === undefined) throw new ScanNotFoundError(id)
+    return record
+  }
+
+  #document (record: ScanRecord): ScanStatusDocument {
+    const { attempt: _attempt, ...fields } = record
+    return { ...fields, links: this.#links(record.id) }
+  }
+
+  #links (id: string): { self: string, results: string } {
+    return { self: `${this.#options.basePath}/${id}`, results: `${this.#options.basePath}/${id}/results` }
+  }
+
+  #checkParallel (request: ScanRequest): void {
+    const overrides = request.parallel
+    if (overrides === undefined) return
+    const limit = this.#options.config.max_workers
+    if (overrides.max_workers !== undefined && overrides.max_workers > limit) {
+      const message = `must be at most ${limit} (this instance's max_workers)`
+      throw withFieldErrors(new ScanValidationError(`parallel.max_workers ${message}`), [{ path: 'parallel.max_workers', message }])
+    }
+    try {
+      this.#options.config.with(overrides)
+    } catch (error) {
+      const text = (error as Error).message.replace(/^Invalid parallel config: /, '')
+      const key = CONFIG_KEYS.find((name) => text.startsWith(name)) ?? ''
+      const path = key === '' ? 'parallel' : `parallel.${key}`
+      throw withFieldErrors(new ScanValidationError(`${path}: ${text}`), [{ path, message: text }])
+    }
+  }
+}
+
+function knownTotal (request: ScanRequest): number {
+  if (request.source.type === 'range') return Math.max(0, request.source.end - request.source.start)
+  if (request.source.type === 'inline') return request.source.records.length
+  return 0
+}
+
+function decodeListCursor (cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8')
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new InvalidCursorError('not a cursor returned by this service')
+  return id
+}
