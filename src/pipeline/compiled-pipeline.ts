@@ -1,0 +1,115 @@
+import { compileExpression, type CelProgram } from './cel-expression.js'
+import { celToJson } from './cel-to-json.js'
+import { celTypeName } from './cel-type-name.js'
+import { builtinProcessors } from './processor-catalogue.js'
+import { isProcessor, type Processor } from './processor.js'
+import type { StepParams } from './step-params.js'
+
+type CompiledStep =
+  | { kind: 'filter', label: string, program: CelProgram }
+  | { kind: 'map', label: string, program: CelProgram }
+  | { kind: 'processor', label: string, processor: Processor, params: unknown }
+
+/** Returned by `run` for a record that the pipeline drops. */
+export const DROPPED: unique symbol = Symbol('dropped')
+
+const loadedPlugins = new Map<string, Promise<Processor>>()
+
+function loadPlugin (module: string, name: string): Promise<Processor> {
+  let loaded = loadedPlugins.get(module)
+  if (loaded === undefined) {
+    loaded = import(module).then((exported: unknown) => {
+      if (!isProcessor(exported) || exported.name !== name) throw new Error(`${module} does not export processor "${name}"`)
+      return exported
+    })
+    loadedPlugins.set(module, loaded)
+  }
+  return loaded
+}
+
+/**
+ * A scan's steps, compiled once per worker thread. Inside the pipeline values stay CEL values,
+ * so an int made by one step is still an int in the next; they become JSON only where they
+ * leave it (a processor's input, or the result).
+ */
+export class CompiledPipeline {
+  readonly #steps: CompiledStep[]
+  readonly #integerRecords: boolean
+
+  private constructor (steps: CompiledStep[], integerRecords: boolean) {
+    this.#steps = steps
+    this.#integerRecords = integerRecords
+  }
+
+  static #compileStep (step: StepParams, index: number, processor?: Processor): CompiledStep {
+    const label = `pipeline[${index}].${step.kind}`
+    switch (step.kind) {
+      case 'filter':
+      case 'map':
+        return { kind: step.kind, label, program: compileExpression(step.expr, label) }
+      case 'processor': {
+        const found = processor ?? builtinProcessors.get(step.name)
+        if (found === undefined) throw new Error(`${label}: unknown processor "${step.name}"`)
+        return { kind: 'processor', label: `pipeline[${index}] (processor ${step.name})`, processor: found, params: step.params }
+      }
+    }
+  }
+
+  /** Compiles steps that use only CEL and built-in processors. */
+  static compileSync (steps: StepParams[], integerRecords: boolean): CompiledPipeline {
+    return new CompiledPipeline(steps.map((step, i) => {
+      if (step.kind === 'processor' && step.module !== undefined) throw new Error(`pipeline[${i}]: plug-in processor "${step.name}" needs init()`)
+      return CompiledPipeline.#compileStep(step, i)
+    }), integerRecords)
+  }
+
+  /** Compiles steps, importing plug-in processors (once per thread). */
+  static async compile (steps: StepParams[], integerRecords: boolean): Promise<CompiledPipeline> {
+    const compiled: CompiledStep[] = []
+    for (const [i, step] of steps.entries()) {
+      const plugin = step.kind === 'processor' && step.module !== undefined ? await loadPlugin(step.module, step.name) : undefined
+      compiled.push(CompiledPipeline.#compileStep(step, i, plugin))
+    }
+    return new CompiledPipeline(compiled, integerRecords)
+  }
+
+  static needsInit (steps: StepParams[]): boolean {
+    return steps.some((step) => step.kind === 'processor' && step.module !== undefined)
+  }
+
+  /**
+   * Runs every step on one JSON record. Returns DROPPED, or the result: plain JSON, or with
+   * `celResult` the CEL value (ints as BigInt), as aggregate expressions want it.
+   */
+  run (record: unknown, offset: number, celResult = false): unknown {
+    let json = record
+    let cel: unknown = this.#integerRecords && typeof record === 'number' ? BigInt(record) : record
+    let jsonIsStale = false
+    for (const step of this.#steps) {
+      switch (step.kind) {
+        case 'filter': {
+          const keep = step.program(cel)
+          if (keep === false) return DROPPED
+          if (keep !== true) throw new Error(`${step.label}: must be a bool, got ${celTypeName(keep)}`)
+          break
+        }
+        case 'map':
+          cel = step.program(cel)
+          if (cel === null || cel === undefined) return DROPPED
+          jsonIsStale = true
+          break
+        case 'processor':
+          if (jsonIsStale) {
+            json = celToJson(cel, step.label + ' input')
+            jsonIsStale = false
+          }
+          json = step.processor.process(json, step.params, offset)
+          if (json === null || json === undefined) return DROPPED
+          cel = json
+          break
+      }
+    }
+    if (celResult) return cel
+    return jsonIsStale ? celToJson(cel) : json
+  }
+}

@@ -1,0 +1,5 @@
+export { validateScan, planScan, type ScanPlan } from './plan-scan.js'
+export type { ScanContext } from './scan-context.js'
+export type { ScanParams } from './scan-params.js'
+export type { Processor, ParamsSchema } from './processor.js'
+export { syntheticProcessor, syntheticParamsSchema } from './synthetic-processor.js'

@@ -1,0 +1,6 @@
+export interface ScanContext {
+  /** Root of file sources; a file source's path is relative to it. */
+  dataDir: string
+  /** Directory of plug-in processor modules. Default: none (built-in processors only). */
+  processorsDir?: string
+}

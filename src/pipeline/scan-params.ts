@@ -1,0 +1,12 @@
+import type { AggregateSpec } from '../../schemas/scan-request.js'
+import type { SourceParams } from '../sources/source-params.js'
+import type { StepParams } from './step-params.js'
+
+/** What planScan sends to the task module in every worker thread (structured-cloneable). */
+export interface ScanParams {
+  /** Unique per planned scan: the key of the per-thread state. */
+  id: string
+  source: SourceParams
+  steps: StepParams[]
+  aggregate?: AggregateSpec
+}

@@ -1,0 +1,51 @@
+import type { ColumnType } from './file-source-params.js'
+
+export type ColumnConverter = (text: string) => unknown
+
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+const INTEGER = /^[+-]?\d+$/
+
+function fail (column: string, text: string, type: string): never {
+  throw new Error(`column "${column}": ${JSON.stringify(text.length > 40 ? text.slice(0, 40) + '…' : text)} is not ${type}`)
+}
+
+/** Converts the text of a typed CSV column; an empty value of a typed column is null. */
+export function columnConverter (column: string, type: ColumnType): ColumnConverter {
+  switch (type) {
+    case 'string':
+      return (text) => text
+    case 'number':
+      return (text) => {
+        const t = text.trim()
+        if (t === '') return null
+        if (!NUMBER.test(t)) fail(column, text, 'a number')
+        const value = Number(t)
+        return Number.isFinite(value) ? value : fail(column, text, 'a finite number')
+      }
+    case 'integer':
+      return (text) => {
+        const t = text.trim()
+        if (t === '') return null
+        const value = Number(t)
+        return INTEGER.test(t) && Number.isSafeInteger(value) ? value : fail(column, text, 'an integer within ±(2^53-1)')
+      }
+    case 'boolean':
+      return (text) => {
+        switch (text.trim().toLowerCase()) {
+          case '': return null
+          case 'true': case '1': return true
+          case 'false': case '0': return false
+          default: return fail(column, text, 'a boolean (true, false, 1 or 0)')
+        }
+      }
+    case 'json':
+      return (text) => {
+        if (text.trim() === '') return null
+        try {
+          return JSON.parse(text)
+        } catch {
+          return fail(column, text, 'valid JSON')
+        }
+      }
+  }
+}

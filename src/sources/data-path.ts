@@ -1,0 +1,63 @@
+import { constants } from 'node:fs'
+import { access, realpath, stat } from 'node:fs/promises'
+import { isAbsolute, relative, resolve, sep, win32 } from 'node:path'
+import { PathOutsideDataDirError, SourceFileError, withFieldErrors } from '../errors.js'
+
+export interface DataFile {
+  /** Absolute real path. */
+  realpath: string
+  size: number
+  mtimeMs: number
+}
+
+function inside (root: string, candidate: string): boolean {
+  const rel = relative(root, candidate)
+  return rel !== '' && rel !== '..' && !rel.startsWith('..' + sep) && !isAbsolute(rel)
+}
+
+function outside (path: string): Error {
+  return withFieldErrors(new PathOutsideDataDirError(JSON.stringify(path)), [{ path: 'source.path', message: 'leads outside DATA_DIR' }])
+}
+
+function unreadable (path: string, reason: string): Error {
+  return withFieldErrors(new SourceFileError(JSON.stringify(path), reason), [{ path: 'source.path', message: reason }])
+}
+
+function reasonOf (error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT': return 'no such file'
+    case 'EACCES':
+    case 'EPERM': return 'permission denied'
+    case 'ENOTDIR': return 'a part of the path is not a directory'
+    case 'ELOOP': return 'too many symbolic links'
+    default: return (error as Error).message
+  }
+}
+
+/**
+ * Resolves `path` (relative to `dataDir`) to a readable regular file inside it. Refuses, before
+ * anything is read, NUL bytes, absolute paths, `..` that climb out, and symbolic links that lead
+ * out (the real paths of both are compared).
+ */
+export async function resolveDataFile (dataDir: string, path: string): Promise<DataFile> {
+  if (path.includes('\0') || isAbsolute(path) || win32.isAbsolute(path)) throw outside(path)
+  let root: string
+  try {
+    root = await realpath(dataDir)
+  } catch (error) {
+    throw unreadable(path, `DATA_DIR cannot be read: ${reasonOf(error)}`)
+  }
+  const lexical = resolve(root, path)
+  if (!inside(root, lexical)) throw outside(path)
+  let real: string
+  try {
+    real = await realpath(lexical)
+  } catch (error) {
+    throw unreadable(path, reasonOf(error))
+  }
+  if (!inside(root, real)) throw outside(path)
+  const info = await stat(real).catch((error: unknown) => { throw unreadable(path, reasonOf(error)) })
+  if (!info.isFile()) throw unreadable(path, 'not a regular file')
+  await access(real, constants.R_OK).catch((error: unknown) => { throw unreadable(path, reasonOf(error)) })
+  return { realpath: real, size: info.size, mtimeMs: info.mtimeMs }
+}

@@ -1,0 +1,131 @@
+import { open } from 'node:fs/promises'
+import { OffsetList } from './offset-list.js'
+
+const LF = 0x0a
+const CR = 0x0d
+const QUOTE = 0x22
+const SPACE = 0x20
+const TAB = 0x09
+
+/** Size of each read of the index pass. */
+export const INDEX_READ_BYTES = 4 * 1024 * 1024
+
+export interface RecordStarts {
+  /** Start of every record, then the end of the last one. */
+  offsets: OffsetList
+  /** Records found (offsets.length - 1). */
+  count: number
+}
+
+export class UnterminatedQuoteError extends Error {
+  constructor (readonly recordStart: number) {
+    super(`a quoted field is not closed (the record starts at byte ${recordStart})`)
+  }
+}
+
+async function scan (file: string, visit: (chunk: Buffer, base: number) => void): Promise<number> {
+  const handle = await open(file, 'r')
+  try {
+    const buffer = Buffer.allocUnsafe(INDEX_READ_BYTES)
+    let base = 0
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, base)
+      if (bytesRead === 0) return base
+      visit(buffer.subarray(0, bytesRead), base)
+      base += bytesRead
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+function bomLength (file: string): Promise<number> {
+  return open(file, 'r').then(async (handle) => {
+    try {
+      const head = Buffer.alloc(3)
+      const { bytesRead } = await handle.read(head, 0, 3, 0)
+      return bytesRead === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
+    } finally {
+      await handle.close()
+    }
+  })
+}
+
+/** One streaming pass over an NDJSON file: where each non-blank line starts. */
+export async function indexNdjson (file: string): Promise<RecordStarts> {
+  const offsets = new OffsetList()
+  const bom = await bomLength(file)
+  let lineStart = bom
+  let hasContent = false
+  const end = await scan(file, (chunk, base) => {
+    let pos = base === 0 ? bom : 0
+    while (pos < chunk.length) {
+      if (!hasContent) {
+        while (pos < chunk.length) {
+          const byte = chunk[pos]
+          if (byte === LF) break
+          if (byte !== SPACE && byte !== TAB && byte !== CR) {
+            hasContent = true
+            break
+          }
+          pos++
+        }
+      }
+      const newline = chunk.indexOf(LF, pos)
+      if (newline === -1) break
+      if (hasContent) offsets.push(lineStart)
+      lineStart = base + newline + 1
+      hasContent = false
+      pos = newline + 1
+    }
+  })
+  if (hasContent) offsets.push(lineStart)
+  const count = offsets.length
+  offsets.push(end)
+  return { offsets, count }
+}
+
+/**
+ * One streaming pass over a CSV file: where each record starts, honouring quoted fields that
+ * hold line breaks. Empty lines are skipped. The header is record 0.
+ */
+export async function indexCsv (file: string): Promise<RecordStarts> {
+  const offsets = new OffsetList()
+  const bom = await bomLength(file)
+  let lineStart = bom
+  let inQuotes = false
+  let previous = -1
+  const end = await scan(file, (chunk, base) => {
+    let pos = base === 0 ? bom : 0
+    let nextQuote = -2
+    let nextNewline = -2
+    while (pos < chunk.length) {
+      if (nextQuote !== -1 && nextQuote < pos) nextQuote = chunk.indexOf(QUOTE, pos)
+      if (inQuotes) {
+        if (nextQuote === -1) break
+        inQuotes = false
+        pos = nextQuote + 1
+        continue
+      }
+      if (nextNewline !== -1 && nextNewline < pos) nextNewline = chunk.indexOf(LF, pos)
+      if (nextQuote !== -1 && (nextNewline === -1 || nextQuote < nextNewline)) {
+        inQuotes = true
+        pos = nextQuote + 1
+        continue
+      }
+      if (nextNewline === -1) break
+      const length = base + nextNewline - lineStart
+      const before = nextNewline > 0 ? chunk[nextNewline - 1] : previous
+      if (length > 1 || (length === 1 && before !== CR)) offsets.push(lineStart)
+      lineStart = base + nextNewline + 1
+      pos = nextNewline + 1
+    }
+    previous = chunk[chunk.length - 1]
+  })
+  if (inQuotes) throw new UnterminatedQuoteError(lineStart)
+  const length = end - lineStart
+  if (length > 1 || (length === 1 && previous !== CR)) offsets.push(lineStart)
+  const count = offsets.length
+  offsets.push(end)
+  return { offsets, count }
+}

@@ -1,0 +1,36 @@
+import type { Aggregator } from '../src/parallel/types.js'
+import { Aggregation, type AggregateState } from '../src/pipeline/aggregation.js'
+import type { ScanParams } from '../src/pipeline/scan-params.js'
+
+import { teardown as closeScan } from './scan-task.js'
+
+export { fetch, init, process } from './scan-task.js'
+
+const aggregations = new Map<string, Aggregation>()
+
+function aggregationOf (params: ScanParams): Aggregation {
+  let aggregation = aggregations.get(params.id)
+  if (aggregation === undefined) {
+    if (params.aggregate === undefined) throw new Error('the scan has no aggregate')
+    aggregation = new Aggregation(params.aggregate)
+    aggregations.set(params.id, aggregation)
+  }
+  return aggregation
+}
+
+export function teardown (params: ScanParams): void {
+  aggregations.delete(params.id)
+  closeScan(params)
+}
+
+/** Partial aggregates per worker, merged; the final rows are sorted by group. */
+export const aggregate: Aggregator<AggregateState, ScanParams> = {
+  create: (params) => aggregationOf(params).create(),
+  add: (state, value, params) => aggregationOf(params).add(state, value),
+  merge: (a, b, params) => aggregationOf(params).merge(a, b),
+  finish: (state, params) => {
+    const rows = aggregationOf(params).finish(state, params.aggregate?.group_by !== undefined)
+    aggregations.delete(params.id)
+    return rows
+  }
+}
