@@ -1,0 +1,127 @@
+import { z } from 'zod'
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { scanRequestSchema } from '../schemas/scan-request.js'
+import { resultsPageSchema, scanAcceptedSchema, scanListSchema, scanStatusNameSchema, scanStatusSchema } from '../schemas/scan-status.js'
+import { problemSchema } from '../schemas/problem.js'
+import type { ScanService } from '../src/http/scan-service.js'
+import { FINISHED_STATUSES } from '../src/store/scan-record.js'
+
+export interface ScanRoutesOptions {
+  /** Required. */
+  service: ScanService
+  /** Seconds in the Retry-After header of queued and running scans. Default: 1. */
+  retryAfterSeconds?: number
+}
+
+const idParams = z.object({ id: z.string().min(1).max(200).describe('Scan id.') })
+
+const problems = (...codes: number[]): Record<number, typeof problemSchema> =>
+  Object.fromEntries(codes.map((code) => [code, problemSchema]))
+
+const queryInt = (description: string) => z.string().regex(/^-?\d+$/, 'must be an integer').transform(Number).optional().describe(description)
+
+export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, options) => {
+  const { service } = options
+  const retryAfter = String(options.retryAfterSeconds ?? 1)
+
+  app.post('/v1/scans', {
+    schema: {
+      tags: ['scans'],
+      summary: 'Submit a scan',
+      description: 'Validates the scan (CEL expressions are compiled, processors and file paths checked), queues it and answers at once. ' +
+        'With an Idempotency-Key header, the same key and body return the first scan; the same key with another body is a 422.',
+      headers: z.object({
+        'idempotency-key': z.string().min(1).max(255).optional().describe('Makes retries of this request safe.')
+      }),
+      body: scanRequestSchema.meta({
+        examples: [{
+          source: { type: 'range', start: 0, end: 100000 },
+          pipeline: [{ filter: 'record % 2 == 0' }, { map: 'record * 2' }],
+          ordered: false,
+          max_results: 100000,
+          on_error: 'fail',
+          parallel: { max_workers: 2, scheduler: 'work_stealing' }
+        }]
+      }),
+      response: { 202: scanAcceptedSchema, ...problems(400, 413, 415, 422, 503) }
+    }
+  }, async (request, reply) => {
+    const accepted = await service.submit(request.body, request.headers['idempotency-key'])
+    return reply.code(202).header('location', accepted.links.self).send(accepted as z.infer<typeof scanAcceptedSchema>)
+  })
+
+  app.get('/v1/scans', {
+    schema: {
+      tags: ['scans'],
+      summary: 'List recent scans, newest first',
+      querystring: z.object({
+        status: scanStatusNameSchema.optional().describe('Only scans in this status.'),
+        limit: queryInt('Page size: default 100, at most 1000.').pipe(z.number().int().min(1).max(1_000_000).optional()),
+        cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
+      }),
+      response: { 200: scanListSchema, ...problems(400) }
+    }
+  }, async (request) => {
+    const { status, limit, cursor } = request.query
+    return await service.list({ status, limit: Math.min(limit ?? 100, 1000), cursor })
+  })
+
+  app.get('/v1/scans/:id', {
+    schema: {
+      tags: ['scans'],
+      summary: 'Status, progress and metrics of a scan',
+      description: 'While the scan is queued or running, Retry-After says when to poll again.',
+      params: idParams,
+      response: { 200: scanStatusSchema, ...problems(404) }
+    }
+  }, async (request, reply) => {
+    const document = await service.status(request.params.id)
+    if (!FINISHED_STATUSES.has(document.status)) reply.header('retry-after', retryAfter)
+    return document
+  })
+
+  app.get('/v1/scans/:id/results', {
+    schema: {
+      tags: ['scans'],
+      summary: 'A page of results',
+      description: 'Readable while the scan runs. Following next_cursor never skips or repeats an item; `complete` is true on the last ' +
+        'page of a finished scan. Results of failed or cancelled scans are not served (409). If the scan was taken over by another ' +
+        'instance after its first page was read, a cursor of the old attempt gets a 409 (read again from the first page).',
+      params: idParams,
+      querystring: z.object({
+        limit: queryInt('Items per page: default 1000, larger values are clamped to 10000; zero or negative is a 400.')
+          .pipe(z.number().int().min(1, 'must be at least 1').optional()),
+        cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
+      }),
+      response: { 200: resultsPageSchema, ...problems(400, 404, 409) }
+    }
+  }, async (request, reply) => {
+    const page = await service.results(request.params.id, Math.min(request.query.limit ?? 1000, 10_000), request.query.cursor)
+    if (!page.complete) reply.header('retry-after', retryAfter)
+    return reply.type('application/json; charset=utf-8').send(page.json as unknown as z.infer<typeof resultsPageSchema>)
+  })
+
+  app.post('/v1/scans/:id/cancel', {
+    schema: {
+      tags: ['scans'],
+      summary: 'Cancel a scan',
+      description: 'A queued scan is cancelled at once; a running one (on any instance) is signalled and ends as cancelled shortly after.',
+      params: idParams,
+      response: { 202: scanStatusSchema, ...problems(404, 409) }
+    }
+  }, async (request, reply) => {
+    return reply.code(202).send(await service.cancel(request.params.id))
+  })
+
+  app.delete('/v1/scans/:id', {
+    schema: {
+      tags: ['scans'],
+      summary: 'Delete a finished scan and its results',
+      params: idParams,
+      response: { 204: z.null().describe('Deleted.'), ...problems(404, 409) }
+    }
+  }, async (request, reply) => {
+    await service.remove(request.params.id)
+    return reply.code(204).send(null)
+  })
+}
