@@ -4,6 +4,7 @@ import { OffsetList } from './offset-list.js'
 const LF = 0x0a
 const CR = 0x0d
 const QUOTE = 0x22
+const COMMA = 0x2c
 const SPACE = 0x20
 const TAB = 0x09
 
@@ -23,10 +24,15 @@ export class UnterminatedQuoteError extends Error {
   }
 }
 
-async function scan (file: string, visit: (chunk: Buffer, base: number) => void): Promise<number> {
+export interface IndexOptions {
+  /** Bytes per read. Default: INDEX_READ_BYTES (4 MiB). */
+  readBytes?: number
+}
+
+async function scan (file: string, options: IndexOptions, visit: (chunk: Buffer, base: number) => void): Promise<number> {
   const handle = await open(file, 'r')
   try {
-    const buffer = Buffer.allocUnsafe(INDEX_READ_BYTES)
+    const buffer = Buffer.allocUnsafe(options.readBytes ?? INDEX_READ_BYTES)
     let base = 0
     for (;;) {
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, base)
@@ -52,12 +58,12 @@ function bomLength (file: string): Promise<number> {
 }
 
 /** One streaming pass over an NDJSON file: where each non-blank line starts. */
-export async function indexNdjson (file: string): Promise<RecordStarts> {
+export async function indexNdjson (file: string, options: IndexOptions = {}): Promise<RecordStarts> {
   const offsets = new OffsetList()
   const bom = await bomLength(file)
   let lineStart = bom
   let hasContent = false
-  const end = await scan(file, (chunk, base) => {
+  const end = await scan(file, options, (chunk, base) => {
     let pos = base === 0 ? bom : 0
     while (pos < chunk.length) {
       if (!hasContent) {
@@ -87,29 +93,45 @@ export async function indexNdjson (file: string): Promise<RecordStarts> {
 
 /**
  * One streaming pass over a CSV file: where each record starts, honouring quoted fields that
- * hold line breaks. Empty lines are skipped. The header is record 0.
+ * hold line breaks (a quote opens a field only at the start of a field, as in RFC 4180; a
+ * doubled quote inside one is a quote). Empty lines are skipped. The header is record 0.
  */
-export async function indexCsv (file: string): Promise<RecordStarts> {
+export async function indexCsv (file: string, options: IndexOptions = {}): Promise<RecordStarts> {
   const offsets = new OffsetList()
   const bom = await bomLength(file)
   let lineStart = bom
   let inQuotes = false
+  let quoteAtChunkEnd = false
   let previous = -1
-  const end = await scan(file, (chunk, base) => {
+  const end = await scan(file, options, (chunk, base) => {
     let pos = base === 0 ? bom : 0
+    if (quoteAtChunkEnd) {
+      quoteAtChunkEnd = false
+      if (chunk[0] === QUOTE) pos = 1
+      else inQuotes = false
+    }
     let nextQuote = -2
     let nextNewline = -2
     while (pos < chunk.length) {
       if (nextQuote !== -1 && nextQuote < pos) nextQuote = chunk.indexOf(QUOTE, pos)
       if (inQuotes) {
         if (nextQuote === -1) break
-        inQuotes = false
-        pos = nextQuote + 1
+        if (nextQuote + 1 === chunk.length) {
+          quoteAtChunkEnd = true
+          break
+        }
+        if (chunk[nextQuote + 1] === QUOTE) {
+          pos = nextQuote + 2
+        } else {
+          inQuotes = false
+          pos = nextQuote + 1
+        }
         continue
       }
       if (nextNewline !== -1 && nextNewline < pos) nextNewline = chunk.indexOf(LF, pos)
       if (nextQuote !== -1 && (nextNewline === -1 || nextQuote < nextNewline)) {
-        inQuotes = true
+        const before = nextQuote > 0 ? chunk[nextQuote - 1] : previous
+        if (base + nextQuote === lineStart || before === COMMA) inQuotes = true
         pos = nextQuote + 1
         continue
       }
@@ -122,6 +144,7 @@ export async function indexCsv (file: string): Promise<RecordStarts> {
     }
     previous = chunk[chunk.length - 1]
   })
+  if (quoteAtChunkEnd) inQuotes = false
   if (inQuotes) throw new UnterminatedQuoteError(lineStart)
   const length = end - lineStart
   if (length > 1 || (length === 1 && previous !== CR)) offsets.push(lineStart)
