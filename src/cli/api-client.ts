@@ -1,0 +1,115 @@
+import type { ScanRequest } from '../../schemas/scan-request.js'
+import type { ScanStatusDocument, ScanStatusName } from '../../schemas/scan-status.js'
+import { ApiProblemError, ConnectionFailedError, ConnectionRefusedError, UnexpectedResponseError } from './errors.js'
+
+export interface ScanAccepted {
+  id: string
+  status: 'queued'
+  created_at: string
+  links: { self: string, results: string }
+}
+
+export interface ResultsPage {
+  items: unknown[]
+  next_cursor?: string
+  complete: boolean
+}
+
+export interface ScanList {
+  items: ScanStatusDocument[]
+  next_cursor?: string
+}
+
+interface Problem {
+  code?: string
+  title?: string
+  detail?: string
+  errors?: Array<{ path: string, message: string }>
+}
+
+export interface ApiClientOptions {
+  /** Base URL of the service. Required. */
+  url: string
+  /** Time limit of one request (ms). Default: 30000. */
+  timeoutMs?: number
+}
+
+/** The parascan HTTP API (v1) over fetch; every failure is one of the errors of ./errors.js. */
+export class ApiClient {
+  readonly url: string
+  readonly #timeoutMs: number
+
+  constructor (options: ApiClientOptions) {
+    this.url = options.url.replace(/\/+$/, '')
+    this.#timeoutMs = options.timeoutMs ?? 30_000
+  }
+
+  submit (request: ScanRequest | unknown, idempotencyKey?: string): Promise<ScanAccepted> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey
+    return this.#request('POST', '/v1/scans', { headers, body: JSON.stringify(request) })
+  }
+
+  status (id: string): Promise<ScanStatusDocument> {
+    return this.#request('GET', `/v1/scans/${encodeURIComponent(id)}`)
+  }
+
+  results (id: string, options: { limit?: number, cursor?: string } = {}): Promise<ResultsPage> {
+    const query = new URLSearchParams()
+    if (options.limit !== undefined) query.set('limit', String(options.limit))
+    if (options.cursor !== undefined) query.set('cursor', options.cursor)
+    return this.#request('GET', `/v1/scans/${encodeURIComponent(id)}/results?${query}`)
+  }
+
+  cancel (id: string): Promise<ScanStatusDocument> {
+    return this.#request('POST', `/v1/scans/${encodeURIComponent(id)}/cancel`)
+  }
+
+  list (options: { status?: ScanStatusName, limit?: number, cursor?: string } = {}): Promise<ScanList> {
+    const query = new URLSearchParams()
+    if (options.status !== undefined) query.set('status', options.status)
+    if (options.limit !== undefined) query.set('limit', String(options.limit))
+    if (options.cursor !== undefined) query.set('cursor', options.cursor)
+    return this.#request('GET', `/v1/scans?${query}`)
+  }
+
+  async #request<T> (method: string, path: string, init: { headers?: Record<string, string>, body?: string } = {}): Promise<T> {
+    const target = this.url + path
+    let response: Response
+    try {
+      response = await fetch(target, { method, ...init, signal: AbortSignal.timeout(this.#timeoutMs) })
+    } catch (error) {
+      throw connectionError(this.url, error)
+    }
+    const text = await response.text()
+    if (response.ok) return (text === '' ? undefined : JSON.parse(text)) as T
+    const problem = parseProblem(text)
+    if (problem?.code !== undefined) {
+      const fields = (problem.errors ?? []).map((field) => `${field.path}: ${field.message}`)
+      const detail = [problem.detail ?? problem.title ?? '', ...fields].filter((part) => part !== '').join('; ')
+      throw Object.assign(new ApiProblemError(problem.code, detail), { statusCode: response.status, problemCode: problem.code })
+    }
+    throw new UnexpectedResponseError(response.status, `${method} ${target}`, text.slice(0, 200) || response.statusText)
+  }
+}
+
+/** The service's error code (e.g. PARASCAN_SCAN_NOT_FOUND) of an error thrown by ApiClient, if it has one. */
+export function problemCodeOf (error: unknown): string | undefined {
+  return (error as { problemCode?: string }).problemCode
+}
+
+function parseProblem (text: string): Problem | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null ? value as Problem : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function connectionError (url: string, error: unknown): Error {
+  const cause = (error as { cause?: { code?: string, message?: string } }).cause
+  if (cause?.code === 'ECONNREFUSED') return new ConnectionRefusedError(url)
+  if ((error as Error).name === 'TimeoutError') return new ConnectionFailedError(url, 'no answer in time')
+  return new ConnectionFailedError(url, cause?.message ?? (error as Error).message)
+}

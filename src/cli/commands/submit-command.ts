@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises'
+import { Command, Option } from 'commander'
+import type { ScanStatusDocument } from '../../../schemas/scan-status.js'
+import { ApiClient } from '../api-client.js'
+import { downloadResults } from '../download-results.js'
+import { ScanCancelledError, ScanFailedError, ScanFileError } from '../errors.js'
+import { NdjsonOutput } from '../ndjson-output.js'
+import { intervalOption, positiveInteger, urlOption } from '../options.js'
+import { PlainProgressLines } from '../plain-progress-lines.js'
+import { TtyProgressBar } from '../tty-progress-bar.js'
+import { waitForScan } from '../wait-for-scan.js'
+
+interface SubmitOptions {
+  url: string
+  wait?: boolean
+  out?: string
+  idempotencyKey?: string
+  interval: number
+  pageSize: number
+  progress: boolean
+}
+
+export function submitCommand (): Command {
+  return new Command('submit')
+    .description('submit a scan; with --wait, follow its progress and write its results as NDJSON')
+    .argument('<file>', 'JSON file with the scan request (- reads standard input)')
+    .addOption(urlOption())
+    .option('-w, --wait', 'wait for the scan to finish, then write its results')
+    .option('-o, --out <file>', 'write the results to this file instead of standard output (implies --wait)')
+    .option('--idempotency-key <key>', 'send an Idempotency-Key: the same key and body return the first scan')
+    .addOption(intervalOption())
+    .addOption(new Option('--page-size <n>', 'results per page request').argParser(positiveInteger).default(10_000))
+    .option('--no-progress', 'do not show progress while waiting')
+    .addHelpText('after', `
+Without --wait, prints the id of the queued scan. With --wait, shows progress on
+standard error (a bar on a terminal, one line per change otherwise), writes the
+results, and exits with 3 if the scan failed and 4 if it was cancelled.
+
+Example:
+  $ parascan submit scan.json --wait --out results.ndjson`)
+    .action(async (file: string, options: SubmitOptions) => {
+      const request = await readScanFile(file)
+      const client = new ApiClient({ url: options.url })
+      const accepted = await client.submit(request, options.idempotencyKey)
+      if (options.wait !== true && options.out === undefined) {
+        process.stdout.write(accepted.id + '\n')
+        return
+      }
+      const display = !options.progress
+        ? { update () {}, stop () {} }
+        : process.stderr.isTTY ? new TtyProgressBar(process.stderr) : new PlainProgressLines(process.stderr)
+      const status = await waitForScan(client, accepted.id, display, options.interval)
+      throwUnlessSucceeded(status)
+      const output = await NdjsonOutput.open(options.out)
+      try {
+        await downloadResults(client, accepted.id, output, { pageSize: options.pageSize, intervalMs: options.interval })
+        await output.commit()
+      } catch (error) {
+        await output.discard()
+        throw error
+      }
+      const truncated = status.result.truncated ? ' (truncated by max_results)' : ''
+      process.stderr.write(`scan ${status.id} succeeded: ${status.progress.processed} records, ${output.lines} results${truncated}${options.out === undefined ? '' : ` written to ${options.out}`}\n`)
+    })
+}
+
+export function throwUnlessSucceeded (status: ScanStatusDocument): void {
+  if (status.status === 'failed') {
+    const at = status.error?.offset === undefined ? '' : ` (record offset ${status.error.offset})`
+    throw new ScanFailedError(status.id, status.error?.code ?? 'UNKNOWN', (status.error?.message ?? 'no reason given') + at)
+  }
+  if (status.status === 'cancelled') throw new ScanCancelledError(status.id, status.error?.message ?? 'on request')
+}
+
+async function readScanFile (file: string): Promise<unknown> {
+  let text: string
+  try {
+    text = file === '-' ? await readStdin() : await readFile(file, 'utf8')
+  } catch (error) {
+    throw new ScanFileError(file, (error as Error).message)
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new ScanFileError(file, `not valid JSON: ${(error as Error).message}`)
+  }
+}
+
+async function readStdin (): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}

@@ -1,0 +1,25 @@
+import { InvalidArgumentError, Option } from 'commander'
+
+export const DEFAULT_URL = 'http://127.0.0.1:3000'
+
+export function urlOption (): Option {
+  return new Option('--url <url>', 'base URL of the service').env('PARASCAN_URL').default(DEFAULT_URL).argParser(parseUrl)
+}
+
+export function parseUrl (text: string): string {
+  try {
+    const url = new URL(text)
+    if (url.protocol === 'http:' || url.protocol === 'https:') return text
+  } catch {}
+  throw new InvalidArgumentError('not an http:// or https:// URL')
+}
+
+export function positiveInteger (text: string): number {
+  const value = Number(text)
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError('not a positive integer')
+  return value
+}
+
+export function intervalOption (): Option {
+  return new Option('--interval <ms>', 'polling period while waiting, in milliseconds').argParser(positiveInteger).default(500)
+}
