@@ -10,6 +10,8 @@ import { toProblem, sendProblem } from './http/problem-details.js'
 import type { ScanService } from './http/scan-service.js'
 import type { ServiceMetrics } from './metrics/service-metrics.js'
 import { ServiceUnavailableError } from './errors.js'
+import { adminQueues } from './http/admin-queues.js'
+import type { Queue } from 'bullmq'
 
 export interface AppOptions {
   /** Required. */
@@ -26,6 +28,8 @@ export interface AppOptions {
   logLevel?: string | false
   /** Version in the OpenAPI document. Default: '0.1.0'. */
   version?: string
+  /** BullMQ queues shown by the dashboard at /admin/queues. Default: none, and no dashboard. */
+  adminQueues?: Queue[]
 }
 
 const API_DESCRIPTION = `Parallel scans as a service. Submit a scan (a source of records plus a pipeline of CEL filters, maps and
@@ -41,6 +45,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
+  app.removeContentTypeParser('text/plain')
 
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblem(error as Parameters<typeof toProblem>[0], request)
@@ -79,6 +84,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
 
   await app.register(scanRoutes, { service: options.service })
+  if (options.adminQueues !== undefined && options.adminQueues.length > 0) await app.register(adminQueues, { queues: options.adminQueues })
   await app.register(operationsRoutes, {
     registry: options.metrics.registry,
     beforeScrape: options.beforeScrape,

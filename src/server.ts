@@ -63,7 +63,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
       if (!poolOpen) throw new ServiceUnavailableError('the worker pool is closed')
       await withTimeout(Promise.all([store.ping(), queue.ping()]), 2000, 'queue or store unreachable')
     },
-    beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable'))
+    beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
+    adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? [queue.queue] : undefined
   })
 
   let closing: Promise<void> | undefined

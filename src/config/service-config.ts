@@ -46,7 +46,8 @@ export const serviceEnvSchema = z.object({
   PARASCAN_CONCURRENCY: integer(1, 1, 64),
   PARASCAN_LOCK_DURATION: duration('30s'),
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
-  SHUTDOWN_GRACE: duration('10s')
+  SHUTDOWN_GRACE: duration('10s'),
+  PARASCAN_ADMIN_UI: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true').transform((text) => text === 'true')
 })
 
 export interface ServiceConfig {
@@ -76,6 +77,8 @@ export interface ServiceConfig {
   progressIntervalMs: number
   /** Time a running scan gets to finish at shutdown before it is handed back to the queue (ms). Default: 10 s. Env: SHUTDOWN_GRACE. */
   shutdownGraceMs: number
+  /** The queue dashboard at /admin/queues (Redis mode only). Default: true. Env: PARASCAN_ADMIN_UI. */
+  adminUi: boolean
 }
 
 /** Reads and checks the service's environment; throws InvalidConfigError naming the first bad variable. */
@@ -101,6 +104,7 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     concurrency: e.PARASCAN_CONCURRENCY,
     lockDurationMs: e.PARASCAN_LOCK_DURATION,
     progressIntervalMs: e.PARASCAN_PROGRESS_INTERVAL,
-    shutdownGraceMs: e.SHUTDOWN_GRACE
+    shutdownGraceMs: e.SHUTDOWN_GRACE,
+    adminUi: e.PARASCAN_ADMIN_UI
   }
 }

@@ -45,6 +45,11 @@ export class BullmqScanQueue implements ScanQueue {
     })
   }
 
+  /** The BullMQ queue itself, for the queue dashboard. */
+  get queue (): Queue {
+    return this.#queue
+  }
+
   async add (id: string): Promise<void> {
     await this.#queue.add('scan', { id }, { jobId: id })
   }
