@@ -1,0 +1,55 @@
+/**
+ * Half-open integer intervals [start, end), kept as a flat list and merged
+ * lazily: adding is O(1), compaction sorts and joins neighbours.
+ */
+export class IntervalSet {
+  #flat: number[] = []
+  #size = 0
+  #compactAt = 1024
+
+  /** Records covered, counting overlaps twice (callers add disjoint intervals). */
+  get size (): number {
+    return this.#size
+  }
+
+  add (start: number, end: number): void {
+    if (end <= start) return
+    const flat = this.#flat
+    const n = flat.length
+    if (n !== 0 && flat[n - 1] === start) flat[n - 1] = end
+    else flat.push(start, end)
+    this.#size += end - start
+    if (flat.length >= this.#compactAt) {
+      this.#compact()
+      this.#compactAt = Math.max(1024, this.#flat.length * 2)
+    }
+  }
+
+  /** The parts of [0, total) not covered, as [start, end) pairs. */
+  complement (total: number): Array<[number, number]> {
+    this.#compact()
+    const out: Array<[number, number]> = []
+    let at = 0
+    const flat = this.#flat
+    for (let i = 0; i < flat.length; i += 2) {
+      if (flat[i] > at) out.push([at, Math.min(flat[i], total)])
+      if (flat[i + 1] > at) at = flat[i + 1]
+    }
+    if (at < total) out.push([at, total])
+    return out
+  }
+
+  #compact (): void {
+    const pairs: Array<[number, number]> = []
+    const flat = this.#flat
+    for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]])
+    pairs.sort((a, b) => a[0] - b[0])
+    const merged: number[] = []
+    for (const [s, e] of pairs) {
+      const m = merged.length
+      if (m !== 0 && s <= merged[m - 1]) merged[m - 1] = Math.max(merged[m - 1], e)
+      else merged.push(s, e)
+    }
+    this.#flat = merged
+  }
+}

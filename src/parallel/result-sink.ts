@@ -1,0 +1,97 @@
+import type { Aggregator, ResultBatch } from './types.js'
+
+export interface ResultSinkOptions {
+  /** Deliver in source order. Default: false. */
+  ordered?: boolean
+  /** Receives pages; when absent, results are parsed and kept for `results`. Default: none. */
+  onBatch?: (batch: ResultBatch) => void | Promise<void>
+  /** Folds partial states instead of passing results. Default: none. */
+  aggregate?: Aggregator<unknown, unknown>
+  /** Passed to the aggregator. Default: undefined. */
+  params?: unknown
+  /** Called once when onBatch throws or rejects. */
+  onError: (error: unknown) => void
+}
+
+interface Pending { end: number, json: string, items: number }
+
+/**
+ * The main-thread end of result transport. Unordered pages pass through as
+ * the JSON text the worker made; ordered ones wait, keyed by offset, until
+ * every range before them has come. Pages for `onBatch` are delivered one
+ * at a time; without it, pages are parsed as they arrive.
+ */
+export class ResultSink {
+  readonly results: unknown[] = []
+  readonly #options: ResultSinkOptions
+  readonly #pending = new Map<number, Pending>()
+  #next = 0
+  #chain: Promise<void> = Promise.resolve()
+  #failed = false
+  #state: unknown
+
+  constructor (options: ResultSinkOptions) {
+    this.#options = options
+    if (options.aggregate !== undefined) this.#state = options.aggregate.create(options.params)
+  }
+
+  /** Adds the partial aggregate state of a flush. */
+  addPartial (json: string): void {
+    const aggregate = this.#options.aggregate
+    if (aggregate === undefined) return
+    this.#state = aggregate.merge(this.#state, JSON.parse(json), this.#options.params)
+  }
+
+  /** The aggregator's final rows. */
+  finish (): unknown[] {
+    const aggregate = this.#options.aggregate
+    return aggregate === undefined ? [] : aggregate.finish(this.#state, this.#options.params)
+  }
+
+  /** An unordered page. */
+  addPage (json: string, items: number): void {
+    if (items > 0) this.#deliver(json, items)
+  }
+
+  /** Ranges as flat [offset, end, items] triples with one JSON text each. */
+  addRanges (ranges: number[], parts: string[] | undefined): void {
+    if (!(this.#options.ordered ?? false)) return
+    for (let r = 0, p = 0; r < ranges.length; r += 3, p++) {
+      this.#pending.set(ranges[r], { end: ranges[r + 1], json: parts?.[p] ?? '[]', items: ranges[r + 2] })
+    }
+    const texts: string[] = []
+    let items = 0
+    for (let next = this.#pending.get(this.#next); next !== undefined; next = this.#pending.get(this.#next)) {
+      this.#pending.delete(this.#next)
+      this.#next = next.end
+      if (next.items > 0) {
+        texts.push(next.json)
+        items += next.items
+      }
+    }
+    if (items === 0) return
+    this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items)
+  }
+
+  /** Resolves when every page has been handed over. */
+  drained (): Promise<void> {
+    return this.#chain
+  }
+
+  #deliver (json: string, items: number): void {
+    const onBatch = this.#options.onBatch
+    if (onBatch === undefined) {
+      const values = JSON.parse(json) as unknown[]
+      const results = this.results
+      for (let i = 0; i < values.length; i++) results.push(values[i])
+      return
+    }
+    if (this.#failed) return
+    this.#chain = this.#chain.then(() => onBatch({ json, items })).catch((error: unknown) => {
+      if (!this.#failed) {
+        this.#failed = true
+        this.#options.onError(error)
+      }
+    })
+  }
+}

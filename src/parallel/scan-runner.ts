@@ -1,0 +1,389 @@
+import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
+import { LogHistogram } from './log-histogram.js'
+import {
+  SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, STEAL_LOST, STEAL_WON
+} from './shared-scan-state.js'
+import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
+import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
+
+/** Steal rounds over all victims before a hungry thread sleeps. */
+const SPIN_ROUNDS = 64
+/** Longest sleep before a parked thread looks again (a safety net; wake-ups come by notify). */
+const PARK_TIMEOUT_MS = 250
+/** A batch is flushed when it holds this many results... */
+const FLUSH_ITEMS = 16_384
+/** ...or when its oldest record is this old. */
+const FLUSH_MS = 50
+
+export interface ScanRunnerOptions {
+  /** Receives every message for the main thread. */
+  post: (message: WorkerMessage) => void
+  /** Awaited after every flush; the sequential scheduler yields to the event loop there. Default: none. */
+  afterFlush?: () => Promise<void>
+}
+
+/**
+ * The scan loop of one thread: takes ranges (its seeds, its own deque,
+ * stolen ones, or the thread_pool cursor), cuts them into adaptive chunks,
+ * splits off the back half of its range when a thread is hungry, and posts
+ * results in batches. Never throws: a failure is posted and aborts the scan.
+ */
+export class ScanRunner {
+  readonly #spec: ScanSpec
+  readonly #task: TaskModule
+  readonly #state: SharedScanState
+  readonly #options: ScanRunnerOptions
+  readonly #me: number
+  readonly #ctrl: AdaptiveChunkController
+  readonly #chunkMs = new LogHistogram()
+  readonly #chunkSize = new LogHistogram()
+  readonly #stealing: boolean
+  readonly #aggregate: Aggregator<unknown, unknown> | undefined
+  readonly #seeds: Array<[number, number]>
+
+  #lo = 0
+  #hi = 0
+  #processed = 0
+  #matched = 0
+  #skipped = 0
+  #stealsAttempted = 0
+  #stealsWon = 0
+  #contention = 0
+  #lockWaitMs = 0
+  #depthSum = 0
+  #depthMax = 0
+  #feederMax = 0
+
+  #batchRanges: number[] = []
+  #batchItems: unknown[] = []
+  #batchRecords = 0
+  #batchSkipped = 0
+  #batchErrors: RecordErrorSample[] = []
+  #errorsKept = 0
+  #partial: unknown = undefined
+  #batchStart = 0
+
+  constructor (spec: ScanSpec, task: TaskModule, state: SharedScanState, options: ScanRunnerOptions) {
+    this.#spec = spec
+    this.#task = task
+    this.#state = state
+    this.#options = options
+    this.#me = spec.workerId
+    this.#ctrl = new AdaptiveChunkController(spec.config)
+    this.#stealing = spec.scheduler !== 'thread_pool'
+    this.#aggregate = task.aggregate
+    this.#seeds = spec.seeds.slice().reverse()
+  }
+
+  async run (): Promise<void> {
+    const { post } = this.#options
+    const params = this.#spec.params
+    let failure: ScanFailure | undefined
+    try {
+      if (this.#task.init !== undefined) await callHook('init', () => this.#task.init?.(params))
+      if (this.#aggregate !== undefined) this.#partial = this.#aggregate.create(params)
+      this.#batchStart = performance.now()
+      await this.#loop()
+      if (!this.#state.aborted) await this.#flush()
+    } catch (error) {
+      failure = toFailure(error)
+    }
+    try {
+      if (this.#task.teardown !== undefined) await callHook('teardown', () => this.#task.teardown?.(params))
+    } catch (error) {
+      failure ??= toFailure(error)
+    }
+    if (failure !== undefined) {
+      this.#state.abort()
+      const message: FailedMessage = { type: 'failed', scanId: this.#spec.scanId, workerId: this.#me, failure: failure.data }
+      try {
+        post(message)
+      } catch {
+        post({ ...message, failure: { ...failure.data, cause: plainError(failure.data.cause) } })
+      }
+    }
+    post(this.#done())
+  }
+
+  async #loop (): Promise<void> {
+    const spec = this.#spec
+    const state = this.#state
+    const ctrl = this.#ctrl
+    const task = this.#task
+    const params = spec.params
+    const total = spec.total
+    const workers = spec.workers
+    const min = spec.config.min_chunk_size
+    const maxInflight = spec.config.max_inflight_chunks_per_worker
+    const me = this.#me
+    const skip = spec.onError === 'skip'
+    const aggregate = this.#aggregate
+
+    for (;;) {
+      if (this.#lo >= this.#hi && !(await this.#acquire())) return
+      if (state.aborted) return
+      let size = ctrl.size
+      const cap = Math.max(min, Math.ceil((total - state.started) / (2 * workers)))
+      if (size > cap) size = cap
+      const left = this.#hi - this.#lo
+      if (this.#stealing && left > size && left >= 2 * min && state.hungry > 0 && state.depth(me) < maxInflight) {
+        const mid = this.#lo + Math.max(size, left >>> 1)
+        if (mid < this.#hi) {
+          state.push(me, mid, this.#hi - mid)
+          this.#hi = mid
+          const depth = state.totalDepth()
+          if (depth > this.#feederMax) this.#feederMax = depth
+          state.signalWork()
+        }
+      }
+      const depth = state.depth(me)
+      this.#depthSum += depth
+      if (depth > this.#depthMax) this.#depthMax = depth
+
+      const lo = this.#lo
+      const count = Math.min(size, this.#hi - lo)
+      state.addStarted(count)
+      ctrl.start()
+      let records: unknown[]
+      try {
+        const fetched = task.fetch(lo, count, params)
+        records = fetched instanceof Promise ? await fetched : fetched
+      } catch (error) {
+        throw new ScanFailure({ kind: 'fetch', offset: lo, count, detail: describeError(error), cause: error })
+      }
+      if (!Array.isArray(records) || records.length !== count) {
+        const got = Array.isArray(records) ? `${records.length} records` : `a ${records === null ? 'null' : typeof records} instead of an array`
+        throw new ScanFailure({ kind: 'short', offset: lo, count, detail: got })
+      }
+      const items = this.#batchItems
+      let matched = 0
+      let i = 0
+      while (i < count) {
+        try {
+          for (; i < count; i++) {
+            let value = task.process(records[i], params, lo + i)
+            if (value instanceof Promise) value = await value
+            if (value === null || value === undefined) continue
+            matched++
+            if (aggregate === undefined) items.push(value)
+            else this.#partial = aggregate.add(this.#partial, value, params)
+          }
+        } catch (error) {
+          if (!skip) throw new ScanFailure({ kind: 'record', offset: lo + i, count: 1, detail: describeError(error), cause: error })
+          this.#skipped++
+          this.#batchSkipped++
+          if (this.#errorsKept < spec.maxErrorSamples) {
+            this.#errorsKept++
+            this.#batchErrors.push({ offset: lo + i, message: describeError(error) })
+          }
+          i++
+        }
+      }
+      const ms = ctrl.finish(count)
+      this.#chunkMs.record(ms)
+      this.#chunkSize.record(count)
+      this.#lo = lo + count
+      this.#processed += count
+      this.#matched += matched
+      state.write(me, STAT_PROCESSED, this.#processed)
+      if (matched !== 0) state.write(me, STAT_MATCHED, this.#matched)
+      if (this.#batchSkipped !== 0) state.write(me, STAT_SKIPPED, this.#skipped)
+
+      const ranges = this.#batchRanges
+      const last = ranges.length - 3
+      if (last >= 0 && ranges[last + 1] === lo) {
+        ranges[last + 1] = lo + count
+        ranges[last + 2] += matched
+      } else {
+        ranges.push(lo, lo + count, matched)
+      }
+      this.#batchRecords += count
+      if (items.length >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS) await this.#flush()
+    }
+  }
+
+  /** Takes the next range into [lo, hi); false when the scan is over or aborted. */
+  async #acquire (): Promise<boolean> {
+    const state = this.#state
+    const seed = this.#seeds.pop()
+    if (seed !== undefined) {
+      this.#lo = seed[0]
+      this.#hi = seed[1]
+      return true
+    }
+    if (this.#stealing) {
+      const popped = state.pop(this.#me)
+      if (popped === 1) return this.#take()
+      if (popped === -1) this.#contention++
+    } else if (this.#claim()) {
+      return true
+    }
+    await this.#flush()
+    return this.#search()
+  }
+
+  #take (): true {
+    this.#lo = this.#state.takenOffset
+    this.#hi = this.#lo + this.#state.takenCount
+    return true
+  }
+
+  #claim (): boolean {
+    const state = this.#state
+    const { total, workers } = this.#spec
+    let failedAt = 0
+    for (;;) {
+      if (state.aborted) return false
+      const guided = Math.max(this.#spec.config.min_chunk_size, Math.ceil((total - state.cursor) / (2 * workers)))
+      const result = state.claim(total, Math.min(this.#ctrl.size, guided))
+      if (result === STEAL_WON) {
+        if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
+        return this.#take()
+      }
+      if (result !== STEAL_LOST) {
+        if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
+        return false
+      }
+      this.#contention++
+      if (failedAt === 0) failedAt = performance.now()
+    }
+  }
+
+  #search (): boolean {
+    const state = this.#state
+    const me = this.#me
+    const n = this.#spec.workers
+    state.addHungry(1)
+    let spins = 0
+    try {
+      for (;;) {
+        if (state.aborted || state.remaining <= 0) return false
+        if (this.#stealing && n > 1) {
+          const start = (Math.random() * n) | 0
+          let failedAt = 0
+          for (let k = 0; k < n; k++) {
+            const victim = (start + k) % n
+            if (victim === me) continue
+            const result = state.steal(victim)
+            if (result === STEAL_WON) {
+              this.#stealsAttempted++
+              this.#stealsWon++
+              if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
+              return this.#take()
+            }
+            if (result === STEAL_LOST) {
+              this.#stealsAttempted++
+              this.#contention++
+              if (failedAt === 0) failedAt = performance.now()
+              k--
+            }
+          }
+          if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
+        }
+        if (++spins < SPIN_ROUNDS) continue
+        spins = 0
+        const epoch = state.epoch
+        state.addSleepers(1)
+        if (!state.aborted && state.remaining > 0 && (!this.#stealing || state.totalDepth() === 0)) {
+          state.sleep(me, epoch, PARK_TIMEOUT_MS)
+        }
+        state.addSleepers(-1)
+      }
+    } finally {
+      state.addHungry(-1)
+    }
+  }
+
+  async #flush (): Promise<void> {
+    this.#batchStart = performance.now()
+    if (this.#batchRecords === 0) return
+    const spec = this.#spec
+    const ranges = this.#batchRanges
+    const items = this.#batchItems
+    const message: CommitMessage = {
+      type: 'commit',
+      scanId: spec.scanId,
+      workerId: this.#me,
+      ranges,
+      records: this.#batchRecords,
+      items: 0,
+      skipped: this.#batchSkipped,
+      errors: this.#batchErrors
+    }
+    try {
+      if (this.#aggregate !== undefined) {
+        message.partial = JSON.stringify(this.#partial)
+        this.#partial = this.#aggregate.create(spec.params)
+      } else if (spec.ordered) {
+        const parts: string[] = []
+        let from = 0
+        for (let r = 2; r < ranges.length; r += 3) {
+          parts.push(ranges[r] === 0 ? '[]' : JSON.stringify(items.slice(from, from + ranges[r])))
+          from += ranges[r]
+        }
+        message.parts = parts
+        message.items = items.length
+      } else {
+        message.json = JSON.stringify(items)
+        message.items = items.length
+      }
+    } catch (error) {
+      throw new ScanFailure({ kind: 'json', offset: ranges[0], count: ranges[ranges.length - 2] - ranges[0], detail: describeError(error), cause: error })
+    }
+    const records = this.#batchRecords
+    this.#batchRanges = []
+    this.#batchItems = []
+    this.#batchRecords = 0
+    this.#batchSkipped = 0
+    this.#batchErrors = []
+    this.#options.post(message)
+    this.#state.add(this.#me, STAT_POSTED, records)
+    this.#state.commit(records)
+    if (this.#options.afterFlush !== undefined) await this.#options.afterFlush()
+  }
+
+  #done (): DoneMessage {
+    const chunks = this.#chunkMs.count
+    const metrics: WorkerMetrics = {
+      worker_id: this.#me,
+      chunks_processed: chunks,
+      records_processed: this.#processed,
+      avg_ms: this.#chunkMs.mean,
+      p50_ms: this.#chunkMs.percentile(0.5),
+      p95_ms: this.#chunkMs.percentile(0.95),
+      p99_ms: this.#chunkMs.percentile(0.99),
+      steals_attempted: this.#stealsAttempted,
+      steals_successful: this.#stealsWon,
+      max_local_queue_depth: this.#depthMax,
+      avg_local_queue_depth: chunks === 0 ? 0 : this.#depthSum / chunks,
+      lock_contention_events: this.#contention,
+      time_waiting_on_lock_ms: this.#lockWaitMs
+    }
+    return {
+      type: 'done',
+      scanId: this.#spec.scanId,
+      workerId: this.#me,
+      metrics,
+      histograms: { worker_id: this.#me, chunk_ms: this.#chunkMs.entries(), chunk_size: this.#chunkSize.entries() },
+      feederDepthMax: this.#feederMax
+    }
+  }
+}
+
+async function callHook (name: string, hook: () => unknown): Promise<void> {
+  try {
+    await hook()
+  } catch (error) {
+    throw new ScanFailure({ kind: 'module', offset: -1, count: 0, detail: `${name} failed: ${describeError(error)}`, cause: error })
+  }
+}
+
+function toFailure (error: unknown): ScanFailure {
+  if (error instanceof ScanFailure) return error
+  return new ScanFailure({ kind: 'module', offset: -1, count: 0, detail: describeError(error), cause: error })
+}
+
+function plainError (error: unknown): unknown {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack }
+  return describeError(error)
+}

@@ -1,0 +1,207 @@
+/** Int32 slots per 128-byte line: every hot word gets its own line. */
+const LINE = 32
+const RING_ENTRIES = 1024
+const RING_MASK = RING_ENTRIES - 1
+const GLOBAL_LINES = 8
+const WORKER_LINES = 3 + (RING_ENTRIES * 2) / LINE
+
+const ABORT = 0
+const HUNGRY = 1 * LINE
+const EPOCH = 2 * LINE
+const SLEEPERS = 3 * LINE
+const REMAINING = 4 * LINE
+const STARTED = 5 * LINE
+const WAKES = 6 * LINE
+const CURSOR = 7 * LINE
+
+/** Per-worker counters on the worker's stats line, written only by that worker. */
+export const STAT_PROCESSED = 0
+export const STAT_MATCHED = 1
+export const STAT_SKIPPED = 2
+/** Records whose results were posted to the main thread. */
+export const STAT_POSTED = 3
+/** 1 while the worker sleeps in Atomics.wait. */
+export const STAT_PARKED = 4
+
+export const STEAL_EMPTY = 0
+export const STEAL_WON = 1
+export const STEAL_LOST = 2
+
+/**
+ * The memory the threads of a pool share during a scan: global words
+ * (abort flag, hungry and sleeper counts, wake epoch, remaining and started
+ * records, the thread_pool cursor) and, per worker, a Chase-Lev deque of
+ * [offset, count] ranges in a fixed ring plus the worker's counters. The
+ * owner pushes and pops the bottom; thieves CAS the top. JS Atomics are
+ * sequentially consistent, so the textbook algorithm needs no fences.
+ */
+export class SharedScanState {
+  static bytesFor (workers: number): number {
+    return (GLOBAL_LINES + workers * WORKER_LINES) * LINE * 4
+  }
+
+  static readonly ringEntries = RING_ENTRIES
+
+  readonly buffer: SharedArrayBuffer
+  readonly workers: number
+  readonly i32: Int32Array
+  /** Offset and count of the range taken by the last successful pop or steal. */
+  takenOffset = 0
+  takenCount = 0
+
+  constructor (buffer: SharedArrayBuffer, workers: number) {
+    this.buffer = buffer
+    this.workers = workers
+    this.i32 = new Int32Array(buffer)
+  }
+
+  reset (): void {
+    this.i32.fill(0)
+  }
+
+  #base (w: number): number {
+    return (GLOBAL_LINES + w * WORKER_LINES) * LINE
+  }
+
+  #top (w: number): number { return this.#base(w) }
+  #bottom (w: number): number { return this.#base(w) + LINE }
+  stat (w: number, field: number): number { return this.#base(w) + 2 * LINE + field }
+  #ring (w: number): number { return this.#base(w) + 3 * LINE }
+
+  get aborted (): boolean { return Atomics.load(this.i32, ABORT) !== 0 }
+  abort (): void {
+    Atomics.store(this.i32, ABORT, 1)
+    this.wakeAll()
+  }
+
+  get hungry (): number { return Atomics.load(this.i32, HUNGRY) }
+  addHungry (delta: number): void { Atomics.add(this.i32, HUNGRY, delta) }
+  setHungry (value: number): void { Atomics.store(this.i32, HUNGRY, value) }
+  setSleepers (value: number): void { Atomics.store(this.i32, SLEEPERS, value) }
+
+  get remaining (): number { return Atomics.load(this.i32, REMAINING) }
+  setRemaining (value: number): void { Atomics.store(this.i32, REMAINING, value) }
+  /** Subtracts committed records; wakes every sleeper when it reaches zero. */
+  commit (records: number): void {
+    if (records === 0) return
+    if (Atomics.sub(this.i32, REMAINING, records) === records) this.wakeAll()
+  }
+
+  /** Adds to the records-started counter, returns the value before. */
+  addStarted (records: number): number { return Atomics.add(this.i32, STARTED, records) }
+  get started (): number { return Atomics.load(this.i32, STARTED) }
+
+  /**
+   * thread_pool: claims up to `records` records at the shared cursor into
+   * takenOffset/takenCount. Returns STEAL_WON, STEAL_EMPTY when the cursor
+   * reached `total`, or STEAL_LOST when another thread moved it first.
+   */
+  claim (total: number, records: number): number {
+    const at = Atomics.load(this.i32, CURSOR)
+    if (at >= total) return STEAL_EMPTY
+    const count = Math.min(records, total - at)
+    if (Atomics.compareExchange(this.i32, CURSOR, at, at + count) !== at) return STEAL_LOST
+    this.takenOffset = at
+    this.takenCount = count
+    return STEAL_WON
+  }
+
+  get cursor (): number { return Atomics.load(this.i32, CURSOR) }
+
+  get wakes (): number { return Atomics.load(this.i32, WAKES) }
+
+  depth (w: number): number {
+    const d = Atomics.load(this.i32, this.#bottom(w)) - Atomics.load(this.i32, this.#top(w))
+    return d > 0 ? d : 0
+  }
+
+  totalDepth (): number {
+    let sum = 0
+    for (let w = 0; w < this.workers; w++) sum += this.depth(w)
+    return sum
+  }
+
+  /** Owner only (or the main thread while the owner does not run). */
+  push (w: number, offset: number, count: number): void {
+    const b = Atomics.load(this.i32, this.#bottom(w))
+    const slot = this.#ring(w) + ((b & RING_MASK) << 1)
+    Atomics.store(this.i32, slot, offset)
+    Atomics.store(this.i32, slot + 1, count)
+    Atomics.store(this.i32, this.#bottom(w), b + 1)
+  }
+
+  /** Tells sleepers that there is new work; notifies only when someone sleeps. */
+  signalWork (): void {
+    Atomics.add(this.i32, EPOCH, 1)
+    if (Atomics.load(this.i32, SLEEPERS) > 0) Atomics.notify(this.i32, EPOCH, 1)
+  }
+
+  wakeAll (): void {
+    Atomics.add(this.i32, EPOCH, 1)
+    Atomics.notify(this.i32, EPOCH)
+  }
+
+  /**
+   * Owner only. Takes the bottom range into takenOffset/takenCount. Returns
+   * 1 when taken, 0 when the deque was empty, -1 when a thief won the race
+   * for the last range.
+   */
+  pop (w: number): number {
+    const bottom = this.#bottom(w)
+    const top = this.#top(w)
+    const b = Atomics.load(this.i32, bottom) - 1
+    Atomics.store(this.i32, bottom, b)
+    const t = Atomics.load(this.i32, top)
+    if (t > b) {
+      Atomics.store(this.i32, bottom, b + 1)
+      return 0
+    }
+    const slot = this.#ring(w) + ((b & RING_MASK) << 1)
+    this.takenOffset = Atomics.load(this.i32, slot)
+    this.takenCount = Atomics.load(this.i32, slot + 1)
+    if (t < b) return 1
+    const won = Atomics.compareExchange(this.i32, top, t, t + 1) === t
+    Atomics.store(this.i32, bottom, b + 1)
+    return won ? 1 : -1
+  }
+
+  /** Takes the top range of `victim`: STEAL_WON, STEAL_EMPTY, or STEAL_LOST when a CAS failed. */
+  steal (victim: number): number {
+    const top = this.#top(victim)
+    const t = Atomics.load(this.i32, top)
+    const b = Atomics.load(this.i32, this.#bottom(victim))
+    if (t >= b) return STEAL_EMPTY
+    const slot = this.#ring(victim) + ((t & RING_MASK) << 1)
+    const offset = Atomics.load(this.i32, slot)
+    const count = Atomics.load(this.i32, slot + 1)
+    if (Atomics.compareExchange(this.i32, top, t, t + 1) !== t) return STEAL_LOST
+    this.takenOffset = offset
+    this.takenCount = count
+    return STEAL_WON
+  }
+
+  /**
+   * Sleeps until the wake epoch moves from `epoch` (or `timeoutMs`). The
+   * caller read `epoch` before its last look for work, so a push between
+   * that look and this wait makes the wait return at once.
+   */
+  sleep (w: number, epoch: number, timeoutMs: number): void {
+    Atomics.store(this.i32, this.stat(w, STAT_PARKED), 1)
+    Atomics.wait(this.i32, EPOCH, epoch, timeoutMs)
+    Atomics.store(this.i32, this.stat(w, STAT_PARKED), 0)
+    Atomics.add(this.i32, WAKES, 1)
+  }
+
+  get epoch (): number { return Atomics.load(this.i32, EPOCH) }
+  addSleepers (delta: number): void { Atomics.add(this.i32, SLEEPERS, delta) }
+
+  read (w: number, field: number): number { return Atomics.load(this.i32, this.stat(w, field)) }
+  write (w: number, field: number, value: number): void { Atomics.store(this.i32, this.stat(w, field), value) }
+  add (w: number, field: number, value: number): void { Atomics.add(this.i32, this.stat(w, field), value) }
+
+  /** Main thread, between scans or while the owner is gone. */
+  clearDeque (w: number): void {
+    Atomics.store(this.i32, this.#top(w), 0)
+    Atomics.store(this.i32, this.#bottom(w), 0)
+  }
+}

@@ -1,0 +1,202 @@
+import { Worker } from 'node:worker_threads'
+import { ConfigError, InvalidScanOptionError, InvalidTotalError, PoolClosedError } from './errors.js'
+import { ParallelConfig } from './parallel-config.js'
+import { abortError, ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
+import { SharedScanState } from './shared-scan-state.js'
+import { loadTaskModule, taskModuleUrl } from './task-module-loader.js'
+import { runThreadScan } from './thread-scan.js'
+import type { ParallelConfigOptions, ScanOptions, ScanSummary, ScanTask, StreamOptions } from './types.js'
+import type { ScanSpec, WorkerMessage } from './worker-protocol.js'
+
+export interface WorkStealingPoolOptions {
+  /** Pool settings; per-scan `config` overrides them (never above max_workers). Default: new ParallelConfig() (defaults and PROTO_PARALLEL_* env). */
+  config?: ParallelConfig | ParallelConfigOptions
+}
+
+interface PoolThread {
+  worker: Worker
+  exited: boolean
+  error?: Error
+}
+
+interface PreparedScan {
+  total: number
+  moduleUrl: string
+  params: unknown
+  config: ParallelConfig
+  options: ScanOptions
+  onBatch?: StreamOptions['onBatch']
+}
+
+const MAX_TOTAL = 2 ** 31 - 1
+
+/**
+ * Worker threads that run scans by work stealing (or the thread_pool and
+ * sequential schedulers). Threads start on first use and stay for later
+ * scans; scans on one pool run one after the other; close() ends them.
+ */
+export class WorkStealingPool {
+  readonly config: ParallelConfig
+  readonly #threads: Array<PoolThread | undefined> = []
+  readonly #buffer: SharedArrayBuffer
+  #tail: Promise<unknown> = Promise.resolve()
+  #session: ScanSession | undefined
+  #closed = false
+  #scanIds = 0
+
+  constructor (options: WorkStealingPoolOptions = {}) {
+    this.config = options.config instanceof ParallelConfig ? options.config : new ParallelConfig(options.config)
+    this.#buffer = new SharedArrayBuffer(SharedScanState.bytesFor(this.config.max_workers))
+  }
+
+  /** Runs a scan and resolves to its results (the aggregate rows when the module aggregates). */
+  async scan (total: number, task: ScanTask, options: ScanOptions = {}): Promise<unknown[]> {
+    const { results } = await this.#enqueue(this.#prepare(total, task, options))
+    return results
+  }
+
+  /** Runs a scan, handing result pages to `onBatch` as they come; resolves to the summary. */
+  async stream (total: number, task: ScanTask, options: StreamOptions): Promise<ScanSummary> {
+    if (typeof options?.onBatch !== 'function') throw new InvalidScanOptionError('onBatch must be a function')
+    const prepared = this.#prepare(total, task, options)
+    prepared.onBatch = options.onBatch
+    const { summary } = await this.#enqueue(prepared)
+    return summary
+  }
+
+  /** Fails the running and queued scans with PARASCAN_POOL_CLOSED and ends every thread. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#session?.close(new PoolClosedError())
+    await this.#tail.catch(() => {})
+    await Promise.all(this.#threads.map(async (thread) => await thread?.worker.terminate()))
+    this.#threads.length = 0
+  }
+
+  #prepare (total: number, task: ScanTask, options: ScanOptions): PreparedScan {
+    if (typeof total !== 'number' || !Number.isInteger(total) || total < 0 || total > MAX_TOTAL) {
+      throw new InvalidTotalError(typeof total === 'number' ? String(total) : typeof total)
+    }
+    if (task === null || typeof task !== 'object') throw new InvalidScanOptionError('task must be { module, params }')
+    if (options === null || typeof options !== 'object') throw new InvalidScanOptionError('options must be an object')
+    const config = this.config.with(options.config)
+    if (config.max_workers > this.config.max_workers) {
+      throw new ConfigError(`max_workers = ${config.max_workers} is more than the pool's max_workers = ${this.config.max_workers}`)
+    }
+    if (options.ordered !== undefined && typeof options.ordered !== 'boolean') throw new InvalidScanOptionError(`ordered must be a boolean, got ${String(options.ordered)}`)
+    if (options.on_error !== undefined && options.on_error !== 'fail' && options.on_error !== 'skip') {
+      throw new InvalidScanOptionError(`on_error must be 'fail' or 'skip', got ${String(options.on_error)}`)
+    }
+    const samples = options.max_error_samples
+    if (samples !== undefined && (!Number.isInteger(samples) || samples < 0)) {
+      throw new InvalidScanOptionError(`max_error_samples must be a non-negative integer, got ${String(samples)}`)
+    }
+    const interval = options.progress_interval_ms
+    if (interval !== undefined && (typeof interval !== 'number' || !(interval >= 1) || !Number.isFinite(interval))) {
+      throw new InvalidScanOptionError(`progress_interval_ms must be a number >= 1, got ${String(interval)}`)
+    }
+    if (options.metrics !== undefined && typeof options.metrics !== 'function') throw new InvalidScanOptionError('metrics must be a function')
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidScanOptionError('signal must be an AbortSignal')
+    return { total, moduleUrl: taskModuleUrl(task.module), params: task.params, config, options }
+  }
+
+  #enqueue (prepared: PreparedScan): Promise<SessionResult> {
+    const run = this.#tail.then(async () => await this.#run(prepared))
+    this.#tail = run.catch(() => {})
+    return run
+  }
+
+  async #run (prepared: PreparedScan): Promise<SessionResult> {
+    if (this.#closed) throw new PoolClosedError()
+    const { options, config } = prepared
+    if (options.signal?.aborted === true) throw abortError(options.signal.reason)
+    const task = await loadTaskModule(prepared.moduleUrl)
+    const sequential = config.scheduler === 'sequential'
+    const host: ThreadHost = sequential ? this.#localHost() : this.#threadHost()
+    const session = new ScanSession({
+      scanId: ++this.#scanIds,
+      total: prepared.total,
+      moduleUrl: prepared.moduleUrl,
+      params: prepared.params,
+      task,
+      config,
+      state: new SharedScanState(this.#buffer, sequential ? 1 : config.max_workers),
+      host,
+      ordered: options.ordered ?? false,
+      onError: options.on_error ?? 'fail',
+      maxErrorSamples: options.max_error_samples ?? 10,
+      progressIntervalMs: options.progress_interval_ms ?? 250,
+      metrics: options.metrics,
+      signal: options.signal,
+      onBatch: prepared.onBatch
+    })
+    const used = sequential ? 0 : session.workers
+    for (let slot = 0; slot < used; slot++) this.#thread(slot).worker.ref()
+    this.#session = session
+    try {
+      return await session.run()
+    } finally {
+      this.#session = undefined
+      for (const thread of this.#threads) thread?.worker.unref()
+    }
+  }
+
+  #localHost (): ThreadHost {
+    return {
+      start: (slot: number, spec: ScanSpec) => {
+        void runThreadScan(spec, (message) => this.#session?.onMessage(slot, message), yieldToEventLoop)
+      },
+      respawn: () => {}
+    }
+  }
+
+  #threadHost (): ThreadHost {
+    return {
+      start: (slot: number, spec: ScanSpec) => {
+        const thread = this.#thread(slot)
+        thread.worker.ref()
+        thread.worker.postMessage({ type: 'scan', spec })
+      },
+      respawn: (slot: number) => {
+        this.#thread(slot)
+      }
+    }
+  }
+
+  #thread (slot: number): PoolThread {
+    const existing = this.#threads[slot]
+    if (existing !== undefined && !existing.exited) return existing
+    const thread: PoolThread = { worker: createWorker(), exited: false }
+    this.#threads[slot] = thread
+    thread.worker.unref()
+    thread.worker.on('message', (message: WorkerMessage) => {
+      if (!thread.exited) this.#session?.onMessage(slot, message)
+    })
+    thread.worker.on('error', (error: Error) => {
+      thread.error = error
+    })
+    thread.worker.on('exit', (code: number) => {
+      thread.exited = true
+      if (this.#threads[slot] !== thread) return
+      this.#threads[slot] = undefined
+      this.#session?.onExit(slot, `thread exited with code ${code}${thread.error !== undefined ? `: ${thread.error.message}` : ''}`)
+    })
+    return thread
+  }
+}
+
+function yieldToEventLoop (): Promise<void> {
+  return new Promise(resolve => setImmediate(resolve))
+}
+
+function createWorker (): Worker {
+  const here = import.meta.url
+  if (here.endsWith('.ts')) {
+    const entry = new URL('../../workers/pool-worker.ts', here).href
+    const tsx = import.meta.resolve('tsx/esm/api')
+    const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}) })`
+    return new Worker(code, { eval: true })
+  }
+  return new Worker(new URL('../../workers/pool-worker.js', here))
+}

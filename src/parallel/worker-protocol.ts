@@ -1,0 +1,82 @@
+import type { ErrorPolicy, ParallelConfigOptions, RecordErrorSample, SchedulerName, WorkerHistograms, WorkerMetrics } from './types.js'
+
+/** Everything one thread needs to take part in a scan. */
+export interface ScanSpec {
+  scanId: number
+  moduleUrl: string
+  params: unknown
+  buffer: SharedArrayBuffer
+  workers: number
+  workerId: number
+  total: number
+  scheduler: SchedulerName
+  config: Required<ParallelConfigOptions>
+  ordered: boolean
+  onError: ErrorPolicy
+  maxErrorSamples: number
+  /** Ranges [offset, end) this thread runs first (a replaced worker's lost work). */
+  seeds: Array<[number, number]>
+}
+
+export interface ScanMessage { type: 'scan', spec: ScanSpec }
+
+/**
+ * A flush: the records of `ranges` (flat [offset, end, items] triples) are
+ * done. Unordered results come as one JSON array text; ordered ones as one
+ * JSON array text per range.
+ */
+export interface CommitMessage {
+  type: 'commit'
+  scanId: number
+  workerId: number
+  ranges: number[]
+  records: number
+  items: number
+  json?: string
+  parts?: string[]
+  /** JSON of the partial aggregate state of these records. */
+  partial?: string
+  skipped: number
+  errors: RecordErrorSample[]
+}
+
+export type FailureKind = 'fetch' | 'short' | 'record' | 'json' | 'module'
+
+export interface FailureData {
+  kind: FailureKind
+  offset: number
+  count: number
+  detail: string
+  cause?: unknown
+}
+
+export interface FailedMessage { type: 'failed', scanId: number, workerId: number, failure: FailureData }
+
+export interface DoneMessage {
+  type: 'done'
+  scanId: number
+  workerId: number
+  metrics: WorkerMetrics
+  histograms: WorkerHistograms
+  feederDepthMax: number
+}
+
+export type WorkerMessage = CommitMessage | FailedMessage | DoneMessage
+
+/** A failure raised inside a thread, carried to the main thread as data. */
+export class ScanFailure extends Error {
+  readonly data: FailureData
+  constructor (data: FailureData) {
+    super(data.detail)
+    this.data = data
+  }
+}
+
+export function describeError (error: unknown): string {
+  if (error instanceof Error) return error.message
+  try {
+    return String(error)
+  } catch {
+    return 'unprintable error'
+  }
+}
