@@ -83,7 +83,7 @@ export class ParallelConfig implements Required<ParallelConfigOptions> {
         sources[key] = key
       } else if (env[spec.env] !== undefined && env[spec.env] !== '') {
         const where = `${key} (from ${spec.env})`
-        values[key] = check(key, spec, parseEnv(spec, env[spec.env] as string), where)
+        values[key] = check(key, spec, parseEnv(spec, env[spec.env] as string), where, env[spec.env])
         sources[key] = where
       } else {
         sources[key] = key
@@ -123,23 +123,24 @@ function parseEnv (spec: KeySpec, raw: string): unknown {
   return Number(text)
 }
 
-function check (key: string, spec: KeySpec, value: unknown, where: string): unknown {
+function check (key: string, spec: KeySpec, value: unknown, where: string, raw?: string): unknown {
+  const shown = raw === undefined ? describe(value) : JSON.stringify(raw)
   if (spec.kind === 'scheduler') {
     if (typeof value !== 'string' || !SCHEDULERS.includes(value as SchedulerName)) {
-      throw new ConfigError(`${where} must be one of ${SCHEDULERS.join(', ')}, got ${describe(value)}`)
+      throw new ConfigError(`${where} must be one of ${SCHEDULERS.join(', ')}, got ${shown}`)
     }
     return value
   }
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new ConfigError(`${where} must be a finite number, got ${describe(value)}`)
+    throw new ConfigError(`${where} must be a finite number, got ${shown}`)
   }
   if (spec.kind === 'int' && !Number.isInteger(value)) {
-    throw new ConfigError(`${where} must be an integer, got ${describe(value)}`)
+    throw new ConfigError(`${where} must be an integer, got ${shown}`)
   }
   const tooLow = spec.minExclusive === true ? value <= spec.min : value < spec.min
   if (tooLow || value > spec.max) {
     const range = `${spec.minExclusive === true ? '(' : '['}${spec.min}, ${spec.max}]`
-    throw new ConfigError(`${where} must be in ${range}, got ${describe(value)}`)
+    throw new ConfigError(`${where} must be in ${range}, got ${shown}`)
   }
   return value
 }
