@@ -8,6 +8,9 @@ export interface DataFile {
   realpath: string
   size: number
   mtimeMs: number
+  /** Inode and status-change time: with size and mtime, what tells one version of the file from another. */
+  ino: number
+  ctimeMs: number
 }
 
 function inside (root: string, candidate: string): boolean {
@@ -59,5 +62,5 @@ export async function resolveDataFile (dataDir: string, path: string): Promise<D
   const info = await stat(real).catch((error: unknown) => { throw unreadable(path, reasonOf(error)) })
   if (!info.isFile()) throw unreadable(path, 'not a regular file')
   await access(real, constants.R_OK).catch((error: unknown) => { throw unreadable(path, reasonOf(error)) })
-  return { realpath: real, size: info.size, mtimeMs: info.mtimeMs }
+  return { realpath: real, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, ctimeMs: info.ctimeMs }
 }

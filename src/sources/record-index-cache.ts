@@ -20,7 +20,7 @@ function toIndex (starts: RecordStarts, skipHeader: boolean): RecordIndex {
 }
 
 /**
- * Record indexes of source files, built once per (real path, size, mtime, format) and shared
+ * Record indexes of source files, built once per (real path, size, mtime, inode, ctime, format) and shared
  * by every scan of that file; concurrent requests for the same file wait for one build.
  */
 export class RecordIndexCache {
@@ -34,7 +34,7 @@ export class RecordIndexCache {
   }
 
   get (file: DataFile, format: 'ndjson' | 'csv'): Promise<RecordIndex> {
-    const key = `${format}\0${file.realpath}\0${file.size}\0${file.mtimeMs}`
+    const key = `${format}\0${file.realpath}\0${file.size}\0${file.mtimeMs}\0${file.ino}\0${file.ctimeMs}`
     const cached = this.#entries.get(key)
     if (cached !== undefined) {
       this.#entries.delete(key)
