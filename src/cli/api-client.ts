@@ -85,9 +85,9 @@ export class ApiClient {
     if (response.ok) return (text === '' ? undefined : JSON.parse(text)) as T
     const problem = parseProblem(text)
     if (problem?.code !== undefined) {
-      const fields = (problem.errors ?? []).map((field) => `${field.path}: ${field.message}`)
-      const detail = [problem.detail ?? problem.title ?? '', ...fields].filter((part) => part !== '').join('; ')
-      throw Object.assign(new ApiProblemError(problem.code, detail), { statusCode: response.status, problemCode: problem.code })
+      const detail = problem.detail ?? problem.title ?? ''
+      const fields = (problem.errors ?? []).map((field) => `${field.path}: ${field.message}`).filter((text) => !detail.includes(text))
+      throw Object.assign(new ApiProblemError(problem.code, [detail, ...fields].filter((part) => part !== '').join('; ')), { statusCode: response.status, problemCode: problem.code })
     }
     throw new UnexpectedResponseError(response.status, `${method} ${target}`, text.slice(0, 200) || response.statusText)
   }

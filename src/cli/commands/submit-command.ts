@@ -66,8 +66,10 @@ Example:
 
 export function throwUnlessSucceeded (status: ScanStatusDocument): void {
   if (status.status === 'failed') {
-    const at = status.error?.offset === undefined ? '' : ` (record offset ${status.error.offset})`
-    throw new ScanFailedError(status.id, status.error?.code ?? 'UNKNOWN', (status.error?.message ?? 'no reason given') + at)
+    const message = status.error?.message ?? 'no reason given'
+    const offset = status.error?.offset
+    const at = offset === undefined || message.includes(`offset ${offset}`) ? '' : ` (record offset ${offset})`
+    throw new ScanFailedError(status.id, status.error?.code ?? 'UNKNOWN', message + at)
   }
   if (status.status === 'cancelled') throw new ScanCancelledError(status.id, status.error?.message ?? 'on request')
 }
