@@ -92,7 +92,7 @@ export const scanStatusSchema = z.object({
 
 export const scanAcceptedSchema = z.object({
   id: z.string(),
-  status: z.literal('queued'),
+  status: scanStatusNameSchema.describe('queued for a new scan; the current status of the first scan for a repeated Idempotency-Key.'),
   created_at: timestamp,
   links: scanLinksSchema
 }).describe('The scan was queued.').meta({

@@ -56,3 +56,30 @@ export async function waitFor<T> (fn: () => Promise<T | undefined>, timeoutMs = 
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }
+
+/** Deletes every Redis key under `prefix`. */
+export async function dropPrefix (prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(REDIS_URL)
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      if (keys.length > 0) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** A small HTTP JSON client for a server started elsewhere (e.g. in a child process). */
+export async function http (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, headers: Headers, json: any }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const text = await response.text()
+  return { status: response.status, headers: response.headers, json: text === '' ? undefined : JSON.parse(text) }
+}

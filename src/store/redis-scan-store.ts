@@ -58,13 +58,13 @@ if not status then return false end
 if status == 'queued' then
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 'cancelled'
+  return 'now'
 end
 if status == 'running' then
   redis.call('HSET', KEYS[1], 'cancel', '1')
   return 'signalled'
 end
-return status`
+return 'finished:' .. status`
   },
   scanRemove: {
     numberOfKeys: 2,
@@ -203,12 +203,12 @@ export class RedisScanStore implements ScanStore {
     const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
     const outcome = await this.#redis.scanCancel(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), error)
     if (outcome === null) return undefined
-    if (outcome === 'cancelled') return { outcome }
+    if (outcome === 'now') return { outcome: 'cancelled' }
     if (outcome === 'signalled') {
       await this.#redis.publish(this.#channel, id)
       return { outcome }
     }
-    return { outcome: 'finished', status: outcome as ScanStatusName }
+    return { outcome: 'finished', status: outcome.slice('finished:'.length) as ScanStatusName }
   }
 
   async remove (id: string): Promise<RemoveResult | undefined> {
