@@ -1,4 +1,3 @@
-import { DROPPED } from '../src/pipeline/compiled-pipeline.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
 import { ScanTaskState } from '../src/pipeline/scan-task-state.js'
 
@@ -22,9 +21,7 @@ export function fetch (offset: number, count: number, params: ScanParams): unkno
 }
 
 export function process (raw: unknown, params: ScanParams, offset: number): unknown {
-  const state = stateOf(params)
-  const result = state.pipeline.run(state.reader.decode(raw), offset, state.aggregation !== undefined)
-  return result === DROPPED ? null : result
+  return stateOf(params).process(raw, offset)
 }
 
 export function teardown (params: ScanParams): void {

@@ -73,19 +73,26 @@ export class CompiledPipeline {
     return new CompiledPipeline(compiled, integerRecords)
   }
 
-  static needsInit (steps: StepParams[]): boolean {
-    return steps.some((step) => step.kind === 'processor' && step.module !== undefined)
+  /** How many steps at the start are filters. */
+  get leadingFilters (): number {
+    const i = this.#steps.findIndex((step) => step.kind !== 'filter')
+    return i === -1 ? this.#steps.length : i
+  }
+
+  get length (): number {
+    return this.#steps.length
   }
 
   /**
-   * Runs every step on one JSON record. Returns DROPPED, or the result: plain JSON, or with
-   * `celResult` the CEL value (ints as BigInt), as aggregate expressions want it.
+   * Runs steps [from, to) on one JSON record. Returns DROPPED, or the result: plain JSON, or
+   * with `celResult` the CEL value (ints as BigInt), as aggregate expressions want it.
    */
-  run (record: unknown, offset: number, celResult = false): unknown {
+  run (record: unknown, offset: number, celResult = false, from = 0, to = this.#steps.length): unknown {
     let json = record
     let cel: unknown = this.#integerRecords && typeof record === 'number' ? BigInt(record) : record
     let jsonIsStale = false
-    for (const step of this.#steps) {
+    for (let i = from; i < to; i++) {
+      const step = this.#steps[i]
       switch (step.kind) {
         case 'filter': {
           const keep = step.program(cel)

@@ -1,4 +1,5 @@
 import { FileBytes } from './file-bytes.js'
+import { extractJsonFields } from './json-field-extractor.js'
 import type { FileSourceParams } from './file-source-params.js'
 import type { SourceReader } from './source-reader.js'
 
@@ -31,6 +32,10 @@ export class NdjsonFileReader implements SourceReader {
     } catch (error) {
       throw new Error(`${this.#path}: not valid JSON: ${(error as Error).message}`)
     }
+  }
+
+  decodeFields (raw: unknown, fields: ReadonlySet<string>): Record<string, unknown> | undefined {
+    return extractJsonFields(raw as string, fields)
   }
 
   close (): void {

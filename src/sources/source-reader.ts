@@ -6,6 +6,11 @@ export interface SourceReader {
   read(offset: number, count: number): unknown[]
   /** The JSON record of a raw record; throws a record error when it does not decode. */
   decode(raw: unknown): unknown
+  /**
+   * Only the named top-level fields of a raw record, when the reader can get them more cheaply
+   * than decoding it whole; undefined when it cannot for this record (then decode it whole).
+   */
+  decodeFields?(raw: unknown, fields: ReadonlySet<string>): Record<string, unknown> | undefined
   close(): void
 }
 

@@ -1,0 +1,243 @@
+/**
+ * `npm run bench:files`: filter an NDJSON / CSV file of events on two fields and count, with
+ * parascan (the pool and the scan task module), DuckDB (2 threads), jq (when installed) and a
+ * plain sequential Node loop. Each contestant runs in its own process, so peak RSS is its own.
+ *
+ *   node dist/bench/files.js [--records 2000000] [--only parascan,duckdb,jq,node] [--big]
+ *
+ * --big adds a 2 GB NDJSON file (about 2 million records of ~1 KB) scanned by parascan.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { once } from 'node:events'
+import { Command } from 'commander'
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const dataDir = join(repo, '.bench-data')
+const FILTER = 'record.type == "purchase" && record.amount > 100.0'
+
+interface Measurement {
+  name: string
+  ms: number
+  count: number
+  rssMb: number | null
+  note?: string
+}
+
+const TYPES = ['view', 'view', 'view', 'click', 'click', 'purchase', 'signup', 'view', 'click', 'view']
+const COUNTRIES = ['DE', 'FR', 'US', 'GB', 'JP', 'BR', 'IN', 'ES', 'IT', 'NL']
+
+function* events (n: number, payload: number): Generator<{ id: number, ts: number, user: string, type: string, country: string, amount: number, payload?: string }> {
+  let seed = 42
+  const next = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
+    return seed / 2 ** 32
+  }
+  const filler = payload > 0 ? 'x'.repeat(payload) : ''
+  for (let i = 0; i < n; i++) {
+    const event = {
+      id: i,
+      ts: 1714500000 + Math.floor(i / 20),
+      user: `u${Math.floor(next() * 100000)}`,
+      type: TYPES[Math.floor(next() * TYPES.length)],
+      country: COUNTRIES[Math.floor(next() * COUNTRIES.length)],
+      amount: Math.round(next() * 50000) / 100
+    }
+    yield payload > 0 ? { ...event, payload: filler } : event
+  }
+}
+
+async function writeLines (path: string, lines: Iterable<string>): Promise<void> {
+  if (existsSync(path)) return
+  mkdirSync(dirname(path), { recursive: true })
+  const partial = path + '.partial'
+  const out = createWriteStream(partial)
+  let batch = ''
+  for (const line of lines) {
+    batch += line + '\n'
+    if (batch.length > 1 << 20) {
+      if (!out.write(batch)) await once(out, 'drain')
+      batch = ''
+    }
+  }
+  out.end(batch)
+  await once(out, 'finish')
+  renameSync(partial, path)
+}
+
+async function generate (records: number, big: boolean): Promise<{ ndjson: string, csv: string, bigNdjson?: string }> {
+  const ndjson = join(dataDir, `events-${records}.ndjson`)
+  const csv = join(dataDir, `events-${records}.csv`)
+  await writeLines(ndjson, (function * () { for (const e of events(records, 0)) yield JSON.stringify(e) })())
+  await writeLines(csv, (function * () {
+    yield 'id,ts,user,type,country,amount'
+    for (const e of events(records, 0)) yield `${e.id},${e.ts},${e.user},${e.type},${e.country},${e.amount}`
+  })())
+  if (!big) return { ndjson, csv }
+  const bigNdjson = join(dataDir, 'events-2gb.ndjson')
+  await writeLines(bigNdjson, (function * () { for (const e of events(2_100_000, 900)) yield JSON.stringify(e) })())
+  return { ndjson, csv, bigNdjson }
+}
+
+function peakRssMb (): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024)
+}
+
+async function runParascan (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+  const { WorkStealingPool } = await import('../src/index.js')
+  const { planScan } = await import('../src/pipeline/index.js')
+  const { scanRequestSchema } = await import('../schemas/scan-request.js')
+  const body = scanRequestSchema.parse({
+    source: { type: 'file', path: file.slice(dataDir.length + 1), format, ...(format === 'csv' ? { columns: { amount: 'number' } } : {}) },
+    pipeline: [{ filter: FILTER }],
+    aggregate: { metrics: { n: { op: 'count' } } }
+  })
+  const out: Measurement[] = []
+  const started = performance.now()
+  const pool = new WorkStealingPool({ config: { max_workers: 2 } })
+  try {
+    for (const phase of ['cold', 'warm']) {
+      const t0 = phase === 'cold' ? started : performance.now()
+      const plan = await planScan(body, { dataDir })
+      const indexed = performance.now()
+      const rows = await pool.scan(plan.total, plan.task, {}) as Array<{ n: number }>
+      out.push({
+        name: `parascan ${format} (${phase === 'cold' ? 'index built' : 'index cached'})`,
+        ms: performance.now() - t0,
+        count: rows[0].n,
+        rssMb: peakRssMb(),
+        note: phase === 'cold' ? `index ${Math.round(indexed - t0)} ms` : undefined
+      })
+    }
+  } finally {
+    await pool.close()
+  }
+  return out
+}
+
+async function runDuckdb (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const started = performance.now()
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' })
+  const connection = await instance.connect()
+  const from = format === 'csv' ? `read_csv('${file}', header = true)` : `read_ndjson('${file}')`
+  const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${from} WHERE type = 'purchase' AND amount > 100.0`)
+  const count = Number(reader.getRows()[0][0])
+  const ms = performance.now() - started
+  connection.closeSync()
+  instance.closeSync()
+  return [{ name: `DuckDB ${format} (2 threads)`, ms, count, rssMb: peakRssMb() }]
+}
+
+async function runNodeLoop (file: string): Promise<Measurement[]> {
+  const started = performance.now()
+  let count = 0
+  let rest = ''
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const lines = (rest + (chunk as string)).split('\n')
+    rest = lines.pop() ?? ''
+    for (const line of lines) {
+      if (line === '') continue
+      const record = JSON.parse(line) as { type: string, amount: number }
+      if (record.type === 'purchase' && record.amount > 100) count++
+    }
+  }
+  if (rest !== '') {
+    const record = JSON.parse(rest) as { type: string, amount: number }
+    if (record.type === 'purchase' && record.amount > 100) count++
+  }
+  return [{ name: 'Node sequential loop ndjson (JSON.parse per line)', ms: performance.now() - started, count, rssMb: peakRssMb() }]
+}
+
+async function runJq (file: string): Promise<Measurement[]> {
+  const started = performance.now()
+  const jq = spawn('jq', ['-c', 'select(.type == "purchase" and .amount > 100) | 1', file], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let count = 0
+  jq.stdout.on('data', (chunk: Buffer) => { for (const byte of chunk) if (byte === 0x0a) count++ })
+  const [code] = await once(jq, 'close') as [number]
+  if (code !== 0) throw new Error(`jq exited with ${code}`)
+  return [{ name: 'jq ndjson (1 thread)', ms: performance.now() - started, count, rssMb: null }]
+}
+
+async function child (contestant: string, file: string, format: 'ndjson' | 'csv'): Promise<void> {
+  const runs: Record<string, () => Promise<Measurement[]>> = {
+    parascan: () => runParascan(file, format),
+    duckdb: () => runDuckdb(file, format),
+    node: () => runNodeLoop(file),
+    jq: () => runJq(file)
+  }
+  process.stdout.write(JSON.stringify(await runs[contestant]()) + '\n')
+}
+
+function measure (contestant: string, file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+  const script = fileURLToPath(import.meta.url)
+  return new Promise((resolvePromise, reject) => {
+    const proc = spawn(process.execPath, [script, '--child', contestant, '--file', file, '--format', format], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    proc.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    proc.on('close', (code) => code === 0 ? resolvePromise(JSON.parse(out) as Measurement[]) : reject(new Error(`${contestant} ${format} exited with ${code}`)))
+  })
+}
+
+async function main (): Promise<void> {
+  const program = new Command()
+    .option('--records <n>', 'records in the generated files', (v) => Number.parseInt(v, 10), 2_000_000)
+    .option('--only <names>', 'comma-separated contestants: parascan,duckdb,jq,node', 'parascan,duckdb,jq,node')
+    .option('--big', 'also scan a 2 GB NDJSON file with parascan', false)
+    .option('--child <name>').option('--file <path>').option('--format <format>')
+    .parse()
+  const opts = program.opts<{ records: number, only: string, big: boolean, child?: string, file?: string, format?: 'ndjson' | 'csv' }>()
+  if (opts.child !== undefined) return child(opts.child, opts.file ?? '', opts.format ?? 'ndjson')
+
+  const only = new Set(opts.only.split(','))
+  const files = await generate(opts.records, opts.big)
+  const hasJq = spawnSync('jq', ['--version']).status === 0
+  const plan: Array<[string, string, 'ndjson' | 'csv']> = []
+  for (const format of ['ndjson', 'csv'] as const) {
+    const file = format === 'csv' ? files.csv : files.ndjson
+    if (only.has('parascan')) plan.push(['parascan', file, format])
+    if (only.has('duckdb')) plan.push(['duckdb', file, format])
+    if (format === 'ndjson' && only.has('node')) plan.push(['node', file, format])
+    if (format === 'ndjson' && only.has('jq') && hasJq) plan.push(['jq', file, format])
+  }
+  if (files.bigNdjson !== undefined) plan.push(['parascan', files.bigNdjson, 'ndjson'])
+
+  const results: Measurement[] = []
+  for (const [contestant, file, format] of plan) {
+    const measured = await measure(contestant, file, format)
+    for (const m of measured) {
+      if (file === files.bigNdjson) m.name += ` ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB file`
+      console.error(`${m.name}: ${m.ms.toFixed(0)} ms, count ${m.count}, peak RSS ${m.rssMb ?? 'n/a'} MB${m.note === undefined ? '' : ', ' + m.note}`)
+      results.push(m)
+    }
+  }
+  const size = (path: string) => `${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`
+  console.log(`\nFiles: ${opts.records} events, NDJSON ${size(files.ndjson)}, CSV ${size(files.csv)}; filter \`${FILTER}\`, count. Machine: 2 shared cores.\n`)
+  console.log('| contestant | time (ms) | matched | peak RSS (MB) | notes |')
+  console.log('|---|---:|---:|---:|---|')
+  for (const m of results) console.log(`| ${m.name} | ${m.ms.toFixed(0)} | ${m.count} | ${m.rssMb ?? 'n/a'} | ${m.note ?? ''} |`)
+  const find = (prefix: string) => results.find((m) => m.name.startsWith(prefix))
+  const ratios: string[] = []
+  for (const format of ['ndjson', 'csv']) {
+    const warm = find(`parascan ${format} (index cached)`)
+    const cold = find(`parascan ${format} (index built)`)
+    const duck = find(`DuckDB ${format}`)
+    if (warm !== undefined && duck !== undefined) ratios.push(`parascan/DuckDB ${format}: ${(warm.ms / duck.ms).toFixed(2)}x cached index, ${cold === undefined ? '-' : (cold.ms / duck.ms).toFixed(2)}x with index build`)
+  }
+  const loop = find('Node sequential')
+  const warm = find('parascan ndjson (index cached)')
+  const cold = find('parascan ndjson (index built)')
+  if (loop !== undefined && warm !== undefined && cold !== undefined) {
+    ratios.push(`sequential Node loop / parascan ndjson: ${(loop.ms / warm.ms).toFixed(2)}x cached index, ${(loop.ms / cold.ms).toFixed(2)}x with index build`)
+  }
+  console.log('\n' + ratios.map((r) => `- ${r}`).join('\n'))
+  const counts = new Set(results.filter((m) => !m.name.includes('GiB')).map((m) => m.count))
+  if (counts.size > 1) {
+    console.error('contestants disagree on the count')
+    process.exitCode = 1
+  }
+}
+
+await main()

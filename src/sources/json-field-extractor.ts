@@ -1,0 +1,152 @@
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d
+const OPEN_ARRAY = 0x5b
+const CLOSE_ARRAY = 0x5d
+const COMMA = 0x2c
+const COLON = 0x3a
+const MINUS = 0x2d
+const PLUS = 0x2b
+const DOT = 0x2e
+const ZERO = 0x30
+const NINE = 0x39
+const MAX_DEPTH = 64
+
+/** Set by scanString: whether the last string scanned holds an escape. */
+let escaped = false
+
+function skipWhitespace (text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i
+    i++
+  }
+}
+
+function isHex (c: number): boolean {
+  return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+}
+
+/** `i` is at an opening quote; returns the index after the closing one, or -1. */
+function scanString (text: string, i: number): number {
+  escaped = false
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j)
+    if (c === QUOTE) return j + 1
+    if (c < 0x20) return -1
+    if (c === BACKSLASH) {
+      escaped = true
+      const e = text.charCodeAt(j + 1)
+      if (e === 0x75) {
+        if (!(isHex(text.charCodeAt(j + 2)) && isHex(text.charCodeAt(j + 3)) && isHex(text.charCodeAt(j + 4)) && isHex(text.charCodeAt(j + 5)))) return -1
+        j += 5
+      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        j += 1
+      } else {
+        return -1
+      }
+    }
+  }
+  return -1
+}
+
+function scanDigits (text: string, i: number): number {
+  const start = i
+  while (text.charCodeAt(i) >= ZERO && text.charCodeAt(i) <= NINE) i++
+  return i === start ? -1 : i
+}
+
+function scanNumber (text: string, i: number): number {
+  if (text.charCodeAt(i) === MINUS) i++
+  if (text.charCodeAt(i) === ZERO) i++
+  else if ((i = scanDigits(text, i)) < 0) return -1
+  if (text.charCodeAt(i) === DOT && (i = scanDigits(text, i + 1)) < 0) return -1
+  const e = text.charCodeAt(i)
+  if (e === 0x65 || e === 0x45) {
+    i++
+    const sign = text.charCodeAt(i)
+    if (sign === PLUS || sign === MINUS) i++
+    if ((i = scanDigits(text, i)) < 0) return -1
+  }
+  return i
+}
+
+function scanLiteral (text: string, i: number, literal: string): number {
+  return text.startsWith(literal, i) ? i + literal.length : -1
+}
+
+function scanContainer (text: string, i: number, depth: number, close: number): number {
+  i = skipWhitespace(text, i + 1)
+  if (text.charCodeAt(i) === close) return i + 1
+  for (;;) {
+    if (close === CLOSE_OBJECT) {
+      if (text.charCodeAt(i) !== QUOTE || (i = scanString(text, i)) < 0) return -1
+      i = skipWhitespace(text, i)
+      if (text.charCodeAt(i) !== COLON) return -1
+      i = skipWhitespace(text, i + 1)
+    }
+    if ((i = scanValue(text, i, depth + 1)) < 0) return -1
+    i = skipWhitespace(text, i)
+    const c = text.charCodeAt(i)
+    if (c === close) return i + 1
+    if (c !== COMMA) return -1
+    i = skipWhitespace(text, i + 1)
+  }
+}
+
+/** Returns the index after the JSON value that starts at `i`, or -1 when it is not valid JSON. */
+function scanValue (text: string, i: number, depth: number): number {
+  const c = text.charCodeAt(i)
+  if (c === QUOTE) return scanString(text, i)
+  if (c === OPEN_OBJECT || c === OPEN_ARRAY) return depth >= MAX_DEPTH ? -1 : scanContainer(text, i, depth, c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)
+  if (c === MINUS || (c >= ZERO && c <= NINE)) return scanNumber(text, i)
+  if (c === 0x74) return scanLiteral(text, i, 'true')
+  if (c === 0x66) return scanLiteral(text, i, 'false')
+  if (c === 0x6e) return scanLiteral(text, i, 'null')
+  return -1
+}
+
+function valueOf (text: string, start: number, end: number, stringEscaped: boolean): unknown {
+  const c = text.charCodeAt(start)
+  if (c === QUOTE && !stringEscaped) return text.slice(start + 1, end - 1)
+  if (c === MINUS || (c >= ZERO && c <= NINE)) return Number(text.slice(start, end))
+  if (c === 0x74) return true
+  if (c === 0x66) return false
+  if (c === 0x6e) return null
+  return JSON.parse(text.slice(start, end))
+}
+
+/**
+ * The named top-level members of the JSON object in `text`, without building the rest: what
+ * JSON.parse(text) would give for them (the last of duplicate keys wins, absent keys stay absent).
+ * Returns undefined when `text` is not a JSON object, or anything this scanner does not accept:
+ * then the caller parses it whole. It never accepts text that JSON.parse refuses.
+ * `wanted` must not hold "__proto__".
+ */
+export function extractJsonFields (text: string, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
+  let i = skipWhitespace(text, 0)
+  if (text.charCodeAt(i) !== OPEN_OBJECT) return undefined
+  const out: Record<string, unknown> = {}
+  i = skipWhitespace(text, i + 1)
+  if (text.charCodeAt(i) !== CLOSE_OBJECT) {
+    for (;;) {
+      if (text.charCodeAt(i) !== QUOTE) return undefined
+      const keyEnd = scanString(text, i)
+      if (keyEnd < 0) return undefined
+      const key = escaped ? JSON.parse(text.slice(i, keyEnd)) as string : text.slice(i + 1, keyEnd - 1)
+      i = skipWhitespace(text, keyEnd)
+      if (text.charCodeAt(i) !== COLON) return undefined
+      const start = skipWhitespace(text, i + 1)
+      const end = scanValue(text, start, 1)
+      if (end < 0) return undefined
+      if (wanted.has(key)) out[key] = valueOf(text, start, end, escaped)
+      i = skipWhitespace(text, end)
+      const c = text.charCodeAt(i)
+      if (c === CLOSE_OBJECT) break
+      if (c !== COMMA) return undefined
+      i = skipWhitespace(text, i + 1)
+    }
+  }
+  return skipWhitespace(text, i + 1) === text.length ? out : undefined
+}
