@@ -35,7 +35,7 @@ test('shrinks at once when chunks are slower than target_ms_high, down to min', 
   const clock = fakeClock()
   const ctrl = new AdaptiveChunkController({ now: clock.now, chunk_ema_alpha: 1 })
   drive(ctrl, clock, 0.01, 1)
-  assert.equal(ctrl.size, 100 < 128 ? 128 : 100)
+  assert.equal(ctrl.size, 128, 'a 100-record target is clamped to min_chunk_size')
   const slow = new AdaptiveChunkController({ now: clock.now, chunk_ema_alpha: 1, min_chunk_size: 16, initial_chunk_size: 1000 })
   drive(slow, clock, 0.01, 1)
   assert.equal(slow.size, 100)

@@ -55,9 +55,8 @@ for (const scheduler of SCHEDULERS) {
   })
 
   test(`${scheduler}: on_error skip counts failing records and keeps the first samples`, async () => {
-    let summary: ScanSummary | undefined
     const pages: unknown[][] = []
-    summary = await pool.stream(100_000, { module, params: { failEvery: 1000 } }, {
+    const summary: ScanSummary = await pool.stream(100_000, { module, params: { failEvery: 1000 } }, {
       config: { scheduler },
       on_error: 'skip',
       max_error_samples: 5,

@@ -284,7 +284,9 @@ export class ScanSession {
   #emit (event: Parameters<MetricsCallback>[0], data: Parameters<MetricsCallback>[1]): void {
     try {
       this.#o.metrics?.(event, data)
-    } catch {}
+    } catch {
+      // A failing metrics callback must not stop or fail the scan.
+    }
   }
 
   #maybeFinish (): void {
