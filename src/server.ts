@@ -51,7 +51,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
 
   const consumer = new ScanConsumer({ pool, config: parallel, store, planner, context, metrics, progressIntervalMs: config.progressIntervalMs })
   if (store instanceof RedisScanStore) await store.ready()
-  queue.process(consumer.process)
+  if (config.concurrency > 0) queue.process(consumer.process)
 
   const service = new ScanService({ store, queue, planner, context, config: parallel })
   const app = await buildApp({

@@ -43,7 +43,7 @@ export const serviceEnvSchema = z.object({
   BODY_LIMIT: integer(32 * 1024 * 1024, 1024, 2 ** 31 - 1),
   RETENTION: duration('24h'),
   PARASCAN_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only').default('parascan'),
-  PARASCAN_CONCURRENCY: integer(1, 1, 64),
+  PARASCAN_CONCURRENCY: integer(1, 0, 64),
   PARASCAN_LOCK_DURATION: duration('30s'),
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
   SHUTDOWN_GRACE: duration('10s'),
@@ -69,7 +69,7 @@ export interface ServiceConfig {
   retentionMs: number
   /** Namespace of every Redis key and of the BullMQ queue. Default: 'parascan'. Env: PARASCAN_KEY_PREFIX. */
   keyPrefix: string
-  /** Scans run at the same time by this instance. Default: 1. Env: PARASCAN_CONCURRENCY. */
+  /** Scans taken from the queue at a time by this instance (they share its one pool); 0 makes an API-only instance. Default: 1. Env: PARASCAN_CONCURRENCY. */
   concurrency: number
   /** BullMQ job lock; a dead instance's scan is taken over after about this long (ms). Default: 30 s. Env: PARASCAN_LOCK_DURATION. */
   lockDurationMs: number
@@ -91,6 +91,9 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     throw new InvalidConfigError(String(issue.path[0]), issue.message)
   }
   const e = parsed.data
+  if (e.PARASCAN_CONCURRENCY === 0 && e.REDIS_URL === undefined) {
+    throw new InvalidConfigError('PARASCAN_CONCURRENCY', '0 (an API-only instance) needs REDIS_URL: in embedded mode nothing else would run the scans')
+  }
   return {
     port: e.PORT,
     host: e.HOST,
