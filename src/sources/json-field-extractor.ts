@@ -15,6 +15,10 @@ const MAX_DEPTH = 64
 
 /** Set by scanString: whether the last string scanned holds an escape. */
 let escaped = false
+/** Whether the text holds a backslash or a control character; without either, strings end at the next quote. */
+let scanStringsByCharacter = true
+
+const CONTROL_CHARACTER = /[\u0000-\u001f]/
 
 function skipWhitespace (text: string, i: number): number {
   for (;;) {
@@ -31,6 +35,10 @@ function isHex (c: number): boolean {
 /** `i` is at an opening quote; returns the index after the closing one, or -1. */
 function scanString (text: string, i: number): number {
   escaped = false
+  if (!scanStringsByCharacter) {
+    const end = text.indexOf('"', i + 1)
+    return end === -1 ? -1 : end + 1
+  }
   for (let j = i + 1; j < text.length; j++) {
     const c = text.charCodeAt(j)
     if (c === QUOTE) return j + 1
@@ -117,6 +125,20 @@ function valueOf (text: string, start: number, end: number, stringEscaped: boole
   return JSON.parse(text.slice(start, end))
 }
 
+let wantedList: string[] = []
+let wantedListOf: ReadonlySet<string> | undefined
+
+/** The wanted key spelled by text[start, end), without building the key string. */
+function wantedKeyAt (text: string, start: number, end: number, wanted: ReadonlySet<string>): string | undefined {
+  if (wantedListOf !== wanted) {
+    wantedList = [...wanted]
+    wantedListOf = wanted
+  }
+  const length = end - start
+  for (const key of wantedList) if (key.length === length && text.startsWith(key, start)) return key
+  return undefined
+}
+
 /**
  * The named top-level members of the JSON object in `text`, without building the rest: what
  * JSON.parse(text) would give for them (the last of duplicate keys wins, absent keys stay absent).
@@ -127,6 +149,7 @@ function valueOf (text: string, start: number, end: number, stringEscaped: boole
 export function extractJsonFields (text: string, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
   let i = skipWhitespace(text, 0)
   if (text.charCodeAt(i) !== OPEN_OBJECT) return undefined
+  scanStringsByCharacter = text.includes('\\') || CONTROL_CHARACTER.test(text)
   const out: Record<string, unknown> = {}
   i = skipWhitespace(text, i + 1)
   if (text.charCodeAt(i) !== CLOSE_OBJECT) {
@@ -134,13 +157,13 @@ export function extractJsonFields (text: string, wanted: ReadonlySet<string>): R
       if (text.charCodeAt(i) !== QUOTE) return undefined
       const keyEnd = scanString(text, i)
       if (keyEnd < 0) return undefined
-      const key = escaped ? JSON.parse(text.slice(i, keyEnd)) as string : text.slice(i + 1, keyEnd - 1)
+      const key = escaped ? JSON.parse(text.slice(i, keyEnd)) as string : wantedKeyAt(text, i + 1, keyEnd - 1, wanted)
       i = skipWhitespace(text, keyEnd)
       if (text.charCodeAt(i) !== COLON) return undefined
       const start = skipWhitespace(text, i + 1)
       const end = scanValue(text, start, 1)
       if (end < 0) return undefined
-      if (wanted.has(key)) out[key] = valueOf(text, start, end, escaped)
+      if (key !== undefined && wanted.has(key)) out[key] = valueOf(text, start, end, escaped)
       i = skipWhitespace(text, end)
       const c = text.charCodeAt(i)
       if (c === CLOSE_OBJECT) break
