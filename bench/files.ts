@@ -1,9 +1,9 @@
 /**
  * `npm run bench:files`: filter an NDJSON / CSV file of events on two fields and count, with
- * parascan (the pool and the scan task module), DuckDB (2 threads), jq (when installed) and a
+ * parascan (the pool and the scan task module, and the HTTP service in embedded mode), DuckDB (2 threads), jq (when installed) and a
  * plain sequential Node loop. Each contestant runs in its own process, so peak RSS is its own.
  *
- *   node dist/bench/files.js [--records 2000000] [--only parascan,duckdb,jq,node] [--big]
+ *   node dist/bench/files.js [--records 2000000] [--only parascan,service,duckdb,jq,node] [--big]
  *
  * --big adds a 2 GB NDJSON file (about 2 million records of ~1 KB) scanned by parascan.
  */
@@ -117,6 +117,37 @@ async function runParascan (file: string, format: 'ndjson' | 'csv'): Promise<Mea
   return out
 }
 
+async function runService (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+  const { startServer } = await import('../src/server.js')
+  const started = performance.now()
+  const server = await startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir, PROTO_PARALLEL_MAX_WORKERS: '2', PARASCAN_PROGRESS_INTERVAL: '50ms' })
+  const body = {
+    source: { type: 'file', path: file.slice(dataDir.length + 1), format, ...(format === 'csv' ? { columns: { amount: 'number' } } : {}) },
+    pipeline: [{ filter: FILTER }],
+    aggregate: { metrics: { n: { op: 'count' } } }
+  }
+  const out: Measurement[] = []
+  try {
+    for (const phase of ['cold', 'warm']) {
+      const t0 = phase === 'cold' ? started : performance.now()
+      const submitted = await server.app.inject({ method: 'POST', url: '/v1/scans', payload: body })
+      if (submitted.statusCode !== 202) throw new Error(submitted.body)
+      const id = (submitted.json() as { id: string }).id
+      for (;;) {
+        const status = (await server.app.inject({ method: 'GET', url: `/v1/scans/${id}` })).json() as { status: string, error: unknown }
+        if (status.status === 'succeeded') break
+        if (status.status === 'failed' || status.status === 'cancelled') throw new Error(JSON.stringify(status.error))
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      const page = (await server.app.inject({ method: 'GET', url: `/v1/scans/${id}/results` })).json() as { items: Array<{ n: number }> }
+      out.push({ name: `parascan service ${format} (${phase === 'cold' ? 'index built' : 'index cached'})`, ms: performance.now() - t0, count: page.items[0].n, rssMb: peakRssMb(), note: 'POST, poll every 10 ms, GET results' })
+    }
+  } finally {
+    await server.close()
+  }
+  return out
+}
+
 async function runDuckdb (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const started = performance.now()
@@ -164,6 +195,7 @@ async function runJq (file: string): Promise<Measurement[]> {
 async function child (contestant: string, file: string, format: 'ndjson' | 'csv'): Promise<void> {
   const runs: Record<string, () => Promise<Measurement[]>> = {
     parascan: () => runParascan(file, format),
+    service: () => runService(file, format),
     duckdb: () => runDuckdb(file, format),
     node: () => runNodeLoop(file),
     jq: () => runJq(file)
@@ -184,7 +216,7 @@ function measure (contestant: string, file: string, format: 'ndjson' | 'csv'): P
 async function main (): Promise<void> {
   const program = new Command()
     .option('--records <n>', 'records in the generated files', (v) => Number.parseInt(v, 10), 2_000_000)
-    .option('--only <names>', 'comma-separated contestants: parascan,duckdb,jq,node', 'parascan,duckdb,jq,node')
+    .option('--only <names>', 'comma-separated contestants: parascan,service,duckdb,jq,node', 'parascan,service,duckdb,jq,node')
     .option('--big', 'also scan a 2 GB NDJSON file with parascan', false)
     .option('--child <name>').option('--file <path>').option('--format <format>')
     .parse()
@@ -198,6 +230,7 @@ async function main (): Promise<void> {
   for (const format of ['ndjson', 'csv'] as const) {
     const file = format === 'csv' ? files.csv : files.ndjson
     if (only.has('parascan')) plan.push(['parascan', file, format])
+    if (only.has('service')) plan.push(['service', file, format])
     if (only.has('duckdb')) plan.push(['duckdb', file, format])
     if (format === 'ndjson' && only.has('node')) plan.push(['node', file, format])
     if (format === 'ndjson' && only.has('jq') && hasJq) plan.push(['jq', file, format])

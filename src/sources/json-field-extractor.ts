@@ -18,6 +18,7 @@ let escaped = false
 /** Whether the text holds a backslash or a control character; without either, strings end at the next quote. */
 let scanStringsByCharacter = true
 
+// eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings
 const CONTROL_CHARACTER = /[\u0000-\u001f]/
 
 function skipWhitespace (text: string, i: number): number {
