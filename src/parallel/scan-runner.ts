@@ -125,18 +125,20 @@ export class ScanRunner {
       let size = ctrl.size
       const cap = Math.max(min, Math.ceil((total - state.started) / (2 * workers)))
       if (size > cap) size = cap
+      let depth = state.depth(me)
       const left = this.#hi - this.#lo
-      if (this.#stealing && left > size && left >= 2 * min && state.hungry > 0 && state.depth(me) < maxInflight) {
-        const mid = this.#lo + Math.max(size, left >>> 1)
-        if (mid < this.#hi) {
+      if (this.#stealing && left > size && left >= 2 * min && depth < maxInflight) {
+        const hungry = state.hungry
+        if (hungry > 0 || depth === 0) {
+          const mid = this.#lo + Math.max(size, left >>> 1)
           state.push(me, mid, this.#hi - mid)
           this.#hi = mid
-          const depth = state.totalDepth()
-          if (depth > this.#feederMax) this.#feederMax = depth
-          state.signalWork()
+          depth++
+          const waiting = state.totalDepth()
+          if (waiting > this.#feederMax) this.#feederMax = waiting
+          if (hungry > 0) state.signalWork()
         }
       }
-      const depth = state.depth(me)
       this.#depthSum += depth
       if (depth > this.#depthMax) this.#depthMax = depth
 
