@@ -146,7 +146,8 @@ for (const w of workloads) {
 }
 
 const chunk = 128
-const noop: Workload = { name: 'no-op', total: n(4_000_000), params: { keepEvery: 0 } }
+const noop: Workload = { name: 'no-op', total: 8_000_000, params: { keepEvery: 0 } }
+sequential(noop, chunk)
 const plain = await best(() => sequential(noop, chunk))
 const fixed: ParallelConfigOptions = { min_chunk_size: chunk, max_chunk_size: chunk, initial_chunk_size: chunk }
 const chunks = Math.ceil(noop.total / chunk)
@@ -156,6 +157,7 @@ for (const [label, over, threads] of [
   ['work_stealing, 1 thread', { ...fixed, max_workers: 1 }, 1],
   [`work_stealing, ${workers} threads (CPU time)`, fixed, workers]
 ] as Array<[string, ParallelConfigOptions, number]>) {
+  await engine(pool, noop, over)
   const run = await best(async () => await engine(pool, noop, over))
   overhead.push(`| ${label} | ${run.ms.toFixed(1)} | ${((run.ms * threads - plain.ms) * 1000 / chunks).toFixed(3)} |`)
 }

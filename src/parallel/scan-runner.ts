@@ -38,6 +38,7 @@ export class ScanRunner {
   readonly #chunkMs = new LogHistogram()
   readonly #chunkSize = new LogHistogram()
   readonly #stealing: boolean
+  readonly #splitting: boolean
   readonly #aggregate: Aggregator<unknown, unknown> | undefined
   readonly #seeds: Array<[number, number]>
 
@@ -71,6 +72,7 @@ export class ScanRunner {
     this.#me = spec.workerId
     this.#ctrl = new AdaptiveChunkController(spec.config)
     this.#stealing = spec.scheduler !== 'thread_pool'
+    this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
     this.#seeds = spec.seeds.slice().reverse()
   }
@@ -127,7 +129,7 @@ export class ScanRunner {
       if (size > cap) size = cap
       let depth = state.depth(me)
       const left = this.#hi - this.#lo
-      if (this.#stealing && left > size && left >= 2 * min && depth < maxInflight) {
+      if (this.#splitting && left > size && left >= 2 * min && depth < maxInflight) {
         const hungry = state.hungry
         if (hungry > 0 || depth === 0) {
           const mid = this.#lo + Math.max(size, left >>> 1)
