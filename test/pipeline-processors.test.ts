@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { planScan, validateScan } from '../src/pipeline/index.js'
@@ -24,6 +27,27 @@ describe('processors', () => {
       (error: Error & { errors: Array<{ path: string }> }) => error.errors[0].path === 'pipeline[0].params.fields[0]')
     await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'redact_fields', params: { fields: ['a'] } }] }), { dataDir: '.' }),
       /unknown processor "redact_fields"/)
+  })
+
+  it('leave out broken plug-ins and say why when one is asked for, without failing the others', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
+    try {
+      await writeFile(join(dir, 'double.mjs'), 'export const name = "double"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\nexport function process (r) { return r * 2 }\n')
+      await writeFile(join(dir, 'broken.mjs'), 'export const name = "broken"\n')
+      await writeFile(join(dir, 'syntax.mjs'), 'export const = 1\n')
+      await writeFile(join(dir, 'notes.txt'), 'not a module')
+      const pluginCtx = { dataDir: '.', processorsDir: dir }
+      assert.deepEqual((await scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'double' }] }, pluginCtx)).results, [2, 4])
+      await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'broken' }] }), pluginCtx),
+        (error: Error & { statusCode: number, errors: Array<{ message: string }> }) => {
+          assert.equal(error.statusCode, 400)
+          assert.match(error.errors[0].message, /broken\.mjs does not export name \(string\), schema/)
+          assert.match(error.errors[0].message, /syntax\.mjs cannot be imported/)
+          return true
+        })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('pass a map result to a processor as JSON, and a processor result to CEL', async () => {

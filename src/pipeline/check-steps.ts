@@ -1,7 +1,7 @@
 import type { AggregateSpec, PipelineStep } from '../../schemas/scan-request.js'
 import type { FieldError } from '../errors.js'
 import { checkExpression } from './cel-expression.js'
-import type { CatalogueEntry } from './processor-catalogue.js'
+import type { ProcessorCatalogue } from './processor-catalogue.js'
 import type { StepParams } from './step-params.js'
 
 function formatPath (base: string, path: ReadonlyArray<PropertyKey>): string {
@@ -16,7 +16,7 @@ function checkCel (path: string, source: string, errors: FieldError[]): void {
 }
 
 /** Checks the steps and resolves them for the workers; errors are pushed onto `errors`. */
-export function checkSteps (steps: PipelineStep[], catalogue: Map<string, CatalogueEntry>, errors: FieldError[]): StepParams[] {
+export function checkSteps (steps: PipelineStep[], catalogue: ProcessorCatalogue, errors: FieldError[]): StepParams[] {
   return steps.map((step, i): StepParams => {
     if ('filter' in step) {
       checkCel(`pipeline[${i}].filter`, step.filter, errors)
@@ -26,9 +26,10 @@ export function checkSteps (steps: PipelineStep[], catalogue: Map<string, Catalo
       checkCel(`pipeline[${i}].map`, step.map, errors)
       return { kind: 'map', expr: step.map }
     }
-    const entry = catalogue.get(step.processor)
+    const entry = catalogue.entries.get(step.processor)
     if (entry === undefined) {
-      errors.push({ path: `pipeline[${i}].processor`, message: `unknown processor ${JSON.stringify(step.processor)}; known: ${[...catalogue.keys()].join(', ')}` })
+      const left = catalogue.problems.length === 0 ? '' : `; plug-ins left out: ${catalogue.problems.join('; ')}`
+      errors.push({ path: `pipeline[${i}].processor`, message: `unknown processor ${JSON.stringify(step.processor)}; known: ${[...catalogue.entries.keys()].join(', ')}${left}` })
       return { kind: 'processor', name: step.processor, params: step.params }
     }
     const parsed = entry.processor.schema.safeParse(step.params ?? {})

@@ -10,49 +10,59 @@ export interface CatalogueEntry {
   module?: string
 }
 
+export interface ProcessorCatalogue {
+  entries: Map<string, CatalogueEntry>
+  /** Why plug-in files of PROCESSORS_DIR were left out (a deployment fault, told to whoever asks for a missing processor). */
+  problems: string[]
+}
+
 export const builtinProcessors: ReadonlyMap<string, Processor> = new Map<string, Processor>([
   [syntheticProcessor.name, syntheticProcessor as Processor]
 ])
 
 const PLUGIN_FILE = /\.(?:m?js|cjs)$/
 
-const catalogues = new Map<string, Promise<Map<string, CatalogueEntry>>>()
+const catalogues = new Map<string, Promise<ProcessorCatalogue>>()
 
 function builtinCatalogue (): Map<string, CatalogueEntry> {
   return new Map([...builtinProcessors].map(([name, processor]) => [name, { processor }]))
 }
 
-async function loadCatalogue (dir: string): Promise<Map<string, CatalogueEntry>> {
+async function loadCatalogue (dir: string): Promise<ProcessorCatalogue> {
   const entries = builtinCatalogue()
-  let files: string[]
+  const problems: string[] = []
+  let files: string[] = []
   try {
     files = (await readdir(dir)).filter((file) => PLUGIN_FILE.test(file)).sort()
   } catch (error) {
-    throw new Error(`PROCESSORS_DIR ${dir} cannot be read: ${(error as Error).message}`)
+    problems.push(`PROCESSORS_DIR cannot be read: ${(error as Error).message}`)
   }
   for (const file of files) {
     const module = pathToFileURL(join(dir, file)).href
-    const exported: unknown = await import(module)
-    if (!isProcessor(exported)) {
-      throw new Error(`PROCESSORS_DIR: ${file} must export name (string), schema (with safeParse) and process (function)`)
+    let exported: unknown
+    try {
+      exported = await import(module)
+    } catch (error) {
+      problems.push(`${file} cannot be imported: ${(error as Error).message}`)
+      continue
     }
-    if (entries.has(exported.name)) throw new Error(`PROCESSORS_DIR: ${file} defines processor "${exported.name}", which already exists`)
-    entries.set(exported.name, { processor: exported, module })
+    if (!isProcessor(exported)) problems.push(`${file} does not export name (string), schema (with safeParse) and process (function)`)
+    else if (entries.has(exported.name)) problems.push(`${file} defines processor "${exported.name}", which already exists`)
+    else entries.set(exported.name, { processor: exported, module })
   }
-  return entries
+  return { entries, problems }
 }
 
 /**
  * The built-in processors plus the plug-ins of `processorsDir`, loaded once per directory
  * (a restart picks up new plug-ins).
  */
-export function processorCatalogue (processorsDir?: string): Promise<Map<string, CatalogueEntry>> {
-  if (processorsDir === undefined || processorsDir === '') return Promise.resolve(builtinCatalogue())
+export function processorCatalogue (processorsDir?: string): Promise<ProcessorCatalogue> {
+  if (processorsDir === undefined || processorsDir === '') return Promise.resolve({ entries: builtinCatalogue(), problems: [] })
   const dir = resolve(processorsDir)
   let catalogue = catalogues.get(dir)
   if (catalogue === undefined) {
     catalogue = loadCatalogue(dir)
-    catalogue.catch(() => catalogues.delete(dir))
     catalogues.set(dir, catalogue)
   }
   return catalogue
