@@ -90,8 +90,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
 
 async function connectRedis (config: ServiceConfig): Promise<{ store: ScanStore, queue: ScanQueue }> {
   const url = config.redisUrl!
-  const options = { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: true }
-  const connections = [new Redis(url, options), new Redis(url, options), new Redis(url, options), new Redis(url, options)]
+  const options = { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: true, enableAutoPipelining: true }
+  const connections = [new Redis(url, options), new Redis(url, options), new Redis(url, options)]
   for (const connection of connections) connection.on('error', () => {})
   try {
     await withTimeout(Promise.all(connections.map(async (c) => await c.connect())), REDIS_CONNECT_TIMEOUT_MS, `cannot reach REDIS_URL ${redact(url)}`)
@@ -99,11 +99,13 @@ async function connectRedis (config: ServiceConfig): Promise<{ store: ScanStore,
     for (const connection of connections) connection.disconnect()
     throw error
   }
-  const [storeConnection, subscriber, queueConnection, workerConnection] = connections
+  const [commands, subscriber, workerConnection] = connections
   return {
-    store: new RedisScanStore({ connection: storeConnection, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
+    store: new RedisScanStore({ connection: commands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
+    // One connection for the store and the queue: Redis runs a submit's record write before its job add, in one round trip.
     queue: new BullmqScanQueue({
-      connection: queueConnection,
+      connection: commands,
+      sharedConnection: true,
       workerConnection,
       prefix: config.keyPrefix,
       concurrency: config.concurrency,

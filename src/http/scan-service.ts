@@ -81,8 +81,8 @@ export class ScanService {
       metrics: null,
       attempt: null
     }
-    await this.#options.store.create(record, request)
-    await this.#options.queue.add(id)
+    // create() is called first: in memory it is done at once, on Redis its commands go first on the shared connection.
+    await Promise.all([this.#options.store.create(record, request), this.#options.queue.add(id)])
     return { id, status: 'queued', created_at: createdAt, links: this.#links(id) }
   }
 

@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis'
 import type { QueueJobState, ScanJobProcessor, ScanQueue } from './scan-queue.js'
 
 export interface BullmqScanQueueOptions {
-  /** Connection of the Queue; not closed by BullMQ, closed by close(). Required. */
+  /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
   connection: Redis
+  /** `connection` belongs to someone else (e.g. the scan store) who closes it. Default: false. */
+  sharedConnection?: boolean
   /** Connection of the Worker (needs `maxRetriesPerRequest: null`); closed by close(). Default: a duplicate of `connection`. */
   workerConnection?: Redis
   /** BullMQ key prefix. Default: 'parascan'. */
@@ -21,7 +23,8 @@ export interface BullmqScanQueueOptions {
 
 /** Scans queued in BullMQ: every instance on the same Redis and prefix shares the work. */
 export class BullmqScanQueue implements ScanQueue {
-  readonly #options: Required<Omit<BullmqScanQueueOptions, 'workerConnection'>>
+  readonly #options: Required<Omit<BullmqScanQueueOptions, 'workerConnection' | 'sharedConnection'>>
+  readonly #sharedConnection: boolean
   readonly #queue: Queue
   readonly #workerConnection: Redis
   readonly #shutdown = new AbortController()
@@ -36,6 +39,7 @@ export class BullmqScanQueue implements ScanQueue {
       lockDurationMs: options.lockDurationMs ?? 30_000,
       retentionMs: options.retentionMs ?? 86_400_000
     }
+    this.#sharedConnection = options.sharedConnection ?? false
     this.#workerConnection = options.workerConnection ?? options.connection.duplicate({ maxRetriesPerRequest: null })
     const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
     this.#queue = new Queue(this.#options.name, {
@@ -99,7 +103,7 @@ export class BullmqScanQueue implements ScanQueue {
       await closing
     }
     await this.#queue.close()
-    await Promise.allSettled([this.#workerConnection.quit(), this.#options.connection.quit()])
+    await Promise.allSettled([this.#workerConnection.quit(), this.#sharedConnection ? undefined : this.#options.connection.quit()])
   }
 
   async ping (): Promise<void> {

@@ -114,7 +114,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   get #channel (): string { return `${this.#prefix}cancel` }
-  get #index (): string { return `${this.#prefix}scans` }
+  get #index (): string { return `${this.#prefix}scan-index` }
   #key (id: string): string { return `${this.#prefix}scan:{${id}}` }
   #pagesKey (id: string, attempt: string): string { return `${this.#prefix}scan:{${id}}:pages:${attempt}` }
 
@@ -127,7 +127,7 @@ export class RedisScanStore implements ScanStore {
     }
     for (const name of JSON_FIELDS) fields[name] = JSON.stringify(record[name])
     fields.request = JSON.stringify(request)
-    await this.#redis.multi().hset(this.#key(record.id), fields).zadd(this.#index, 0, record.id).exec()
+    await Promise.all([this.#redis.hset(this.#key(record.id), fields), this.#redis.zadd(this.#index, 0, record.id)])
   }
 
   async get (id: string): Promise<ScanRecord | undefined> {
