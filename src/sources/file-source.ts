@@ -5,6 +5,7 @@ import { readCsvHeader } from './csv-header.js'
 import { resolveDataFile, type DataFile } from './data-path.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { recordIndexCache } from './record-index-cache.js'
+import { MAX_RANGE_RECORDS } from './range-source.js'
 
 export type FileSourceSpec = z.infer<typeof fileSourceSchema>
 
@@ -40,6 +41,10 @@ export async function planFileSource (spec: FileSourceSpec, dataDir: string): Pr
     index = await recordIndexCache.get(file, spec.format)
   } catch (error) {
     const reason = (error as Error).message
+    throw withFieldErrors(new SourceFileError(JSON.stringify(spec.path), reason), [{ path: 'source.path', message: reason }])
+  }
+  if (index.count > MAX_RANGE_RECORDS) {
+    const reason = `it holds ${index.count} records; a scan reads at most ${MAX_RANGE_RECORDS}`
     throw withFieldErrors(new SourceFileError(JSON.stringify(spec.path), reason), [{ path: 'source.path', message: reason }])
   }
   return {

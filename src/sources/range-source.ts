@@ -1,7 +1,7 @@
 import type { FieldError } from '../errors.js'
 import type { SourceReader } from './source-reader.js'
 
-/** The largest number of records of a range scan. */
+/** The largest number of records of a scan (the engine's limit). */
 export const MAX_RANGE_RECORDS = 2 ** 31 - 1
 
 export interface RangeSourceParams {
