@@ -52,6 +52,12 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
   const consumer = new ScanConsumer({ pool, config: parallel, store, planner, context, metrics, progressIntervalMs: config.progressIntervalMs })
   if (store instanceof RedisScanStore) await store.ready()
   if (config.concurrency > 0) queue.process(consumer.process)
+  queue.onJobLost((id) => {
+    const error = { code: 'PARASCAN_SCAN_LOST', message: 'The instances running this scan kept stopping; the queue gave up on it' }
+    store.abandon(id, error, new Date().toISOString()).then((abandoned) => {
+      if (abandoned) metrics.scans.inc({ outcome: 'failed' })
+    }, () => {})
+  })
 
   const service = new ScanService({ store, queue, planner, context, config: parallel })
   const app = await buildApp({

@@ -29,6 +29,7 @@ export class BullmqScanQueue implements ScanQueue {
   readonly #workerConnection: Redis
   readonly #shutdown = new AbortController()
   #worker: Worker | undefined
+  readonly #lostListeners: Array<(id: string) => void> = []
 
   constructor (options: BullmqScanQueueOptions) {
     this.#options = {
@@ -89,6 +90,11 @@ export class BullmqScanQueue implements ScanQueue {
       maxStalledCount: 2
     })
     this.#worker.on('error', () => {})
+    this.#worker.on('stalled', (id: string) => {
+      this.#queue.getJobState(id).then((state) => {
+        if (state === 'failed') for (const listener of this.#lostListeners) listener(id)
+      }, () => {})
+    })
   }
 
   async close (graceMs = 0): Promise<void> {
@@ -104,6 +110,10 @@ export class BullmqScanQueue implements ScanQueue {
     }
     await this.#queue.close()
     await Promise.allSettled([this.#workerConnection.quit(), this.#sharedConnection ? undefined : this.#options.connection.quit()])
+  }
+
+  onJobLost (listener: (id: string) => void): void {
+    this.#lostListeners.push(listener)
   }
 
   async ping (): Promise<void> {

@@ -52,6 +52,8 @@ export class MemoryScanQueue implements ScanQueue {
 
   async ping (): Promise<void> {}
 
+  onJobLost (_listener: (id: string) => void): void {}
+
   #drain (): void {
     const processor = this.#processor
     if (processor === undefined) return

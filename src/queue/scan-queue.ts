@@ -19,4 +19,6 @@ export interface ScanQueue {
   /** Stops taking jobs, gives running ones `graceMs` to finish, then aborts them, and closes. */
   close(graceMs?: number): Promise<void>
   ping(): Promise<void>
+  /** Called with the id of a job that the queue gave up on (it stalled too often: its instances kept dying). */
+  onJobLost(listener: (id: string) => void): void
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { ScanRequest } from '../../schemas/scan-request.js'
+import type { ScanErrorInfo } from '../../schemas/scan-status.js'
 import type { BeginResult, CancelResult, ListOptions, RemoveResult, ScanStore } from './scan-store.js'
 import { FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type ScanRecord } from './scan-record.js'
 
@@ -83,6 +84,14 @@ export class MemoryScanStore implements ScanStore {
     const entry = this.#current(id, attempt)
     if (entry === undefined) return false
     Object.assign(entry.record, structuredClone(outcome), { finished_at: finishedAt })
+    this.#expire(id, entry, finishedAt)
+    return true
+  }
+
+  async abandon (id: string, error: ScanErrorInfo, finishedAt: string): Promise<boolean> {
+    const entry = this.#scans.get(id)
+    if (entry === undefined || FINISHED_STATUSES.has(entry.record.status)) return false
+    Object.assign(entry.record, { status: 'failed', error, finished_at: finishedAt })
     this.#expire(id, entry, finishedAt)
     return true
   }

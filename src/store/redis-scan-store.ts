@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import type { BeginResult, CancelResult, ListOptions, RemoveResult, ScanStore } from './scan-store.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
-import type { ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanRequest } from '../../schemas/scan-request.js'
 
 export interface RedisScanStoreOptions {
@@ -50,6 +50,15 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 1`
   },
+  scanAbandon: {
+    numberOfKeys: 1,
+    lua: `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'queued' and status ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`
+  },
   scanCancel: {
     numberOfKeys: 1,
     lua: `
@@ -84,6 +93,7 @@ type ScriptedRedis = Redis & {
   scanUpdate(key: string, attempt: string, progress: string, result: string): Promise<number>
   scanAppend(key: string, pagesKey: string, attempt: string, ...pages: string[]): Promise<number>
   scanFinish(key: string, pagesKey: string, ...args: string[]): Promise<number>
+  scanAbandon(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string): Promise<number>
   scanCancel(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string): Promise<string | null>
   scanRemove(key: string, indexKey: string, id: string): Promise<[string, string] | null>
 }
@@ -196,6 +206,11 @@ export class RedisScanStore implements ScanStore {
     return await this.#redis.scanFinish(this.#key(id), this.#pagesKey(id, attempt), attempt, outcome.status, finishedAt, expiresAt,
       String(this.#retentionMs), JSON.stringify(outcome.progress), JSON.stringify(outcome.result), JSON.stringify(outcome.error),
       JSON.stringify(outcome.errors), JSON.stringify(outcome.metrics)) === 1
+  }
+
+  async abandon (id: string, error: ScanErrorInfo, finishedAt: string): Promise<boolean> {
+    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
+    return await this.#redis.scanAbandon(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), JSON.stringify(error)) === 1
   }
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {

@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
 
 export type CancelResult =
@@ -40,6 +40,8 @@ export interface ScanStore {
   update(id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean>
   appendPages(id: string, attempt: string, pages: string[]): Promise<boolean>
   finish(id: string, attempt: string, outcome: ScanOutcome, finishedAt: string): Promise<boolean>
+  /** Fails a queued or running scan whatever its attempt (its job was lost); false when it had already finished. */
+  abandon(id: string, error: ScanErrorInfo, finishedAt: string): Promise<boolean>
   /** Cancels a queued scan at once, signals a running one (on any instance). */
   cancel(id: string, finishedAt: string): Promise<CancelResult | undefined>
   remove(id: string): Promise<RemoveResult | undefined>
