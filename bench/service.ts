@@ -50,7 +50,7 @@ async function apiSubmitRate (): Promise<number> {
     for (let i = 0; ; i++) {
       try {
         if ((await fetch(`${url}/readyz`)).ok) break
-      } catch {}
+      } catch { /* not listening yet */ }
       if (i > 200) throw new Error('the API instance did not start')
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
