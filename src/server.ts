@@ -96,7 +96,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
 
 async function connectRedis (config: ServiceConfig): Promise<{ store: ScanStore, queue: ScanQueue }> {
   const url = config.redisUrl!
-  const options = { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: true, enableAutoPipelining: true }
+  const options = { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: true }
   const connections = [new Redis(url, options), new Redis(url, options), new Redis(url, options)]
   for (const connection of connections) connection.on('error', () => {})
   try {
