@@ -23,6 +23,8 @@ interface Measurement {
   ms: number
   count: number
   rssMb: number | null
+  /** CPU time (user + system) of the whole process, all threads: less sensitive than wall time to other load. */
+  cpuMs?: number
   note?: string
 }
 
@@ -81,6 +83,11 @@ async function generate (records: number, big: boolean): Promise<{ ndjson: strin
   return { ndjson, csv, bigNdjson }
 }
 
+function cpuMs (since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since)
+  return Math.round((used.user + used.system) / 1000)
+}
+
 function peakRssMb (): number {
   return Math.round(process.resourceUsage().maxRSS / 1024)
 }
@@ -96,10 +103,12 @@ async function runParascan (file: string, format: 'ndjson' | 'csv'): Promise<Mea
   })
   const out: Measurement[] = []
   const started = performance.now()
+  const startedCpu = process.cpuUsage()
   const pool = new WorkStealingPool({ config: { max_workers: 2 } })
   try {
     for (const phase of ['cold', 'warm']) {
       const t0 = phase === 'cold' ? started : performance.now()
+      const cpu0 = phase === 'cold' ? startedCpu : process.cpuUsage()
       const plan = await planScan(body, { dataDir })
       const indexed = performance.now()
       const rows = await pool.scan(plan.total, plan.task, {}) as Array<{ n: number }>
@@ -108,6 +117,7 @@ async function runParascan (file: string, format: 'ndjson' | 'csv'): Promise<Mea
         ms: performance.now() - t0,
         count: rows[0].n,
         rssMb: peakRssMb(),
+        cpuMs: cpuMs(cpu0),
         note: phase === 'cold' ? `index ${Math.round(indexed - t0)} ms` : undefined
       })
     }
@@ -120,6 +130,7 @@ async function runParascan (file: string, format: 'ndjson' | 'csv'): Promise<Mea
 async function runService (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
   const { startServer } = await import('../src/server.js')
   const started = performance.now()
+  const startedCpu = process.cpuUsage()
   const server = await startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir, PROTO_PARALLEL_MAX_WORKERS: '2', PARASCAN_PROGRESS_INTERVAL: '50ms' })
   const body = {
     source: { type: 'file', path: file.slice(dataDir.length + 1), format, ...(format === 'csv' ? { columns: { amount: 'number' } } : {}) },
@@ -130,6 +141,7 @@ async function runService (file: string, format: 'ndjson' | 'csv'): Promise<Meas
   try {
     for (const phase of ['cold', 'warm']) {
       const t0 = phase === 'cold' ? started : performance.now()
+      const cpu0 = phase === 'cold' ? startedCpu : process.cpuUsage()
       const submitted = await server.app.inject({ method: 'POST', url: '/v1/scans', payload: body })
       if (submitted.statusCode !== 202) throw new Error(submitted.body)
       const id = (submitted.json() as { id: string }).id
@@ -140,7 +152,7 @@ async function runService (file: string, format: 'ndjson' | 'csv'): Promise<Meas
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
       const page = (await server.app.inject({ method: 'GET', url: `/v1/scans/${id}/results` })).json() as { items: Array<{ n: number }> }
-      out.push({ name: `parascan service ${format} (${phase === 'cold' ? 'index built' : 'index cached'})`, ms: performance.now() - t0, count: page.items[0].n, rssMb: peakRssMb(), note: 'POST, poll every 10 ms, GET results' })
+      out.push({ name: `parascan service ${format} (${phase === 'cold' ? 'index built' : 'index cached'})`, ms: performance.now() - t0, count: page.items[0].n, rssMb: peakRssMb(), cpuMs: cpuMs(cpu0), note: 'POST, poll every 10 ms, GET results' })
     }
   } finally {
     await server.close()
@@ -151,6 +163,7 @@ async function runService (file: string, format: 'ndjson' | 'csv'): Promise<Meas
 async function runDuckdb (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const started = performance.now()
+  const startedCpu = process.cpuUsage()
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' })
   const connection = await instance.connect()
   const from = format === 'csv' ? `read_csv('${file}', header = true)` : `read_ndjson('${file}')`
@@ -159,11 +172,12 @@ async function runDuckdb (file: string, format: 'ndjson' | 'csv'): Promise<Measu
   const ms = performance.now() - started
   connection.closeSync()
   instance.closeSync()
-  return [{ name: `DuckDB ${format} (2 threads)`, ms, count, rssMb: peakRssMb() }]
+  return [{ name: `DuckDB ${format} (2 threads)`, ms, count, rssMb: peakRssMb(), cpuMs: cpuMs(startedCpu) }]
 }
 
 async function runNodeLoop (file: string): Promise<Measurement[]> {
   const started = performance.now()
+  const startedCpu = process.cpuUsage()
   let count = 0
   let rest = ''
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
@@ -179,7 +193,7 @@ async function runNodeLoop (file: string): Promise<Measurement[]> {
     const record = JSON.parse(rest) as { type: string, amount: number }
     if (record.type === 'purchase' && record.amount > 100) count++
   }
-  return [{ name: 'Node sequential loop ndjson (JSON.parse per line)', ms: performance.now() - started, count, rssMb: peakRssMb() }]
+  return [{ name: 'Node sequential loop ndjson (JSON.parse per line)', ms: performance.now() - started, count, rssMb: peakRssMb(), cpuMs: cpuMs(startedCpu) }]
 }
 
 async function runJq (file: string): Promise<Measurement[]> {
@@ -242,15 +256,15 @@ async function main (): Promise<void> {
     const measured = await measure(contestant, file, format)
     for (const m of measured) {
       if (file === files.bigNdjson) m.name += ` ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB file`
-      console.error(`${m.name}: ${m.ms.toFixed(0)} ms, count ${m.count}, peak RSS ${m.rssMb ?? 'n/a'} MB${m.note === undefined ? '' : ', ' + m.note}`)
+      console.error(`${m.name}: ${m.ms.toFixed(0)} ms, CPU ${m.cpuMs ?? 'n/a'} ms, count ${m.count}, peak RSS ${m.rssMb ?? 'n/a'} MB${m.note === undefined ? '' : ', ' + m.note}`)
       results.push(m)
     }
   }
   const size = (path: string) => `${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`
   console.log(`\nFiles: ${opts.records} events, NDJSON ${size(files.ndjson)}, CSV ${size(files.csv)}; filter \`${FILTER}\`, count. Machine: 2 shared cores.\n`)
-  console.log('| contestant | time (ms) | matched | peak RSS (MB) | notes |')
-  console.log('|---|---:|---:|---:|---|')
-  for (const m of results) console.log(`| ${m.name} | ${m.ms.toFixed(0)} | ${m.count} | ${m.rssMb ?? 'n/a'} | ${m.note ?? ''} |`)
+  console.log('| contestant | wall time (ms) | CPU time (ms) | matched | peak RSS (MB) | notes |')
+  console.log('|---|---:|---:|---:|---:|---|')
+  for (const m of results) console.log(`| ${m.name} | ${m.ms.toFixed(0)} | ${m.cpuMs ?? 'n/a'} | ${m.count} | ${m.rssMb ?? 'n/a'} | ${m.note ?? ''} |`)
   const find = (prefix: string) => results.find((m) => m.name.startsWith(prefix))
   const ratios: string[] = []
   for (const format of ['ndjson', 'csv']) {

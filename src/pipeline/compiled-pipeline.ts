@@ -1,14 +1,14 @@
 import { compileExpression, type CelProgram } from './cel-expression.js'
 import { celToJson } from './cel-to-json.js'
 import { celTypeName } from './cel-type-name.js'
-import { builtinProcessors } from './processor-catalogue.js'
+import { builtinProcess, type ProcessFunction } from './builtin-process.js'
 import { isProcessor, type Processor } from './processor.js'
 import type { StepParams } from './step-params.js'
 
 type CompiledStep =
   | { kind: 'filter', label: string, program: CelProgram }
   | { kind: 'map', label: string, program: CelProgram }
-  | { kind: 'processor', label: string, processor: Processor, params: unknown }
+  | { kind: 'processor', label: string, process: ProcessFunction, params: unknown }
 
 /** Returned by `run` for a record that the pipeline drops. */
 export const DROPPED: unique symbol = Symbol('dropped')
@@ -48,9 +48,9 @@ export class CompiledPipeline {
       case 'map':
         return { kind: step.kind, label, program: compileExpression(step.expr, label) }
       case 'processor': {
-        const found = processor ?? builtinProcessors.get(step.name)
-        if (found === undefined) throw new Error(`${label}: unknown processor "${step.name}"`)
-        return { kind: 'processor', label: `pipeline[${index}] (processor ${step.name})`, processor: found, params: step.params }
+        const process = processor === undefined ? builtinProcess.get(step.name) : processor.process.bind(processor)
+        if (process === undefined) throw new Error(`${label}: unknown processor "${step.name}"`)
+        return { kind: 'processor', label: `pipeline[${index}] (processor ${step.name})`, process, params: step.params }
       }
     }
   }
@@ -110,7 +110,7 @@ export class CompiledPipeline {
             json = celToJson(cel, step.label + ' input')
             jsonIsStale = false
           }
-          json = step.processor.process(json, step.params, offset)
+          json = step.process(json, step.params, offset)
           if (json === null || json === undefined) return DROPPED
           cel = json
           break
