@@ -10,7 +10,7 @@ import { startServer, type RunningServer } from '../src/server.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const LATENCY_SCANS = Number(process.env.BENCH_LATENCY_SCANS ?? 200)
 const TINY_SCAN = JSON.stringify({ source: { type: 'range', start: 0, end: 100 }, pipeline: [{ filter: 'record % 2 == 0' }] })
 
