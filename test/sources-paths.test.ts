@@ -54,7 +54,7 @@ describe('file source paths', () => {
   })
 
   it('says a missing file, a directory or a dangling link cannot be read (4xx)', async () => {
-    for (const [path, reason] of [['missing.ndjson', 'no such file'], ['sub', 'not a regular file'], ['dangling.ndjson', 'no such file']]) {
+    for (const [path, reason] of [['missing.ndjson', 'no such file'], ['sub', 'not a regular file'], ['.', 'not a regular file'], ['dangling.ndjson', 'no such file']]) {
       await assert.rejects(submit(path), (error: CodedError) => {
         assert.equal(error.code, 'PARASCAN_SOURCE_FILE')
         assert.equal(error.statusCode, 422)

@@ -6,6 +6,8 @@ import { teardown as closeScan } from './scan-task.js'
 
 export { fetch, init, process } from './scan-task.js'
 
+/** Scans whose aggregation a thread keeps (a failed scan's is never finished; the oldest goes first). */
+const MAX_KEPT = 64
 const aggregations = new Map<string, Aggregation>()
 
 function aggregationOf (params: ScanParams): Aggregation {
@@ -14,6 +16,7 @@ function aggregationOf (params: ScanParams): Aggregation {
     if (params.aggregate === undefined) throw new Error('the scan has no aggregate')
     aggregation = new Aggregation(params.aggregate)
     aggregations.set(params.id, aggregation)
+    if (aggregations.size > MAX_KEPT) aggregations.delete(aggregations.keys().next().value as string)
   }
   return aggregation
 }

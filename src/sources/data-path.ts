@@ -51,6 +51,7 @@ export async function resolveDataFile (dataDir: string, path: string): Promise<D
     throw unreadable(path, `DATA_DIR cannot be read: ${reasonOf(error)}`)
   }
   const lexical = resolve(root, path)
+  if (lexical === root) throw unreadable(path, 'not a regular file')
   if (!inside(root, lexical)) throw outside(path)
   let real: string
   try {
