@@ -19,6 +19,13 @@ const CHECK_ATTEMPT = `
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end`
 
 const SCRIPTS = {
+  scanCreate: {
+    numberOfKeys: 2,
+    lua: `
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1`
+  },
   scanBegin: {
     numberOfKeys: 1,
     lua: `
@@ -89,6 +96,7 @@ return { 'removed', attempt }`
 } as const
 
 type ScriptedRedis = Redis & {
+  scanCreate(key: string, indexKey: string, id: string, ...fields: string[]): Promise<number>
   scanBegin(key: string, attempt: string, startedAt: string, progress: string, result: string): Promise<[string, string] | null>
   scanUpdate(key: string, attempt: string, progress: string, result: string): Promise<number>
   scanAppend(key: string, pagesKey: string, attempt: string, ...pages: string[]): Promise<number>
@@ -137,7 +145,7 @@ export class RedisScanStore implements ScanStore {
     }
     for (const name of JSON_FIELDS) fields[name] = JSON.stringify(record[name])
     fields.request = JSON.stringify(request)
-    await Promise.all([this.#redis.hset(this.#key(record.id), fields), this.#redis.zadd(this.#index, 0, record.id)])
+    await this.#redis.scanCreate(this.#key(record.id), this.#index, record.id, ...Object.entries(fields).flat())
   }
 
   async get (id: string): Promise<ScanRecord | undefined> {
