@@ -18,7 +18,9 @@ const idParams = z.object({ id: z.string().min(1).max(200).describe('Scan id.') 
 const problems = (...codes: number[]): Record<number, typeof problemSchema> =>
   Object.fromEntries(codes.map((code) => [code, problemSchema]))
 
-const queryInt = (description: string) => z.string().regex(/^-?\d+$/, 'must be an integer').transform(Number).optional().describe(description)
+/** An integer query parameter; values above `clampAt` become `clampAt`. */
+const queryInt = (description: string, clampAt: number) => z.string().regex(/^-?\d+$/, 'must be an integer')
+  .transform((text) => Math.min(Number(text), clampAt)).optional().describe(description)
 
 export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, options) => {
   const { service } = options
@@ -56,14 +58,15 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       summary: 'List recent scans, newest first',
       querystring: z.object({
         status: scanStatusNameSchema.optional().describe('Only scans in this status.'),
-        limit: queryInt('Page size: default 100, at most 1000.').pipe(z.number().int().min(1).max(1_000_000).optional()),
+        limit: queryInt('Page size: default 100; larger values are clamped to 1000; zero or negative is a 400.', 1000)
+          .pipe(z.number().int().min(1, 'must be at least 1').optional()),
         cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
       }),
       response: { 200: scanListSchema, ...problems(400) }
     }
   }, async (request) => {
     const { status, limit, cursor } = request.query
-    return await service.list({ status, limit: Math.min(limit ?? 100, 1000), cursor })
+    return await service.list({ status, limit: limit ?? 100, cursor })
   })
 
   app.get('/v1/scans/:id', {
@@ -89,14 +92,14 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
         'instance after its first page was read, a cursor of the old attempt gets a 409 (read again from the first page).',
       params: idParams,
       querystring: z.object({
-        limit: queryInt('Items per page: default 1000, larger values are clamped to 10000; zero or negative is a 400.')
+        limit: queryInt('Items per page: default 1000; larger values are clamped to 10000; zero or negative is a 400.', 10_000)
           .pipe(z.number().int().min(1, 'must be at least 1').optional()),
         cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
       }),
       response: { 200: resultsPageSchema, ...problems(400, 404, 409) }
     }
   }, async (request, reply) => {
-    const page = await service.results(request.params.id, Math.min(request.query.limit ?? 1000, 10_000), request.query.cursor)
+    const page = await service.results(request.params.id, request.query.limit ?? 1000, request.query.cursor)
     if (!page.complete) reply.header('retry-after', retryAfter)
     return reply.type('application/json; charset=utf-8').send(page.json as unknown as z.infer<typeof resultsPageSchema>)
   })

@@ -168,7 +168,7 @@ class AttemptState {
   finish (summary: ScanSummary): void {
     this.#total = summary.total
     this.#processed = summary.processed
-    this.#matched = summary.aggregate?.length ?? summary.matched
+    this.#matched = summary.matched
     this.#skipped = summary.skipped
   }
 
