@@ -36,8 +36,11 @@ describe('processors', () => {
       await writeFile(join(dir, 'broken.mjs'), 'export const name = "broken"\n')
       await writeFile(join(dir, 'syntax.mjs'), 'export const = 1\n')
       await writeFile(join(dir, 'notes.txt'), 'not a module')
+      await writeFile(join(dir, 'picky.mjs'), 'export const name = "picky"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\nexport function process (r) { if (r === 2) throw new Error("two is not allowed"); return r }\n')
       const pluginCtx = { dataDir: '.', processorsDir: dir }
       assert.deepEqual((await scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'double' }] }, pluginCtx)).results, [2, 4])
+      await assert.rejects(scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'picky' }] }, pluginCtx),
+        /record 1: pipeline\[0\] \(processor picky\): two is not allowed/)
       await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'broken' }] }), pluginCtx),
         (error: Error & { statusCode: number, errors: Array<{ message: string }> }) => {
           assert.equal(error.statusCode, 400)

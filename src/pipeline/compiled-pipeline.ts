@@ -110,7 +110,11 @@ export class CompiledPipeline {
             json = celToJson(cel, step.label + ' input')
             jsonIsStale = false
           }
-          json = step.process(json, step.params, offset)
+          try {
+            json = step.process(json, step.params, offset)
+          } catch (error) {
+            throw new Error(`${step.label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+          }
           if (json === null || json === undefined) return DROPPED
           cel = json
           break
