@@ -88,7 +88,29 @@ test('submit --wait --out writes every result as NDJSON, with plain progress lin
   assert.ok(!existsSync(out + '.partial'))
   assert.match(run.stderr, /^scan \S+ (queued|running|succeeded)/m)
   assert.match(run.stderr, /succeeded: 30000 records, 15000 results written to /)
-  assert.doesNotMatch(run.stderr, /\x1b\[/, 'no terminal escapes when stderr is not a TTY')
+  assert.ok(!run.stderr.includes('\u001b['), 'no terminal escapes when stderr is not a TTY')
+})
+
+test('on a terminal, --wait shows a live progress bar with records, rate and ETA', async (t) => {
+  const script = await new Promise<boolean>((resolve) => spawn('script', ['--version'], { stdio: 'ignore' }).on('error', () => resolve(false)).on('close', (code) => resolve(code === 0)))
+  if (!script) {
+    t.skip('script(1) is not installed: no pseudo-terminal to test the bar on')
+    return
+  }
+  const out = join(dir, 'tty.ndjson')
+  const command = [process.execPath, CLI, 'submit', scanFile('tty.json', example), '--wait', '--out', out, '--interval', '50'].map((arg) => `'${arg}'`).join(' ')
+  const run = await new Promise<Run>((resolve, reject) => {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, PARASCAN_URL: server.url }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    child.stdout.on('data', (chunk) => { stdout += chunk })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }))
+    child.stdin.end()
+  })
+  assert.equal(run.code, 0, run.stdout)
+  assert.match(run.stdout, /succeeded +\[#+\] 100% \| 30000\/30000 records \| [\d.]+[kM]? rec\/s \| ETA \S+/)
+  assert.ok(run.stdout.includes('\u001b['), 'the bar redraws in place')
+  assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 15000)
 })
 
 test('submit without --wait prints the id; status, results and list use it', async () => {

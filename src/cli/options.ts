@@ -7,11 +7,9 @@ export function urlOption (): Option {
 }
 
 export function parseUrl (text: string): string {
-  try {
-    const url = new URL(text)
-    if (url.protocol === 'http:' || url.protocol === 'https:') return text
-  } catch {}
-  throw new InvalidArgumentError('not an http:// or https:// URL')
+  const protocol = URL.canParse(text) ? new URL(text).protocol : undefined
+  if (protocol !== 'http:' && protocol !== 'https:') throw new InvalidArgumentError('not an http:// or https:// URL')
+  return text
 }
 
 export function positiveInteger (text: string): number {
