@@ -48,6 +48,20 @@ describe('JSON field extraction', () => {
     }), { numRuns: 3000 })
   })
 
+  it('reads numbers exactly as JSON.parse does', () => {
+    const decimal = fc.tuple(fc.boolean(), fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.integer({ min: 0, max: 25 }), fc.constantFrom('', 'e5', 'E-3', 'e+300'))
+      .map(([negative, digits, point, exponent]) => {
+        const text = digits.toString()
+        const at = Math.max(1, text.length - point)
+        const body = at >= text.length ? text : `${text.slice(0, at)}.${text.slice(at)}`
+        return `${negative ? '-' : ''}${body.replace(/^0+(?=\d)/, '')}${exponent}`
+      })
+    fc.assert(fc.property(fc.oneof(decimal, fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => JSON.stringify(d))), (number) => {
+      const text = `{"n":${number}}`
+      assert.ok(Object.is(extractJsonFields(text, new Set(['n']))?.n, JSON.parse(text).n), number)
+    }), { numRuns: 3000 })
+  })
+
   it('takes the last of duplicate keys, and refuses non-objects and trailing garbage', () => {
     assert.deepEqual(extractJsonFields('{"a":1,"a":2}', new Set(['a'])), { a: 2 })
     assert.deepEqual(extractJsonFields('{"a":"\\u00e9\\n"}', new Set(['a'])), { a: 'é\n' })

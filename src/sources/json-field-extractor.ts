@@ -116,10 +116,38 @@ function scanValue (text: string, i: number, depth: number): number {
   return -1
 }
 
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k)
+
+/**
+ * A JSON number already checked by scanNumber. Up to 15 digits and no exponent, digits / 10^k is
+ * exact in both operands, so one division rounds correctly, as JSON.parse does (Clinger's fast
+ * path); otherwise Number() of the text.
+ */
+function numberOf (text: string, start: number, end: number): number {
+  let i = start
+  const negative = text.charCodeAt(i) === MINUS
+  if (negative) i++
+  let digits = 0
+  let mantissa = 0
+  let fraction = -1
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i)
+    if (c === DOT) {
+      fraction = 0
+      continue
+    }
+    if (c < ZERO || c > NINE || ++digits > 15) return Number(text.slice(start, end))
+    mantissa = mantissa * 10 + (c - ZERO)
+    if (fraction >= 0) fraction++
+  }
+  const value = fraction > 0 ? mantissa / POWERS_OF_TEN[fraction] : mantissa
+  return negative ? -value : value
+}
+
 function valueOf (text: string, start: number, end: number, stringEscaped: boolean): unknown {
   const c = text.charCodeAt(start)
   if (c === QUOTE && !stringEscaped) return text.slice(start + 1, end - 1)
-  if (c === MINUS || (c >= ZERO && c <= NINE)) return Number(text.slice(start, end))
+  if (c === MINUS || (c >= ZERO && c <= NINE)) return numberOf(text, start, end)
   if (c === 0x74) return true
   if (c === 0x66) return false
   if (c === 0x6e) return null
@@ -158,13 +186,14 @@ export function extractJsonFields (text: string, wanted: ReadonlySet<string>): R
       if (text.charCodeAt(i) !== QUOTE) return undefined
       const keyEnd = scanString(text, i)
       if (keyEnd < 0) return undefined
-      const key = escaped ? JSON.parse(text.slice(i, keyEnd)) as string : wantedKeyAt(text, i + 1, keyEnd - 1, wanted)
+      const keyEscaped = escaped
+      const key = keyEscaped ? JSON.parse(text.slice(i, keyEnd)) as string : wantedKeyAt(text, i + 1, keyEnd - 1, wanted)
       i = skipWhitespace(text, keyEnd)
       if (text.charCodeAt(i) !== COLON) return undefined
       const start = skipWhitespace(text, i + 1)
       const end = scanValue(text, start, 1)
       if (end < 0) return undefined
-      if (key !== undefined && wanted.has(key)) out[key] = valueOf(text, start, end, escaped)
+      if (key !== undefined && (!keyEscaped || wanted.has(key))) out[key] = valueOf(text, start, end, escaped)
       i = skipWhitespace(text, end)
       const c = text.charCodeAt(i)
       if (c === CLOSE_OBJECT) break
