@@ -65,6 +65,9 @@ describe('JSON field extraction', () => {
   it('takes the last of duplicate keys, and refuses non-objects and trailing garbage', () => {
     assert.deepEqual(extractJsonFields('{"a":1,"a":2}', new Set(['a'])), { a: 2 })
     assert.deepEqual(extractJsonFields('{"a":"\\u00e9\\n"}', new Set(['a'])), { a: 'é\n' })
+    assert.deepEqual(extractJsonFields('{"a":"x"}\r', new Set(['a'])), { a: 'x' })
+    assert.equal(extractJsonFields('{"a":"x\ry"}\r', new Set(['a'])), undefined)
+    assert.equal(extractJsonFields('{"a":"x"}\u0001', new Set(['a'])), undefined)
     assert.equal(extractJsonFields('[1]', new Set(['a'])), undefined)
     assert.equal(extractJsonFields('{"a":1} x', new Set(['a'])), undefined)
     assert.equal(extractJsonFields('{"a":01}', new Set(['a'])), undefined)

@@ -18,8 +18,9 @@ let escaped = false
 /** Whether the text holds a backslash or a control character; without either, strings end at the next quote. */
 let scanStringsByCharacter = true
 
+/** A control character before the last one (a last one, like the \r of CRLF, is outside any string). */
 // eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings
-const CONTROL_CHARACTER = /[\u0000-\u001f]/
+const CONTROL_CHARACTER = /[\u0000-\u001f](?!$)/
 
 function skipWhitespace (text: string, i: number): number {
   for (;;) {
