@@ -141,7 +141,7 @@ test('submit without --wait prints the id; status, results and list use it', asy
 })
 
 test('a failing scan exits with 3 and names the record offset; its results are refused in one line', async () => {
-  const failing = { source: { type: 'inline', records: [1, 2, 'x', 4] }, pipeline: [{ map: 'record * 2' }], ordered: true }
+  const failing = { source: { type: 'inline', records: ['ab', 'cd', 5, 'ef'] }, pipeline: [{ map: 'size(record)' }], ordered: true }
   const out = join(dir, 'failed.ndjson')
   const run = await parascan(['submit', scanFile('failing.json', failing), '--wait', '--out', out, '--interval', '20'])
   assert.equal(run.code, 3, run.stderr)
@@ -177,6 +177,30 @@ test('cancel stops a running scan; the waiting client exits with 4', async () =>
   const again = await parascan(['cancel', id])
   assert.equal(again.code, 1)
   assert.match(again.stderr, /^parascan: PARASCAN_SCAN_FINISHED: .+\n$/)
+})
+
+test('SIGINT stops waiting with exit 130 and leaves the scan running', async () => {
+  const slow = { source: { type: 'range', start: 0, end: 10_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 200 } }], parallel: { max_workers: 1 } }
+  let child: ReturnType<typeof spawn> | undefined
+  const id = await new Promise<string>((resolve, reject) => {
+    child = spawn(process.execPath, [CLI, 'submit', scanFile('interrupted.json', slow), '--wait', '--interval', '50'], { env: { ...process.env, PARASCAN_URL: server.url } })
+    let stderr = ''
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk
+      const match = /^scan (\S+) running/m.exec(stderr)
+      if (match) resolve(match[1])
+    })
+    child.on('error', reject)
+  })
+  let stderr = ''
+  child!.stderr!.on('data', (chunk) => { stderr += chunk })
+  const exited = new Promise<number | null>((resolve) => child!.on('close', (code) => resolve(code)))
+  child!.kill('SIGINT')
+  assert.equal(await exited, 130)
+  assert.match(stderr, new RegExp(`stopped waiting; scan ${id} goes on \\(parascan cancel ${id} stops it\\)`))
+  const status = await (await fetch(`${server.url}/v1/scans/${id}`)).json() as { status: string }
+  assert.equal(status.status, 'running')
+  assert.equal((await parascan(['cancel', id])).code, 0)
 })
 
 test('API, input and connection errors are one line and exit 1', async () => {

@@ -49,7 +49,13 @@ Example:
       const display = !options.progress
         ? { update () {}, stop () {} }
         : process.stderr.isTTY ? new TtyProgressBar(process.stderr) : new PlainProgressLines(process.stderr)
-      const status = await waitForScan(client, accepted.id, display, options.interval)
+      const interrupted = (): void => {
+        display.stop()
+        process.stderr.write(`\nstopped waiting; scan ${accepted.id} goes on (parascan cancel ${accepted.id} stops it)\n`)
+        process.exit(130)
+      }
+      process.once('SIGINT', interrupted)
+      const status = await waitForScan(client, accepted.id, display, options.interval).finally(() => process.off('SIGINT', interrupted))
       throwUnlessSucceeded(status)
       const output = await NdjsonOutput.open(options.out)
       try {
