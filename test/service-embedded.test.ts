@@ -74,9 +74,12 @@ test('the seed example: 50000 results whose sum is right, metrics of every worke
 
   const metrics = (await server.app.inject({ method: 'GET', url: '/metrics' })).body
   assert.match(metrics, /parascan_scans_total\{outcome="succeeded"\} [1-9]/)
-  assert.match(metrics, /parascan_records_processed_total\{worker_id="1"\} \d+/)
-  assert.match(metrics, /parascan_chunk_duration_seconds_count\{worker_id="0"\} [1-9]/)
-  assert.match(metrics, /parascan_chunk_size_records_bucket\{le="[^"]+",worker_id="0"\}/)
+  const processed = [...metrics.matchAll(/^parascan_records_processed_total\{worker_id="(\d)"\} (\d+)/gm)]
+  assert.deepEqual(processed.map((m) => m[1]).sort(), ['0', '1'])
+  assert.equal(processed.reduce((sum, m) => sum + Number(m[2]), 0), 100000)
+  const chunks = [...metrics.matchAll(/^parascan_chunk_duration_seconds_count\{worker_id="(\d)"\} (\d+)/gm)]
+  assert.equal(chunks.reduce((sum, m) => sum + Number(m[2]), 0), doc.metrics.workers.reduce((sum: number, w: { chunks_processed: number }) => sum + w.chunks_processed, 0))
+  assert.match(metrics, /parascan_chunk_size_records_bucket\{le="[^"]+",worker_id="\d"\}/)
   assert.match(metrics, /parascan_queue_jobs\{state="completed"\} [1-9]/)
   assert.match(metrics, /parascan_scan_duration_seconds_count [1-9]/)
   assert.match(metrics, /parascan_scan_queue_wait_seconds_count [1-9]/)
