@@ -1,5 +1,6 @@
 import type { ParseError, TypeError } from '@marcbachmann/cel-js'
 import { celEnvironment } from './cel-environment.js'
+import { compileFastPath, UNDECIDED } from './cel-fast-path.js'
 
 export type CelProgram = (record: unknown) => unknown
 
@@ -34,18 +35,25 @@ export function checkExpression (source: string): string | null {
 }
 
 /**
- * Compiles `source` once into a function of the record. `label` (e.g. `pipeline[0].filter`)
+ * Compiles `source` once into a function of the record (simple boolean expressions also into a
+ * plain JS function that cel-js backs up, see cel-fast-path.ts). `label` (e.g. `pipeline[0].filter`)
  * starts the message of every error that it throws.
  */
 export function compileExpression (source: string, label: string): CelProgram {
   const problem = checkExpression(source)
   if (problem !== null) throw new Error(`${label}: ${problem}`)
   const evaluate = celEnvironment.parse(source)
-  return (record) => {
+  const slow: CelProgram = (record) => {
     try {
       return evaluate({ record })
     } catch (error) {
       throw new Error(`${label}: ${describeCelError(source, error as CelErrorLike)}`)
     }
+  }
+  const fast = compileFastPath(evaluate.ast)
+  if (fast === undefined) return slow
+  return (record) => {
+    const result = fast(record)
+    return result === UNDECIDED ? slow(record) : result
   }
 }

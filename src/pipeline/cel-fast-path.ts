@@ -1,0 +1,115 @@
+/** Returned by a fast program when it cannot decide: the expression is then evaluated by cel-js. */
+export const UNDECIDED: unique symbol = Symbol('undecided')
+
+type Fast = (record: unknown) => unknown
+
+interface Node {
+  op: string
+  args: unknown
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER)
+
+function isNode (value: unknown): value is Node {
+  return typeof value === 'object' && value !== null && 'op' in value
+}
+
+function field (name: string): Fast {
+  return (record) => {
+    if (typeof record !== 'object' || record === null || Array.isArray(record) || !Object.hasOwn(record, name)) return UNDECIDED
+    return (record as Record<string, unknown>)[name]
+  }
+}
+
+function literal (value: unknown): Fast | undefined {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return () => value
+  if (typeof value === 'bigint' && value <= MAX_EXACT && value >= -MAX_EXACT) {
+    const exact = Number(value)
+    return () => exact
+  }
+  return undefined
+}
+
+/** Both numbers, both strings or both bools; anything else is left to cel-js. */
+function comparable (a: unknown, b: unknown): boolean {
+  const type = typeof a
+  return type === typeof b && (type === 'number' || type === 'string' || type === 'boolean')
+}
+
+function compile (node: unknown): Fast | undefined {
+  if (!isNode(node)) return undefined
+  const args = node.args as unknown[]
+  switch (node.op) {
+    case 'value': return literal(node.args)
+    case '.':
+      return isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && typeof args[1] === 'string' ? field(args[1]) : undefined
+    case '[]':
+      return isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && isNode(args[1]) && args[1].op === 'value' && typeof args[1].args === 'string'
+        ? field(args[1].args)
+        : undefined
+    case '==':
+    case '!=': {
+      const left = compile(args[0])
+      const right = compile(args[1])
+      if (left === undefined || right === undefined) return undefined
+      const equal = node.op === '=='
+      return (record) => {
+        const a = left(record)
+        const b = right(record)
+        return comparable(a, b) ? (a === b) === equal : UNDECIDED
+      }
+    }
+    case '<':
+    case '<=':
+    case '>':
+    case '>=': {
+      const left = compile(args[0])
+      const right = compile(args[1])
+      if (left === undefined || right === undefined) return undefined
+      const op = node.op
+      return (record) => {
+        const a = left(record)
+        const b = right(record)
+        if (typeof a !== 'number' || typeof b !== 'number') return UNDECIDED
+        return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b
+      }
+    }
+    case '&&':
+    case '||': {
+      const left = compile(args[0])
+      const right = compile(args[1])
+      if (left === undefined || right === undefined) return undefined
+      const decisive = node.op === '||'
+      return (record) => {
+        const a = left(record)
+        if (a === decisive) return decisive
+        if (typeof a !== 'boolean') return UNDECIDED
+        const b = right(record)
+        return typeof b === 'boolean' ? b : UNDECIDED
+      }
+    }
+    case '!_': {
+      const operand = compile(node.args)
+      if (operand === undefined) return undefined
+      return (record) => {
+        const a = operand(record)
+        return typeof a === 'boolean' ? !a : UNDECIDED
+      }
+    }
+    default:
+      return undefined
+  }
+}
+
+const BOOLEAN_ROOTS = new Set(['==', '!=', '<', '<=', '>', '>=', '&&', '||', '!_'])
+
+/**
+ * A plain JS function for a boolean expression made only of top-level record fields, string,
+ * double, bool and small int literals, comparisons, `&&`, `||` and `!`. It returns a bool only
+ * when the operands are of the plain kinds whose CEL meaning is JS's own (numbers with numbers,
+ * strings with strings, bools with bools) and UNDECIDED otherwise, so cel-js still decides every
+ * other case, errors included. Undefined when the expression is outside that subset.
+ */
+export function compileFastPath (ast: unknown): Fast | undefined {
+  return isNode(ast) && BOOLEAN_ROOTS.has(ast.op) ? compile(ast) : undefined
+}
