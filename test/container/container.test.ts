@@ -25,7 +25,7 @@ async function findEngine (): Promise<Engine | undefined> {
   if (await exec('podman', ['info'], { timeout: 20_000 }).then(() => true, () => false)) {
     return {
       name: 'podman',
-      build: ['build', '--isolation=chroot', '--format', 'docker'],
+      build: ['build', '--isolation=chroot', '--format', 'docker', '--layers=false'],
       run: ['--runtime', 'runc', 'run', '--network', 'host', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096']
     }
   }
