@@ -115,10 +115,22 @@ test('Prometheus scrapes the parascan service and Grafana reads that Prometheus'
   for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) assert.equal(panel.datasource?.uid, 'prometheus', panel.title)
 })
 
-test('every metric the dashboard queries is one that GET /metrics exports', async () => {
-  const server = await startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PROTO_PARALLEL_MAX_WORKERS: '1' })
+test('every metric and grouping label the dashboard queries is one that GET /metrics exports after a scan', async () => {
+  const server = await startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PROTO_PARALLEL_MAX_WORKERS: '2' })
   let exposition: string
   try {
+    const submitted = await fetch(server.url + '/v1/scans', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ source: { type: 'range', start: 0, end: 200_000 }, pipeline: [{ filter: 'record % 2 == 0' }], parallel: { max_workers: 2 } })
+    })
+    assert.equal(submitted.status, 202)
+    const { id } = await submitted.json() as { id: string }
+    for (let status = ''; status !== 'succeeded';) {
+      status = ((await (await fetch(`${server.url}/v1/scans/${id}`)).json()) as { status: string }).status
+      assert.ok(status !== 'failed' && status !== 'cancelled', status)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
     const response = await fetch(server.url + '/metrics')
     assert.equal(response.status, 200)
     exposition = await response.text()
@@ -126,6 +138,7 @@ test('every metric the dashboard queries is one that GET /metrics exports', asyn
     await server.close()
   }
   const exported = exposedNames(exposition)
+  const labels = sampleLabels(exposition)
   const queries = dashboardQueries()
   assert.ok(queries.length >= 20)
   const used = new Set<string>()
@@ -136,6 +149,11 @@ test('every metric the dashboard queries is one that GET /metrics exports', asyn
       assert.ok(exported.has(name), `${where} queries ${name}, which /metrics does not export`)
       used.add(name)
     }
+    for (const [, list] of expr.matchAll(/\bby\s*\(([^)]*)\)/g)) {
+      for (const label of list.split(',').map((text) => text.trim()).filter((text) => !['instance', 'job'].includes(text))) {
+        assert.ok(names.some((name) => labels.get(name)?.has(label)), `${where} groups by ${label}, which no sample of ${names.join(', ')} carries`)
+      }
+    }
   }
   for (const required of ['parascan_chunk_duration_seconds_bucket', 'parascan_records_processed_total', 'parascan_steals_attempted_total',
     'parascan_steals_successful_total', 'parascan_lock_contention_events_total', 'parascan_local_queue_depth', 'parascan_queue_jobs',
@@ -143,3 +161,14 @@ test('every metric the dashboard queries is one that GET /metrics exports', asyn
     assert.ok(used.has(required), `the dashboard shows ${required}`)
   }
 })
+
+/** Label names seen on the samples of each series name. */
+function sampleLabels (exposition: string): Map<string, Set<string>> {
+  const labels = new Map<string, Set<string>>()
+  for (const [, name, body] of exposition.matchAll(/^([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}/gm)) {
+    const set = labels.get(name) ?? new Set<string>()
+    for (const [, label] of body.matchAll(/([A-Za-z_][A-Za-z0-9_]*)="/g)) set.add(label)
+    labels.set(name, set)
+  }
+  return labels
+}
