@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { Redis } from 'ioredis'
 import { startServer, type RunningServer } from '../src/server.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -11,6 +12,18 @@ async function withServer (env: Record<string, string>, fn: (server: RunningServ
     await fn(server)
   } finally {
     await server.close()
+    if (env.REDIS_URL !== undefined) await deleteKeys(env.REDIS_URL, prefix)
+  }
+}
+
+async function deleteKeys (url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url)
+  try {
+    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
+      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]))
+    }
+  } finally {
+    await redis.quit()
   }
 }
 
