@@ -2,14 +2,14 @@ import { z } from 'zod'
 
 export const fieldErrorSchema = z.object({
   path: z.string().describe('Where the bad value is, e.g. `source.start` or `pipeline[0].filter`.'),
-  message: z.string()
+  message: z.string().describe('What is wrong with it.')
 })
 
 export const problemSchema = z.object({
   type: z.string().describe('URI reference naming the problem type.'),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
+  title: z.string().describe('Short summary: the HTTP reason phrase.'),
+  status: z.number().int().describe('HTTP status code.'),
+  detail: z.string().describe('What went wrong, for a person.'),
   code: z.string().describe('Stable error code, e.g. PARASCAN_INVALID_SCAN.'),
   instance: z.string().optional().describe('The request path.'),
   errors: z.array(fieldErrorSchema).optional().describe('Validation errors, one per bad field.')

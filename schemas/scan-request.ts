@@ -3,20 +3,20 @@ import { z } from 'zod'
 const int = z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1)
 
 export const rangeSourceSchema = z.object({
-  type: z.literal('range'),
+  type: z.literal('range').describe('Source kind.'),
   start: int.describe('First integer of the range (inclusive).'),
   end: int.describe('End of the range (exclusive).')
 }).describe('The integers start..end-1; each record is a JSON number.')
 
 export const inlineSourceSchema = z.object({
-  type: z.literal('inline'),
+  type: z.literal('inline').describe('Source kind.'),
   records: z.array(z.unknown()).describe('The records themselves, any JSON values.')
 }).describe('Records sent in the request body.')
 
 export const columnTypeSchema = z.enum(['string', 'number', 'integer', 'boolean', 'json'])
 
 export const fileSourceSchema = z.object({
-  type: z.literal('file'),
+  type: z.literal('file').describe('Source kind.'),
   path: z.string().min(1).describe('Path relative to DATA_DIR.'),
   format: z.enum(['ndjson', 'csv']).describe('ndjson: one JSON value per line; csv: RFC 4180 with a header row.'),
   columns: z.record(z.string(), columnTypeSchema).optional()
@@ -45,21 +45,21 @@ export const aggregateOpSchema = z.enum(['count', 'sum', 'min', 'max', 'avg'])
 export const aggregateSchema = z.object({
   group_by: z.string().min(1).optional().describe('CEL expression whose value groups the records.'),
   metrics: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.object({
-    op: aggregateOpSchema,
+    op: aggregateOpSchema.describe('count, sum, min, max or avg.'),
     expr: z.string().min(1).optional().describe('CEL expression to aggregate; not needed for count.')
   })).describe('Named aggregates; each result row has one field per name.')
 }).describe('Aggregate the pipeline\'s output: one row per group, sorted by group.')
 
 export const parallelOverridesSchema = z.object({
-  max_workers: z.number().int().min(1).optional(),
-  scheduler: z.enum(['work_stealing', 'thread_pool', 'sequential']).optional(),
-  initial_chunk_size: z.number().int().min(1).optional(),
-  min_chunk_size: z.number().int().min(1).optional(),
-  max_chunk_size: z.number().int().min(1).optional(),
-  target_ms_low: z.number().positive().optional(),
-  target_ms_high: z.number().positive().optional(),
-  chunk_ema_alpha: z.number().gt(0).max(1).optional(),
-  max_inflight_chunks_per_worker: z.number().int().min(1).optional()
+  max_workers: z.number().int().min(1).optional().describe('Worker threads for this scan; at most the instance\'s.'),
+  scheduler: z.enum(['work_stealing', 'thread_pool', 'sequential']).optional().describe('work_stealing (default), thread_pool (shared cursor) or sequential.'),
+  initial_chunk_size: z.number().int().min(1).optional().describe('First chunk size of every worker (records).'),
+  min_chunk_size: z.number().int().min(1).optional().describe('Smallest chunk (records).'),
+  max_chunk_size: z.number().int().min(1).optional().describe('Largest chunk (records).'),
+  target_ms_low: z.number().positive().optional().describe('Chunks faster than this (ms) grow.'),
+  target_ms_high: z.number().positive().optional().describe('Chunks slower than this (ms) shrink.'),
+  chunk_ema_alpha: z.number().gt(0).max(1).optional().describe('EMA weight of the newest chunk time, in (0, 1].'),
+  max_inflight_chunks_per_worker: z.number().int().min(1).optional().describe('Ranges a worker keeps split off for thieves.')
 }).strict().describe('Per-scan ParallelConfig overrides, within the instance\'s limits.')
 
 export const scanRequestSchema = z.object({

@@ -22,35 +22,35 @@ export const scanResultInfoSchema = z.object({
 
 export const scanErrorSchema = z.object({
   code: z.string().describe('Stable error code, e.g. PARASCAN_RECORD_ERROR.'),
-  message: z.string(),
+  message: z.string().describe('What went wrong.'),
   offset: z.number().int().optional().describe('Offset of the record in the source, when a record caused the error.')
 }).describe('Why the scan failed or was cancelled.')
 
 export const recordErrorSampleSchema = z.object({
   offset: z.number().int().describe('Offset of the skipped record in the source.'),
-  message: z.string()
+  message: z.string().describe('The error of that record.')
 })
 
 export const workerMetricsSchema = z.object({
   worker_id: z.number().int().describe('Pool slot, 0..max_workers-1.'),
-  chunks_processed: z.number().int(),
-  records_processed: z.number().int(),
+  chunks_processed: z.number().int().describe('Chunks (fetch + process calls) this worker ran.'),
+  records_processed: z.number().int().describe('Records this worker processed.'),
   avg_ms: z.number().describe('Mean chunk service time.'),
-  p50_ms: z.number(),
-  p95_ms: z.number(),
-  p99_ms: z.number(),
-  steals_attempted: z.number().int(),
-  steals_successful: z.number().int(),
-  max_local_queue_depth: z.number(),
-  avg_local_queue_depth: z.number(),
-  lock_contention_events: z.number().int(),
-  time_waiting_on_lock_ms: z.number()
+  p50_ms: z.number().describe('Median chunk service time.'),
+  p95_ms: z.number().describe('95th percentile of chunk service time.'),
+  p99_ms: z.number().describe('99th percentile of chunk service time.'),
+  steals_attempted: z.number().int().describe('Times this worker tried to take work from another.'),
+  steals_successful: z.number().int().describe('Steals that got work.'),
+  max_local_queue_depth: z.number().describe('Most ranges waiting in this worker\'s deque.'),
+  avg_local_queue_depth: z.number().describe('Mean ranges waiting in this worker\'s deque.'),
+  lock_contention_events: z.number().int().describe('Lost compare-and-swap races on a deque.'),
+  time_waiting_on_lock_ms: z.number().describe('Time spent retrying after lost races.')
 })
 
 export const scanMetricsSchema = z.object({
   workers: z.array(workerMetricsSchema).describe('One entry per worker thread (final_worker).'),
   global: z.object({
-    global_feeder_depth_max: z.number()
+    global_feeder_depth_max: z.number().describe('Most ranges waiting to be handed out at once.')
   }).describe('Pool-wide metrics (final_global).')
 }).describe('Engine metrics of the finished scan.')
 
@@ -64,14 +64,14 @@ export const scanStatusSchema = z.object({
   status: scanStatusNameSchema,
   created_at: timestamp,
   started_at: timestamp.nullable().describe('When the (last) attempt started; null while queued.'),
-  finished_at: timestamp.nullable(),
+  finished_at: timestamp.nullable().describe('When the scan ended; null until then.'),
   expires_at: timestamp.nullable().describe('When the finished scan and its results are removed (RETENTION).'),
   progress: progressSchema,
-  result: scanResultInfoSchema,
-  error: scanErrorSchema.nullable(),
+  result: scanResultInfoSchema.describe('Stored results so far.'),
+  error: scanErrorSchema.nullable().describe('Why the scan failed or was cancelled; null otherwise.'),
   errors: z.array(recordErrorSampleSchema).describe('With on_error=skip: the first errors, with record offsets.'),
   metrics: scanMetricsSchema.nullable().describe('Per-worker and global metrics once the scan has finished.'),
-  links: scanLinksSchema
+  links: scanLinksSchema.describe('Where to read this scan.')
 }).describe('Status document of a scan.').meta({
   id: 'ScanStatus',
   examples: [{
@@ -91,10 +91,10 @@ export const scanStatusSchema = z.object({
 })
 
 export const scanAcceptedSchema = z.object({
-  id: z.string(),
+  id: z.string().describe('Scan id.'),
   status: scanStatusNameSchema.describe('queued for a new scan; the current status of the first scan for a repeated Idempotency-Key.'),
   created_at: timestamp,
-  links: scanLinksSchema
+  links: scanLinksSchema.describe('Where to read this scan.')
 }).describe('The scan was queued.').meta({
   id: 'ScanAccepted',
   examples: [{

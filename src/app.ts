@@ -42,7 +42,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     logger: options.logLevel === false ? false : { level: options.logLevel ?? 'info' },
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
     return503OnClosing: true,
-    maxParamLength: 500,
+    routerOptions: { maxParamLength: 500 },
     frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request))
   }).withTypeProvider<ZodTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)

@@ -185,6 +185,9 @@ test('OpenAPI 3.1 document, Swagger UI, health and metrics', async () => {
   assert.ok(doc.paths['/v1/scans'].post.requestBody.content['application/json'].schema)
   assert.ok(doc.paths['/v1/scans'].post.responses['202'])
   assert.ok(doc.paths['/v1/scans/{id}'].delete.responses['204'])
+  assert.deepEqual(undescribed(doc), [])
+  assert.deepEqual(doc.paths['/v1/scans'].post.requestBody.content['application/json'].example.source, { type: 'range', start: 0, end: 100000 })
+  assert.equal(doc.components.schemas.ScanStatus.examples[0].status, 'running')
   const ui = await app.inject({ method: 'GET', url: '/docs' })
   assert.ok(ui.statusCode === 200 || ui.statusCode === 302)
   assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' })
@@ -196,3 +199,30 @@ test('OpenAPI 3.1 document, Swagger UI, health and metrics', async () => {
   assert.match(metrics.body, /process_cpu_user_seconds_total/)
   assert.doesNotMatch(metrics.body, /route="\/v1\/scans\/[0-9a-f]{8}-/)
 })
+
+type JsonSchema = { description?: string, $ref?: string, properties?: Record<string, JsonSchema>, items?: JsonSchema, additionalProperties?: JsonSchema, oneOf?: JsonSchema[], anyOf?: JsonSchema[] }
+
+/** Every property of every schema in the document, and every parameter, has a description. */
+function undescribed (doc: any): string[] {
+  const missing: string[] = []
+  const walk = (schema: JsonSchema | undefined, path: string): void => {
+    if (schema === undefined || typeof schema !== 'object') return
+    for (const [key, value] of Object.entries(schema.properties ?? {})) {
+      const described = value.description !== undefined || value.$ref !== undefined || (value.oneOf ?? value.anyOf)?.every((v) => v.description !== undefined)
+      if (described !== true) missing.push(`${path}.${key}`)
+      walk(value, `${path}.${key}`)
+    }
+    walk(schema.items, `${path}[]`)
+    if (typeof schema.additionalProperties === 'object') walk(schema.additionalProperties, `${path}{}`)
+    for (const branch of [...(schema.oneOf ?? []), ...(schema.anyOf ?? [])]) walk(branch, path)
+  }
+  for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, JsonSchema>)) walk(schema, name)
+  for (const [path, operations] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (operation.summary === undefined) missing.push(`${method} ${path}: summary`)
+      walk(operation.requestBody?.content['application/json'].schema, `${method} ${path} body`)
+      for (const parameter of operation.parameters ?? []) if (parameter.description === undefined) missing.push(`${method} ${path} ${parameter.name}`)
+    }
+  }
+  return missing
+}
