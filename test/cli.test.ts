@@ -67,7 +67,7 @@ after(async () => {
 test('--help describes every command and exits 0', async () => {
   const top = await parascan(['--help'])
   assert.equal(top.code, 0)
-  for (const command of ['serve', 'submit', 'status', 'results', 'cancel', 'list']) {
+  for (const command of ['serve', 'submit', 'status', 'results', 'cancel', 'delete', 'list']) {
     assert.match(top.stdout, new RegExp(`\\n  ${command}\\b`))
     const help = await parascan([command, '--help'])
     assert.equal(help.code, 0, help.stderr)
@@ -138,6 +138,13 @@ test('submit without --wait prints the id; status, results and list use it', asy
   assert.match(list.stdout, new RegExp(`^${id}\\s+succeeded\\s`, 'm'))
   const listed = (await parascan(['list', '--json', '--status', 'succeeded'])).stdout.trim().split('\n').map((line) => JSON.parse(line))
   assert.ok(listed.every((item: { status: string }) => item.status === 'succeeded'))
+
+  const deleted = await parascan(['delete', id])
+  assert.equal(deleted.code, 0, deleted.stderr)
+  assert.equal(deleted.stdout, `scan ${id} deleted\n`)
+  const gone = await parascan(['status', id])
+  assert.equal(gone.code, 1)
+  assert.match(gone.stderr, /^parascan: PARASCAN_SCAN_NOT_FOUND: /)
 })
 
 test('a failing scan exits with 3 and names the record offset; its results are refused in one line', async () => {

@@ -65,6 +65,10 @@ export class ApiClient {
     return this.#request('POST', `/v1/scans/${encodeURIComponent(id)}/cancel`)
   }
 
+  async remove (id: string): Promise<void> {
+    await this.#request('DELETE', `/v1/scans/${encodeURIComponent(id)}`)
+  }
+
   list (options: { status?: ScanStatusName, limit?: number, cursor?: string } = {}): Promise<ScanList> {
     const query = new URLSearchParams()
     if (options.status !== undefined) query.set('status', options.status)

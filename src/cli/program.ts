@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { cancelCommand } from './commands/cancel-command.js'
+import { deleteCommand } from './commands/delete-command.js'
 import { listCommand } from './commands/list-command.js'
 import { resultsCommand } from './commands/results-command.js'
 import { serveCommand } from './commands/serve-command.js'
@@ -16,5 +17,6 @@ export function createProgram (version: string): Command {
     .addCommand(statusCommand())
     .addCommand(resultsCommand())
     .addCommand(cancelCommand())
+    .addCommand(deleteCommand())
     .addCommand(listCommand())
 }
