@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { Piscina } from 'piscina'
 import { ParallelConfig, WorkStealingPool, type ParallelConfigOptions, type WorkerMetrics } from '../src/index.js'
-import { fetch, process as processRecord, spin, type EngineTaskParams } from '../test/fixtures/engine-task.js'
+import { fetch, process as processRecord, type EngineTaskParams } from '../test/fixtures/engine-task.js'
 
 const program = new Command()
   .option('--quick', 'smaller workloads, one run each')
@@ -29,33 +29,36 @@ const taskModule = new URL('../test/fixtures/engine-task.js', import.meta.url)
 const config = new ParallelConfig()
 const workers = config.max_workers
 
+/** Spin iterations per nanosecond, measured through the same fetch/process path the plain loop uses. */
 function calibrate (): number {
-  spin(1e6)
-  let best = Infinity
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now()
-    spin(5e6)
-    best = Math.min(best, (performance.now() - t) * 1e6 / 5e6)
+  const perRecordNs = (spins: number): number => {
+    const w: Workload = { name: 'calibration', total: 200_000, params: { spin: spins, keepEvery: 0 } }
+    sequential(w)
+    let best = Infinity
+    for (let i = 0; i < 5; i++) best = Math.min(best, sequential(w).ms)
+    return best * 1e6 / w.total
   }
-  return 1 / best
+  const base = perRecordNs(0)
+  return 2000 / Math.max(1e-3, perRecordNs(2000) - base)
 }
-const itersPerNs = calibrate()
 
 interface Workload { name: string, total: number, params: EngineTaskParams }
+let itersPerNs = 1
 const spinFor = (ns: number): number => Math.max(1, Math.round(ns * itersPerNs))
+const workloads: Workload[] = []
 const n = (records: number): number => Math.round(records * scale)
-const workloads: Workload[] = [
-  { name: 'uniform cheap (100 ns)', total: n(8_000_000), params: { spin: spinFor(100), keepEvery: 0 } },
-  { name: 'uniform expensive (10 µs)', total: n(100_000), params: { spin: spinFor(10_000), keepEvery: 0 } },
-  { name: 'Pareto (α 1.5, mean ~2 µs)', total: n(500_000), params: { spin: spinFor(2_000), shape: 'pareto', keepEvery: 0 } },
-  { name: 'hotspot 5% ×100 at start', total: n(150_000), params: { spin: spinFor(1_000), shape: 'hot-start', keepEvery: 0 } },
-  { name: 'hotspot 5% ×100 in middle', total: n(150_000), params: { spin: spinFor(1_000), shape: 'hot-middle', keepEvery: 0 } },
-  { name: 'hotspot 5% ×100 at end', total: n(150_000), params: { spin: spinFor(1_000), shape: 'hot-end', keepEvery: 0 } },
-  { name: 'ramp (0 → 4 µs)', total: n(500_000), params: { spin: spinFor(2_000), shape: 'ramp', keepEvery: 0 } },
-  { name: 'half the records as results (200 ns)', total: n(3_000_000), params: { spin: spinFor(200), keepEvery: 2, result: 'object' } }
-]
-for (const w of workloads) w.params.total = w.total
-if (opts.only !== undefined) workloads.splice(0, workloads.length, ...workloads.filter(w => w.name.includes(opts.only as string)))
+function defineWorkloads (): Workload[] {
+  return [
+    { name: 'uniform cheap (100 ns)', total: n(8_000_000), params: { spin: spinFor(100), keepEvery: 0 } },
+    { name: 'uniform expensive (10 µs)', total: n(100_000), params: { spin: spinFor(10_000), keepEvery: 0 } },
+    { name: 'Pareto (α 1.5, mean ~2 µs)', total: n(500_000), params: { spin: spinFor(2_000), shape: 'pareto', keepEvery: 0 } },
+    { name: 'hotspot 5% ×100 at start', total: n(150_000), params: { spin: spinFor(1_000), shape: 'hot-start', keepEvery: 0 } },
+    { name: 'hotspot 5% ×100 in middle', total: n(150_000), params: { spin: spinFor(1_000), shape: 'hot-middle', keepEvery: 0 } },
+    { name: 'hotspot 5% ×100 at end', total: n(150_000), params: { spin: spinFor(1_000), shape: 'hot-end', keepEvery: 0 } },
+    { name: 'ramp (0 → 4 µs)', total: n(500_000), params: { spin: spinFor(2_000), shape: 'ramp', keepEvery: 0 } },
+    { name: 'half the records as results (200 ns)', total: n(3_000_000), params: { spin: spinFor(200), keepEvery: 2, result: 'object' } }
+  ]
+}
 
 interface Run { ms: number, count: number, p99: number | null, steals: number | null }
 
@@ -116,6 +119,11 @@ async function best (run: () => Promise<Run> | Run): Promise<Run> {
   }
   return top as Run
 }
+
+itersPerNs = calibrate()
+workloads.push(...defineWorkloads())
+for (const w of workloads) w.params.total = w.total
+if (opts.only !== undefined) workloads.splice(0, workloads.length, ...workloads.filter(w => w.name.includes(opts.only as string)))
 
 const pool = new WorkStealingPool({ config })
 const piscinaPool = new Piscina({ filename: new URL('./piscina-scan-task.js', import.meta.url).href, minThreads: workers, maxThreads: workers, idleTimeout: 60_000 })

@@ -41,6 +41,7 @@ export class ScanRunner {
   readonly #splitting: boolean
   readonly #aggregate: Aggregator<unknown, unknown> | undefined
   readonly #seeds: Array<[number, number]>
+  readonly #span: SpanState
 
   #lo = 0
   #hi = 0
@@ -56,12 +57,10 @@ export class ScanRunner {
   #feederMax = 0
 
   #batchRanges: number[] = []
-  #batchItems: unknown[] = []
   #batchRecords = 0
   #batchSkipped = 0
   #batchErrors: RecordErrorSample[] = []
   #errorsKept = 0
-  #partial: unknown = undefined
   #batchStart = 0
 
   constructor (spec: ScanSpec, task: TaskModule, state: SharedScanState, options: ScanRunnerOptions) {
@@ -75,6 +74,7 @@ export class ScanRunner {
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
     this.#seeds = spec.seeds.slice().reverse()
+    this.#span = { process: task.process, params: spec.params, aggregate: task.aggregate, items: [], partial: undefined, matched: 0, promise: undefined, error: undefined, at: 0 }
   }
 
   async run (): Promise<void> {
@@ -83,7 +83,7 @@ export class ScanRunner {
     let failure: ScanFailure | undefined
     try {
       if (this.#task.init !== undefined) await callHook('init', () => this.#task.init?.(params))
-      if (this.#aggregate !== undefined) this.#partial = this.#aggregate.create(params)
+      if (this.#aggregate !== undefined) this.#span.partial = this.#aggregate.create(params)
       this.#batchStart = performance.now()
       await this.#loop()
       if (!this.#state.aborted) await this.#flush()
@@ -107,47 +107,21 @@ export class ScanRunner {
     post(this.#done())
   }
 
+  /*
+   * The loop is async (fetch and process may return promises) and runs once
+   * per scan, so V8 never optimizes it; per-chunk and per-record work lives in
+   * the synchronous helpers below, which are called often and get optimized.
+   */
   async #loop (): Promise<void> {
-    const spec = this.#spec
     const state = this.#state
-    const ctrl = this.#ctrl
     const task = this.#task
-    const params = spec.params
-    const total = spec.total
-    const workers = spec.workers
-    const min = spec.config.min_chunk_size
-    const maxInflight = spec.config.max_inflight_chunks_per_worker
-    const me = this.#me
-    const skip = spec.onError === 'skip'
-    const aggregate = this.#aggregate
-
+    const params = this.#spec.params
+    const span = this.#span
     for (;;) {
       if (this.#lo >= this.#hi && !(await this.#acquire())) return
       if (state.aborted) return
-      let size = ctrl.size
-      const cap = Math.max(min, Math.ceil((total - state.started) / (2 * workers)))
-      if (size > cap) size = cap
-      let depth = state.depth(me)
-      const left = this.#hi - this.#lo
-      if (this.#splitting && left > size && left >= 2 * min && depth < maxInflight) {
-        const hungry = state.hungry
-        if (hungry > 0 || depth === 0) {
-          const mid = this.#lo + Math.max(size, left >>> 1)
-          state.push(me, mid, this.#hi - mid)
-          this.#hi = mid
-          depth++
-          const waiting = state.totalDepth()
-          if (waiting > this.#feederMax) this.#feederMax = waiting
-          if (hungry > 0) state.signalWork()
-        }
-      }
-      this.#depthSum += depth
-      if (depth > this.#depthMax) this.#depthMax = depth
-
       const lo = this.#lo
-      const count = Math.min(size, this.#hi - lo)
-      state.addStarted(count)
-      ctrl.start()
+      const count = this.#beginChunk()
       let records: unknown[]
       try {
         const fetched = task.fetch(lo, count, params)
@@ -159,50 +133,98 @@ export class ScanRunner {
         const got = Array.isArray(records) ? `${records.length} records` : `a ${records === null ? 'null' : typeof records} instead of an array`
         throw new ScanFailure({ kind: 'short', offset: lo, count, detail: got })
       }
-      const items = this.#batchItems
-      let matched = 0
-      let i = 0
-      while (i < count) {
-        try {
-          for (; i < count; i++) {
-            let value = task.process(records[i], params, lo + i)
-            if (value instanceof Promise) value = await value
-            if (value === null || value === undefined) continue
-            matched++
-            if (aggregate === undefined) items.push(value)
-            else this.#partial = aggregate.add(this.#partial, value, params)
+      span.matched = 0
+      for (let i = processSpan(span, records, lo, 0, count); i < count; i = processSpan(span, records, lo, i + 1, count)) {
+        if (span.promise !== undefined) {
+          const promise = span.promise
+          span.promise = undefined
+          try {
+            this.#keep(await promise)
+          } catch (error) {
+            this.#recordError(lo + i, error)
           }
-        } catch (error) {
-          if (!skip) throw new ScanFailure({ kind: 'record', offset: lo + i, count: 1, detail: describeError(error), cause: error })
-          this.#skipped++
-          this.#batchSkipped++
-          if (this.#errorsKept < spec.maxErrorSamples) {
-            this.#errorsKept++
-            this.#batchErrors.push({ offset: lo + i, message: describeError(error) })
-          }
-          i++
+        } else {
+          const error = span.error
+          span.error = undefined
+          this.#recordError(lo + i, error)
         }
       }
-      const ms = ctrl.finish(count)
-      this.#chunkMs.record(ms)
-      this.#chunkSize.record(count)
-      this.#lo = lo + count
-      this.#processed += count
-      this.#matched += matched
-      state.write(me, STAT_PROCESSED, this.#processed)
-      if (matched !== 0) state.write(me, STAT_MATCHED, this.#matched)
-      if (this.#batchSkipped !== 0) state.write(me, STAT_SKIPPED, this.#skipped)
+      if (this.#endChunk(lo, count)) await this.#flush()
+    }
+  }
 
-      const ranges = this.#batchRanges
-      const last = ranges.length - 3
-      if (last >= 0 && ranges[last + 1] === lo) {
-        ranges[last + 1] = lo + count
-        ranges[last + 2] += matched
-      } else {
-        ranges.push(lo, lo + count, matched)
+  /** Sizes the next chunk of the current range (splitting it for thieves when due); returns its records. */
+  #beginChunk (): number {
+    const state = this.#state
+    const config = this.#spec.config
+    const min = config.min_chunk_size
+    let size = this.#ctrl.size
+    const cap = Math.max(min, Math.ceil((this.#spec.total - state.started) / (2 * this.#spec.workers)))
+    if (size > cap) size = cap
+    let depth = state.depth(this.#me)
+    const left = this.#hi - this.#lo
+    if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker) {
+      const hungry = state.hungry
+      if (hungry > 0 || depth === 0) {
+        const mid = this.#lo + Math.max(size, left >>> 1)
+        state.push(this.#me, mid, this.#hi - mid)
+        this.#hi = mid
+        depth++
+        const waiting = state.totalDepth()
+        if (waiting > this.#feederMax) this.#feederMax = waiting
+        if (hungry > 0) state.signalWork()
       }
-      this.#batchRecords += count
-      if (items.length >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS) await this.#flush()
+    }
+    this.#depthSum += depth
+    if (depth > this.#depthMax) this.#depthMax = depth
+    const count = Math.min(size, this.#hi - this.#lo)
+    state.addStarted(count)
+    this.#ctrl.start()
+    return count
+  }
+
+  /** Books a finished chunk; true when the batch is due for a flush. */
+  #endChunk (lo: number, count: number): boolean {
+    const state = this.#state
+    const me = this.#me
+    const matched = this.#span.matched
+    this.#chunkMs.record(this.#ctrl.finish(count))
+    this.#chunkSize.record(count)
+    this.#lo = lo + count
+    this.#processed += count
+    this.#matched += matched
+    state.write(me, STAT_PROCESSED, this.#processed)
+    if (matched !== 0) state.write(me, STAT_MATCHED, this.#matched)
+    if (this.#batchSkipped !== 0) state.write(me, STAT_SKIPPED, this.#skipped)
+    const ranges = this.#batchRanges
+    const last = ranges.length - 3
+    if (last >= 0 && ranges[last + 1] === lo) {
+      ranges[last + 1] = lo + count
+      ranges[last + 2] += matched
+    } else {
+      ranges.push(lo, lo + count, matched)
+    }
+    this.#batchRecords += count
+    return this.#span.items.length >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
+  }
+
+  /** A value that process resolved to. */
+  #keep (value: unknown): void {
+    if (value === null || value === undefined) return
+    const span = this.#span
+    span.matched++
+    if (span.aggregate === undefined) span.items.push(value)
+    else span.partial = span.aggregate.add(span.partial, value, span.params)
+  }
+
+  /** process threw for the record at `offset`: fails the scan, or counts and samples it with on_error 'skip'. */
+  #recordError (offset: number, error: unknown): void {
+    if (this.#spec.onError !== 'skip') throw new ScanFailure({ kind: 'record', offset, count: 1, detail: describeError(error), cause: error })
+    this.#skipped++
+    this.#batchSkipped++
+    if (this.#errorsKept < this.#spec.maxErrorSamples) {
+      this.#errorsKept++
+      this.#batchErrors.push({ offset, message: describeError(error) })
     }
   }
 
@@ -303,7 +325,7 @@ export class ScanRunner {
     if (this.#batchRecords === 0) return
     const spec = this.#spec
     const ranges = this.#batchRanges
-    const items = this.#batchItems
+    const items = this.#span.items
     const message: CommitMessage = {
       type: 'commit',
       scanId: spec.scanId,
@@ -316,8 +338,8 @@ export class ScanRunner {
     }
     try {
       if (this.#aggregate !== undefined) {
-        message.partial = JSON.stringify(this.#partial)
-        this.#partial = this.#aggregate.create(spec.params)
+        message.partial = JSON.stringify(this.#span.partial)
+        this.#span.partial = this.#aggregate.create(spec.params)
       } else if (spec.ordered) {
         const parts: string[] = []
         let from = 0
@@ -336,7 +358,7 @@ export class ScanRunner {
     }
     const records = this.#batchRecords
     this.#batchRanges = []
-    this.#batchItems = []
+    this.#span.items = []
     this.#batchRecords = 0
     this.#batchSkipped = 0
     this.#batchErrors = []
@@ -390,4 +412,53 @@ function toFailure (error: unknown): ScanFailure {
 function plainError (error: unknown): unknown {
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack }
   return describeError(error)
+}
+
+/** What the per-record loop reads and writes; one object per runner, so the loop stays monomorphic. */
+interface SpanState {
+  process: TaskModule['process']
+  params: unknown
+  aggregate: Aggregator<unknown, unknown> | undefined
+  items: unknown[]
+  partial: unknown
+  matched: number
+  promise: Promise<unknown> | undefined
+  error: unknown
+  /** Index of the record being processed. */
+  at: number
+}
+
+/**
+ * Runs process over records[from, count). Returns count when done, or the
+ * index where it stopped: process returned a promise (span.promise) or threw
+ * (span.error). The try/catch sits in this wrapper because V8 runs a hot loop
+ * inside a try block several times slower.
+ */
+function processSpan (span: SpanState, records: unknown[], lo: number, from: number, count: number): number {
+  try {
+    return processUnguarded(span, records, lo, from, count)
+  } catch (error) {
+    span.error = error
+    return span.at
+  }
+}
+
+function processUnguarded (span: SpanState, records: unknown[], lo: number, from: number, count: number): number {
+  const process = span.process
+  const params = span.params
+  const items = span.items
+  const aggregate = span.aggregate
+  for (let i = from; i < count; i++) {
+    span.at = i
+    const value = process(records[i], params, lo + i)
+    if (value === null || value === undefined) continue
+    if (value instanceof Promise) {
+      span.promise = value
+      return i
+    }
+    span.matched++
+    if (aggregate === undefined) items.push(value)
+    else span.partial = aggregate.add(span.partial, value, params)
+  }
+  return count
 }
