@@ -48,6 +48,10 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     throw error
   }
   let poolOpen = true
+  let poolState: 'starting' | 'started' | Error = 'starting'
+  const warmUp = planScan({ source: { type: 'range', start: 0, end: parallel.max_workers }, pipeline: [], ordered: false, on_error: 'fail' }, context)
+    .then(async (plan) => await pool.stream(plan.total, plan.task, { onBatch: () => {} }))
+  warmUp.then(() => { poolState = 'started' }, (error: unknown) => { poolState = error instanceof Error ? error : new Error(String(error)) })
 
   const consumer = new ScanConsumer({ pool, config: parallel, store, planner, context, metrics, progressIntervalMs: config.progressIntervalMs })
   if (store instanceof RedisScanStore) await store.ready()
@@ -67,6 +71,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     logLevel: config.logLevel,
     readiness: async () => {
       if (!poolOpen) throw new ServiceUnavailableError('the worker pool is closed')
+      if (poolState === 'starting') throw new ServiceUnavailableError('the worker pool is starting')
+      if (poolState instanceof Error) throw new ServiceUnavailableError(`the worker pool did not start: ${poolState.message}`)
       await withTimeout(Promise.all([store.ping(), queue.ping()]), 2000, 'queue or store unreachable')
     },
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
