@@ -12,7 +12,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    SHUTDOWN_GRACE=8s
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --omit=optional keeps the TypeScript compiler, an optional peer of a runtime dependency, out of the image.

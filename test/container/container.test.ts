@@ -168,11 +168,18 @@ test('the image builds from the Dockerfile, runs a scan through its port and sto
   assert.equal(items.length, 50_000)
   assert.ok(items.every((value, index) => value === index * 4))
 
+  const slow = await fetch(url + '/v1/scans', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ source: { type: 'range', start: 0, end: 100_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 100 } }] })
+  })
+  const { id: slowId } = await slow.json() as { id: string }
+  await until('slow scan running', 30_000, async () => ((await (await fetch(`${url}/v1/scans/${slowId}`)).json()) as { status: string }).status === 'running' || undefined)
   const started = Date.now()
   await exec(engine.name, ['stop', '-t', '10', container])
   const stoppedMs = Date.now() - started
   const { stdout: exitCode } = await exec(engine.name, ['inspect', '--format', '{{.State.ExitCode}}', container])
   assert.equal(exitCode.trim(), '0', 'the service exits 0 on SIGTERM')
-  assert.ok(stoppedMs < 10_000, `stopped in ${stoppedMs} ms, before the engine's SIGKILL`)
+  assert.ok(stoppedMs < 10_000, `stopped in ${stoppedMs} ms with a scan running, before the engine's SIGKILL`)
   t.diagnostic(`${engine.name}: image ${basename(image)} built, scan ${id} served 50000 results, stopped in ${stoppedMs} ms`)
 })
