@@ -98,6 +98,7 @@ test('docker-compose accepts docker/compose.yml', async (t) => {
   assert.match(stdout, /redis-server[\s\S]*--appendonly[\s\S]*'?yes'?[\s\S]*--maxmemory-policy[\s\S]*noeviction/)
   assert.match(stdout, /REDIS_URL: redis:\/\/redis:6379/)
   assert.match(stdout, /replicas: 2/)
+  assert.match(stdout, new RegExp(`build:\\s+context: ${root.replace(/\/$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+dockerfile: Dockerfile`), 'replicas run the image of the Dockerfile at the repository root')
   const invalid = join(mkdtempSync(join(tmpdir(), 'parascan-compose-')), 'compose.yml')
   writeFileSync(invalid, 'services:\n  x:\n    imagee: redis\n')
   await assert.rejects(run(binary, ['-f', invalid, 'config']), 'an invalid compose file is refused')
