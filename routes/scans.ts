@@ -4,6 +4,7 @@ import { scanRequestSchema } from '../schemas/scan-request.js'
 import { resultsPageSchema, scanAcceptedSchema, scanListSchema, scanStatusNameSchema, scanStatusSchema } from '../schemas/scan-status.js'
 import { problemSchema } from '../schemas/problem.js'
 import type { ScanService } from '../src/http/scan-service.js'
+import '../src/http/api-key-auth.js'
 import { FINISHED_STATUSES } from '../src/store/scan-record.js'
 
 export interface ScanRoutesOptions {
@@ -45,10 +46,10 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
           parallel: { max_workers: 2, scheduler: 'work_stealing' }
         }]
       }),
-      response: { 202: scanAcceptedSchema, ...problems(400, 413, 415, 422, 503) }
+      response: { 202: scanAcceptedSchema, ...problems(400, 401, 413, 415, 422, 429, 503) }
     }
   }, async (request, reply) => {
-    const accepted = await service.submit(request.body, request.headers['idempotency-key'])
+    const accepted = await service.submit(request.body, request.headers['idempotency-key'], request.tenant)
     return reply.code(202).header('location', accepted.links.self).send(accepted as z.infer<typeof scanAcceptedSchema>)
   })
 
@@ -66,7 +67,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
     }
   }, async (request) => {
     const { status, limit, cursor } = request.query
-    return await service.list({ status, limit: limit ?? 100, cursor })
+    return await service.list({ status, limit: limit ?? 100, cursor, tenant: request.tenant })
   })
 
   app.get('/v1/scans/:id', {
@@ -78,7 +79,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       response: { 200: scanStatusSchema, ...problems(404) }
     }
   }, async (request, reply) => {
-    const document = await service.status(request.params.id)
+    const document = await service.status(request.params.id, request.tenant)
     if (!FINISHED_STATUSES.has(document.status)) reply.header('retry-after', retryAfter)
     return document
   })
@@ -99,7 +100,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       response: { 200: resultsPageSchema, ...problems(400, 404, 409) }
     }
   }, async (request, reply) => {
-    const page = await service.results(request.params.id, request.query.limit ?? 1000, request.query.cursor)
+    const page = await service.results(request.params.id, request.query.limit ?? 1000, request.query.cursor, request.tenant)
     if (!page.complete) reply.header('retry-after', retryAfter)
     return reply.type('application/json; charset=utf-8').send(page.json as unknown as z.infer<typeof resultsPageSchema>)
   })
@@ -113,7 +114,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       response: { 202: scanStatusSchema, ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    return reply.code(202).send(await service.cancel(request.params.id))
+    return reply.code(202).send(await service.cancel(request.params.id, request.tenant))
   })
 
   app.delete('/v1/scans/:id', {
@@ -124,7 +125,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       response: { 204: z.null().describe('Deleted.'), ...problems(404, 409) }
     }
   }, async (request, reply) => {
-    await service.remove(request.params.id)
+    await service.remove(request.params.id, request.tenant)
     return reply.code(204).send(null)
   })
 }

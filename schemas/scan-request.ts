@@ -69,7 +69,9 @@ export const scanRequestSchema = z.object({
   ordered: z.boolean().default(false).describe('Results in source order.'),
   max_results: z.number().int().min(0).optional().describe('Cap on stored results; the count goes on past it.'),
   on_error: z.enum(['fail', 'skip']).default('fail').describe('fail: the scan fails at the first bad record; skip: bad records are counted and sampled.'),
-  parallel: parallelOverridesSchema.optional()
+  parallel: parallelOverridesSchema.optional(),
+  timeout_seconds: z.number().positive().max(2 ** 31).optional()
+    .describe('Run-time limit of this scan, at most the service\'s PARASCAN_SCAN_TIMEOUT; past it the scan fails with PARASCAN_SCAN_TIMEOUT.')
 }).strict()
 
 export type ScanRequest = z.infer<typeof scanRequestSchema>

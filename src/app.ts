@@ -12,6 +12,12 @@ import type { ServiceMetrics } from './metrics/service-metrics.js'
 import { ServiceUnavailableError } from './errors.js'
 import { adminQueues } from './http/admin-queues.js'
 import type { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import fastifyRateLimit from '@fastify/rate-limit'
+import { apiKeyAuth } from './http/api-key-auth.js'
+import { isRedisUnavailable } from './http/redis-unavailable.js'
+import type { ApiKeyEntry } from './config/api-keys.js'
+import { RateLimitedError } from './errors.js'
 
 export interface AppOptions {
   /** Required. */
@@ -30,6 +36,20 @@ export interface AppOptions {
   version?: string
   /** BullMQ queues shown by the dashboard at /admin/queues. Default: none, and no dashboard. */
   adminQueues?: Queue[]
+  /** API keys of the tenants: every /v1 route and the dashboard need one. Default: none (open). */
+  apiKeys?: readonly ApiKeyEntry[]
+  /** Bearer token of GET /metrics. Default: none (open). */
+  metricsToken?: string
+  /** Requests per tenant (or client address without API keys) per window on /v1; 0 is no limit. Default: 0. */
+  rateLimit?: number
+  /** Window of `rateLimit` (ms). Default: 60000. */
+  rateLimitWindowMs?: number
+  /** Redis that holds the rate-limit counters, shared by every instance. Default: none (counters in this process). */
+  rateLimitRedis?: Redis
+  /** Namespace of the rate-limit keys in Redis. Default: 'parascan:rate-limit:'. */
+  rateLimitNamespace?: string
+  /** Seconds in the Retry-After header of a 503 (Redis unreachable). Default: 2. */
+  unavailableRetryAfterSeconds?: number
 }
 
 const API_DESCRIPTION = `Parallel scans as a service. Submit a scan (a source of records plus a pipeline of CEL filters, maps and
@@ -49,11 +69,30 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler)
   app.removeContentTypeParser('text/plain')
 
+  const unavailableRetryAfter = String(options.unavailableRetryAfterSeconds ?? 2)
   app.setErrorHandler((error, request, reply) => {
-    const problem = toProblem(error as Parameters<typeof toProblem>[0], request)
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed')
+    const cause = isRedisUnavailable(error) ? new ServiceUnavailableError('Redis is unreachable; try again shortly') : error
+    const problem = toProblem(cause as Parameters<typeof toProblem>[0], request)
+    if (problem.status >= 500 && problem.status !== 503) request.log.error({ err: error }, 'request failed')
+    const headers = (cause as { headers?: unknown }).headers
+    if (headers !== null && typeof headers === 'object') reply.headers(headers as Record<string, string>)
+    if (problem.status === 503) reply.header('retry-after', unavailableRetryAfter)
     return sendProblem(reply, problem)
   })
+  app.addHook('onRequest', apiKeyAuth({ apiKeys: options.apiKeys, metricsToken: options.metricsToken }))
+  if ((options.rateLimit ?? 0) > 0) {
+    await app.register(fastifyRateLimit, {
+      global: true,
+      allowList: (request) => !(request.routeOptions.url ?? '').startsWith('/v1'),
+      max: options.rateLimit,
+      timeWindow: options.rateLimitWindowMs ?? 60_000,
+      redis: options.rateLimitRedis,
+      nameSpace: options.rateLimitNamespace ?? 'parascan:rate-limit:',
+      skipOnError: true,
+      keyGenerator: (request) => request.tenant === undefined ? `ip:${request.ip}` : `tenant:${request.tenant}`,
+      errorResponseBuilder: (_request, context) => new RateLimitedError(`at most ${context.max} requests per ${context.after}`)
+    })
+  }
   app.setNotFoundHandler((request, reply) => sendProblem(reply, {
     type: 'urn:parascan:problem:PARASCAN_NOT_FOUND',
     title: 'Not Found',

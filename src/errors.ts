@@ -19,6 +19,16 @@ export const ResultsRestartedError = createError<[string]>('PARASCAN_RESULTS_RES
 export const AttemptSupersededError = createError<[string]>('PARASCAN_ATTEMPT_SUPERSEDED', 'Scan %s was taken over by another instance', 409)
 export const ResultsUnavailableError = createError<[string, string]>('PARASCAN_RESULTS_UNAVAILABLE', 'Scan %s %s; its results are incomplete and not served', 409)
 export const ServiceUnavailableError = createError<[string]>('PARASCAN_UNAVAILABLE', 'Service unavailable: %s', 503)
+export const LimitExceededError = createError<[string]>('PARASCAN_LIMIT_EXCEEDED', 'Scan over a limit of this service: %s', 400)
+export const TooManyQueuedScansError = createError<[string]>('PARASCAN_TOO_MANY_QUEUED', 'Too many scans queued: %s', 429)
+export const UnauthorizedError = createError<[string]>('PARASCAN_UNAUTHORIZED', 'Unauthorized: %s', 401)
+export const RateLimitedError = createError<[string]>('PARASCAN_RATE_LIMITED', 'Too many requests: %s', 429)
+export const ScanTimeoutError = createError<[string]>('PARASCAN_SCAN_TIMEOUT', 'The scan ran longer than its time limit of %s', 500)
+
+/** Attaches response headers (e.g. Retry-After, WWW-Authenticate) that the error handler sends with the problem. */
+export function withHeaders<E extends Error> (error: E, headers: Record<string, string>): E & { headers: Record<string, string> } {
+  return Object.assign(error, { headers })
+}
 
 /** Attaches the per-field list that problem+json validation errors carry. */
 export function withFieldErrors<E extends Error> (error: E, errors: FieldError[]): E & { errors: FieldError[] } {

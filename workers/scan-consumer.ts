@@ -7,7 +7,7 @@ import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError } from '../src/errors.js'
+import { AttemptSupersededError, ScanTimeoutError } from '../src/errors.js'
 
 export interface ScanConsumerOptions {
   /** The instance's persistent pool. Required. */
@@ -26,6 +26,10 @@ export interface ScanConsumerOptions {
   progressIntervalMs?: number
   /** Rows per stored page of an aggregate scan. Default: 1000. */
   aggregatePageSize?: number
+  /** Longest run of one attempt (ms); a scan's `timeout_seconds` may lower it. Default: 1 h. */
+  scanTimeoutMs?: number
+  /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
+  contextFor?: (tenant: string | undefined) => ScanContext
 }
 
 class ScanCancelledSignal extends Error {
@@ -40,7 +44,7 @@ export class ScanConsumer {
   readonly #running = new Map<string, AbortController>()
 
   constructor (options: ScanConsumerOptions) {
-    this.#options = { progressIntervalMs: 250, aggregatePageSize: 1000, ...options }
+    this.#options = { progressIntervalMs: 250, aggregatePageSize: 1000, scanTimeoutMs: 3_600_000, contextFor: () => options.context, ...options }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
   }
 
@@ -72,6 +76,7 @@ export class ScanConsumer {
 
     metrics.activeScans.inc()
     const writer = new PageWriter(store, id, attempt, () => controller.abort(new AttemptSupersededError(id)))
+    let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
       void store.update(id, attempt, state.snapshot()).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
@@ -80,7 +85,9 @@ export class ScanConsumer {
     try {
       const request = await store.getRequest(id)
       if (request === undefined) return 'skipped'
-      const plan = await this.#options.planner.planScan(request, this.#options.context)
+      const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
+      deadline = setTimeout(() => controller.abort(new ScanTimeoutError(`${timeoutMs / 1000} s`)), Math.max(0, Math.min(timeoutMs - (Date.now() - startedAt.getTime()), 2 ** 31 - 1)))
+      const plan = await this.#options.planner.planScan(request, this.#options.contextFor(began.record.tenant))
       const maxResults = request.max_results ?? Infinity
       const workers: WorkerMetrics[] = []
       let global: GlobalMetrics = { global_feeder_depth_max: 0 }
@@ -123,9 +130,11 @@ export class ScanConsumer {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
+      if (reason instanceof ScanTimeoutError) return await this.#end(id, attempt, state, 'failed', describeError(reason), null)
       if (shutdown.aborted) return 'handed_back'
       return await this.#end(id, attempt, state, 'failed', describeError(error), null)
     } finally {
+      clearTimeout(deadline)
       clearInterval(timer)
       metrics.activeScans.dec()
     }

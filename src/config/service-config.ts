@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { parseDuration } from './duration.js'
 import { InvalidConfigError } from '../errors.js'
+import { parseApiKeys, type ApiKeyEntry } from './api-keys.js'
 
 const duration = (fallback: string) => z.string().default(fallback).transform((text, ctx) => {
   const ms = parseDuration(text)
@@ -47,7 +48,27 @@ export const serviceEnvSchema = z.object({
   PARASCAN_LOCK_DURATION: duration('30s'),
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
   SHUTDOWN_GRACE: duration('10s'),
-  PARASCAN_ADMIN_UI: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true').transform((text) => text === 'true')
+  PARASCAN_ADMIN_UI: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true').transform((text) => text === 'true'),
+  PARASCAN_MAX_INLINE_RECORDS: integer(100_000, 0, 100_000_000),
+  PARASCAN_MAX_EXPRESSION_LENGTH: integer(4096, 1, 1_000_000),
+  PARASCAN_MAX_PIPELINE_STEPS: integer(32, 0, 10_000),
+  PARASCAN_MAX_RESULTS: integer(10_000_000, 0, 2 ** 53 - 1),
+  PARASCAN_SCAN_TIMEOUT: duration('1h'),
+  PARASCAN_MAX_QUEUED_SCANS: integer(10_000, 1, 100_000_000),
+  PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: integer(1000, 1, 100_000_000),
+  PARASCAN_API_KEYS: z.string().optional().transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined
+    try {
+      return parseApiKeys(text)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message })
+      return z.NEVER
+    }
+  }),
+  METRICS_TOKEN: optionalText,
+  PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
+  PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
+  PARASCAN_DATA_DIR_PER_TENANT: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false').transform((text) => text === 'true')
 })
 
 export interface ServiceConfig {
@@ -79,6 +100,30 @@ export interface ServiceConfig {
   shutdownGraceMs: number
   /** The queue dashboard at /admin/queues (Redis mode only). Default: true. Env: PARASCAN_ADMIN_UI. */
   adminUi: boolean
+  /** Most records of an `inline` source. Default: 100000. Env: PARASCAN_MAX_INLINE_RECORDS. */
+  maxInlineRecords: number
+  /** Longest CEL expression, in characters. Default: 4096. Env: PARASCAN_MAX_EXPRESSION_LENGTH. */
+  maxExpressionLength: number
+  /** Most steps in a pipeline. Default: 32. Env: PARASCAN_MAX_PIPELINE_STEPS. */
+  maxPipelineSteps: number
+  /** Ceiling of `max_results`; also the cap of a scan that gives none. Default: 10000000. Env: PARASCAN_MAX_RESULTS. */
+  maxResults: number
+  /** Longest run of one scan attempt (ms); a scan may ask for less with `timeout_seconds`. Default: 1 h. Env: PARASCAN_SCAN_TIMEOUT. */
+  scanTimeoutMs: number
+  /** Most scans queued at once, over all tenants. Default: 10000. Env: PARASCAN_MAX_QUEUED_SCANS. */
+  maxQueuedScans: number
+  /** Most scans queued at once by one tenant. Default: 1000. Env: PARASCAN_MAX_QUEUED_SCANS_PER_TENANT. */
+  maxQueuedScansPerTenant: number
+  /** API keys and their tenants; unset leaves the API open. Default: unset. Env: PARASCAN_API_KEYS. */
+  apiKeys?: ApiKeyEntry[]
+  /** Bearer token that GET /metrics requires. Default: unset (open). Env: METRICS_TOKEN. */
+  metricsToken?: string
+  /** Requests per tenant (or client address) per window; 0 turns rate limiting off. Default: 0. Env: PARASCAN_RATE_LIMIT. */
+  rateLimit: number
+  /** Window of the rate limit (ms). Default: 1 min. Env: PARASCAN_RATE_LIMIT_WINDOW. */
+  rateLimitWindowMs: number
+  /** Confines each tenant's file sources to DATA_DIR/<tenant>. Default: false. Env: PARASCAN_DATA_DIR_PER_TENANT. */
+  dataDirPerTenant: boolean
 }
 
 /** Reads and checks the service's environment; throws InvalidConfigError naming the first bad variable. */
@@ -94,6 +139,10 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
   if (e.PARASCAN_CONCURRENCY === 0 && e.REDIS_URL === undefined) {
     throw new InvalidConfigError('PARASCAN_CONCURRENCY', '0 (an API-only instance) needs REDIS_URL: in embedded mode nothing else would run the scans')
   }
+  if (e.PARASCAN_DATA_DIR_PER_TENANT && e.PARASCAN_API_KEYS === undefined) {
+    throw new InvalidConfigError('PARASCAN_DATA_DIR_PER_TENANT', 'true needs PARASCAN_API_KEYS: without keys there are no tenants')
+  }
+  if (e.PARASCAN_SCAN_TIMEOUT < 1) throw new InvalidConfigError('PARASCAN_SCAN_TIMEOUT', 'must be at least 1ms')
   return {
     port: e.PORT,
     host: e.HOST,
@@ -108,6 +157,18 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     lockDurationMs: e.PARASCAN_LOCK_DURATION,
     progressIntervalMs: e.PARASCAN_PROGRESS_INTERVAL,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
-    adminUi: e.PARASCAN_ADMIN_UI
+    adminUi: e.PARASCAN_ADMIN_UI,
+    maxInlineRecords: e.PARASCAN_MAX_INLINE_RECORDS,
+    maxExpressionLength: e.PARASCAN_MAX_EXPRESSION_LENGTH,
+    maxPipelineSteps: e.PARASCAN_MAX_PIPELINE_STEPS,
+    maxResults: e.PARASCAN_MAX_RESULTS,
+    scanTimeoutMs: e.PARASCAN_SCAN_TIMEOUT,
+    maxQueuedScans: e.PARASCAN_MAX_QUEUED_SCANS,
+    maxQueuedScansPerTenant: e.PARASCAN_MAX_QUEUED_SCANS_PER_TENANT,
+    apiKeys: e.PARASCAN_API_KEYS,
+    metricsToken: e.METRICS_TOKEN,
+    rateLimit: e.PARASCAN_RATE_LIMIT,
+    rateLimitWindowMs: e.PARASCAN_RATE_LIMIT_WINDOW,
+    dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT
   }
 }

@@ -2,15 +2,16 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanStatusDocument, ScanStatusName } from '../../schemas/scan-status.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
 import type { ScanQueue } from '../queue/scan-queue.js'
-import type { ScanStore } from '../store/scan-store.js'
+import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
+import { ScanLimits } from './scan-limits.js'
 import { emptyProgress, FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
 import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
 import {
-  IdempotencyConflictError, InvalidCursorError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, withFieldErrors
+  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -26,6 +27,14 @@ export interface ScanServiceOptions {
   config: ParallelConfig
   /** Prefix of the links in status documents. Default: '/v1/scans'. */
   basePath?: string
+  /** Bounds on each scan request. Default: `new ScanLimits()`. */
+  limits?: ScanLimits
+  /** Bounds on queued scans; past them a submit is a 429. Default: 10000 in all, 1000 per tenant. */
+  admission?: QueueAdmission
+  /** Seconds in the Retry-After header of a 429 for a full queue. Default: 5. */
+  queueFullRetryAfterSeconds?: number
+  /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
+  contextFor?: (tenant: string | undefined) => ScanContext
 }
 
 export interface SubmitResult {
@@ -48,18 +57,29 @@ export class ScanService {
   readonly #options: Required<ScanServiceOptions>
 
   constructor (options: ScanServiceOptions) {
-    this.#options = { basePath: '/v1/scans', ...options }
+    this.#options = {
+      basePath: '/v1/scans',
+      limits: new ScanLimits(),
+      admission: { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
+      queueFullRetryAfterSeconds: 5,
+      contextFor: () => options.context,
+      ...options
+    }
   }
 
-  async submit (request: ScanRequest, idempotencyKey?: string): Promise<SubmitResult> {
+  /** `tenant`: who submits (API keys on); it alone can see the scan, and its Idempotency-Keys are its own. */
+  async submit (request: ScanRequest, idempotencyKey?: string, tenant?: string): Promise<SubmitResult> {
+    const over = this.#options.limits.check(request)
+    if (over.length > 0) throw withFieldErrors(new LimitExceededError(over.map((e) => `${e.path}: ${e.message}`).join('; ')), over)
     this.#checkParallel(request)
-    await this.#options.planner.validateScan(request, this.#options.context)
+    await this.#options.planner.validateScan(request, this.#options.contextFor(tenant))
     const now = new Date()
     const id = newScanId(now.getTime())
     const createdAt = now.toISOString()
     if (idempotencyKey !== undefined) {
       const print = fingerprint(request)
-      const claimed = await this.#options.store.claimIdempotencyKey(idempotencyKey, JSON.stringify({ id, print, created_at: createdAt }))
+      const key = tenant === undefined ? idempotencyKey : `${tenant}:${idempotencyKey}`
+      const claimed = await this.#options.store.claimIdempotencyKey(key, JSON.stringify({ id, print, created_at: createdAt }))
       if (claimed !== undefined) {
         const first = JSON.parse(claimed) as { id: string, print: string, created_at: string }
         if (first.print !== print) throw new IdempotencyConflictError(idempotencyKey)
@@ -79,43 +99,58 @@ export class ScanService {
       error: null,
       errors: [],
       metrics: null,
-      attempt: null
+      attempt: null,
+      ...(tenant === undefined ? {} : { tenant })
     }
-    // create() is called first: in memory it is done at once, on Redis its commands go first on the shared connection.
-    await Promise.all([this.#options.store.create(record, request), this.#options.queue.add(id)])
+    const stored = { ...request, max_results: request.max_results ?? this.#options.limits.maxResults }
+    const created = await this.#options.store.create(record, stored, this.#options.admission)
+    if (created !== 'created') {
+      const detail = created === 'queue_full'
+        ? `${this.#options.admission.maxQueued} scans are waiting (PARASCAN_MAX_QUEUED_SCANS)`
+        : `${this.#options.admission.maxQueuedPerTenant} scans of this tenant are waiting (PARASCAN_MAX_QUEUED_SCANS_PER_TENANT)`
+      throw withHeaders(new TooManyQueuedScansError(detail), { 'retry-after': String(this.#options.queueFullRetryAfterSeconds) })
+    }
+    try {
+      await this.#options.queue.add(id)
+    } catch (error) {
+      await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
+      throw error
+    }
     return { id, status: 'queued', created_at: createdAt, links: this.#links(id) }
   }
 
-  async status (id: string): Promise<ScanStatusDocument> {
-    return this.#document(await this.#record(id))
+  async status (id: string, tenant?: string): Promise<ScanStatusDocument> {
+    return this.#document(await this.#record(id, tenant))
   }
 
-  async list (options: { status?: ScanStatusName, limit: number, cursor?: string }): Promise<{ items: ScanStatusDocument[], next_cursor?: string }> {
+  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanStatusDocument[], next_cursor?: string }> {
     const before = options.cursor === undefined ? undefined : decodeListCursor(options.cursor)
-    const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before })
+    const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before, tenant: options.tenant })
     const items = records.slice(0, options.limit).map((record) => this.#document(record))
     return records.length > options.limit
       ? { items, next_cursor: Buffer.from(items[items.length - 1].id).toString('base64url') }
       : { items }
   }
 
-  async cancel (id: string): Promise<ScanStatusDocument> {
+  async cancel (id: string, tenant?: string): Promise<ScanStatusDocument> {
+    await this.#record(id, tenant)
     const result = await this.#options.store.cancel(id, new Date().toISOString())
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
-    return await this.status(id)
+    return await this.status(id, tenant)
   }
 
-  async remove (id: string): Promise<void> {
+  async remove (id: string, tenant?: string): Promise<void> {
+    await this.#record(id, tenant)
     const result = await this.#options.store.remove(id)
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'active') throw new ScanActiveError(id, result.status)
     await this.#options.queue.remove(id)
   }
 
-  async results (id: string, limit: number, cursor?: string): Promise<ResultsPage> {
-    const record = await this.#record(id)
+  async results (id: string, limit: number, cursor?: string, tenant?: string): Promise<ResultsPage> {
+    const record = await this.#record(id, tenant)
     if (record.status === 'failed' || record.status === 'cancelled') throw new ResultsUnavailableError(id, `was ${record.status}`)
     const finished = FINISHED_STATUSES.has(record.status)
     const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
@@ -160,14 +195,15 @@ export class ScanService {
     }
   }
 
-  async #record (id: string): Promise<ScanRecord> {
+  /** The scan, if it exists and `tenant` may see it; a scan of another tenant is not found. */
+  async #record (id: string, tenant?: string): Promise<ScanRecord> {
     const record = await this.#options.store.get(id)
-    if (record === undefined) throw new ScanNotFoundError(id)
+    if (record === undefined || record.tenant !== tenant) throw new ScanNotFoundError(id)
     return record
   }
 
   #document (record: ScanRecord): ScanStatusDocument {
-    const { attempt: _attempt, ...fields } = record
+    const { attempt: _attempt, tenant: _tenant, ...fields } = record
     return { ...fields, links: this.#links(record.id) }
   }
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanErrorInfo } from '../../schemas/scan-status.js'
-import type { BeginResult, CancelResult, ListOptions, RemoveResult, ScanStore } from './scan-store.js'
+import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
 import { FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type ScanRecord } from './scan-record.js'
 
 export interface MemoryScanStoreOptions {
@@ -24,13 +24,23 @@ export class MemoryScanStore implements ScanStore {
   readonly #idempotency = new Map<string, string>()
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #cancels = new EventEmitter()
+  /** Queued scans and their tenants. */
+  readonly #queued = new Map<string, string | undefined>()
 
   constructor (options: MemoryScanStoreOptions = {}) {
     this.#retentionMs = options.retentionMs ?? 86_400_000
   }
 
-  async create (record: ScanRecord, request: ScanRequest): Promise<void> {
+  async create (record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome> {
+    if (admission !== undefined) {
+      if (this.#queued.size >= admission.maxQueued) return 'queue_full'
+      let tenant = 0
+      for (const owner of this.#queued.values()) if (owner === record.tenant) tenant++
+      if (tenant >= admission.maxQueuedPerTenant) return 'tenant_queue_full'
+    }
     this.#scans.set(record.id, { record: structuredClone(record), request, pages: [], cancelRequested: false })
+    if (record.status === 'queued') this.#queued.set(record.id, record.tenant)
+    return 'created'
   }
 
   async getRequest (id: string): Promise<ScanRequest | undefined> {
@@ -49,6 +59,7 @@ export class MemoryScanStore implements ScanStore {
       if (options.before !== undefined && id >= options.before) continue
       const record = this.#scans.get(id)!.record
       if (options.status !== undefined && record.status !== options.status) continue
+      if (options.tenant !== undefined && record.tenant !== options.tenant) continue
       out.push(structuredClone(record))
       if (out.length >= options.limit) break
     }
@@ -59,6 +70,7 @@ export class MemoryScanStore implements ScanStore {
     const entry = this.#scans.get(id)
     if (entry === undefined || FINISHED_STATUSES.has(entry.record.status)) return undefined
     const previousAttempt = entry.record.attempt
+    this.#queued.delete(id)
     Object.assign(entry.record, { status: 'running', attempt, started_at: startedAt, result: { count: 0, truncated: false } })
     entry.record.progress = { ...entry.record.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
     entry.pages = []
@@ -91,6 +103,7 @@ export class MemoryScanStore implements ScanStore {
   async abandon (id: string, error: ScanErrorInfo, finishedAt: string): Promise<boolean> {
     const entry = this.#scans.get(id)
     if (entry === undefined || FINISHED_STATUSES.has(entry.record.status)) return false
+    this.#queued.delete(id)
     Object.assign(entry.record, { status: 'failed', error, finished_at: finishedAt })
     this.#expire(id, entry, finishedAt)
     return true
@@ -101,6 +114,7 @@ export class MemoryScanStore implements ScanStore {
     if (entry === undefined) return undefined
     const { status } = entry.record
     if (status === 'queued') {
+      this.#queued.delete(id)
       Object.assign(entry.record, { status: 'cancelled', finished_at: finishedAt, error: { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' } })
       this.#expire(id, entry, finishedAt)
       return { outcome: 'cancelled' }
@@ -165,6 +179,7 @@ export class MemoryScanStore implements ScanStore {
       this.#timers.delete(entry.expiry)
     }
     this.#scans.delete(id)
+    this.#queued.delete(id)
   }
 
   #later (ms: number, fn: () => void): NodeJS.Timeout {

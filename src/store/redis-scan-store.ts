@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import type { BeginResult, CancelResult, ListOptions, RemoveResult, ScanStore } from './scan-store.js'
+import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
 import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanRequest } from '../../schemas/scan-request.js'
@@ -18,21 +18,33 @@ export interface RedisScanStoreOptions {
 const CHECK_ATTEMPT = `
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end`
 
+// The queued scans, in all and per tenant, for admission: every script that takes a scan out of 'queued' calls this.
+const DEQUEUE = `
+local function dequeue (key, prefix, id)
+  redis.call('ZREM', prefix .. 'queued', id)
+  redis.call('ZREM', prefix .. 'queued:' .. (redis.call('HGET', key, 'tenant') or ''), id)
+end`
+
 const SCRIPTS = {
   scanCreate: {
-    numberOfKeys: 2,
+    numberOfKeys: 4,
     lua: `
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+if tonumber(ARGV[2]) >= 0 and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[2]) then return 0 end
+if tonumber(ARGV[3]) >= 0 and redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
 return 1`
   },
   scanBegin: {
     numberOfKeys: 1,
-    lua: `
+    lua: `${DEQUEUE}
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' and status ~= 'running' then return false end
 local previous = redis.call('HGET', KEYS[1], 'attempt') or ''
 local cancel = redis.call('HGET', KEYS[1], 'cancel') or ''
+dequeue(KEYS[1], ARGV[5], ARGV[6])
 redis.call('HSET', KEYS[1], 'status', 'running', 'attempt', ARGV[1], 'started_at', ARGV[2], 'progress', ARGV[3], 'result', ARGV[4])
 return { previous, cancel }`
   },
@@ -59,19 +71,21 @@ return 1`
   },
   scanAbandon: {
     numberOfKeys: 1,
-    lua: `
+    lua: `${DEQUEUE}
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' and status ~= 'running' then return 0 end
+dequeue(KEYS[1], ARGV[5], ARGV[6])
 redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1`
   },
   scanCancel: {
     numberOfKeys: 1,
-    lua: `
+    lua: `${DEQUEUE}
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if status == 'queued' then
+  dequeue(KEYS[1], ARGV[5], ARGV[6])
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return 'now'
@@ -96,18 +110,18 @@ return { 'removed', attempt }`
 } as const
 
 type ScriptedRedis = Redis & {
-  scanCreate(key: string, indexKey: string, id: string, ...fields: string[]): Promise<number>
-  scanBegin(key: string, attempt: string, startedAt: string, progress: string, result: string): Promise<[string, string] | null>
+  scanCreate(key: string, indexKey: string, queuedKey: string, tenantQueuedKey: string, id: string, maxQueued: string, maxTenantQueued: string, ...fields: string[]): Promise<number>
+  scanBegin(key: string, attempt: string, startedAt: string, progress: string, result: string, prefix: string, id: string): Promise<[string, string] | null>
   scanUpdate(key: string, attempt: string, progress: string, result: string): Promise<number>
   scanAppend(key: string, pagesKey: string, attempt: string, ...pages: string[]): Promise<number>
   scanFinish(key: string, pagesKey: string, ...args: string[]): Promise<number>
-  scanAbandon(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string): Promise<number>
-  scanCancel(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string): Promise<string | null>
+  scanAbandon(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<number>
+  scanCancel(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<string | null>
   scanRemove(key: string, indexKey: string, id: string): Promise<[string, string] | null>
 }
 
 const JSON_FIELDS = ['progress', 'result', 'error', 'errors', 'metrics'] as const
-const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', ...JSON_FIELDS] as const
+const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', 'tenant', ...JSON_FIELDS] as const
 
 /** Scans in Redis, shared by every instance that uses the same key prefix. */
 export class RedisScanStore implements ScanStore {
@@ -136,16 +150,19 @@ export class RedisScanStore implements ScanStore {
   #key (id: string): string { return `${this.#prefix}scan:{${id}}` }
   #pagesKey (id: string, attempt: string): string { return `${this.#prefix}scan:{${id}}:pages:${attempt}` }
 
-  async create (record: ScanRecord, request: ScanRequest): Promise<void> {
+  async create (record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome> {
     const fields: Record<string, string> = {
       id: record.id,
       status: record.status,
       created_at: record.created_at,
-      attempt: record.attempt ?? ''
+      attempt: record.attempt ?? '',
+      tenant: record.tenant ?? ''
     }
     for (const name of JSON_FIELDS) fields[name] = JSON.stringify(record[name])
     fields.request = JSON.stringify(request)
-    await this.#redis.scanCreate(this.#key(record.id), this.#index, record.id, ...Object.entries(fields).flat())
+    const created = await this.#redis.scanCreate(this.#key(record.id), this.#index, `${this.#prefix}queued`, `${this.#prefix}queued:${record.tenant ?? ''}`,
+      record.id, String(admission?.maxQueued ?? -1), String(admission?.maxQueuedPerTenant ?? -1), ...Object.entries(fields).flat())
+    return created === 1 ? 'created' : created === 0 ? 'queue_full' : 'tenant_queue_full'
   }
 
   async get (id: string): Promise<ScanRecord | undefined> {
@@ -177,6 +194,7 @@ export class RedisScanStore implements ScanStore {
         }
         const record = this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, values[j] ?? undefined])))
         if (options.status !== undefined && record.status !== options.status) continue
+        if (options.tenant !== undefined && record.tenant !== options.tenant) continue
         out.push(record)
         if (out.length >= options.limit) break
       }
@@ -191,7 +209,7 @@ export class RedisScanStore implements ScanStore {
     const current = await this.get(id)
     if (current === undefined) return undefined
     const progress = { ...current.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
-    const began = await this.#redis.scanBegin(key, attempt, startedAt, JSON.stringify(progress), JSON.stringify({ count: 0, truncated: false }))
+    const began = await this.#redis.scanBegin(key, attempt, startedAt, JSON.stringify(progress), JSON.stringify({ count: 0, truncated: false }), this.#prefix, id)
     if (began === null) return undefined
     const [previous, cancel] = began
     if (previous !== '' && previous !== attempt) await this.#redis.del(this.#pagesKey(id, previous))
@@ -218,13 +236,13 @@ export class RedisScanStore implements ScanStore {
 
   async abandon (id: string, error: ScanErrorInfo, finishedAt: string): Promise<boolean> {
     const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
-    return await this.#redis.scanAbandon(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), JSON.stringify(error)) === 1
+    return await this.#redis.scanAbandon(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), JSON.stringify(error), this.#prefix, id) === 1
   }
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
     const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
     const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
-    const outcome = await this.#redis.scanCancel(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), error)
+    const outcome = await this.#redis.scanCancel(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), error, this.#prefix, id)
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
     if (outcome === 'signalled') {
@@ -286,7 +304,8 @@ export class RedisScanStore implements ScanStore {
       error: parse('error') as ScanRecord['error'],
       errors: (parse('errors') ?? []) as ScanRecord['errors'],
       metrics: parse('metrics') as ScanRecord['metrics'],
-      attempt: hash.attempt === '' || hash.attempt === undefined ? null : hash.attempt
+      attempt: hash.attempt === '' || hash.attempt === undefined ? null : hash.attempt,
+      ...(hash.tenant === undefined || hash.tenant === '' ? {} : { tenant: hash.tenant })
     }
   }
 }

@@ -16,6 +16,8 @@ export interface ScanRecord {
   metrics: ScanMetrics | null
   /** Id of the attempt whose results are visible; null while queued. */
   attempt: string | null
+  /** Tenant that submitted the scan (API keys on); only it can see the scan. */
+  tenant?: string
 }
 
 /** The fields a running attempt updates while it runs. */

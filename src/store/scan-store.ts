@@ -9,6 +9,17 @@ export type CancelResult =
 
 export type RemoveResult = { outcome: 'removed' } | { outcome: 'active', status: ScanStatusName }
 
+/** Bounds on queued scans that create() enforces atomically. */
+export interface QueueAdmission {
+  /** Most scans queued in all. */
+  maxQueued: number
+  /** Most scans queued by the record's tenant. */
+  maxQueuedPerTenant: number
+}
+
+/** 'queue_full' and 'tenant_queue_full': the scan was not created. */
+export type CreateOutcome = 'created' | 'queue_full' | 'tenant_queue_full'
+
 export interface BeginResult {
   record: ScanRecord
   /** The attempt that ran before this one (its pages are gone), or null. */
@@ -19,6 +30,8 @@ export interface BeginResult {
 
 export interface ListOptions {
   status?: ScanStatusName
+  /** Only scans of this tenant. */
+  tenant?: string
   limit: number
   /** Only scans older than this id (ids sort by creation time). */
   before?: string
@@ -30,7 +43,8 @@ export interface ListOptions {
  * change the status or add results.
  */
 export interface ScanStore {
-  create(record: ScanRecord, request: ScanRequest): Promise<void>
+  /** Creates a queued scan, unless `admission` is given and the queue is full (in all or for the record's tenant). */
+  create(record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome>
   get(id: string): Promise<ScanRecord | undefined>
   getRequest(id: string): Promise<ScanRequest | undefined>
   /** Newest first. */

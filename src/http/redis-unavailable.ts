@@ -1,0 +1,10 @@
+const UNAVAILABLE = /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Reached the max retries per request limit|LOADING|MISCONF|READONLY/
+
+/** True for an error of a Redis client that could not reach Redis (down, restarting or loading its data). */
+export function isRedisUnavailable (error: unknown): boolean {
+  const e = error as { name?: unknown, message?: unknown, code?: unknown }
+  if (e === null || typeof e !== 'object') return false
+  if (e.name === 'MaxRetriesPerRequestError') return true
+  if (typeof e.code === 'string' && e.code.startsWith('PARASCAN_')) return false
+  return typeof e.message === 'string' && UNAVAILABLE.test(e.message)
+}

@@ -1,0 +1,72 @@
+import type { ScanRequest } from '../../schemas/scan-request.js'
+import type { FieldError } from '../errors.js'
+
+export interface ScanLimitsOptions {
+  /** Most records of an `inline` source. Default: 100000. */
+  maxInlineRecords?: number
+  /** Longest CEL expression, in characters. Default: 4096. */
+  maxExpressionLength?: number
+  /** Most steps in a pipeline. Default: 32. */
+  maxPipelineSteps?: number
+  /** Ceiling of `max_results`, and the cap of a scan that gives none. Default: 10000000. */
+  maxResults?: number
+  /** Longest run of one scan attempt (ms); `timeout_seconds` may only lower it. Default: 1 h. */
+  scanTimeoutMs?: number
+}
+
+/** The service's bounds on one scan request, checked before anything is compiled. */
+export class ScanLimits {
+  readonly maxInlineRecords: number
+  readonly maxExpressionLength: number
+  readonly maxPipelineSteps: number
+  readonly maxResults: number
+  readonly scanTimeoutMs: number
+
+  constructor (options: ScanLimitsOptions = {}) {
+    this.maxInlineRecords = options.maxInlineRecords ?? 100_000
+    this.maxExpressionLength = options.maxExpressionLength ?? 4096
+    this.maxPipelineSteps = options.maxPipelineSteps ?? 32
+    this.maxResults = options.maxResults ?? 10_000_000
+    this.scanTimeoutMs = options.scanTimeoutMs ?? 3_600_000
+  }
+
+  /** One error per bound the request goes over, each naming its field. */
+  check (request: ScanRequest): FieldError[] {
+    const errors: FieldError[] = []
+    if (request.source.type === 'inline' && request.source.records.length > this.maxInlineRecords) {
+      errors.push({ path: 'source.records', message: `${request.source.records.length} records; at most ${this.maxInlineRecords} (PARASCAN_MAX_INLINE_RECORDS)` })
+    }
+    if (request.pipeline.length > this.maxPipelineSteps) {
+      errors.push({ path: 'pipeline', message: `${request.pipeline.length} steps; at most ${this.maxPipelineSteps} (PARASCAN_MAX_PIPELINE_STEPS)` })
+    }
+    for (const [path, expression] of expressions(request)) {
+      if (expression.length > this.maxExpressionLength) {
+        errors.push({ path, message: `${expression.length} characters; at most ${this.maxExpressionLength} (PARASCAN_MAX_EXPRESSION_LENGTH)` })
+      }
+    }
+    if (request.max_results !== undefined && request.max_results > this.maxResults) {
+      errors.push({ path: 'max_results', message: `at most ${this.maxResults} (PARASCAN_MAX_RESULTS)` })
+    }
+    if (request.timeout_seconds !== undefined && request.timeout_seconds * 1000 > this.scanTimeoutMs) {
+      errors.push({ path: 'timeout_seconds', message: `at most ${this.scanTimeoutMs / 1000} (PARASCAN_SCAN_TIMEOUT)` })
+    }
+    return errors
+  }
+
+  /** The run-time limit of a scan in ms. */
+  timeoutOf (request: ScanRequest): number {
+    return request.timeout_seconds === undefined ? this.scanTimeoutMs : Math.min(this.scanTimeoutMs, request.timeout_seconds * 1000)
+  }
+}
+
+function * expressions (request: ScanRequest): Generator<[string, string]> {
+  for (const [i, step] of request.pipeline.entries()) {
+    if ('filter' in step) yield [`pipeline[${i}].filter`, step.filter]
+    else if ('map' in step) yield [`pipeline[${i}].map`, step.map]
+  }
+  if (request.aggregate === undefined) return
+  if (request.aggregate.group_by !== undefined) yield ['aggregate.group_by', request.aggregate.group_by]
+  for (const [name, metric] of Object.entries(request.aggregate.metrics)) {
+    if (metric.expr !== undefined) yield [`aggregate.metrics.${name}.expr`, metric.expr]
+  }
+}
