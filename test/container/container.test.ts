@@ -1,10 +1,10 @@
-import { test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
@@ -99,87 +99,141 @@ async function until<T> (what: string, timeoutMs: number, fn: () => Promise<T | 
   }
 }
 
-test('the image builds from the Dockerfile, runs a scan through its port and stops cleanly on SIGTERM', async (t) => {
-  if (process.env.PARASCAN_CONTAINER_TEST !== '1') {
-    t.skip('builds and runs the container image: npm run test:container')
-    return
-  }
-  const engine = await findEngine()
-  if (engine === undefined) {
-    t.skip('no container engine (docker or podman) works on this machine; the image was not built')
-    return
-  }
-  const workdir = mkdtempSync(join(tmpdir(), 'parascan-image-'))
-  const image = `localhost/parascan-test:${tag}`
-  const container = `parascan-test-${tag}`
-  const images: string[] = []
-  t.after(async () => {
-    await exec(engine.name, ['rm', '-f', container]).catch(() => {})
-    for (const name of images.reverse()) await exec(engine.name, ['rmi', '-f', name]).catch(() => {})
-    rmSync(workdir, { recursive: true, force: true })
-  })
+async function json<T> (response: Promise<Response>): Promise<T> {
+  return await (await response).json() as T
+}
 
-  const base = await buildBaseImage(engine, workdir)
-  images.push(base)
-  const npmCache = (await exec('npm', ['config', 'get', 'cache'])).stdout.trim()
-  const cacheMount = engine.name === 'podman' && existsSync(npmCache) ? ['-v', `${npmCache}:/root/.npm`] : []
-  await exec(engine.name, [...engine.build, ...cacheMount, '--build-arg', `NODE_IMAGE=${base}`, '-t', image, '-f', join(root, 'Dockerfile'), root],
-    { maxBuffer: 64 * 1024 * 1024 })
-  images.push(image)
+async function submitScan (url: string, body: unknown): Promise<string> {
+  const response = await fetch(url + '/v1/scans', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  assert.equal(response.status, 202)
+  return ((await response.json()) as { id: string }).id
+}
 
-  const { stdout: inspected } = await exec(engine.name, ['image', 'inspect', image])
-  interface Healthcheck { Test: string[] }
-  const [info] = JSON.parse(inspected) as Array<{ Config: { User: string, ExposedPorts: Record<string, unknown>, Cmd: string[], Healthcheck?: Healthcheck }, Healthcheck?: Healthcheck }>
-  assert.equal(info.Config.User, '1000:1000')
-  assert.ok('3000/tcp' in info.Config.ExposedPorts)
-  assert.deepEqual(info.Config.Cmd, ['node', 'dist/src/main.js'])
-  assert.deepEqual((info.Config.Healthcheck ?? info.Healthcheck)?.Test.slice(0, 3), ['CMD', 'node', '-e'])
-
-  const probe = await exec(engine.name, [...engine.run, '--rm', image, 'node', '-e',
-    "for (const m of ['typescript', 'eslint', 'tsx', 'fastify', 'bullmq']) { try { require.resolve(m, { paths: [process.cwd()] }); console.log(m) } catch {} }"])
-  assert.deepEqual(probe.stdout.trim().split('\n'), ['fastify', 'bullmq'], 'production dependencies only')
-
-  const port = await freePort()
-  await exec(engine.name, [...engine.run, '-d', '--name', container, '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', '-e', 'PROTO_PARALLEL_MAX_WORKERS=2', image])
-  const url = `http://127.0.0.1:${port}`
-  await until('GET /healthz', 60_000, async () => (await fetch(url + '/healthz')).ok || undefined)
-  if (engine.name === 'podman') await exec('podman', ['healthcheck', 'run', container])
-
-  const submitted = await fetch(url + '/v1/scans', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ source: { type: 'range', start: 0, end: 100_000 }, pipeline: [{ filter: 'record % 2 == 0' }, { map: 'record * 2' }], ordered: true })
-  })
-  assert.equal(submitted.status, 202)
-  const { id } = await submitted.json() as { id: string }
-  const status = await until('scan finished', 60_000, async () => {
-    const doc = await (await fetch(`${url}/v1/scans/${id}`)).json() as { status: string, result: { count: number } }
+async function finishedStatus (url: string, id: string): Promise<{ status: string, result: { count: number } }> {
+  return await until(`scan ${id} finished`, 60_000, async () => {
+    const doc = await json<{ status: string, result: { count: number } }>(fetch(`${url}/v1/scans/${id}`))
     return ['succeeded', 'failed', 'cancelled'].includes(doc.status) ? doc : undefined
   })
-  assert.equal(status.status, 'succeeded')
+}
+
+async function allResults (url: string, id: string): Promise<number[]> {
   const items: number[] = []
   let cursor: string | undefined
   for (;;) {
-    const page = await (await fetch(`${url}/v1/scans/${id}/results?limit=10000${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`)).json() as { items: number[], next_cursor?: string, complete: boolean }
+    const page = await json<{ items: number[], next_cursor?: string, complete: boolean }>(
+      fetch(`${url}/v1/scans/${id}/results?limit=10000${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`))
     items.push(...page.items)
-    if (page.complete) break
+    if (page.complete) return items
     cursor = page.next_cursor
   }
-  assert.equal(items.length, 50_000)
-  assert.ok(items.every((value, index) => value === index * 4))
+}
 
-  const slow = await fetch(url + '/v1/scans', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ source: { type: 'range', start: 0, end: 100_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 100 } }] })
+const EXAMPLE = { source: { type: 'range', start: 0, end: 100_000 }, pipeline: [{ filter: 'record % 2 == 0' }, { map: 'record * 2' }], ordered: true }
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+const enabled = process.env.PARASCAN_CONTAINER_TEST === '1'
+const engine = enabled ? await findEngine() : undefined
+const skip = !enabled
+  ? 'builds and runs the container image: npm run test:container'
+  : engine === undefined ? 'no container engine (docker or podman) works on this machine; the image was not built' : false
+
+describe('container image', { skip }, () => {
+  let workdir: string | undefined
+  const image = `localhost/parascan-test:${tag}`
+  const images: string[] = []
+  const containers: string[] = []
+
+  async function start (name: string, env: Record<string, string>): Promise<string> {
+    const port = await freePort()
+    const container = `parascan-test-${tag}-${name}`
+    const flags = Object.entries({ PORT: String(port), HOST: '127.0.0.1', PROTO_PARALLEL_MAX_WORKERS: '2', ...env }).flatMap(([key, value]) => ['-e', `${key}=${value}`])
+    await exec(engine!.name, [...engine!.run, '-d', '--name', container, ...flags, image])
+    containers.push(container)
+    const url = `http://127.0.0.1:${port}`
+    await until(`${name}: GET /healthz`, 60_000, async () => (await fetch(url + '/healthz')).ok || undefined)
+    return url
+  }
+
+  async function stop (name: string): Promise<{ ms: number, exitCode: string }> {
+    const container = `parascan-test-${tag}-${name}`
+    const started = Date.now()
+    await exec(engine!.name, ['stop', '-t', '10', container])
+    const ms = Date.now() - started
+    const { stdout } = await exec(engine!.name, ['inspect', '--format', '{{.State.ExitCode}}', container])
+    return { ms, exitCode: stdout.trim() }
+  }
+
+  before(async () => {
+    workdir = mkdtempSync(join(tmpdir(), 'parascan-image-'))
+    const base = await buildBaseImage(engine!, workdir)
+    images.push(base)
+    const npmCache = (await exec('npm', ['config', 'get', 'cache'])).stdout.trim()
+    const cacheMount = engine!.name === 'podman' && existsSync(npmCache) ? ['-v', `${npmCache}:/root/.npm`] : []
+    await exec(engine!.name, [...engine!.build, ...cacheMount, '--build-arg', `NODE_IMAGE=${base}`, '-t', image, '-f', join(root, 'Dockerfile'), root],
+      { maxBuffer: 64 * 1024 * 1024 })
+    images.push(image)
   })
-  const { id: slowId } = await slow.json() as { id: string }
-  await until('slow scan running', 30_000, async () => ((await (await fetch(`${url}/v1/scans/${slowId}`)).json()) as { status: string }).status === 'running' || undefined)
-  const started = Date.now()
-  await exec(engine.name, ['stop', '-t', '10', container])
-  const stoppedMs = Date.now() - started
-  const { stdout: exitCode } = await exec(engine.name, ['inspect', '--format', '{{.State.ExitCode}}', container])
-  assert.equal(exitCode.trim(), '0', 'the service exits 0 on SIGTERM')
-  assert.ok(stoppedMs < 10_000, `stopped in ${stoppedMs} ms with a scan running, before the engine's SIGKILL`)
-  t.diagnostic(`${engine.name}: image ${basename(image)} built, scan ${id} served 50000 results, stopped in ${stoppedMs} ms`)
+
+  after(async () => {
+    for (const container of containers) await exec(engine!.name, ['rm', '-f', container]).catch(() => {})
+    for (const name of images.reverse()) await exec(engine!.name, ['rmi', '-f', name]).catch(() => {})
+    if (workdir !== undefined) rmSync(workdir, { recursive: true, force: true })
+  })
+
+  test('the image runs node as uid 1000 with a node health check and production dependencies only', async () => {
+    const { stdout: inspected } = await exec(engine!.name, ['image', 'inspect', image])
+    interface Healthcheck { Test: string[] }
+    const [info] = JSON.parse(inspected) as Array<{ Config: { User: string, ExposedPorts: Record<string, unknown>, Cmd: string[], Healthcheck?: Healthcheck }, Healthcheck?: Healthcheck }>
+    assert.equal(info.Config.User, '1000:1000')
+    assert.ok('3000/tcp' in info.Config.ExposedPorts)
+    assert.deepEqual(info.Config.Cmd, ['node', 'dist/src/main.js'])
+    assert.deepEqual((info.Config.Healthcheck ?? info.Healthcheck)?.Test.slice(0, 3), ['CMD', 'node', '-e'])
+
+    const probe = await exec(engine!.name, [...engine!.run, '--rm', image, 'node', '-e',
+      "for (const m of ['typescript', 'eslint', 'tsx', 'fastify', 'bullmq']) { try { require.resolve(m, { paths: [process.cwd()] }); console.log(m) } catch {} }"])
+    assert.deepEqual(probe.stdout.trim().split('\n'), ['fastify', 'bullmq'])
+  })
+
+  test('embedded: healthy, serves the range/filter/map scan through its port, stops on SIGTERM mid-scan within 10 s', async (t) => {
+    const url = await start('embedded', {})
+    if (engine!.name === 'podman') await exec('podman', ['healthcheck', 'run', `parascan-test-${tag}-embedded`])
+    const id = await submitScan(url, EXAMPLE)
+    assert.equal((await finishedStatus(url, id)).status, 'succeeded')
+    const items = await allResults(url, id)
+    assert.equal(items.length, 50_000)
+    assert.ok(items.every((value, index) => value === index * 4))
+
+    const slowId = await submitScan(url, { source: { type: 'range', start: 0, end: 100_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 100 } }] })
+    await until('slow scan running', 30_000, async () => (await json<{ status: string }>(fetch(`${url}/v1/scans/${slowId}`))).status === 'running' || undefined)
+    const stopped = await stop('embedded')
+    assert.equal(stopped.exitCode, '0', 'the service exits 0 on SIGTERM')
+    assert.ok(stopped.ms < 10_000, `stopped in ${stopped.ms} ms with a scan running, before the engine's SIGKILL`)
+    t.diagnostic(`${engine!.name}: scan ${id} served 50000 results; stopped in ${stopped.ms} ms with a scan running`)
+  })
+
+  test('two replicas on one Redis share scans, and serve the queue dashboard', async (t) => {
+    const redisUp = await exec('redis-cli', ['-u', REDIS_URL, 'ping']).then(({ stdout }) => stdout.includes('PONG'), () => false)
+    if (!redisUp) {
+      t.skip(`no Redis at ${REDIS_URL}`)
+      return
+    }
+    const prefix = `parascan-image-test-${tag}`
+    const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix }
+    try {
+      const [first, second] = await Promise.all([start('replica-1', env), start('replica-2', env)])
+      const id = await submitScan(first, EXAMPLE)
+      assert.equal((await finishedStatus(second, id)).status, 'succeeded')
+      const items = await allResults(second, id)
+      assert.equal(items.length, 50_000)
+      assert.ok(items.every((value, index) => value === index * 4))
+      const dashboard = await fetch(second + '/admin/queues')
+      assert.equal(dashboard.status, 200)
+      assert.match(dashboard.headers.get('content-type') ?? '', /^text\/html/)
+      for (const name of ['replica-1', 'replica-2']) assert.equal((await stop(name)).exitCode, '0')
+    } finally {
+      const { stdout } = await exec('redis-cli', ['-u', REDIS_URL, '--scan', '--pattern', `${prefix}:*`])
+      const keys = stdout.split('\n').filter((key) => key !== '')
+      if (keys.length > 0) await exec('redis-cli', ['-u', REDIS_URL, 'del', ...keys])
+    }
+  })
 })
