@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import { join } from 'node:path'
+import { Redis, type RedisOptions } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
 import { loadServiceConfig, type ServiceConfig } from './config/service-config.js'
@@ -16,6 +17,7 @@ import { BullmqScanQueue } from './queue/bullmq-scan-queue.js'
 import { RedisScanStore } from './store/redis-scan-store.js'
 import { ScanConsumer } from '../workers/scan-consumer.js'
 import { ServiceUnavailableError } from './errors.js'
+import { ScanLimits } from './http/scan-limits.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -27,24 +29,27 @@ export interface RunningServer {
 }
 
 const REDIS_CONNECT_TIMEOUT_MS = 5000
+const REQUEST_COMMAND_TIMEOUT_MS = 3000
 
 /** Starts one service instance from the environment: embedded without REDIS_URL, on BullMQ + Redis with it. */
 export async function startServer (env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const config = loadServiceConfig(env)
   const parallel = new ParallelConfig({}, env)
   const context = { dataDir: config.dataDir, processorsDir: config.processorsDir }
+  const contextFor = (tenant: string | undefined): typeof context =>
+    config.dataDirPerTenant && tenant !== undefined ? { ...context, dataDir: join(config.dataDir, tenant) } : context
   const planner = { validateScan, planScan }
   const metrics = new ServiceMetrics()
 
-  const { store, queue } = config.redisUrl === undefined
-    ? { store: new MemoryScanStore({ retentionMs: config.retentionMs }), queue: new MemoryScanQueue({ concurrency: config.concurrency }) }
+  const { store, consumerStore, queue, rateLimitRedis } = config.redisUrl === undefined
+    ? embedded(config)
     : await connectRedis(config)
 
   let pool: ScanPool & { close(): Promise<void> }
   try {
     pool = new WorkStealingPool({ config: parallel })
   } catch (error) {
-    await Promise.allSettled([queue.close(), store.close()])
+    await Promise.allSettled([queue.close(), store.close(), consumerStore.close()])
     throw error
   }
   let poolOpen = true
@@ -53,20 +58,44 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     .then(async (plan) => await pool.stream(plan.total, plan.task, { onBatch: () => {} }))
   warmUp.then(() => { poolState = 'started' }, (error: unknown) => { poolState = error instanceof Error ? error : new Error(String(error)) })
 
-  const consumer = new ScanConsumer({ pool, config: parallel, store, planner, context, metrics, progressIntervalMs: config.progressIntervalMs })
-  if (store instanceof RedisScanStore) await store.ready()
+  const consumer = new ScanConsumer({
+    pool,
+    config: parallel,
+    store: consumerStore,
+    planner,
+    context,
+    contextFor,
+    metrics,
+    progressIntervalMs: config.progressIntervalMs,
+    scanTimeoutMs: config.scanTimeoutMs
+  })
+  if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
   if (config.concurrency > 0) queue.process(consumer.process)
   queue.onJobLost((id) => {
     const error = { code: 'PARASCAN_SCAN_LOST', message: 'The instances running this scan kept stopping; the queue gave up on it' }
-    store.abandon(id, error, new Date().toISOString()).then((abandoned) => {
+    consumerStore.abandon(id, error, new Date().toISOString()).then((abandoned) => {
       if (abandoned) metrics.scans.inc({ outcome: 'failed' })
     }, () => {})
   })
 
-  const service = new ScanService({ store, queue, planner, context, config: parallel })
+  const limits = new ScanLimits({
+    maxInlineRecords: config.maxInlineRecords,
+    maxExpressionLength: config.maxExpressionLength,
+    maxPipelineSteps: config.maxPipelineSteps,
+    maxResults: config.maxResults,
+    scanTimeoutMs: config.scanTimeoutMs
+  })
+  const admission = { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
+  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission })
   const app = await buildApp({
     service,
     metrics,
+    apiKeys: config.apiKeys,
+    metricsToken: config.metricsToken,
+    rateLimit: config.rateLimit,
+    rateLimitWindowMs: config.rateLimitWindowMs,
+    rateLimitRedis,
+    rateLimitNamespace: `${config.keyPrefix}:rate-limit:`,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     readiness: async () => {
@@ -86,7 +115,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
       await queue.close(config.shutdownGraceMs)
       poolOpen = false
       await pool.close()
-      await store.close()
+      await Promise.all([store.close(), consumerStore === store ? undefined : consumerStore.close()])
     })()
     return await closing
   }
@@ -100,10 +129,30 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
   }
 }
 
-async function connectRedis (config: ServiceConfig): Promise<{ store: ScanStore, queue: ScanQueue }> {
+interface Backends {
+  /** The store of the HTTP requests. */
+  store: ScanStore
+  /** The store of the scans that run here. */
+  consumerStore: ScanStore
+  queue: ScanQueue
+  rateLimitRedis?: Redis
+}
+
+function embedded (config: ServiceConfig): Backends {
+  const store = new MemoryScanStore({ retentionMs: config.retentionMs })
+  return { store, consumerStore: store, queue: new MemoryScanQueue({ concurrency: config.concurrency }) }
+}
+
+/**
+ * HTTP requests use a connection that fails at once while Redis is away (no offline queue, one retry,
+ * a command timeout), so that they answer 503 instead of waiting; running scans use connections that
+ * wait for Redis to come back.
+ */
+async function connectRedis (config: ServiceConfig): Promise<Backends> {
   const url = config.redisUrl!
-  const options = { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: true }
-  const connections = [new Redis(url, options), new Redis(url, options), new Redis(url, options)]
+  const options: RedisOptions = { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: true }
+  const failFast: RedisOptions = { ...options, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: REQUEST_COMMAND_TIMEOUT_MS }
+  const connections = [new Redis(url, failFast), new Redis(url, options), new Redis(url, options), new Redis(url, options)]
   for (const connection of connections) connection.on('error', () => {})
   try {
     await withTimeout(Promise.all(connections.map(async (c) => await c.connect())), REDIS_CONNECT_TIMEOUT_MS, `cannot reach REDIS_URL ${redact(url)}`)
@@ -111,10 +160,11 @@ async function connectRedis (config: ServiceConfig): Promise<{ store: ScanStore,
     for (const connection of connections) connection.disconnect()
     throw error
   }
-  const [commands, subscriber, workerConnection] = connections
+  const [commands, consumerCommands, subscriber, workerConnection] = connections
   return {
-    store: new RedisScanStore({ connection: commands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
-    // One connection for the store and the queue: Redis runs a submit's record write before its job add, in one round trip.
+    store: new RedisScanStore({ connection: commands, subscriber: subscriber.duplicate(), keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
+    consumerStore: new RedisScanStore({ connection: consumerCommands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
+    rateLimitRedis: commands,
     queue: new BullmqScanQueue({
       connection: commands,
       sharedConnection: true,
