@@ -228,6 +228,13 @@ test('API, input and connection errors are one line and exit 1', async () => {
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /Cannot use scan file .*absent\.json: ENOENT/)
 
+  const scans = async (): Promise<number> => (await parascan(['list', '--json', '--limit', '1000'])).stdout.split('\n').length
+  const before = await scans()
+  const unwritable = await parascan(['submit', scanFile('unwritable.json', example), '--out', join(dir, 'no-such-dir', 'out.ndjson')])
+  assert.equal(unwritable.code, 1)
+  assert.match(unwritable.stderr, /^parascan: Cannot write .*no-such-dir.*ENOENT/)
+  assert.equal(await scans(), before, 'nothing is submitted when the output cannot be written')
+
   const port = await freePort()
   const refused = await parascan(['list', '--url', `http://127.0.0.1:${port}`])
   assert.equal(refused.code, 1)

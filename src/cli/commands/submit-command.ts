@@ -41,25 +41,26 @@ Example:
     .action(async (file: string, options: SubmitOptions) => {
       const request = await readScanFile(file)
       const client = new ApiClient({ url: options.url })
-      const accepted = await client.submit(request, options.idempotencyKey)
       if (options.wait !== true && options.out === undefined) {
-        process.stdout.write(accepted.id + '\n')
+        process.stdout.write((await client.submit(request, options.idempotencyKey)).id + '\n')
         return
       }
-      const display = !options.progress
-        ? { update () {}, stop () {} }
-        : process.stderr.isTTY ? new TtyProgressBar(process.stderr) : new PlainProgressLines(process.stderr)
-      const interrupted = (): void => {
-        display.stop()
-        process.stderr.write(`\nstopped waiting; scan ${accepted.id} goes on (parascan cancel ${accepted.id} stops it)\n`)
-        process.exit(130)
-      }
-      process.once('SIGINT', interrupted)
-      const status = await waitForScan(client, accepted.id, display, options.interval).finally(() => process.off('SIGINT', interrupted))
-      throwUnlessSucceeded(status)
       const output = await NdjsonOutput.open(options.out)
+      let status: ScanStatusDocument
       try {
-        await downloadResults(client, accepted.id, output, { pageSize: options.pageSize, intervalMs: options.interval })
+        const { id } = await client.submit(request, options.idempotencyKey)
+        const display = !options.progress
+          ? { update () {}, stop () {} }
+          : process.stderr.isTTY ? new TtyProgressBar(process.stderr) : new PlainProgressLines(process.stderr)
+        const interrupted = (): void => {
+          display.stop()
+          process.stderr.write(`\nstopped waiting; scan ${id} goes on (parascan cancel ${id} stops it)\n`)
+          void output.discard().finally(() => process.exit(130))
+        }
+        process.once('SIGINT', interrupted)
+        status = await waitForScan(client, id, display, options.interval).finally(() => process.off('SIGINT', interrupted))
+        throwUnlessSucceeded(status)
+        await downloadResults(client, id, output, { pageSize: options.pageSize, intervalMs: options.interval })
         await output.commit()
       } catch (error) {
         await output.discard()
