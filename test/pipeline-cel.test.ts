@@ -15,7 +15,9 @@ describe('CEL steps', () => {
   })
 
   it('refuses expressions over the structural limits', () => {
-    assert.match(checkExpression(Array.from({ length: 3000 }, () => 'record').join(' + ')) ?? '', /./)
+    assert.match(checkExpression(Array.from({ length: 3000 }, () => 'record').join(' + ')) ?? '', /Exceeded maxAstNodes \(2000\)/)
+    assert.match(checkExpression(`[${Array.from({ length: 1001 }, () => '1').join(',')}]`) ?? '', /Exceeded maxListElements \(1000\)/)
+    assert.equal(checkExpression(`[${Array.from({ length: 1000 }, () => '1').join(',')}] == []`), null)
   })
 
   it('sees range records as ints and JSON numbers as doubles; comparisons mix, arithmetic needs a conversion', async () => {
