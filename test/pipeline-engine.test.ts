@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
@@ -83,6 +83,14 @@ describe('scans through the engine', () => {
     assert.equal(results.length, 999)
     assert.equal(summary.skipped, 1)
     assert.equal(summary.errors[0].offset, 700)
+  })
+
+  it('fails the scan, naming the file, when the file is gone before it runs', async () => {
+    await writeFile(join(data.dir, 'gone.ndjson'), '{"a":1}\n{"a":2}\n')
+    const plan = await planScan(request({ source: { type: 'file', path: 'gone.ndjson', format: 'ndjson' } }), ctx)
+    await rm(join(data.dir, 'gone.ndjson'))
+    await assert.rejects(pool.scan(plan.total, plan.task, {}), /source file gone\.ndjson cannot be opened: ENOENT/)
+    assert.deepEqual(await run({ source: { type: 'range', start: 0, end: 3 } }), [0, 1, 2])
   })
 
   it('gives the records of a random NDJSON file that a plain loop gives (property)', async () => {
