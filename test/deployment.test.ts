@@ -112,8 +112,20 @@ test('Prometheus scrapes the parascan service and Grafana reads that Prometheus'
   const compose = read('docker/compose.yml')
   assert.match(compose, /\.\/grafana\/dashboards:\/var\/lib\/grafana\/dashboards/)
   assert.match(read('docker/grafana/provisioning/dashboards/parascan.yml'), /path: \/var\/lib\/grafana\/dashboards/)
-  const dashboard = JSON.parse(read('docker/grafana/dashboards/parascan.json')) as { panels: Panel[] }
+  const dashboard = JSON.parse(read('docker/grafana/dashboards/parascan.json')) as { uid: string, panels: Array<Panel & { id: number, gridPos: { x: number, y: number, w: number, h: number } }> }
+  assert.equal(dashboard.uid, 'parascan')
   for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) assert.equal(panel.datasource?.uid, 'prometheus', panel.title)
+  assert.equal(new Set(dashboard.panels.map((p) => p.id)).size, dashboard.panels.length, 'panel ids are unique')
+  const cells = new Set<string>()
+  for (const { title, gridPos: { x, y, w, h } } of dashboard.panels) {
+    assert.ok(x >= 0 && w > 0 && x + w <= 24, `${title} fits the 24-column grid`)
+    for (let row = y; row < y + h; row++) {
+      for (let column = x; column < x + w; column++) {
+        assert.ok(!cells.has(`${row}:${column}`), `${title} overlaps another panel`)
+        cells.add(`${row}:${column}`)
+      }
+    }
+  }
 })
 
 test('every metric and grouping label the dashboard queries is one that GET /metrics exports after a scan', async () => {
