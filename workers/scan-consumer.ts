@@ -44,7 +44,13 @@ export class ScanConsumer {
   readonly #running = new Map<string, AbortController>()
 
   constructor (options: ScanConsumerOptions) {
-    this.#options = { progressIntervalMs: 250, aggregatePageSize: 1000, scanTimeoutMs: 3_600_000, contextFor: () => options.context, ...options }
+    this.#options = {
+      ...options,
+      progressIntervalMs: options.progressIntervalMs ?? 250,
+      aggregatePageSize: options.aggregatePageSize ?? 1000,
+      scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
+      contextFor: options.contextFor ?? (() => options.context)
+    }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
   }
 

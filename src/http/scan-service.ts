@@ -58,12 +58,12 @@ export class ScanService {
 
   constructor (options: ScanServiceOptions) {
     this.#options = {
-      basePath: '/v1/scans',
-      limits: new ScanLimits(),
-      admission: { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
-      queueFullRetryAfterSeconds: 5,
-      contextFor: () => options.context,
-      ...options
+      ...options,
+      basePath: options.basePath ?? '/v1/scans',
+      limits: options.limits ?? new ScanLimits(),
+      admission: options.admission ?? { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
+      queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
+      contextFor: options.contextFor ?? (() => options.context)
     }
   }
 
