@@ -56,22 +56,3 @@ export function celToJson (value: unknown, where = 'result'): unknown {
   }
   return String(value)
 }
-
-/** True when `value` needs no conversion to be a JSON value (no BigInt, Map, Date, bytes or class instance). */
-export function isPlainJson (value: unknown): boolean {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true
-    case 'number':
-      return Number.isFinite(value)
-    case 'object':
-      if (value === null) return true
-      if (Array.isArray(value)) return value.every(isPlainJson)
-      if (Object.getPrototypeOf(value) !== Object.prototype) return false
-      for (const k in value) if (!isPlainJson((value as Record<string, unknown>)[k])) return false
-      return true
-    default:
-      return false
-  }
-}
