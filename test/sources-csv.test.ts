@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { join } from 'node:path'
+import { parse } from 'csv-parse/sync'
+import fc from 'fast-check'
 import { planScan } from '../src/pipeline/index.js'
+import { csvParseOptions } from '../src/sources/csv-options.js'
 import { indexCsv } from '../src/sources/record-index.js'
 import { makeDataDir, request, scan, type DataDir } from './scan-task-harness.js'
 
@@ -31,6 +34,25 @@ describe('CSV file source', () => {
       const index = await indexCsv(join(data.dir, 'rfc.csv'), { readBytes })
       assert.equal(index.count, 5, `read size ${readBytes}`)
     }
+  })
+
+  it('indexes records where csv-parse finds them, whatever the fields and the read size (property)', async () => {
+    const field = fc.stringMatching(/^[a-z",\r\n ]{0,6}$/)
+    const quoteIfNeeded = (text: string) => /[",\r\n]/.test(text) || text === '' ? `"${text.replaceAll('"', '""')}"` : text
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.array(field, { minLength: 2, maxLength: 2 }), { minLength: 1, maxLength: 12 }),
+      fc.array(fc.constantFrom('\n', '\r\n')), fc.boolean(), fc.integer({ min: 1, max: 9 }),
+      async (rows, ends, trailing, readBytes) => {
+        const text = rows.map((row, i) => row.map(quoteIfNeeded).join(',') + (i < rows.length - 1 || trailing ? (ends[i % Math.max(1, ends.length)] ?? '\n') : '')).join('')
+        const path = await data.write('random.csv', text)
+        const index = await indexCsv(join(data.dir, path), { readBytes })
+        assert.equal(index.count, rows.length)
+        const bytes = Buffer.from(text)
+        for (let i = 0; i < index.count; i++) {
+          const record = parse(bytes.subarray(index.offsets.get(i), index.offsets.get(i + 1)), csvParseOptions) as string[][]
+          assert.deepEqual(record, [rows[i]])
+        }
+      }), { numRuns: 300 })
   })
 
   it('converts typed columns and names the column of a value that does not convert', async () => {
