@@ -82,6 +82,16 @@ test('parallel overrides must stay within the instance limits', async () => {
   assert.equal(ok.statusCode, 202)
 })
 
+test('records nested too deeply are a 400 naming the record', async () => {
+  const deep = `{"source":{"type":"inline","records":[1,${'['.repeat(1900)}${']'.repeat(1900)}]}}`
+  for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/json', 'idempotency-key': 'deep' }]) {
+    const response = await app.inject({ method: 'POST', url: '/v1/scans', payload: deep, headers })
+    assert.deepEqual(assertProblem(response, 400, 'PARASCAN_INVALID_SCAN').errors, [{ path: 'source.records[1]', message: 'nested deeper than 128 levels' }])
+  }
+  const fine = `{"source":{"type":"inline","records":[${'['.repeat(100)}${']'.repeat(100)}]}}`
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/scans', payload: fine, headers: { 'content-type': 'application/json' } })).statusCode, 202)
+})
+
 test('file paths outside DATA_DIR are a 400 at submit time', async () => {
   const response = await app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'file', path: '../../etc/passwd', format: 'ndjson' } } })
   assert.equal(response.statusCode, 400)

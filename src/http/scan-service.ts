@@ -9,6 +9,7 @@ import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
+import { jsonDepth } from './json-depth.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
   ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
@@ -51,6 +52,8 @@ export interface ResultsPage {
 }
 
 const PAGES_PER_READ = 16
+/** Deepest nesting accepted in an inline record. */
+export const MAX_RECORD_DEPTH = 128
 
 /** What the HTTP routes do, independent of HTTP. */
 export class ScanService {
@@ -69,6 +72,7 @@ export class ScanService {
 
   /** `tenant`: who submits (API keys on); it alone can see the scan, and its Idempotency-Keys are its own. */
   async submit (request: ScanRequest, idempotencyKey?: string, tenant?: string): Promise<SubmitResult> {
+    checkRecordDepth(request)
     const over = this.#options.limits.check(request)
     if (over.length > 0) throw withFieldErrors(new LimitExceededError(over.map((e) => `${e.path}: ${e.message}`).join('; ')), over)
     this.#checkParallel(request)
@@ -226,6 +230,18 @@ export class ScanService {
       const key = CONFIG_KEYS.find((name) => text.startsWith(name)) ?? ''
       const path = key === '' ? 'parallel' : `parallel.${key}`
       throw withFieldErrors(new ScanValidationError(`${path}: ${text}`), [{ path, message: text }])
+    }
+  }
+}
+
+function checkRecordDepth (request: ScanRequest): void {
+  if (request.source.type !== 'inline') return
+  const records = request.source.records
+  for (let i = 0; i < records.length; i++) {
+    if (jsonDepth(records[i], MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH) {
+      const path = `source.records[${i}]`
+      const message = `nested deeper than ${MAX_RECORD_DEPTH} levels`
+      throw withFieldErrors(new ScanValidationError(`${path}: ${message}`), [{ path, message }])
     }
   }
 }
