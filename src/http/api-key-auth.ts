@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { findTenant, sha256, type ApiKeyEntry } from '../config/api-keys.js'
 import { UnauthorizedError, withHeaders } from '../errors.js'
+import { sendProblem, toProblem } from './problem-details.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,30 +28,32 @@ function presented (request: FastifyRequest): string | undefined {
   return BEARER.exec(header)?.[1]
 }
 
-function unauthorized (realm: string, present: boolean): Error {
+/** Answers 401 from the hook itself, so that plug-ins with error handlers of their own (the queue dashboard) answer problem+json too. */
+function unauthorized (request: FastifyRequest, reply: FastifyReply, realm: string, present: boolean): FastifyReply {
   const challenge = present ? `Bearer realm="${realm}", error="invalid_token"` : `Bearer realm="${realm}"`
   const reason = present ? 'the bearer token is not valid' : 'send Authorization: Bearer <key>'
-  return withHeaders(new UnauthorizedError(reason), { 'www-authenticate': challenge })
+  const error = withHeaders(new UnauthorizedError(reason), { 'www-authenticate': challenge })
+  return sendProblem(reply.headers(error.headers), toProblem(error, request))
 }
 
 /** An onRequest hook: API keys for the scan API and the queue dashboard, a token for /metrics; /healthz, /readyz and /docs stay open. */
-export function apiKeyAuth (options: ApiKeyAuthOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+export function apiKeyAuth (options: ApiKeyAuthOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   const prefixes = options.protectedPrefixes ?? ['/v1', '/admin/queues']
   const metricsDigest = options.metricsToken === undefined ? undefined : sha256(options.metricsToken)
-  return async (request) => {
+  return async (request, reply) => {
     const route = request.routeOptions.url ?? request.url.split('?')[0]
     if (route === '/metrics') {
       if (metricsDigest === undefined) return
       const token = presented(request)
-      if (token === undefined) throw unauthorized('parascan-metrics', false)
-      if (!timingSafeEqual(sha256(token), metricsDigest)) throw unauthorized('parascan-metrics', true)
+      if (token === undefined) return unauthorized(request, reply, 'parascan-metrics', false)
+      if (!timingSafeEqual(sha256(token), metricsDigest)) return unauthorized(request, reply, 'parascan-metrics', true)
       return
     }
     if (options.apiKeys === undefined || !prefixes.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))) return
     const key = presented(request)
-    if (key === undefined) throw unauthorized('parascan', false)
+    if (key === undefined) return unauthorized(request, reply, 'parascan', false)
     const tenant = findTenant(options.apiKeys, key)
-    if (tenant === undefined) throw unauthorized('parascan', true)
+    if (tenant === undefined) return unauthorized(request, reply, 'parascan', true)
     request.tenant = tenant
   }
 }
