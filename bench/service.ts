@@ -41,7 +41,17 @@ async function apiSubmitRate (): Promise<number> {
   const name = prefix()
   const port = 30000 + Math.floor(Math.random() * 20000)
   const api = spawn(process.execPath, [fileURLToPath(new URL('../src/main.js', import.meta.url))], {
-    env: { ...process.env, REDIS_URL, PARASCAN_KEY_PREFIX: name, PARASCAN_CONCURRENCY: '0', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      REDIS_URL,
+      PARASCAN_KEY_PREFIX: name,
+      PARASCAN_CONCURRENCY: '0',
+      PARASCAN_MAX_QUEUED_SCANS: '100000000',
+      PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: '100000000',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent'
+    },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const exited = new Promise((resolve) => api.once('exit', resolve))
