@@ -48,6 +48,8 @@ export class BullmqScanQueue implements ScanQueue {
       prefix: this.#options.prefix,
       defaultJobOptions: { attempts: 1, removeOnComplete: { age }, removeOnFail: { age } }
     })
+    // Connection errors reach the callers of each command (and /readyz); without a listener BullMQ prints them.
+    this.#queue.on('error', () => {})
   }
 
   /** The BullMQ queue itself, for the queue dashboard. */
