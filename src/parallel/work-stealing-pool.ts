@@ -112,6 +112,7 @@ export class WorkStealingPool {
     const { options, config } = prepared
     if (options.signal?.aborted === true) throw abortError(options.signal.reason)
     const task = await loadTaskModule(prepared.moduleUrl)
+    if (this.#closed) throw new PoolClosedError()
     const sequential = config.scheduler === 'sequential'
     const host: ThreadHost = sequential ? this.#localHost() : this.#threadHost()
     const session = new ScanSession({
