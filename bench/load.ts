@@ -49,9 +49,8 @@ async function startInstance (prefix: string): Promise<Instance> {
   const exited = new Promise((resolve) => child.once('exit', resolve))
   const url = `http://127.0.0.1:${port}`
   for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return { child, url, exited }
-    } catch {}
+    const ready = await fetch(`${url}/readyz`).then((response) => response.ok, () => false)
+    if (ready) return { child, url, exited }
     if (i > 300) throw new Error(`instance on port ${port} did not become ready`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
