@@ -12,7 +12,7 @@ import { validateScan, planScan } from '../src/pipeline/index.js'
 import { loadServiceConfig } from '../src/config/service-config.js'
 import { parseApiKeys } from '../src/config/api-keys.js'
 import type { RunningServer } from '../src/server.js'
-import { realServer, tempDataDir, waitFor } from './service-harness.js'
+import { dropPrefix, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from './service-harness.js'
 
 const closers: Array<() => Promise<void>> = []
 after(async () => { for (const close of closers) await close() })
@@ -111,6 +111,33 @@ test('admission: past PARASCAN_MAX_QUEUED_SCANS and the per-tenant bound, 429 wi
   const cancel = await app.inject({ method: 'POST', url: `/v1/scans/${a1.json().id}/cancel`, headers: { authorization: 'Bearer alpha-key-1' } })
   assert.equal(cancel.statusCode, 202)
   assert.equal((await post('beta-key-22')).statusCode, 202, 'a cancelled scan frees its place')
+})
+
+test('admission on Redis is atomic and shared by instances: concurrent submits never queue more than the bounds', async () => {
+  const prefix = uniquePrefix()
+  closers.push(async () => await dropPrefix(prefix))
+  const env = {
+    REDIS_URL,
+    PARASCAN_KEY_PREFIX: prefix,
+    PARASCAN_CONCURRENCY: '0',
+    PARASCAN_MAX_QUEUED_SCANS: '5',
+    PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: '3',
+    PARASCAN_API_KEYS: 'alpha:alpha-key-1,beta:beta-key-22'
+  }
+  const one = await startServer(env)
+  const two = await startServer(env)
+  const post = async (server: RunningServer, key: string) => await server.app.inject({
+    method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 10 } }, headers: { authorization: `Bearer ${key}` }
+  })
+  const alpha = await Promise.all(Array.from({ length: 8 }, async (_, i) => await post(i % 2 === 0 ? one : two, 'alpha-key-1')))
+  assert.equal(alpha.filter((r) => r.statusCode === 202).length, 3)
+  for (const refused of alpha.filter((r) => r.statusCode !== 202)) assertProblem(refused, 429, 'PARASCAN_TOO_MANY_QUEUED')
+  const beta = await Promise.all(Array.from({ length: 6 }, async (_, i) => await post(i % 2 === 0 ? one : two, 'beta-key-22')))
+  assert.equal(beta.filter((r) => r.statusCode === 202).length, 2, 'the global bound of 5 leaves 2 for beta')
+  const first = alpha.find((r) => r.statusCode === 202)!.json().id
+  assert.equal((await one.app.inject({ method: 'POST', url: `/v1/scans/${first}/cancel`, headers: { authorization: 'Bearer alpha-key-1' } })).statusCode, 202)
+  assert.equal((await post(two, 'beta-key-22')).statusCode, 202, 'a cancelled scan frees its place')
+  assertProblem(await post(one, 'beta-key-22'), 429, 'PARASCAN_TOO_MANY_QUEUED')
 })
 
 test('a scan past PARASCAN_SCAN_TIMEOUT or its own timeout_seconds fails with PARASCAN_SCAN_TIMEOUT; the instance goes on', async () => {
