@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,9 +11,11 @@ const QUICK = process.argv.includes('--quick')
 const CONCURRENT_SCANS = QUICK ? 200 : 1000
 const SMALL_SCANS = QUICK ? 2000 : 10_000
 const SMALL_IN_FLIGHT = 100
+const SMALL_ROUNDS = 5
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url))
+const PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url))
 
-interface Instance { child: ChildProcess, url: string, exited: Promise<unknown> }
+interface Instance { child: ChildProcess, url: string, exited: Promise<unknown>, probeFile: string }
 interface Submitted { id: string, expected: number }
 
 async function freePort (): Promise<number> {
@@ -29,9 +31,11 @@ async function freePort (): Promise<number> {
 
 async function startInstance (prefix: string): Promise<Instance> {
   const port = await freePort()
-  const child = spawn(process.execPath, [MAIN], {
+  const probeFile = join(mkdtempSync(join(tmpdir(), 'parascan-probe-')), 'memory.json')
+  const child = spawn(process.execPath, ['--expose-gc', '--import', PROBE, MAIN], {
     env: {
       ...process.env,
+      MEMORY_PROBE_FILE: probeFile,
       REDIS_URL,
       PARASCAN_KEY_PREFIX: prefix,
       PORT: String(port),
@@ -50,16 +54,33 @@ async function startInstance (prefix: string): Promise<Instance> {
   const url = `http://127.0.0.1:${port}`
   for (let i = 0; ; i++) {
     const ready = await fetch(`${url}/readyz`).then((response) => response.ok, () => false)
-    if (ready) return { child, url, exited }
+    if (ready) return { child, url, exited, probeFile }
     if (i > 300) throw new Error(`instance on port ${port} did not become ready`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
-/** Resident set size of a process in MiB (Linux). */
-function rssMiB (pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return match === null ? Number.NaN : Number(match[1]) / 1024
+interface Memory { rss: number, heapUsed: number }
+
+/** RSS and V8 heap in use (MiB) of an instance, right after a full garbage collection in it. */
+async function memory (instance: Instance): Promise<Memory> {
+  rmSync(instance.probeFile, { force: true })
+  instance.child.kill('SIGWINCH')
+  for (let i = 0; !existsSync(instance.probeFile); i++) {
+    if (i > 200) throw new Error('the memory probe did not answer')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 25))
+  const usage = JSON.parse(readFileSync(instance.probeFile, 'utf8')) as Memory
+  return { rss: usage.rss / 2 ** 20, heapUsed: usage.heapUsed / 2 ** 20 }
+}
+
+async function memories (instances: Instance[]): Promise<Memory[]> {
+  return await Promise.all(instances.map(async (instance) => await memory(instance)))
+}
+
+function show (values: Memory[]): string {
+  return values.map((m) => `${m.rss.toFixed(0)} (heap ${m.heapUsed.toFixed(0)})`).join(' / ')
 }
 
 const SIZES = [10, 1000, 20_000]
@@ -146,8 +167,7 @@ const prefix = `parascan-load-${process.pid}-${Date.now().toString(36)}`
 const instances: Instance[] = []
 try {
   instances.push(await startInstance(prefix), await startInstance(prefix))
-  const rss = (): string => instances.map((instance) => rssMiB(instance.child.pid!).toFixed(0)).join(' / ')
-  const rssStart = rss()
+  const atStart = await memories(instances)
 
   const began = Date.now()
   const burst = await submitAll(instances, CONCURRENT_SCANS, mixedScan, CONCURRENT_SCANS)
@@ -156,14 +176,18 @@ try {
   const drainSeconds = (Date.now() - began) / 1000
   check(burst, burstDocs)
   const times = [...burstDocs.values()].map((doc) => (Date.parse(doc.finished_at!) - Date.parse(doc.created_at)) / 1000).sort((a, b) => a - b)
-  const afterBurst = instances.map((instance) => rssMiB(instance.child.pid!))
+  const afterBurst = await memories(instances)
 
   const smallBegan = Date.now()
-  const small = await submitAll(instances, SMALL_SCANS, smallScan, SMALL_IN_FLIGHT)
-  check(small, await awaitAll(instances[1].url, small))
+  const rounds: string[] = []
+  for (let round = 0; round < SMALL_ROUNDS; round++) {
+    const small = await submitAll(instances, SMALL_SCANS / SMALL_ROUNDS, smallScan, SMALL_IN_FLIGHT)
+    check(small, await awaitAll(instances[round % instances.length].url, small))
+    rounds.push((await memories(instances)).map((m) => m.rss.toFixed(0)).join(' / '))
+  }
   const smallSeconds = (Date.now() - smallBegan) / 1000
-  const afterSmall = instances.map((instance) => rssMiB(instance.child.pid!))
-  const growth = afterSmall.map((value, i) => value / afterBurst[i] - 1)
+  const afterSmall = await memories(instances)
+  const growth = afterSmall.map((value, i) => value.rss / afterBurst[i].rss - 1)
 
   const lines = [
     `parascan load (${QUICK ? 'quick' : 'full'}): 2 instances (1 worker thread, 2 scans at a time each) on one Redis, node ${process.version}`,
@@ -171,7 +195,9 @@ try {
     `  submissions/s          ${(CONCURRENT_SCANS / submitSeconds).toFixed(0)} (${submitSeconds.toFixed(2)} s to accept all)`,
     `  time to finish         p50 ${percentile(times, 50).toFixed(2)} s, p99 ${percentile(times, 99).toFixed(2)} s (created → finished; all done in ${drainSeconds.toFixed(1)} s)`,
     `${SMALL_SCANS} small scans, ${SMALL_IN_FLIGHT} in flight: all succeeded, ${(SMALL_SCANS / smallSeconds).toFixed(0)} scans/s`,
-    `  RSS MiB (instance 1 / 2): start ${rssStart}, after ${CONCURRENT_SCANS}: ${afterBurst.map((v) => v.toFixed(0)).join(' / ')}, after ${SMALL_SCANS} more: ${afterSmall.map((v) => v.toFixed(0)).join(' / ')}`,
+    `  MiB after a full GC (instance 1 / 2): start ${show(atStart)}`,
+    `    after the ${CONCURRENT_SCANS}: ${show(afterBurst)}; after ${SMALL_SCANS} more: ${show(afterSmall)}`,
+    `  RSS MiB after each fifth of the small scans: ${rounds.join(', ')}`,
     `  RSS growth over the small scans: ${growth.map((g) => `${(g * 100).toFixed(1)}%`).join(' / ')} (bound: 20%)`
   ]
   process.stdout.write(lines.join('\n') + '\n')
