@@ -15,6 +15,8 @@ import type { DoneMessage, FailureData, ScanSpec, WorkerMessage } from './worker
 const MAX_RESTARTS = 3
 /** Poll period while waiting for the live workers to go quiet after a crash. */
 const RECOVERY_POLL_MS = 2
+/** Longest wait for the live workers to go quiet after a crash before the scan fails. */
+const RECOVERY_TIMEOUT_MS = 10_000
 
 /** Where the threads of a scan run: worker threads of a pool, or the calling thread. */
 export interface ThreadHost {
@@ -68,6 +70,7 @@ export class ScanSession {
   #skipped = 0
   #restarts = 0
   #recovering = false
+  #recoveryStarted = 0
   #failure: unknown
   #aborted = false
   #settled = false
@@ -180,6 +183,7 @@ export class ScanSession {
     }
     if (!this.#recovering) {
       this.#recovering = true
+      this.#recoveryStarted = performance.now()
       setTimeout(() => this.#recover(), RECOVERY_POLL_MS)
     }
   }
@@ -194,6 +198,10 @@ export class ScanSession {
       return
     }
     if (!this.#quiet()) {
+      if (performance.now() - this.#recoveryStarted > RECOVERY_TIMEOUT_MS) {
+        const lost = this.#committed.complement(this.#o.total).map(([s, e]) => `[${s}, ${e})`).join(', ')
+        this.#fail(new WorkerCrashedError(`${lost} (the other threads did not go idle)`, this.#restarts))
+      }
       setTimeout(() => this.#recover(), RECOVERY_POLL_MS)
       return
     }
@@ -220,12 +228,12 @@ export class ScanSession {
     const state = this.#state
     const wakes = state.wakes
     for (let slot = 0; slot < this.#n; slot++) {
-      if (this.#dead.has(slot)) continue
+      if (this.#dead.has(slot) || this.#done.has(slot)) continue
       if (state.read(slot, STAT_PARKED) !== 1) return false
       if (state.read(slot, STAT_POSTED) !== this.#receivedBySlot[slot]) return false
     }
     for (let slot = 0; slot < this.#n; slot++) {
-      if (!this.#dead.has(slot) && state.read(slot, STAT_PARKED) !== 1) return false
+      if (!this.#dead.has(slot) && !this.#done.has(slot) && state.read(slot, STAT_PARKED) !== 1) return false
     }
     return state.wakes === wakes
   }
