@@ -31,7 +31,7 @@ test('a skewed workload is balanced by stealing, and the metrics add up', async 
   const total = 200_000
   await pool.scan(1000, { module }, { config: { scheduler: 'thread_pool' } })
   const m = recorder()
-  const results = await pool.scan(total, { module, params: { total, shape: 'hot-start', spin: 60, keepEvery: 0 } }, {
+  const results = await pool.scan(total, { module, params: { total, shape: 'hot-start', spin: 100, keepEvery: 0 } }, {
     metrics: m.metrics.bind(m), progress_interval_ms: 20
   })
   assert.deepEqual(results, [])
