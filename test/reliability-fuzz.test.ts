@@ -9,8 +9,36 @@ import { realServer, tempDataDir, waitFor } from './service-harness.js'
 /** Requests per property; `npm run test:fuzz` sets FUZZ_RUNS=10000. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300)
 
-let server: RunningServer | undefined
-after(async () => { await server?.close() })
+const servers: RunningServer[] = []
+after(async () => { await Promise.allSettled(servers.map(async (server) => await server.close())) })
+
+type Inject = Awaited<ReturnType<RunningServer['app']['inject']>>
+
+/** Never a 5xx; every 4xx is problem+json with a matching status and a PARASCAN_* code. */
+function checkResponse (what: string, method: string, response: Inject): void {
+  assert.ok(response.statusCode < 500, `${what} → ${response.statusCode} ${response.body.slice(0, 500)}`)
+  if (response.statusCode >= 400 && method !== 'HEAD') {
+    assert.match(String(response.headers['content-type']), /^application\/problem\+json/, `${what} → ${response.statusCode} ${response.body.slice(0, 200)}`)
+    const problem = response.json()
+    assert.equal(problem.status, response.statusCode)
+    assert.match(problem.code, /^PARASCAN_[A-Z_0-9]+$/)
+    assert.equal(typeof problem.detail, 'string')
+  }
+}
+
+/** Waits until every scan is readable and finished; `headers` authenticate the reads. */
+async function allFinish (server: RunningServer, ids: Iterable<string>, headers: Record<string, string> = {}): Promise<void> {
+  for (const id of ids) {
+    const doc = await waitFor(async () => {
+      const response = await server.app.inject({ method: 'GET', url: `/v1/scans/${id}`, headers })
+      if (response.statusCode === 429) return undefined
+      assert.equal(response.statusCode, 200, response.body)
+      const status = response.json()
+      return ['succeeded', 'failed', 'cancelled'].includes(status.status) ? status : undefined
+    }, 60_000, 50)
+    if (doc.status === 'failed') assert.match(doc.error.code, /^PARASCAN_/)
+  }
+}
 
 const validScans: object[] = [
   { source: { type: 'range', start: 0, end: 200 }, pipeline: [{ filter: 'record % 2 == 0' }, { map: 'record * 2' }] },
@@ -98,13 +126,14 @@ test(`fuzzed requests (${RUNS}) against the real app: never a 5xx, problem+json 
   const dataDir = tempDataDir()
   writeFileSync(join(dataDir, 'people.ndjson'), '{"name":"a","age":17}\n{"name":"b","age":40}\n{"name":"c","age":22}\n')
   writeFileSync(join(dataDir, 'people.csv'), 'name,age\na,17\nb,40\n')
-  server = await realServer({
+  const server = await realServer({
     DATA_DIR: dataDir,
     BODY_LIMIT: String(256 * 1024),
     PARASCAN_SCAN_TIMEOUT: '1s',
     PARASCAN_MAX_QUEUED_SCANS: '40',
     PARASCAN_CONCURRENCY: '2'
   })
+  servers.push(server)
   const app = server.app
   await waitFor(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined)
   const accepted = new Set<string>()
@@ -117,28 +146,63 @@ test(`fuzzed requests (${RUNS}) against the real app: never a 5xx, problem+json 
     const sendsBody = r.method !== 'GET' && r.method !== 'HEAD'
     const response = await app.inject({ method: r.method as 'GET', url: r.url, headers, payload: sendsBody ? r.body : undefined })
     statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1)
-    assert.ok(response.statusCode < 500, `${r.method} ${r.url} → ${response.statusCode} ${response.body.slice(0, 500)}`)
-    if (response.statusCode >= 400 && r.method !== 'HEAD') {
-      assert.match(String(response.headers['content-type']), /^application\/problem\+json/, `${r.method} ${r.url} → ${response.statusCode} ${response.body.slice(0, 200)}`)
-      const problem = response.json()
-      assert.equal(problem.status, response.statusCode)
-      assert.match(problem.code, /^PARASCAN_[A-Z_0-9]+$/)
-      assert.equal(typeof problem.detail, 'string')
-    }
+    checkResponse(`${r.method} ${r.url}`, r.method, response)
     if (response.statusCode === 202 && r.method === 'POST' && /^\/v1\/scans\/?$/.test(r.url)) accepted.add(response.json().id)
   }), { numRuns: RUNS })
 
   assert.ok(accepted.size > 0, 'some requests were valid scans')
   assert.ok([...statuses.keys()].some((status) => status >= 400), 'some requests were refused')
-  for (const id of accepted) {
-    const doc = await waitFor(async () => {
-      const response = await app.inject({ method: 'GET', url: `/v1/scans/${id}` })
-      assert.equal(response.statusCode, 200, response.body)
-      const status = response.json()
-      return ['succeeded', 'failed', 'cancelled'].includes(status.status) ? status : undefined
-    }, 60_000, 50)
-    if (doc.status === 'failed') assert.match(doc.error.code, /^PARASCAN_/)
-  }
+  await allFinish(server, accepted)
   assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
   process.stdout.write(`# fuzz: ${RUNS} requests, ${accepted.size} scans accepted and finished; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}\n`)
+})
+
+const KEY_A = 'fuzz-key-of-a'
+const KEY_B = 'fuzz-key-of-b'
+
+test(`fuzzed requests (${Math.ceil(RUNS / 3)}) with API keys and a rate limit: no 5xx, no /v1 answer without a valid key, no tenant reads another's scan`, async () => {
+  const server = await realServer({
+    PARASCAN_API_KEYS: `a:${KEY_A},b:${KEY_B}`,
+    PARASCAN_RATE_LIMIT: '150',
+    PARASCAN_RATE_LIMIT_WINDOW: '1s',
+    PARASCAN_SCAN_TIMEOUT: '1s',
+    PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: '10'
+  })
+  servers.push(server)
+  const app = server.app
+  const idsOfA: string[] = []
+  for (const end of [10, 20, 30]) {
+    const response = await app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end } }, headers: { authorization: `Bearer ${KEY_A}` } })
+    assert.equal(response.statusCode, 202)
+    idsOfA.push(response.json().id)
+  }
+  const accepted = new Map<string, string>([...idsOfA].map((id) => [id, KEY_A]))
+  const authorization = fc.constantFrom(undefined, `Bearer ${KEY_A}`, `Bearer ${KEY_B}`, `Bearer ${KEY_A} `, `bearer ${KEY_B}`, `Bearer ${KEY_A}x`,
+    `Basic ${KEY_A}`, 'Bearer', `Bearer ${'x'.repeat(5000)}`, `Bearer ${KEY_B.toUpperCase()}`, 'Bearer \u0000')
+  const path = fc.oneof(
+    fc.constant('/v1/scans'),
+    fc.tuple(fc.nat(2), fc.constantFrom('', '/results', '/results?limit=2', '/cancel')).map(([i, rest]) => `/v1/scans/${idsOfA[i]}${rest}`),
+    fc.tuple(idLike, query).map(([id, q]) => `/v1/scans/${id}${q}`),
+    fc.constantFrom('/v1/scans?status=succeeded', '/metrics', '/healthz', '/admin/queues', '/v1', '/v1/')
+  )
+  const keyed = fc.record({ method, url: path, body, authorization })
+
+  await fc.assert(fc.asyncProperty(keyed, async (r) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (r.authorization !== undefined) headers.authorization = r.authorization
+    const sendsBody = r.method !== 'GET' && r.method !== 'HEAD'
+    const response = await app.inject({ method: r.method as 'GET', url: r.url, headers, payload: sendsBody ? r.body : undefined })
+    checkResponse(`${r.method} ${r.url} as ${r.authorization ?? 'nobody'}`, r.method, response)
+    const key = /^bearer +(\S+) *$/i.exec(r.authorization ?? '')?.[1]
+    const valid = key === KEY_A || key === KEY_B
+    if (r.url.startsWith('/v1') && !valid) {
+      const badUrl = response.statusCode === 400 && /is not a valid url component/.test(response.json().detail)
+      assert.ok(response.statusCode === 401 || response.statusCode === 414 || badUrl, `${r.method} ${r.url} without a valid key → ${response.statusCode}`)
+    }
+    const ofA = idsOfA.find((id) => r.url.includes(id))
+    if (ofA !== undefined && key === KEY_B) assert.ok(response.statusCode >= 400 && response.statusCode !== 409, `tenant b reached a scan of a: ${response.statusCode}`)
+    if (response.statusCode === 202 && r.method === 'POST' && r.url === '/v1/scans') accepted.set(response.json().id, key!)
+  }), { numRuns: Math.ceil(RUNS / 3) })
+
+  for (const [id, key] of accepted) await allFinish(server, [id], { authorization: `Bearer ${key}` })
 })
