@@ -63,7 +63,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
           .pipe(z.number().int().min(1, 'must be at least 1').optional()),
         cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
       }),
-      response: { 200: scanListSchema, ...problems(400) }
+      response: { 200: scanListSchema, ...problems(400, 401, 429, 503) }
     }
   }, async (request) => {
     const { status, limit, cursor } = request.query
@@ -76,7 +76,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       summary: 'Status, progress and metrics of a scan',
       description: 'While the scan is queued or running, Retry-After says when to poll again.',
       params: idParams,
-      response: { 200: scanStatusSchema, ...problems(404) }
+      response: { 200: scanStatusSchema, ...problems(401, 404, 429, 503) }
     }
   }, async (request, reply) => {
     const document = await service.status(request.params.id, request.tenant)
@@ -97,7 +97,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
           .pipe(z.number().int().min(1, 'must be at least 1').optional()),
         cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
       }),
-      response: { 200: resultsPageSchema, ...problems(400, 404, 409) }
+      response: { 200: resultsPageSchema, ...problems(400, 401, 404, 409, 429, 503) }
     }
   }, async (request, reply) => {
     const page = await service.results(request.params.id, request.query.limit ?? 1000, request.query.cursor, request.tenant)
@@ -111,7 +111,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       summary: 'Cancel a scan',
       description: 'A queued scan is cancelled at once; a running one (on any instance) is signalled and ends as cancelled shortly after.',
       params: idParams,
-      response: { 202: scanStatusSchema, ...problems(404, 409) }
+      response: { 202: scanStatusSchema, ...problems(401, 404, 409, 429, 503) }
     }
   }, async (request, reply) => {
     return reply.code(202).send(await service.cancel(request.params.id, request.tenant))
@@ -122,7 +122,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       tags: ['scans'],
       summary: 'Delete a finished scan and its results',
       params: idParams,
-      response: { 204: z.null().describe('Deleted.'), ...problems(404, 409) }
+      response: { 204: z.null().describe('Deleted.'), ...problems(401, 404, 409, 429, 503) }
     }
   }, async (request, reply) => {
     await service.remove(request.params.id, request.tenant)

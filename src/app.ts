@@ -114,12 +114,24 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'parascan', version: options.version ?? '0.1.0', description: API_DESCRIPTION },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key of PARASCAN_API_KEYS; it names the tenant.' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' }
+        }
+      },
       tags: [
         { name: 'scans', description: 'Submit scans, follow them and read their results.' },
         { name: 'operations', description: 'Health, readiness and Prometheus metrics.' }
       ]
     },
-    transform: jsonSchemaTransform,
+    transform: (input) => {
+      const out = jsonSchemaTransform(input)
+      const scheme = input.url.startsWith('/v1') && options.apiKeys !== undefined
+        ? 'apiKey'
+        : input.url === '/metrics' && options.metricsToken !== undefined ? 'metricsToken' : undefined
+      return scheme === undefined ? out : { ...out, schema: { ...out.schema, security: [{ [scheme]: [] }] } }
+    },
     transformObject: jsonSchemaTransformObject
   })
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })

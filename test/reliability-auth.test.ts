@@ -68,6 +68,12 @@ test('with PARASCAN_API_KEYS every /v1 route needs a valid key: 401 problem+json
   }
   assert.equal((await as(server, KEY_A)('GET', '/v1/scans')).statusCode, 200)
   assert.equal((await anonymous('GET', '/v1/scans', undefined, { authorization: `bearer ${KEY_B}` })).statusCode, 200, 'a hashed key and a lower-case scheme')
+  const openapi = (await anonymous('GET', '/docs/json')).json()
+  assert.deepEqual(openapi.components.securitySchemes.apiKey, { type: 'http', scheme: 'bearer', description: 'An API key of PARASCAN_API_KEYS; it names the tenant.' })
+  assert.deepEqual(openapi.paths['/v1/scans'].post.security, [{ apiKey: [] }])
+  assert.deepEqual(openapi.paths['/v1/scans/{id}/results'].get.security, [{ apiKey: [] }])
+  assert.ok('401' in openapi.paths['/v1/scans/{id}'].get.responses)
+  assert.equal(openapi.paths['/healthz'].get.security, undefined)
 })
 
 test('a tenant sees only its own scans: another tenant gets 404 everywhere and an empty list; Idempotency-Keys are per tenant', async () => {
