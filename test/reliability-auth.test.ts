@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RunningServer } from '../src/server.js'
 import { dropPrefix, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from './service-harness.js'
+import { ApiClient, problemCodeOf } from '../src/cli/api-client.js'
 
 const servers: RunningServer[] = []
 const prefixes: string[] = []
@@ -172,4 +173,19 @@ test('file sources stay in DATA_DIR through the API (.., absolute, NUL, symbolic
     assert.equal(response.statusCode >= 400 && response.statusCode < 500, true, `${path}: ${response.body}`)
     assert.notEqual(response.json().code, undefined)
   }
+})
+
+test('the command line client sends PARASCAN_API_KEY (or its apiKey option) as a bearer token', async () => {
+  const server = await start()
+  await assert.rejects(new ApiClient({ url: server.url, apiKey: '' }).list(), (error) => problemCodeOf(error) === 'PARASCAN_UNAUTHORIZED')
+  const accepted = await new ApiClient({ url: server.url, apiKey: KEY_A }).submit(small)
+  const previous = process.env.PARASCAN_API_KEY
+  process.env.PARASCAN_API_KEY = KEY_A
+  try {
+    assert.equal((await new ApiClient({ url: server.url }).status(accepted.id)).id, accepted.id)
+  } finally {
+    if (previous === undefined) delete process.env.PARASCAN_API_KEY
+    else process.env.PARASCAN_API_KEY = previous
+  }
+  await assert.rejects(new ApiClient({ url: server.url, apiKey: KEY_B }).status(accepted.id), (error) => problemCodeOf(error) === 'PARASCAN_SCAN_NOT_FOUND')
 })

@@ -32,16 +32,21 @@ export interface ApiClientOptions {
   url: string
   /** Time limit of one request (ms). Default: 30000. */
   timeoutMs?: number
+  /** API key sent as `Authorization: Bearer <key>`. Default: the PARASCAN_API_KEY environment variable, else none. */
+  apiKey?: string
 }
 
 /** The parascan HTTP API (v1) over fetch; every failure is one of the errors of ./errors.js. */
 export class ApiClient {
   readonly url: string
   readonly #timeoutMs: number
+  readonly #authorization: Record<string, string>
 
   constructor (options: ApiClientOptions) {
     this.url = options.url.replace(/\/+$/, '')
     this.#timeoutMs = options.timeoutMs ?? 30_000
+    const apiKey = options.apiKey ?? process.env.PARASCAN_API_KEY
+    this.#authorization = apiKey === undefined || apiKey === '' ? {} : { authorization: `Bearer ${apiKey}` }
   }
 
   submit (request: ScanRequest | unknown, idempotencyKey?: string): Promise<ScanAccepted> {
@@ -81,7 +86,7 @@ export class ApiClient {
     const target = this.url + path
     let response: Response
     try {
-      response = await fetch(target, { method, ...init, signal: AbortSignal.timeout(this.#timeoutMs) })
+      response = await fetch(target, { method, ...init, headers: { ...this.#authorization, ...init.headers }, signal: AbortSignal.timeout(this.#timeoutMs) })
     } catch (error) {
       throw connectionError(this.url, error)
     }
