@@ -1,17 +1,42 @@
 import { parse } from 'csv-parse/sync'
 import { columnConverter, type ColumnConverter } from './csv-column-converter.js'
 import { csvParseOptions } from './csv-options.js'
+import { csvPlainLines } from './csv-plain-lines.js'
 import { FileBytes } from './file-bytes.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { UnreadableRecord, type SourceReader } from './source-reader.js'
 
-/** CSV rows: parsed with csv-parse per chunk in the worker, then typed per record. */
+/** A raw CSV record: the text of a line without quotes, the fields csv-parse gave, or why it could not be read. */
+type CsvRaw = string | string[] | UnreadableRecord
+
+/** The index has already skipped the byte order mark: one at the start of a chunk is data. */
+const chunkParseOptions = { ...csvParseOptions, bom: false }
+
+const SKIP = 0
+const CHECK = 1
+const KEEP = 2
+
+/** What decodeFields does with each column, for one set of wanted fields. */
+interface Projection {
+  wanted: ReadonlySet<string>
+  /** Per column: SKIP, CHECK (typed: converted to find bad values, not kept) or KEEP. */
+  roles: Uint8Array
+  /** Columns after this one are only counted. */
+  lastNeeded: number
+}
+
+/**
+ * CSV rows. A chunk without any `"` is split into lines and fields directly; any other chunk is
+ * parsed by csv-parse in one call, and record by record when that fails, so that a bad record
+ * fails alone. Typed columns are converted per record.
+ */
 export class CsvFileReader implements SourceReader {
   readonly integerRecords = false
   readonly #bytes: FileBytes
   readonly #path: string
   readonly #header: string[]
   readonly #converters: Array<ColumnConverter | undefined>
+  #projection?: Projection
 
   constructor (params: FileSourceParams) {
     this.#bytes = new FileBytes(params)
@@ -23,20 +48,22 @@ export class CsvFileReader implements SourceReader {
     })
   }
 
-  read (offset: number, count: number): Array<string[] | UnreadableRecord> {
+  read (offset: number, count: number): CsvRaw[] {
     const bytes = this.#bytes.read(offset, count)
+    const lines = csvPlainLines(bytes, count)
+    if (lines !== undefined) return lines
     try {
-      const rows = parse(bytes, csvParseOptions) as string[][]
+      const rows = parse(bytes, chunkParseOptions) as string[][]
       if (rows.length === count) return rows
     } catch {
       // one bad record must fail alone: parse record by record below
     }
     const base = this.#bytes.offsetOf(offset)
-    const rows: Array<string[] | UnreadableRecord> = []
+    const rows: CsvRaw[] = []
     for (let i = 0; i < count; i++) {
       const record = bytes.subarray(this.#bytes.offsetOf(offset + i) - base, this.#bytes.offsetOf(offset + i + 1) - base)
       try {
-        const parsed = parse(record, csvParseOptions) as string[][]
+        const parsed = parse(record, chunkParseOptions) as string[][]
         rows.push(parsed.length === 1 ? parsed[0] : new UnreadableRecord(`the record holds ${parsed.length} CSV rows`))
       } catch (error) {
         rows.push(new UnreadableRecord((error as Error).message))
@@ -47,7 +74,7 @@ export class CsvFileReader implements SourceReader {
 
   decode (raw: unknown): Record<string, unknown> {
     if (raw instanceof UnreadableRecord) throw new Error(`${this.#path}: not valid CSV: ${raw.message}`)
-    const fields = raw as string[]
+    const fields = typeof raw === 'string' ? raw.split(',') : raw as string[]
     const header = this.#header
     if (fields.length !== header.length) throw new Error(`${this.#path}: the row has ${fields.length} fields, the header has ${header.length}`)
     const record: Record<string, unknown> = {}
@@ -60,6 +87,73 @@ export class CsvFileReader implements SourceReader {
       }
     }
     return record
+  }
+
+  /**
+   * The wanted columns of a row, without building the others. Every typed column is still
+   * converted, so a row that decode refuses is refused here too (undefined: decode it whole).
+   */
+  decodeFields (raw: unknown, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
+    if (raw instanceof UnreadableRecord) return undefined
+    const projection = this.#projectionOf(wanted)
+    return typeof raw === 'string' ? this.#projectLine(raw, projection) : this.#projectFields(raw as string[], projection)
+  }
+
+  #projectionOf (wanted: ReadonlySet<string>): Projection {
+    if (this.#projection?.wanted === wanted) return this.#projection
+    const roles = new Uint8Array(this.#header.length)
+    let lastNeeded = -1
+    this.#header.forEach((name, i) => {
+      roles[i] = wanted.has(name) ? KEEP : this.#converters[i] === undefined ? SKIP : CHECK
+      if (roles[i] !== SKIP) lastNeeded = i
+    })
+    this.#projection = { wanted, roles, lastNeeded }
+    return this.#projection
+  }
+
+  #project (out: Record<string, unknown>, column: number, role: number, text: string): boolean {
+    const convert = this.#converters[column]
+    if (convert === undefined) {
+      out[this.#header[column]] = text
+      return true
+    }
+    try {
+      const value = convert(text)
+      if (role === KEEP) out[this.#header[column]] = value
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  #projectLine (line: string, projection: Projection): Record<string, unknown> | undefined {
+    const { roles, lastNeeded } = projection
+    const out: Record<string, unknown> = {}
+    let column = 0
+    let start = 0
+    for (; column <= lastNeeded; column++) {
+      const comma = line.indexOf(',', start)
+      const end = comma === -1 ? line.length : comma
+      if (roles[column] !== SKIP && !this.#project(out, column, roles[column], line.slice(start, end))) return undefined
+      if (comma === -1) return column + 1 === roles.length ? out : undefined
+      start = comma + 1
+    }
+    for (; column < roles.length; column++) {
+      const comma = line.indexOf(',', start)
+      if (comma === -1) return column + 1 === roles.length ? out : undefined
+      start = comma + 1
+    }
+    return undefined
+  }
+
+  #projectFields (fields: string[], projection: Projection): Record<string, unknown> | undefined {
+    const { roles, lastNeeded } = projection
+    if (fields.length !== roles.length) return undefined
+    const out: Record<string, unknown> = {}
+    for (let column = 0; column <= lastNeeded; column++) {
+      if (roles[column] !== SKIP && !this.#project(out, column, roles[column], fields[column])) return undefined
+    }
+    return out
   }
 
   close (): void {
