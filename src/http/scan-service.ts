@@ -78,8 +78,8 @@ export class ScanService {
     this.#checkParallel(request)
     await this.#options.planner.validateScan(request, this.#options.contextFor(tenant))
     const now = new Date()
-    const id = newScanId(now.getTime())
-    const createdAt = now.toISOString()
+    let id = newScanId(now.getTime())
+    let createdAt = now.toISOString()
     if (idempotencyKey !== undefined) {
       const print = fingerprint(request)
       const key = tenant === undefined ? idempotencyKey : `${tenant}:${idempotencyKey}`
@@ -87,8 +87,15 @@ export class ScanService {
       if (claimed !== undefined) {
         const first = JSON.parse(claimed) as { id: string, print: string, created_at: string }
         if (first.print !== print) throw new IdempotencyConflictError(idempotencyKey)
-        const record = await this.#options.store.get(first.id)
-        return { id: first.id, status: record?.status ?? 'queued', created_at: first.created_at, links: this.#links(first.id) }
+        const existing = await this.#options.store.get(first.id)
+        if (existing !== undefined) {
+          // The first request may have stored its scan and failed before its job was queued: queue it (adding is idempotent).
+          if (existing.status === 'queued') await this.#options.queue.add(first.id)
+          return { id: first.id, status: existing.status, created_at: first.created_at, links: this.#links(first.id) }
+        }
+        // The first request claimed the key and failed before it stored the scan: store it now, under the first id.
+        id = first.id
+        createdAt = first.created_at
       }
     }
     const record: ScanRecord = {
@@ -108,7 +115,7 @@ export class ScanService {
     }
     const stored = { ...request, max_results: request.max_results ?? this.#options.limits.maxResults }
     const created = await this.#options.store.create(record, stored, this.#options.admission)
-    if (created !== 'created') {
+    if (created === 'queue_full' || created === 'tenant_queue_full') {
       const detail = created === 'queue_full'
         ? `${this.#options.admission.maxQueued} scans are waiting (PARASCAN_MAX_QUEUED_SCANS)`
         : `${this.#options.admission.maxQueuedPerTenant} scans of this tenant are waiting (PARASCAN_MAX_QUEUED_SCANS_PER_TENANT)`

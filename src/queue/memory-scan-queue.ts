@@ -21,6 +21,7 @@ export class MemoryScanQueue implements ScanQueue {
   }
 
   async add (id: string): Promise<void> {
+    if (this.#active.has(id) || this.#waiting.includes(id)) return
     this.#waiting.push(id)
     this.#drain()
   }

@@ -32,6 +32,7 @@ export class MemoryScanStore implements ScanStore {
   }
 
   async create (record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome> {
+    if (this.#scans.has(record.id)) return 'exists'
     if (admission !== undefined) {
       if (this.#queued.size >= admission.maxQueued) return 'queue_full'
       let tenant = 0

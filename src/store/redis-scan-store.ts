@@ -29,6 +29,7 @@ const SCRIPTS = {
   scanCreate: {
     numberOfKeys: 4,
     lua: `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
 if tonumber(ARGV[2]) >= 0 and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[2]) then return 0 end
 if tonumber(ARGV[3]) >= 0 and redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[3]) then return -1 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
@@ -162,7 +163,7 @@ export class RedisScanStore implements ScanStore {
     fields.request = JSON.stringify(request)
     const created = await this.#redis.scanCreate(this.#key(record.id), this.#index, `${this.#prefix}queued`, `${this.#prefix}queued:${record.tenant ?? ''}`,
       record.id, String(admission?.maxQueued ?? -1), String(admission?.maxQueuedPerTenant ?? -1), ...Object.entries(fields).flat())
-    return created === 1 ? 'created' : created === 0 ? 'queue_full' : 'tenant_queue_full'
+    return created === 1 ? 'created' : created === 2 ? 'exists' : created === 0 ? 'queue_full' : 'tenant_queue_full'
   }
 
   async get (id: string): Promise<ScanRecord | undefined> {

@@ -17,8 +17,8 @@ export interface QueueAdmission {
   maxQueuedPerTenant: number
 }
 
-/** 'queue_full' and 'tenant_queue_full': the scan was not created. */
-export type CreateOutcome = 'created' | 'queue_full' | 'tenant_queue_full'
+/** 'queue_full' and 'tenant_queue_full': the scan was not created; 'exists': a scan with this id was there already and is left as it is. */
+export type CreateOutcome = 'created' | 'exists' | 'queue_full' | 'tenant_queue_full'
 
 export interface BeginResult {
   record: ScanRecord
