@@ -114,3 +114,15 @@ test('Redis store: creating a scan whose id exists leaves the first one as it is
   assert.equal(stored?.attempt, 'attempt-1')
   assert.equal(stored?.progress.total, 5)
 })
+
+test('which errors count as Redis being unreachable (503) and which do not', async () => {
+  const { isRedisUnavailable } = await import('../src/http/redis-unavailable.js')
+  for (const message of ["Stream isn't writeable and enableOfflineQueue options is false", 'Connection is closed.', 'Command timed out', 'connect ECONNREFUSED 127.0.0.1:6379', 'LOADING Redis is loading the dataset in memory']) {
+    assert.equal(isRedisUnavailable(new Error(message)), true, message)
+  }
+  assert.equal(isRedisUnavailable(Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' })), true)
+  assert.equal(isRedisUnavailable(Object.assign(new Error('Body ECONNREFUSED'), { code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 })), false)
+  assert.equal(isRedisUnavailable(Object.assign(new Error('record says Connection is closed.'), { code: 'PARASCAN_INVALID_SCAN', statusCode: 400 })), false)
+  assert.equal(isRedisUnavailable(new Error('something else')), false)
+  assert.equal(isRedisUnavailable(null), false)
+})
