@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { parse } from 'csv-parse/sync'
+import fc from 'fast-check'
+import { csvParseOptions } from '../src/sources/csv-options.js'
+import { CsvFileReader } from '../src/sources/csv-file-reader.js'
+import { planFileSource } from '../src/sources/file-source.js'
+import { recordIndexCache } from '../src/sources/record-index-cache.js'
+import { makeDataDir, scan, type DataDir } from './scan-task-harness.js'
+
+const NAMES = ['a', 'b', 'c', 'd']
+const piece = fc.constantFrom('a', 'b', '1', '2', '.', '-', 'e', ' ', 'é', '€', '😀', '\ufeff', '\u2028', ',', '"', '""', '\r', '\n', '\r\n')
+const field = fc.array(piece, { maxLength: 5 }).map((pieces) => pieces.join(''))
+const columnType = fc.constantFrom('string', 'number', 'integer', 'boolean')
+
+function quote (text: string, always: boolean): string {
+  return always || /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/** A CSV file: header of `width` columns, rows of about that width, mixed line ends, blank lines. */
+const csvFile = fc.integer({ min: 1, max: 4 }).chain((width) => fc.record({
+  width: fc.constant(width),
+  rows: fc.array(fc.record({
+    fields: fc.array(field, { minLength: Math.max(1, width - 1), maxLength: width + 1 }).chain((fields) =>
+      fc.oneof({ weight: 4, arbitrary: fc.constant(fields) }, { weight: 1, arbitrary: fc.array(field, { minLength: width, maxLength: width }) })),
+    quoted: fc.boolean(),
+    end: fc.constantFrom('\n', '\r\n', '\n\n', '\r\n\r\n', '\n\r\n')
+  }), { maxLength: 14 }),
+  trailing: fc.boolean(),
+  bom: fc.boolean(),
+  types: fc.array(columnType, { minLength: width, maxLength: width }),
+  wanted: fc.subarray([...NAMES, 'missing'])
+})).map(({ width, rows, trailing, bom, types, wanted }) => {
+  let text = (bom ? '\ufeff' : '') + NAMES.slice(0, width).join(',') + '\n'
+  rows.forEach((row, i) => {
+    text += row.fields.map((f) => quote(f, row.quoted)).join(',')
+    if (i < rows.length - 1 || trailing) text += row.end
+  })
+  const columns = Object.fromEntries(NAMES.slice(0, width).map((name, i) => [name, types[i]]))
+  return { text, columns, wanted: new Set(wanted) }
+})
+
+function outcome<T> (run: () => T): { value: T } | { error: string } {
+  try {
+    return { value: run() }
+  } catch (error) {
+    return { error: (error as Error).message }
+  }
+}
+
+describe('CSV reader', () => {
+  let data: DataDir
+  before(async () => { data = await makeDataDir() })
+  after(async () => { await data.remove() })
+
+  it('gives exactly the rows csv-parse gives for the whole file, in chunks of any size, whole or projected (property)', async () => {
+    let file = 0
+    await fc.assert(fc.asyncProperty(csvFile, fc.integer({ min: 1, max: 9 }), async ({ text, columns, wanted }, chunk) => {
+      const path = await data.write(`p${file++}.csv`, text)
+      const { params, total } = await planFileSource({ type: 'file', path, format: 'csv', columns }, data.dir)
+      const [header, ...rows] = parse(Buffer.from(text), csvParseOptions) as string[][]
+      assert.equal(total, rows.length)
+      const reference = new CsvFileReader(params)
+      const reader = new CsvFileReader(params)
+      try {
+        for (let offset = 0; offset < total; offset += chunk) {
+          const count = Math.min(chunk, total - offset)
+          const raws = reader.read(offset, count)
+          assert.equal(raws.length, count)
+          for (let i = 0; i < count; i++) {
+            const row = rows[offset + i]
+            const decoded = outcome(() => reader.decode(raws[i]))
+            if (row.length !== header.length) {
+              assert.deepEqual(decoded, { error: `${path}: the row has ${row.length} fields, the header has ${header.length}` })
+            } else {
+              const typed = outcome(() => reference.decode(row))
+              assert.deepEqual(decoded, typed)
+              if ('value' in typed) for (const [k, v] of Object.entries(typed.value)) if (columns[k] === 'string') assert.equal(v, row[header.indexOf(k)])
+            }
+            const projected = reader.decodeFields(raws[i], wanted)
+            if ('error' in decoded) assert.equal(projected, undefined)
+            else assert.deepEqual(projected, Object.fromEntries(Object.entries(decoded.value).filter(([k]) => wanted.has(k))))
+          }
+        }
+      } finally {
+        reader.close()
+        reference.close()
+      }
+    }), { numRuns: 400 })
+    recordIndexCache.clear()
+  })
+
+  it('reads a CRLF file without quotes exactly, and keeps the \\r of a last line without a line end, as csv-parse does', async () => {
+    const text = 'a,b\r\n1,2\r\n\r\n\n3,\r\r\n,4\r'
+    await data.write('crlf.csv', text)
+    const [, ...rows] = parse(Buffer.from(text), csvParseOptions) as string[][]
+    assert.deepEqual(rows, [['1', '2'], ['3', '\r'], ['', '4\r']])
+    for (const chunk of [1, 2, 3]) {
+      const run = await scan({ source: { type: 'file', path: 'crlf.csv', format: 'csv' } }, data.ctx, { chunk })
+      assert.deepEqual(run.results, rows.map(([a, b]) => ({ a, b })))
+    }
+  })
+
+  it('filters on projected columns, still refusing a row whose unread typed column does not convert', async () => {
+    await data.write('proj.csv', 'id,kind,amount,qty\n1,x,5,2\n2,y,7,z\n3,x,200,4\n4,x,1,\n5,x,9\n')
+    const run = await scan({
+      source: { type: 'file', path: 'proj.csv', format: 'csv', columns: { amount: 'number', qty: 'integer' } },
+      pipeline: [{ filter: 'record.kind == "x" && record.amount > 2.0' }]
+    }, data.ctx, { onError: 'skip', chunk: 5 })
+    assert.deepEqual(run.results, [{ id: '1', kind: 'x', amount: 5, qty: 2 }, { id: '3', kind: 'x', amount: 200, qty: 4 }])
+    assert.deepEqual(run.errors.map((e) => e.offset), [1, 4])
+    assert.match(run.errors[0].message, /proj\.csv: column "qty": "z" is not an integer/)
+    assert.match(run.errors[1].message, /the row has 3 fields, the header has 4/)
+  })
+})
