@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import { parse } from 'csv-parse/sync'
 import fc from 'fast-check'
 import { csvParseOptions } from '../src/sources/csv-options.js'
+import { columnConverter } from '../src/sources/csv-column-converter.js'
 import { CsvFileReader } from '../src/sources/csv-file-reader.js'
 import { planFileSource } from '../src/sources/file-source.js'
 import { recordIndexCache } from '../src/sources/record-index-cache.js'
@@ -111,5 +112,20 @@ describe('CSV reader', () => {
     assert.deepEqual(run.errors.map((e) => e.offset), [1, 4])
     assert.match(run.errors[0].message, /proj\.csv: column "qty": "z" is not an integer/)
     assert.match(run.errors[1].message, /the row has 3 fields, the header has 4/)
+  })
+})
+
+describe('CSV number column', () => {
+  it('accepts exactly the JSON-like decimals, with spaces around, and gives what Number gives (property)', () => {
+    const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
+    const convert = columnConverter('n', 'number')
+    const text = fc.array(fc.constantFrom('0', '1', '9', '.', '+', '-', 'e', 'E', ' ', '\t', '\u00a0', 'x', '9'.repeat(400)), { maxLength: 8 }).map((p) => p.join(''))
+    fc.assert(fc.property(text, (t) => {
+      const trimmed = t.trim()
+      const value = Number(trimmed)
+      const expected = trimmed === '' ? { value: null } : NUMBER.test(trimmed) && Number.isFinite(value) ? { value } : { error: 'x' }
+      const got = outcome(() => convert(t))
+      assert.deepEqual('error' in got ? { error: 'x' } : got, expected, JSON.stringify(t))
+    }), { numRuns: 3000 })
   })
 })

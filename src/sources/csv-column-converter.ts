@@ -4,6 +4,33 @@ export type ColumnConverter = (text: string) => unknown
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
 const INTEGER = /^[+-]?\d+$/
+const PLUS = 0x2b
+const MINUS = 0x2d
+const DOT = 0x2e
+const ZERO = 0x30
+const NINE = 0x39
+
+function isDigit (c: number): boolean {
+  return c >= ZERO && c <= NINE
+}
+
+/** Whether `text` is `[+-]digits[.digits]` with a digit on both ends: the common case of NUMBER, needing no trim. */
+function isPlainDecimal (text: string): boolean {
+  const last = text.length - 1
+  if (last < 0 || !isDigit(text.charCodeAt(last))) return false
+  let i = 0
+  const first = text.charCodeAt(0)
+  if (first === PLUS || first === MINUS) i = 1
+  if (!isDigit(text.charCodeAt(i))) return false
+  let dot = false
+  for (i++; i < last; i++) {
+    const c = text.charCodeAt(i)
+    if (isDigit(c)) continue
+    if (c !== DOT || dot) return false
+    dot = true
+  }
+  return true
+}
 
 function fail (column: string, text: string, type: string): never {
   throw new Error(`column "${column}": ${JSON.stringify(text.length > 40 ? text.slice(0, 40) + '…' : text)} is not ${type}`)
@@ -16,6 +43,10 @@ export function columnConverter (column: string, type: ColumnType): ColumnConver
       return (text) => text
     case 'number':
       return (text) => {
+        if (isPlainDecimal(text)) {
+          const value = Number(text)
+          if (Number.isFinite(value)) return value
+        }
         const t = text.trim()
         if (t === '') return null
         if (!NUMBER.test(t)) fail(column, text, 'a number')
