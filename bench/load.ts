@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '../test/free-port.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,16 +18,6 @@ const PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url))
 interface Instance { child: ChildProcess, url: string, exited: Promise<unknown>, probeFile: string }
 interface Submitted { id: string, expected: number }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
 
 async function startInstance (prefix: string): Promise<Instance> {
   const port = await freePort()

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from './free-port.js'
 import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -42,13 +42,6 @@ function evenDoubled (start: number, end: number): number[] {
   return out
 }
 
-async function freePort (): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const port = (probe.address() as { port: number }).port
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}
 
 const example = {
   source: { type: 'range', start: 0, end: 30_000 },

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from './free-port.js'
 import { fileURLToPath } from 'node:url'
 import type { RunningServer } from '../src/server.js'
 import { dropPrefix, http, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from './service-harness.js'
@@ -17,16 +17,6 @@ after(async () => {
   await dropPrefix(prefix)
 })
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
 
 test('SIGTERM while scans run and wait: the running scan finishes within SHUTDOWN_GRACE, the queued ones are left to another instance, none is lost', async () => {
   const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_LOCK_DURATION: '5s', PARASCAN_PROGRESS_INTERVAL: '50ms' }

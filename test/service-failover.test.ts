@@ -1,7 +1,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from './free-port.js'
 import { fileURLToPath } from 'node:url'
 import type { RunningServer } from '../src/server.js'
 import { dropPrefix, http, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from './service-harness.js'
@@ -17,16 +17,6 @@ after(async () => {
   for (const prefix of prefixes) await dropPrefix(prefix)
 })
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
 
 async function childInstance (env: Record<string, string>): Promise<{ child: ChildProcess, url: string, exited: Promise<number | null> }> {
   const port = await freePort()
