@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { indexNdjson } from '../src/sources/record-index.js'
 import { makeDataDir, scan, type DataDir } from './scan-task-harness.js'
 
@@ -47,6 +48,23 @@ describe('NDJSON file source', () => {
     assert.deepEqual(run.results, [{ a: 1 }, { a: 3 }])
     assert.equal(run.errors.length, 1)
     assert.equal(run.errors[0].offset, 1)
+  })
+
+  it('indexes the start of every line that holds more than spaces, tabs and \\r, for any read size (property)', async () => {
+    const line = fc.array(fc.constantFrom(' ', '\t', '\r', '{}', 'ü', '1'), { maxLength: 4 }).map((p) => p.join(''))
+    await fc.assert(fc.asyncProperty(fc.array(line, { maxLength: 12 }), fc.boolean(), fc.integer({ min: 1, max: 9 }), async (lines, bom, readBytes) => {
+      const bytes = Buffer.from((bom ? '\ufeff' : '') + lines.join('\n'))
+      const expected: number[] = []
+      let start = bom ? 3 : 0
+      for (const text of lines) {
+        if (/[^ \t\r]/.test(text)) expected.push(start)
+        start += Buffer.byteLength(text) + 1
+      }
+      expected.push(bytes.length)
+      const path = await data.write('random.ndjson', bytes)
+      const got = await indexNdjson(join(data.dir, path), { readBytes })
+      assert.deepEqual(Array.from({ length: got.count + 1 }, (_, i) => got.offsets.get(i)), expected)
+    }), { numRuns: 300 })
   })
 
   it('finds the same record starts whatever the read size', async () => {

@@ -29,15 +29,27 @@ export interface IndexOptions {
   readBytes?: number
 }
 
+/** Reads the file in order, `readBytes` at a time; the next read runs while `visit` works on the last. */
 async function scan (file: string, options: IndexOptions, visit: (chunk: Buffer, base: number) => void): Promise<number> {
   const handle = await open(file, 'r')
   try {
-    const buffer = Buffer.allocUnsafe(options.readBytes ?? INDEX_READ_BYTES)
+    const size = options.readBytes ?? INDEX_READ_BYTES
+    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)]
     let base = 0
+    let current = 0
+    let pending = handle.read(buffers[0], 0, size, 0)
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, base)
+      const { bytesRead } = await pending
       if (bytesRead === 0) return base
-      visit(buffer.subarray(0, bytesRead), base)
+      const chunk = buffers[current].subarray(0, bytesRead)
+      current ^= 1
+      pending = handle.read(buffers[current], 0, size, base + bytesRead)
+      try {
+        visit(chunk, base)
+      } catch (error) {
+        await pending.catch(() => undefined)
+        throw error
+      }
       base += bytesRead
     }
   } finally {
@@ -64,22 +76,24 @@ export async function indexNdjson (file: string, options: IndexOptions = {}): Pr
   let lineStart = bom
   let hasContent = false
   const end = await scan(file, options, (chunk, base) => {
-    let pos = base === 0 ? bom : 0
+    let pos = Math.max(0, bom - base)
     while (pos < chunk.length) {
       if (!hasContent) {
-        while (pos < chunk.length) {
-          const byte = chunk[pos]
-          if (byte === LF) break
-          if (byte !== SPACE && byte !== TAB && byte !== CR) {
-            hasContent = true
-            break
-          }
+        const byte = chunk[pos]
+        if (byte === SPACE || byte === TAB || byte === CR) {
           pos++
+          continue
         }
+        if (byte === LF) {
+          pos++
+          lineStart = base + pos
+          continue
+        }
+        hasContent = true
       }
       const newline = chunk.indexOf(LF, pos)
       if (newline === -1) break
-      if (hasContent) offsets.push(lineStart)
+      offsets.push(lineStart)
       lineStart = base + newline + 1
       hasContent = false
       pos = newline + 1
@@ -104,7 +118,7 @@ export async function indexCsv (file: string, options: IndexOptions = {}): Promi
   let quoteAtChunkEnd = false
   let previous = -1
   const end = await scan(file, options, (chunk, base) => {
-    let pos = base === 0 ? bom : 0
+    let pos = Math.max(0, bom - base)
     if (quoteAtChunkEnd) {
       quoteAtChunkEnd = false
       if (chunk[0] === QUOTE) pos = 1
