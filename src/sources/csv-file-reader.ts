@@ -12,6 +12,7 @@ type CsvRaw = string | string[] | UnreadableRecord
 /** The index has already skipped the byte order mark: one at the start of a chunk is data. */
 const chunkParseOptions = { ...csvParseOptions, bom: false }
 
+const QUOTE = 0x22
 const SKIP = 0
 const CHECK = 1
 const KEEP = 2
@@ -26,9 +27,9 @@ interface Projection {
 }
 
 /**
- * CSV rows. A chunk without any `"` is split into lines and fields directly; any other chunk is
- * parsed by csv-parse in one call, and record by record when that fails, so that a bad record
- * fails alone. Typed columns are converted per record.
+ * CSV rows. Records without any `"` are split into lines and fields directly; the records of a
+ * chunk that hold one are parsed together by one csv-parse call, and record by record when that
+ * fails, so that a bad record fails alone. Typed columns are converted per record.
  */
 export class CsvFileReader implements SourceReader {
   readonly integerRecords = false
@@ -52,24 +53,53 @@ export class CsvFileReader implements SourceReader {
     const bytes = this.#bytes.read(offset, count)
     const lines = csvPlainLines(bytes, count)
     if (lines !== undefined) return lines
+    const base = this.#bytes.offsetOf(offset)
+    const start = (i: number) => this.#bytes.offsetOf(offset + i) - base
+    const rows = new Array<CsvRaw>(count)
+    const quoted: number[] = []
+    let runStart = 0
+    const plainRun = (end: number) => {
+      if (runStart === end) return
+      const run = csvPlainLines(bytes.subarray(start(runStart), start(end)), end - runStart)
+      for (let i = runStart; i < end; i++) {
+        if (run === undefined) quoted.push(i)
+        else rows[i] = run[i - runStart]
+      }
+    }
+    let quote = bytes.indexOf(QUOTE)
+    for (let i = 0; i < count && quote !== -1; i++) {
+      const end = start(i + 1)
+      if (quote >= end) continue
+      plainRun(i)
+      quoted.push(i)
+      runStart = i + 1
+      quote = bytes.indexOf(QUOTE, end)
+    }
+    plainRun(count)
+    this.#parseRecords(bytes, quoted, start, rows)
+    return rows
+  }
+
+  /** Parses the records `indexes` of the chunk with one csv-parse call, or one call per record when that fails. */
+  #parseRecords (bytes: Buffer, indexes: number[], start: (i: number) => number, rows: CsvRaw[]): void {
+    const record = (i: number) => bytes.subarray(start(i), start(i + 1))
     try {
-      const rows = parse(bytes, chunkParseOptions) as string[][]
-      if (rows.length === count) return rows
+      const parsed = parse(indexes.length === rows.length ? bytes : Buffer.concat(indexes.map(record)), chunkParseOptions) as string[][]
+      if (parsed.length === indexes.length) {
+        indexes.forEach((i, k) => { rows[i] = parsed[k] })
+        return
+      }
     } catch {
       // one bad record must fail alone: parse record by record below
     }
-    const base = this.#bytes.offsetOf(offset)
-    const rows: CsvRaw[] = []
-    for (let i = 0; i < count; i++) {
-      const record = bytes.subarray(this.#bytes.offsetOf(offset + i) - base, this.#bytes.offsetOf(offset + i + 1) - base)
+    for (const i of indexes) {
       try {
-        const parsed = parse(record, chunkParseOptions) as string[][]
-        rows.push(parsed.length === 1 ? parsed[0] : new UnreadableRecord(`the record holds ${parsed.length} CSV rows`))
+        const parsed = parse(record(i), chunkParseOptions) as string[][]
+        rows[i] = parsed.length === 1 ? parsed[0] : new UnreadableRecord(`the record holds ${parsed.length} CSV rows`)
       } catch (error) {
-        rows.push(new UnreadableRecord((error as Error).message))
+        rows[i] = new UnreadableRecord((error as Error).message)
       }
     }
-    return rows
   }
 
   decode (raw: unknown): Record<string, unknown> {
