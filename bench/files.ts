@@ -3,9 +3,10 @@
  * parascan (the pool and the scan task module, and the HTTP service in embedded mode), DuckDB (2 threads), jq (when installed) and a
  * plain sequential Node loop. Each contestant runs in its own process, so peak RSS is its own.
  *
- *   node dist/bench/files.js [--records 2000000] [--only parascan,service,duckdb,jq,node] [--repeat 1] [--big]
+ *   node dist/bench/files.js [--records 2000000] [--only parascan,service,duckdb,jq,node] [--repeat 1] [--big] [--quoted]
  *
  * --big adds a 2 GB NDJSON file (about 2 million records of ~1 KB) scanned by parascan.
+ * --quoted adds the same CSV with every text field in double quotes, scanned by parascan and DuckDB.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
@@ -69,7 +70,7 @@ async function writeLines (path: string, lines: Iterable<string>): Promise<void>
   renameSync(partial, path)
 }
 
-async function generate (records: number, big: boolean): Promise<{ ndjson: string, csv: string, bigNdjson?: string }> {
+async function generate (records: number, big: boolean, quoted: boolean): Promise<{ ndjson: string, csv: string, bigNdjson?: string, quotedCsv?: string }> {
   const ndjson = join(dataDir, `events-${records}.ndjson`)
   const csv = join(dataDir, `events-${records}.csv`)
   await writeLines(ndjson, (function * () { for (const e of events(records, 0)) yield JSON.stringify(e) })())
@@ -77,10 +78,18 @@ async function generate (records: number, big: boolean): Promise<{ ndjson: strin
     yield 'id,ts,user,type,country,amount'
     for (const e of events(records, 0)) yield `${e.id},${e.ts},${e.user},${e.type},${e.country},${e.amount}`
   })())
-  if (!big) return { ndjson, csv }
+  let quotedCsv: string | undefined
+  if (quoted) {
+    quotedCsv = join(dataDir, `events-${records}-quoted.csv`)
+    await writeLines(quotedCsv, (function * () {
+      yield 'id,ts,user,type,country,amount'
+      for (const e of events(records, 0)) yield `${e.id},${e.ts},"${e.user}","${e.type}","${e.country}",${e.amount}`
+    })())
+  }
+  if (!big) return { ndjson, csv, quotedCsv }
   const bigNdjson = join(dataDir, 'events-2gb.ndjson')
   await writeLines(bigNdjson, (function * () { for (const e of events(2_100_000, 900)) yield JSON.stringify(e) })())
-  return { ndjson, csv, bigNdjson }
+  return { ndjson, csv, bigNdjson, quotedCsv }
 }
 
 function cpuMs (since: NodeJS.CpuUsage): number {
@@ -261,14 +270,15 @@ async function main (): Promise<void> {
     .option('--records <n>', 'records in the generated files', (v) => Number.parseInt(v, 10), 2_000_000)
     .option('--only <names>', 'comma-separated contestants: parascan,service,duckdb,jq,node', 'parascan,service,duckdb,jq,node')
     .option('--big', 'also scan a 2 GB NDJSON file with parascan', false)
+    .option('--quoted', 'also scan a CSV file whose text fields are all quoted, with parascan and DuckDB', false)
     .option('--repeat <n>', 'runs of each contestant; the table shows the fastest, and the median in notes', (v) => Number.parseInt(v, 10), 1)
     .option('--child <name>').option('--file <path>').option('--format <format>')
     .parse()
-  const opts = program.opts<{ records: number, only: string, big: boolean, repeat: number, child?: string, file?: string, format?: 'ndjson' | 'csv' }>()
+  const opts = program.opts<{ records: number, only: string, big: boolean, quoted: boolean, repeat: number, child?: string, file?: string, format?: 'ndjson' | 'csv' }>()
   if (opts.child !== undefined) return child(opts.child, opts.file ?? '', opts.format ?? 'ndjson')
 
   const only = new Set(opts.only.split(','))
-  const files = await generate(opts.records, opts.big)
+  const files = await generate(opts.records, opts.big, opts.quoted)
   const hasJq = spawnSync('jq', ['--version']).status === 0
   const plan: Array<[string, string, 'ndjson' | 'csv']> = []
   for (const format of ['ndjson', 'csv'] as const) {
@@ -279,6 +289,10 @@ async function main (): Promise<void> {
     if (only.has('node')) plan.push(['node', file, format])
     if (format === 'ndjson' && only.has('jq') && hasJq) plan.push(['jq', file, format])
   }
+  if (files.quotedCsv !== undefined) {
+    if (only.has('parascan')) plan.push(['parascan', files.quotedCsv, 'csv'])
+    if (only.has('duckdb')) plan.push(['duckdb', files.quotedCsv, 'csv'])
+  }
   if (files.bigNdjson !== undefined) plan.push(['parascan', files.bigNdjson, 'ndjson'])
 
   const runs = new Map<string, Measurement[]>()
@@ -286,6 +300,7 @@ async function main (): Promise<void> {
     for (const [contestant, file, format] of plan) {
       for (const m of await measure(contestant, file, format)) {
         if (file === files.bigNdjson) m.name += ` ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB file`
+        if (file === files.quotedCsv) m.name = m.name.replace(' csv', ' quoted csv')
         console.error(`${m.name}: ${m.ms.toFixed(0)} ms, CPU ${m.cpuMs ?? 'n/a'} ms, count ${m.count}, peak RSS ${m.rssMb ?? 'n/a'} MB${m.note === undefined ? '' : ', ' + m.note}`)
         runs.set(m.name, [...(runs.get(m.name) ?? []), m])
       }
