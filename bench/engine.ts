@@ -8,7 +8,7 @@
  *   node dist/bench/engine.js [--quick] [--no-write]
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs'
-import { availableParallelism, cpus } from 'node:os'
+import { availableParallelism, cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { Piscina } from 'piscina'
@@ -21,6 +21,7 @@ const program = new Command()
   .option('--only <text>', 'only the workloads whose name contains this text')
   .parse()
 const opts = program.opts<{ quick?: boolean, write: boolean, only?: string }>()
+const loadAtStart = loadavg()[0]
 const quick = opts.quick === true
 const scale = quick ? 0.2 : 1
 const repeats = quick ? 1 : 3
@@ -197,6 +198,7 @@ const section = [
   `Best of ${repeats} interleaved run${repeats > 1 ? 's' : ''}; spin calibrated at ${itersPerNs.toFixed(2)} iterations/ns.`,
   'Every contestant returns the same results to the main thread (checked). Speedup is over the sequential loop; efficiency is speedup / threads.',
   'p99 chunk ms is over chunks (Piscina: tasks; static: one range per thread).',
+  `1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end: above ~0.5 other work shares the cores and every parallel contestant loses alike.`,
   '',
   lines.join('\n'),
   '',
