@@ -5,6 +5,7 @@ import fc from 'fast-check'
 import { csvParseOptions } from '../src/sources/csv-options.js'
 import { columnConverter } from '../src/sources/csv-column-converter.js'
 import { CsvFileReader } from '../src/sources/csv-file-reader.js'
+import { csvQuotedLineFields } from '../src/sources/csv-quoted-line.js'
 import { planFileSource } from '../src/sources/file-source.js'
 import { recordIndexCache } from '../src/sources/record-index-cache.js'
 import { makeDataDir, scan, type DataDir } from './scan-task-harness.js'
@@ -134,6 +135,32 @@ describe('CSV reader', () => {
     assert.deepEqual(run.errors.map((e) => e.offset), [1, 4])
     assert.match(run.errors[0].message, /proj\.csv: column "qty": "z" is not an integer/)
     assert.match(run.errors[1].message, /the row has 3 fields, the header has 4/)
+  })
+})
+
+describe('CSV records with simple quoted fields', () => {
+  const options = { ...csvParseOptions, bom: false }
+  const token = fc.constantFrom('a', 'é', ' ', ',', '"', '""', '\r', '\n', '\r\n')
+
+  it('never reads a record otherwise than csv-parse does (property)', () => {
+    fc.assert(fc.property(fc.array(token, { maxLength: 12 }).map((t) => t.join('')), (text) => {
+      const fields = csvQuotedLineFields(text)
+      if (fields === undefined) return
+      assert.deepEqual(parse(Buffer.from(text), options), [fields], JSON.stringify(text))
+    }), { numRuns: 20000 })
+  })
+
+  it('reads every record whose quoted fields hold no quote and no line break (property)', () => {
+    const plain = fc.array(fc.constantFrom('a', 'é', ' ', '1'), { maxLength: 3 }).map((t) => t.join(''))
+    const quoted = fc.array(fc.constantFrom('a', 'é', ' ', ',', '\r'), { maxLength: 3 }).map((t) => `"${t.join('')}"`)
+    const record = fc.tuple(fc.array(fc.oneof(plain, quoted), { minLength: 1, maxLength: 5 }), fc.constantFrom('', '\n', '\r\n', '\n\r\n\n'))
+      .filter(([fields]) => fields.join(',') !== '')
+      .map(([fields, end]) => fields.join(',') + end)
+    fc.assert(fc.property(record, (text) => {
+      const fields = csvQuotedLineFields(text)
+      assert.notEqual(fields, undefined, JSON.stringify(text))
+      assert.deepEqual(parse(Buffer.from(text), options), [fields])
+    }), { numRuns: 3000 })
   })
 })
 

@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync'
 import { columnConverter, type ColumnConverter } from './csv-column-converter.js'
 import { csvParseOptions } from './csv-options.js'
 import { csvPlainLines } from './csv-plain-lines.js'
+import { csvQuotedLineFields } from './csv-quoted-line.js'
 import { FileBytes } from './file-bytes.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { UnreadableRecord, type SourceReader } from './source-reader.js'
@@ -27,9 +28,10 @@ interface Projection {
 }
 
 /**
- * CSV rows. Records without any `"` are split into lines and fields directly; the records of a
- * chunk that hold one are parsed together by one csv-parse call, and record by record when that
- * fails, so that a bad record fails alone. Typed columns are converted per record.
+ * CSV rows. Records without any `"`, and records whose quoted fields are simple (no `""`, no line
+ * break), are split into fields directly; the other records of a chunk are parsed together by one
+ * csv-parse call, and record by record when that fails, so that a bad record fails alone. Typed
+ * columns are converted per record.
  */
 export class CsvFileReader implements SourceReader {
   readonly integerRecords = false
@@ -71,12 +73,14 @@ export class CsvFileReader implements SourceReader {
       const end = start(i + 1)
       if (quote >= end) continue
       plainRun(i)
-      quoted.push(i)
+      const fields = csvQuotedLineFields(bytes.toString('utf8', start(i), end))
+      if (fields === undefined) quoted.push(i)
+      else rows[i] = fields
       runStart = i + 1
       quote = bytes.indexOf(QUOTE, end)
     }
     plainRun(count)
-    this.#parseRecords(bytes, quoted, start, rows)
+    if (quoted.length > 0) this.#parseRecords(bytes, quoted, start, rows)
     return rows
   }
 
