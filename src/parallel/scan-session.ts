@@ -307,6 +307,7 @@ export class ScanSession {
 
   #finish (): void {
     const o = this.#o
+    if (o.metrics !== undefined) this.#emit('progress', this.#progress())
     if (this.#failure !== undefined) return this.#reject(this.#failure)
     if (this.#aborted) return this.#reject(abortError(o.signal?.reason))
     if (this.#committed.size !== o.total) return this.#reject(new IncompleteScanError(this.#committed.size, o.total))
@@ -327,7 +328,6 @@ export class ScanSession {
     }
     const global = { global_feeder_depth_max: feeder }
     if (o.metrics !== undefined) {
-      this.#emit('progress', this.#progress())
       for (const w of workers) this.#emit('final_worker', w)
       for (const h of histograms) this.#emit('worker_histograms', h)
       this.#emit('final_global', global)
