@@ -205,7 +205,9 @@ export class ScanSession {
       setTimeout(() => this.#recover(), RECOVERY_POLL_MS)
       return
     }
-    const lost = this.#committed.complement(this.#o.total)
+    // Records past the thread_pool cursor were never claimed; the cursor still hands them out.
+    const claimed = this.#o.config.scheduler === 'thread_pool' ? Math.min(state.cursor, this.#o.total) : this.#o.total
+    const lost = this.#committed.complement(claimed)
     state.setRemaining(this.#o.total - this.#committed.size)
     const dead = [...this.#dead]
     this.#dead.clear()

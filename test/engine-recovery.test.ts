@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { WorkStealingPool } from '../src/index.js'
+
+const module = new URL('./fixtures/engine-task.js', import.meta.url)
+const dir = mkdtempSync(join(tmpdir(), 'parascan-recovery-'))
+const pools: WorkStealingPool[] = []
+after(async () => {
+  await Promise.all(pools.map(async (pool) => await pool.close()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function exactlyOnce (results: number[], total: number): void {
+  assert.equal(results.length, total)
+  const seen = new Uint8Array(total)
+  for (const value of results) seen[value / 2]++
+  const wrong = seen.findIndex(count => count !== 1)
+  assert.equal(wrong, -1, `record ${wrong} seen ${seen[wrong]} times`)
+}
+
+for (const workers of [1, 2]) {
+  test(`thread_pool with ${workers} thread(s): records past the cursor are not handed out twice after a crash`, async () => {
+    const pool = new WorkStealingPool({ config: { max_workers: workers, scheduler: 'thread_pool', min_chunk_size: 16, max_chunk_size: 64, initial_chunk_size: 16 } })
+    pools.push(pool)
+    const total = 20_000
+    const results = await pool.scan(total, { module, params: { crashAt: 1_000, crashMarker: join(dir, `thread-pool-${workers}`) } }) as number[]
+    exactlyOnce(results, total)
+  })
+}
