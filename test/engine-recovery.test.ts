@@ -30,3 +30,17 @@ for (const workers of [1, 2]) {
     exactlyOnce(results, total)
   })
 }
+
+test('a signal that aborts while the task module loads stops the scan', async () => {
+  const pool = new WorkStealingPool({ config: { max_workers: 2 } })
+  pools.push(pool)
+  const controller = new AbortController()
+  ;(globalThis as { onEngineTaskLoad?: () => void }).onEngineTaskLoad = () => controller.abort()
+  try {
+    await assert.rejects(pool.scan(200_000, { module: new URL('./fixtures/engine-load-hook-task.js', import.meta.url) }, { signal: controller.signal }),
+      { code: 'PARASCAN_ABORTED', name: 'AbortError' })
+  } finally {
+    delete (globalThis as { onEngineTaskLoad?: () => void }).onEngineTaskLoad
+  }
+  assert.equal((await pool.scan(10, { module })).length, 10)
+})

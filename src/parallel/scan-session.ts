@@ -126,7 +126,10 @@ export class ScanSession {
       }
     }
     this.#started = performance.now()
-    if (signal !== undefined) signal.addEventListener('abort', this.#onAbort, { once: true })
+    if (signal !== undefined) {
+      signal.addEventListener('abort', this.#onAbort, { once: true })
+      if (signal.aborted) this.#onAbort()
+    }
     if (this.#o.metrics !== undefined) {
       this.#timer = setInterval(() => this.#emit('progress', this.#progress()), this.#o.progressIntervalMs)
       this.#timer.unref()

@@ -110,9 +110,10 @@ export class WorkStealingPool {
   async #run (prepared: PreparedScan): Promise<SessionResult> {
     if (this.#closed) throw new PoolClosedError()
     const { options, config } = prepared
-    if (options.signal?.aborted === true) throw abortError(options.signal.reason)
+    if (isAborted(options.signal)) throw abortError(options.signal?.reason)
     const task = await loadTaskModule(prepared.moduleUrl)
     if (this.#closed) throw new PoolClosedError()
+    if (isAborted(options.signal)) throw abortError(options.signal?.reason)
     const sequential = config.scheduler === 'sequential'
     const host: ThreadHost = sequential ? this.#localHost() : this.#threadHost()
     const session = new ScanSession({
@@ -185,6 +186,10 @@ export class WorkStealingPool {
     })
     return thread
   }
+}
+
+function isAborted (signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
 }
 
 function yieldToEventLoop (): Promise<void> {
