@@ -44,3 +44,18 @@ test('a signal that aborts while the task module loads stops the scan', async ()
   }
   assert.equal((await pool.scan(10, { module })).length, 10)
 })
+
+test('params that cannot be sent to a thread reject the scan with a clear error, and the pool goes on', async () => {
+  const pool = new WorkStealingPool({ config: { max_workers: 2 } })
+  pools.push(pool)
+  let progress = 0
+  await assert.rejects(pool.scan(1000, { module, params: { keepEvery: 1, callback: () => 1 } }, { metrics: () => { progress++ }, progress_interval_ms: 1 }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'PARASCAN_INVALID_OPTION')
+    assert.match(error.message, /params/)
+    return true
+  })
+  assert.deepEqual(await pool.scan(5, { module }, { ordered: true }), [0, 2, 4, 6, 8])
+  const before = progress
+  await new Promise(resolve => setTimeout(resolve, 20))
+  assert.equal(progress, before, 'the failed scan emits no more progress')
+})

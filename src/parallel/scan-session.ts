@@ -134,7 +134,16 @@ export class ScanSession {
       this.#timer = setInterval(() => this.#emit('progress', this.#progress()), this.#o.progressIntervalMs)
       this.#timer.unref()
     }
-    for (let slot = 0; slot < this.#n; slot++) this.#o.host.start(slot, this.#spec(slot, []))
+    for (let slot = 0; slot < this.#n; slot++) {
+      try {
+        this.#o.host.start(slot, this.#spec(slot, []))
+      } catch (error) {
+        this.#fail(error)
+        for (let never = slot; never < this.#n; never++) this.#done.set(never, null)
+        this.#maybeFinish()
+        break
+      }
+    }
     return promise
   }
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import { ConfigError, InvalidScanOptionError, InvalidTotalError, PoolClosedError } from './errors.js'
+import { ConfigError, InvalidScanOptionError, InvalidTotalError, PoolClosedError, withCause } from './errors.js'
 import { ParallelConfig } from './parallel-config.js'
 import { abortError, ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
 import { SharedScanState } from './shared-scan-state.js'
@@ -158,7 +158,11 @@ export class WorkStealingPool {
       start: (slot: number, spec: ScanSpec) => {
         const thread = this.#thread(slot)
         thread.worker.ref()
-        thread.worker.postMessage({ type: 'scan', spec })
+        try {
+          thread.worker.postMessage({ type: 'scan', spec })
+        } catch (error) {
+          throw withCause(new InvalidScanOptionError(`params cannot be sent to a worker thread: ${error instanceof Error ? error.message : String(error)}`), error)
+        }
       },
       respawn: (slot: number) => {
         this.#thread(slot)
