@@ -36,11 +36,11 @@ async function dropPrefix (name: string): Promise<void> {
   redis.disconnect()
 }
 
-/** POST /v1/scans on an API-only instance in its own process, as many as autocannon can push. */
-async function apiSubmitRate (): Promise<number> {
+/** POST /v1/scans on a server in its own process (the API-only instance, or `entry`), as many as autocannon can push. */
+async function apiSubmitRate (entry = '../src/main.js'): Promise<number> {
   const name = prefix()
   const port = 30000 + Math.floor(Math.random() * 20000)
-  const api = spawn(process.execPath, [fileURLToPath(new URL('../src/main.js', import.meta.url))], {
+  const api = spawn(process.execPath, [fileURLToPath(new URL(entry, import.meta.url))], {
     env: {
       ...process.env,
       REDIS_URL,
@@ -128,6 +128,7 @@ function percentile (sorted: number[], p: number): number {
 }
 
 const api = await apiSubmitRate()
+const floor = await apiSubmitRate('./http-queue-add-server.js')
 const raw = await rawQueueAddRate()
 const embedded = await submitToFinished({})
 const redis = await submitToFinished({ REDIS_URL })
@@ -139,6 +140,8 @@ const rows = [
   `| POST /v1/scans (API-only instance, ${CONNECTIONS} connections, ${DURATION_S} s) | ${Math.round(api)} req/s | |`,
   `| raw BullMQ Queue.add (${CONNECTIONS} in flight, same Redis) | ${Math.round(raw)} adds/s | |`,
   `| API / raw | ${(100 * api / raw).toFixed(0)} % | >= 70 % |`,
+  `| floor: a bare Fastify route that only calls Queue.add (${CONNECTIONS} connections) | ${Math.round(floor)} req/s (${(100 * floor / raw).toFixed(0)} % of raw) | |`,
+  `| API / floor | ${(100 * api / floor).toFixed(0)} % | |`,
   `| submit-to-finished, embedded, p50 / p99 (${embedded.length} scans) | ${fmt(percentile(embedded, 50))} / ${fmt(percentile(embedded, 99))} ms | p50 < 10 ms |`,
   `| submit-to-finished, Redis, p50 / p99 (${redis.length} scans) | ${fmt(percentile(redis, 50))} / ${fmt(percentile(redis, 99))} ms | p50 < 20 ms |`
 ]
