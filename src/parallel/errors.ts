@@ -15,6 +15,7 @@ export const PoolClosedError = createError('PARASCAN_POOL_CLOSED', 'The pool is 
 export function withOffset<E extends Error> (error: E, offset: number): E & { offset: number } {
   return Object.assign(error, { offset })
 }
+export const ScanStalledError = createError<[string]>('PARASCAN_STALLED', 'Scan stalled: every thread is idle but records %s were never committed', 500)
 export const IncompleteScanError = createError<[number, number]>('PARASCAN_INCOMPLETE', 'Scan ended with %d of %d records committed', 500)
 export const InvalidScanOptionError = createError<[string]>('PARASCAN_INVALID_OPTION', 'Invalid scan option: %s', 400)
 

@@ -284,7 +284,9 @@ export class ScanRunner {
     try {
       for (;;) {
         if (state.aborted || state.remaining <= 0) return false
-        if (this.#stealing && n > 1) {
+        // A lone thread has nobody to wait for: records still missing now will never come.
+        if (n === 1) return false
+        if (this.#stealing) {
           const start = (Math.random() * n) | 0
           let failedAt = 0
           for (let k = 0; k < n; k++) {

@@ -1,5 +1,5 @@
 import {
-  FetchFailedError, IncompleteScanError, RecordFailedError, ResultEncodingError, ScanAbortedError, ShortFetchError,
+  FetchFailedError, IncompleteScanError, RecordFailedError, ResultEncodingError, ScanAbortedError, ScanStalledError, ShortFetchError,
   TaskModuleError, WorkerCrashedError, withCause, withOffset
 } from './errors.js'
 import { IntervalSet } from './interval-set.js'
@@ -17,6 +17,12 @@ const MAX_RESTARTS = 3
 const RECOVERY_POLL_MS = 2
 /** Longest wait for the live workers to go quiet after a crash before the scan fails. */
 const RECOVERY_TIMEOUT_MS = 10_000
+/** How often the main thread looks for a stalled scan. */
+const STALL_POLL_MS = 250
+/** No record started or committed for this long while every live thread sleeps: the scan is stalled. */
+const STALL_MS = 2_000
+/** Missing ranges named in a stall or crash error. */
+const RANGES_NAMED = 10
 
 /** Where the threads of a scan run: worker threads of a pool, or the calling thread. */
 export interface ThreadHost {
@@ -77,6 +83,12 @@ export class ScanSession {
   #seededDepth = 0
   #started = 0
   #timer: NodeJS.Timeout | undefined
+  #watchdog: NodeJS.Timeout | undefined
+  #lastStarted = -1
+  #lastCommitted = -1
+  #lastDone = -1
+  #lastProgress = 0
+  #idleLooks = 0
   #resolve!: (result: SessionResult) => void
   #reject!: (error: unknown) => void
   readonly #onAbort = (): void => {
@@ -133,6 +145,11 @@ export class ScanSession {
     if (this.#o.metrics !== undefined) {
       this.#timer = setInterval(() => this.#emit('progress', this.#progress()), this.#o.progressIntervalMs)
       this.#timer.unref()
+    }
+    if (config.scheduler !== 'sequential') {
+      this.#lastProgress = this.#started
+      this.#watchdog = setInterval(() => this.#checkStall(), STALL_POLL_MS)
+      this.#watchdog.unref()
     }
     for (let slot = 0; slot < this.#n; slot++) {
       try {
@@ -241,15 +258,57 @@ export class ScanSession {
   #quiet (): boolean {
     const state = this.#state
     const wakes = state.wakes
+    if (!this.#idle()) return false
+    for (let slot = 0; slot < this.#n; slot++) {
+      if (!this.#dead.has(slot) && !this.#done.has(slot) && state.read(slot, STAT_PARKED) !== 1) return false
+    }
+    return state.wakes === wakes
+  }
+
+  /** Every live thread sleeps now and all it posted has arrived. */
+  #idle (): boolean {
+    const state = this.#state
     for (let slot = 0; slot < this.#n; slot++) {
       if (this.#dead.has(slot) || this.#done.has(slot)) continue
       if (state.read(slot, STAT_PARKED) !== 1) return false
       if (state.read(slot, STAT_POSTED) !== this.#receivedBySlot[slot]) return false
     }
-    for (let slot = 0; slot < this.#n; slot++) {
-      if (!this.#dead.has(slot) && !this.#done.has(slot) && state.read(slot, STAT_PARKED) !== 1) return false
+    return true
+  }
+
+  /**
+   * The safety net against a scan that would wait forever: no record started
+   * or committed for STALL_MS and every live thread asleep on two looks in a
+   * row. If every record was committed exactly once, only the shared count of
+   * remaining records is wrong: it is set to zero and the scan ends. Otherwise
+   * the scan fails with PARASCAN_STALLED naming the records never committed.
+   */
+  #checkStall (): void {
+    if (this.#settled || this.#recovering || this.#failure !== undefined || this.#aborted) return
+    const state = this.#state
+    const started = state.started
+    const committed = this.#committed.size
+    const now = performance.now()
+    if (started !== this.#lastStarted || committed !== this.#lastCommitted || this.#done.size !== this.#lastDone) {
+      this.#lastStarted = started
+      this.#lastCommitted = committed
+      this.#lastDone = this.#done.size
+      this.#lastProgress = now
+      this.#idleLooks = 0
+      return
     }
-    return state.wakes === wakes
+    if (now - this.#lastProgress < STALL_MS || !this.#idle()) {
+      this.#idleLooks = 0
+      return
+    }
+    if (++this.#idleLooks < 2) return
+    const missing = this.#committed.complement(this.#o.total)
+    if (missing.length === 0 && committed === this.#o.total) {
+      state.setRemaining(0)
+      state.wakeAll()
+      return
+    }
+    this.#fail(new ScanStalledError(describeRanges(missing)))
   }
 
   #spec (slot: number, seeds: Array<[number, number]>): ScanSpec {
@@ -315,6 +374,7 @@ export class ScanSession {
     if (this.#settled || this.#recovering || this.#done.size < this.#n) return
     this.#settled = true
     if (this.#timer !== undefined) clearInterval(this.#timer)
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog)
     this.#o.signal?.removeEventListener('abort', this.#onAbort)
     this.#sink.drained().then(() => this.#finish(), (error: unknown) => this.#reject(error))
   }
@@ -360,6 +420,11 @@ export class ScanSession {
     if (aggregate !== undefined) summary.aggregate = aggregate
     this.#resolve({ summary, results: aggregate ?? this.#sink.results })
   }
+}
+
+function describeRanges (ranges: Array<[number, number]>): string {
+  const named = ranges.slice(0, RANGES_NAMED).map(([s, e]) => `[${s}, ${e})`).join(', ')
+  return ranges.length > RANGES_NAMED ? `${named} and ${ranges.length - RANGES_NAMED} more ranges` : named
 }
 
 export function abortError (reason?: unknown): Error {
