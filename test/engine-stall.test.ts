@@ -82,3 +82,13 @@ test('a lone thread does not sleep waiting for records nobody can bring: the sca
   const dropped = await scanWith(10_000, { max_workers: 1 }, (state) => { state.pop(0) })
   assert.equal((dropped.outcome as Error & { code?: string }).code, 'PARASCAN_INCOMPLETE')
 })
+
+test('records committed twice never pass for a whole scan, even when the count adds up', async () => {
+  const { outcome } = await scanWith(10_000, { max_workers: 2 }, (state) => {
+    state.pop(0)
+    state.push(0, 5_000, 5_000)
+  })
+  assert.ok(outcome instanceof Error, 'the scan must fail')
+  assert.equal((outcome as Error & { code?: string }).code, 'PARASCAN_INCOMPLETE')
+  assert.match(outcome.message, /\[0, 5000\) never committed/)
+})

@@ -16,7 +16,7 @@ export function withOffset<E extends Error> (error: E, offset: number): E & { of
   return Object.assign(error, { offset })
 }
 export const ScanStalledError = createError<[string]>('PARASCAN_STALLED', 'Scan stalled: every thread is idle but records %s were never committed', 500)
-export const IncompleteScanError = createError<[number, number]>('PARASCAN_INCOMPLETE', 'Scan ended with %d of %d records committed', 500)
+export const IncompleteScanError = createError<[number, number, string]>('PARASCAN_INCOMPLETE', 'Scan ended with %d of %d records committed: %s', 500)
 export const InvalidScanOptionError = createError<[string]>('PARASCAN_INVALID_OPTION', 'Invalid scan option: %s', 400)
 
 /** Attaches the error that led to `error` as its `cause`. */

@@ -384,7 +384,11 @@ export class ScanSession {
     if (o.metrics !== undefined) this.#emit('progress', this.#progress())
     if (this.#failure !== undefined) return this.#reject(this.#failure)
     if (this.#aborted) return this.#reject(abortError(o.signal?.reason))
-    if (this.#committed.size !== o.total) return this.#reject(new IncompleteScanError(this.#committed.size, o.total))
+    const missing = this.#committed.complement(o.total)
+    if (this.#committed.size !== o.total || missing.length > 0) {
+      const detail = missing.length > 0 ? `${describeRanges(missing)} never committed` : 'some records committed twice'
+      return this.#reject(new IncompleteScanError(this.#committed.size, o.total, detail))
+    }
     let aggregate: unknown[] | undefined
     try {
       aggregate = o.task.aggregate !== undefined ? this.#sink.finish() : undefined
