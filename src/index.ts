@@ -5,5 +5,5 @@ export { ParallelConfig } from './parallel/parallel-config.js'
 export { AdaptiveChunkController, type AdaptiveChunkControllerOptions } from './parallel/adaptive-chunk-controller.js'
 export {
   ConfigError, InvalidTotalError, InvalidScanOptionError, TaskModuleError, FetchFailedError, ShortFetchError,
-  RecordFailedError, ResultEncodingError, WorkerCrashedError, ScanAbortedError, PoolClosedError, IncompleteScanError
+  RecordFailedError, ResultEncodingError, WorkerCrashedError, ScanAbortedError, PoolClosedError, IncompleteScanError, ScanStalledError
 } from './parallel/errors.js'
