@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { WorkStealingPool } from '../src/index.js'
+import { subtractRanges } from '../src/parallel/interval-set.js'
+import { SharedScanState } from '../src/parallel/shared-scan-state.js'
 
 const module = new URL('./fixtures/engine-task.js', import.meta.url)
 const dir = mkdtempSync(join(tmpdir(), 'parascan-recovery-'))
@@ -58,4 +60,31 @@ test('params that cannot be sent to a thread reject the scan with a clear error,
   const before = progress
   await new Promise(resolve => setTimeout(resolve, 20))
   assert.equal(progress, before, 'the failed scan emits no more progress')
+})
+
+test('ranges left in a dead thread\'s deque are read back, and a pop cut short is repaired', () => {
+  const state = new SharedScanState(new SharedArrayBuffer(SharedScanState.bytesFor(2)), 2)
+  state.push(1, 100, 50)
+  state.push(1, 300, 25)
+  state.push(1, 500, 10)
+  assert.equal(state.steal(1), 1)
+  assert.deepEqual(state.queued(1), [[300, 325], [500, 510]])
+  assert.equal(state.pop(1), 1)
+  assert.equal(state.pop(1), 1)
+  assert.deepEqual(state.queued(1), [])
+  const cut = new SharedScanState(new SharedArrayBuffer(SharedScanState.bytesFor(2)), 2)
+  for (let k = 0; k < 7; k++) cut.push(1, 1000 + 100 * k, 100)
+  const bottom = cut.i32.indexOf(7)
+  for (let k = 0; k < 7; k++) assert.equal(cut.steal(1), 1)
+  cut.i32[bottom] = 6
+  assert.deepEqual(cut.queued(1), [], 'a bottom below top reads as empty')
+  cut.push(1, 700, 5)
+  assert.deepEqual(cut.queued(1), [[700, 705]], 'and is raised to top, so a push is seen again')
+})
+
+test('subtracting ranges', () => {
+  assert.deepEqual(subtractRanges([[0, 100], [200, 300]], [[250, 260], [0, 10], [90, 210]]), [[10, 90], [210, 250], [260, 300]])
+  assert.deepEqual(subtractRanges([[0, 10]], []), [[0, 10]])
+  assert.deepEqual(subtractRanges([[0, 10]], [[0, 10]]), [])
+  assert.deepEqual(subtractRanges([[5, 10]], [[0, 6], [8, 20]]), [[6, 8]])
 })

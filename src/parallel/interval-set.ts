@@ -53,3 +53,21 @@ export class IntervalSet {
     this.#flat = merged
   }
 }
+
+/** The parts of the sorted, disjoint `ranges` that no range of `cut` covers. */
+export function subtractRanges (ranges: Array<[number, number]>, cut: Array<[number, number]>): Array<[number, number]> {
+  const holes = cut.slice().sort((a, b) => a[0] - b[0])
+  const out: Array<[number, number]> = []
+  for (const [start, end] of ranges) {
+    let at = start
+    for (const [s, e] of holes) {
+      if (e <= at) continue
+      if (s >= end) break
+      if (s > at) out.push([at, s])
+      at = e
+      if (at >= end) break
+    }
+    if (at < end) out.push([at, end])
+  }
+  return out
+}

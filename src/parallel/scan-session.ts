@@ -2,7 +2,7 @@ import {
   FetchFailedError, IncompleteScanError, RecordFailedError, ResultEncodingError, ScanAbortedError, ScanStalledError, ShortFetchError,
   TaskModuleError, WorkerCrashedError, withCause, withOffset
 } from './errors.js'
-import { IntervalSet } from './interval-set.js'
+import { IntervalSet, subtractRanges } from './interval-set.js'
 import type { ParallelConfig } from './parallel-config.js'
 import { ResultSink } from './result-sink.js'
 import { SharedScanState, STAT_MATCHED, STAT_PARKED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED } from './shared-scan-state.js'
@@ -236,22 +236,22 @@ export class ScanSession {
     }
     // Records past the thread_pool cursor were never claimed; the cursor still hands them out.
     const claimed = this.#o.config.scheduler === 'thread_pool' ? Math.min(state.cursor, this.#o.total) : this.#o.total
-    const lost = this.#committed.complement(claimed)
-    state.setRemaining(this.#o.total - this.#committed.size)
     const dead = [...this.#dead]
+    // Ranges still in a dead thread's deque stay there: a thread that wakes right now may be stealing one.
+    const lost = subtractRanges(this.#committed.complement(claimed), dead.flatMap(slot => state.queued(slot)))
+    state.setRemaining(this.#o.total - this.#committed.size)
     this.#dead.clear()
     this.#recovering = false
     const seeds: Array<Array<[number, number]>> = dead.map(() => [])
     lost.forEach((range, i) => seeds[i % dead.length].push(range))
     dead.forEach((slot, i) => {
-      state.clearDeque(slot)
       for (const field of [STAT_PROCESSED, STAT_MATCHED, STAT_SKIPPED, STAT_POSTED, STAT_PARKED]) state.write(slot, field, 0)
       this.#baseBySlot[slot] = this.#committedBySlot[slot]
       this.#receivedBySlot[slot] = 0
       this.#o.host.respawn(slot)
       this.#o.host.start(slot, this.#spec(slot, seeds[i]))
     })
-    if (state.remaining === 0) state.wakeAll()
+    state.wakeAll()
   }
 
   /** Every live thread sleeps, stayed asleep while looked at, and all it posted has arrived. */

@@ -199,9 +199,24 @@ export class SharedScanState {
   write (w: number, field: number, value: number): void { Atomics.store(this.i32, this.stat(w, field), value) }
   add (w: number, field: number, value: number): void { Atomics.add(this.i32, this.stat(w, field), value) }
 
-  /** Main thread, between scans or while the owner is gone. */
-  clearDeque (w: number): void {
-    Atomics.store(this.i32, this.#top(w), 0)
-    Atomics.store(this.i32, this.#bottom(w), 0)
+  /**
+   * Main thread, while the owner is gone: the ranges still in w's deque, as
+   * [offset, end) pairs. They stay there for thieves and for the owner's
+   * replacement. A bottom that an interrupted pop left below top is raised to top.
+   */
+  queued (w: number): Array<[number, number]> {
+    const t = Atomics.load(this.i32, this.#top(w))
+    const b = Atomics.load(this.i32, this.#bottom(w))
+    if (b < t) {
+      Atomics.store(this.i32, this.#bottom(w), t)
+      return []
+    }
+    const ranges: Array<[number, number]> = []
+    for (let k = t; k < b; k++) {
+      const slot = this.#ring(w) + ((k & RING_MASK) << 1)
+      const offset = Atomics.load(this.i32, slot)
+      ranges.push([offset, offset + Atomics.load(this.i32, slot + 1)])
+    }
+    return ranges
   }
 }
