@@ -76,3 +76,16 @@ test('clamps the initial size and every step to [min, max]', () => {
   drive(ctrl, clock, 100, 2)
   assert.equal(ctrl.size, 10)
 })
+
+test('restart forgets the learned cost: the first chunk of a costlier range is min_chunk_size, then it settles in the band', () => {
+  const clock = fakeClock()
+  const ctrl = new AdaptiveChunkController({ now: clock.now })
+  drive(ctrl, clock, 0.00001, 20)
+  assert.equal(ctrl.size, 8192)
+  ctrl.restart()
+  assert.equal(ctrl.emaMsPerRecord, -1)
+  const sizes = drive(ctrl, clock, 0.01, 4)
+  assert.equal(sizes[0], 128)
+  const last = sizes[sizes.length - 1] * 0.01
+  assert.ok(last >= 0.5 && last <= 2, `chunk of ${last} ms`)
+})

@@ -60,6 +60,16 @@ export class AdaptiveChunkController {
     return this.#emaPerRecord
   }
 
+  /**
+   * Forgets what it learned and starts again from min_chunk_size, for a range
+   * whose cost may differ from the last one (a stolen range): the first chunk
+   * there cannot be a long one sized for cheaper records.
+   */
+  restart (): void {
+    this.#emaPerRecord = -1
+    this.#size = this.min
+  }
+
   /** Marks the start of a chunk on the controller's clock. */
   start (): void {
     this.#started = this.#now()

@@ -296,6 +296,7 @@ export class ScanRunner {
             if (result === STEAL_WON) {
               this.#stealsAttempted++
               this.#stealsWon++
+              this.#ctrl.restart()
               if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
               return this.#take()
             }
