@@ -37,12 +37,14 @@ async function scanWith (total: number, config: ParallelConfigOptions, tamper: (
         thread.postMessage({ type: 'scan', spec })
         threads[slot] = thread
       },
-      respawn: () => {}
+      respawn: () => {},
+      stop: (slot) => { void threads[slot]?.terminate() }
     },
     ordered: false,
     onError: 'fail',
     maxErrorSamples: 10,
-    progressIntervalMs: 250
+    progressIntervalMs: 250,
+    stopGraceMs: 2000
   })
   const began = performance.now()
   let timer: NodeJS.Timeout | undefined

@@ -30,6 +30,8 @@ export interface ThreadHost {
   start (slot: number, spec: ScanSpec): void
   /** Replaces the dead thread of `slot` with a new one. */
   respawn (slot: number): void
+  /** Ends the thread of `slot` wherever it is; its exit comes back through ScanSession#onExit. */
+  stop (slot: number): void
 }
 
 export interface ScanSessionOptions {
@@ -45,6 +47,8 @@ export interface ScanSessionOptions {
   onError: ErrorPolicy
   maxErrorSamples: number
   progressIntervalMs: number
+  /** How long threads get to finish their chunk after an abort or a failure before they are ended. */
+  stopGraceMs: number
   metrics?: MetricsCallback
   signal?: AbortSignal
   onBatch?: (batch: ResultBatch) => void | Promise<void>
@@ -83,6 +87,7 @@ export class ScanSession {
   #seededDepth = 0
   #started = 0
   #timer: NodeJS.Timeout | undefined
+  #stopTimer: NodeJS.Timeout | undefined
   #watchdog: NodeJS.Timeout | undefined
   #lastStarted = -1
   #lastCommitted = -1
@@ -93,7 +98,7 @@ export class ScanSession {
   #reject!: (error: unknown) => void
   readonly #onAbort = (): void => {
     this.#aborted = true
-    this.#state.abort()
+    this.#stop()
   }
 
   constructor (options: ScanSessionOptions) {
@@ -337,7 +342,23 @@ export class ScanSession {
 
   #fail (error: unknown): void {
     if (this.#failure === undefined) this.#failure = error
+    this.#stop()
+  }
+
+  /**
+   * Tells every thread to stop after its chunk; a thread still busy after the
+   * grace period (a process() that never returns) is ended, so a stopped scan
+   * always settles.
+   */
+  #stop (): void {
     this.#state.abort()
+    if (this.#stopTimer !== undefined || this.#settled) return
+    this.#stopTimer = setTimeout(() => {
+      for (let slot = 0; slot < this.#n; slot++) {
+        if (!this.#done.has(slot) && !this.#dead.has(slot)) this.#o.host.stop(slot)
+      }
+    }, this.#o.stopGraceMs)
+    this.#stopTimer.unref()
   }
 
   #progress (): ProgressEvent {
@@ -374,6 +395,7 @@ export class ScanSession {
     if (this.#settled || this.#recovering || this.#done.size < this.#n) return
     this.#settled = true
     if (this.#timer !== undefined) clearInterval(this.#timer)
+    if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer)
     if (this.#watchdog !== undefined) clearInterval(this.#watchdog)
     this.#o.signal?.removeEventListener('abort', this.#onAbort)
     this.#sink.drained().then(() => this.#finish(), (error: unknown) => this.#reject(error))

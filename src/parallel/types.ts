@@ -72,6 +72,12 @@ export interface ScanOptions {
   max_error_samples?: number
   /** Period of 'progress' events. Default: 250 (ms). */
   progress_interval_ms?: number
+  /**
+   * After an abort or a failure, how long worker threads get to finish the
+   * chunk they are in before they are terminated (and replaced for the next
+   * scan). Default: 2000 (ms).
+   */
+  stop_grace_ms?: number
 }
 
 /** A page of results as JSON text: `json` is a JSON array of `items` values. */

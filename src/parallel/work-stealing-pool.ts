@@ -92,9 +92,11 @@ export class WorkStealingPool {
     if (samples !== undefined && (!Number.isInteger(samples) || samples < 0)) {
       throw new InvalidScanOptionError(`max_error_samples must be a non-negative integer, got ${String(samples)}`)
     }
-    const interval = options.progress_interval_ms
-    if (interval !== undefined && (typeof interval !== 'number' || !(interval >= 1) || !Number.isFinite(interval))) {
-      throw new InvalidScanOptionError(`progress_interval_ms must be a number >= 1, got ${String(interval)}`)
+    for (const key of ['progress_interval_ms', 'stop_grace_ms'] as const) {
+      const ms = options[key]
+      if (ms !== undefined && (typeof ms !== 'number' || !(ms >= 1) || !Number.isFinite(ms))) {
+        throw new InvalidScanOptionError(`${key} must be a number >= 1, got ${String(ms)}`)
+      }
     }
     if (options.metrics !== undefined && typeof options.metrics !== 'function') throw new InvalidScanOptionError('metrics must be a function')
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidScanOptionError('signal must be an AbortSignal')
@@ -129,6 +131,7 @@ export class WorkStealingPool {
       onError: options.on_error ?? 'fail',
       maxErrorSamples: options.max_error_samples ?? 10,
       progressIntervalMs: options.progress_interval_ms ?? 250,
+      stopGraceMs: options.stop_grace_ms ?? 2000,
       metrics: options.metrics,
       signal: options.signal,
       onBatch: prepared.onBatch
@@ -149,7 +152,8 @@ export class WorkStealingPool {
       start: (slot: number, spec: ScanSpec) => {
         void runThreadScan(spec, (message) => this.#session?.onMessage(slot, message), yieldToEventLoop)
       },
-      respawn: () => {}
+      respawn: () => {},
+      stop: () => {}
     }
   }
 
@@ -166,6 +170,9 @@ export class WorkStealingPool {
       },
       respawn: (slot: number) => {
         this.#thread(slot)
+      },
+      stop: (slot: number) => {
+        void this.#threads[slot]?.worker.terminate()
       }
     }
   }
