@@ -160,6 +160,20 @@ test('a scan past PARASCAN_SCAN_TIMEOUT or its own timeout_seconds fails with PA
   assert.equal(doc.result.count, 1000)
 })
 
+test('a scan stuck inside one record (a regular expression that backtracks for ever) still times out, and the instance goes on', async () => {
+  const server = await startServer({ PARASCAN_SCAN_TIMEOUT: '500ms' })
+  const records = [{ s: 'ok' }, { s: `${'a'.repeat(40)}!` }, { s: 'ok' }]
+  const accepted = await server.app.inject({
+    method: 'POST', url: '/v1/scans', payload: { source: { type: 'inline', records }, pipeline: [{ filter: "record.s.matches('^(a+)+$')" }] }
+  })
+  assert.equal(accepted.statusCode, 202, accepted.body)
+  const doc = await finished(server.app, accepted.json().id)
+  assert.equal(doc.status, 'failed')
+  assert.equal(doc.error.code, 'PARASCAN_SCAN_TIMEOUT')
+  const next = await server.app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 1000 } } })
+  assert.equal((await finished(server.app, next.json().id)).result.count, 1000)
+})
+
 test('PARASCAN_MAX_RESULTS caps a scan that gives no max_results', async () => {
   const server = await startServer({ PARASCAN_MAX_RESULTS: '100' })
   const accepted = await server.app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 5000 } } })
