@@ -4,7 +4,7 @@ import { freePort } from '../test/free-port.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
+import { dropPrefix } from '../test/service-harness.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const QUICK = process.argv.includes('--quick')
@@ -142,16 +142,6 @@ function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
-async function dropPrefix (prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL)
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-    if (keys.length > 0) await redis.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
-  redis.disconnect()
-}
 
 const prefix = `parascan-load-${process.pid}-${Date.now().toString(36)}`
 const instances: Instance[] = []

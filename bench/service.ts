@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startServer, type RunningServer } from '../src/server.js'
+import { dropPrefix } from '../test/service-harness.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)
@@ -25,16 +26,6 @@ async function server (env: Record<string, string>): Promise<RunningServer> {
   })
 }
 
-async function dropPrefix (name: string): Promise<void> {
-  const redis = new Redis(REDIS_URL)
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000)
-    if (keys.length > 0) await redis.del(...keys)
-    cursor = next
-  } while (cursor !== '0')
-  redis.disconnect()
-}
 
 /** POST /v1/scans on a server in its own process (the API-only instance, or `entry`), as many as autocannon can push. */
 async function apiSubmitRate (entry = '../src/main.js'): Promise<number> {
