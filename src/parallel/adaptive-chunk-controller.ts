@@ -1,16 +1,8 @@
-export interface AdaptiveChunkControllerOptions {
-  /** First chunk size. Default: 1000. */
-  initial_chunk_size?: number
-  /** Default: 128. */
-  min_chunk_size?: number
-  /** Default: 8192. */
-  max_chunk_size?: number
-  /** Chunks predicted faster than this grow. Default: 0.5 (ms). */
-  target_ms_low?: number
-  /** Chunks predicted slower than this shrink. Default: 2.0 (ms). */
-  target_ms_high?: number
-  /** EMA weight of the newest observation. Default: 0.2. */
-  chunk_ema_alpha?: number
+import type { ParallelConfigOptions } from './types.js'
+
+/** The chunk keys of ParallelConfig, with their defaults, and the clock. */
+export interface AdaptiveChunkControllerOptions extends Pick<ParallelConfigOptions,
+'initial_chunk_size' | 'min_chunk_size' | 'max_chunk_size' | 'target_ms_low' | 'target_ms_high' | 'chunk_ema_alpha'> {
   /** Clock in milliseconds. Default: performance.now. */
   now?: () => number
 }
