@@ -172,6 +172,8 @@ test('file sources, on_error skip samples, and a failing record names its offset
   assert.equal(failed.status, 'failed')
   assert.equal(failed.error.offset, 2)
   assert.equal(typeof failed.error.code, 'string')
+  assert.ok(failed.metrics.workers.length >= 1, 'a failed scan still reports what each worker did')
+  assert.equal(typeof failed.metrics.global.global_feeder_depth_max, 'number')
   assert.equal((await server.app.inject({ method: 'GET', url: `/v1/scans/${fail}/results` })).statusCode, 409)
 })
 

@@ -88,6 +88,8 @@ export class ScanConsumer {
         if (!current) controller.abort(new AttemptSupersededError(id))
       }, () => {})
     }, this.#options.progressIntervalMs)
+    const workers: WorkerMetrics[] = []
+    let global: GlobalMetrics = { global_feeder_depth_max: 0 }
     try {
       const request = await store.getRequest(id)
       if (request === undefined) return 'skipped'
@@ -95,8 +97,6 @@ export class ScanConsumer {
       deadline = setTimeout(() => controller.abort(new ScanTimeoutError(`${timeoutMs / 1000} s`)), Math.max(0, Math.min(timeoutMs - (Date.now() - startedAt.getTime()), 2 ** 31 - 1)))
       const plan = await this.#options.planner.planScan(request, this.#options.contextFor(began.record.tenant))
       const maxResults = request.max_results ?? Infinity
-      const workers: WorkerMetrics[] = []
-      let global: GlobalMetrics = { global_feeder_depth_max: 0 }
       const summary: ScanSummary = await this.#options.pool.stream(plan.total, plan.task, {
         config: this.#options.config.with(request.parallel ?? {}),
         signal: AbortSignal.any([controller.signal, shutdown]),
@@ -135,10 +135,11 @@ export class ScanConsumer {
       await writer.settle()
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
-      if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
-      if (reason instanceof ScanTimeoutError) return await this.#end(id, attempt, state, 'failed', describeError(reason), null)
+      const ran = workers.length > 0 ? { workers, global } : null
+      if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
+      if (reason instanceof ScanTimeoutError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
       if (shutdown.aborted) return 'handed_back'
-      return await this.#end(id, attempt, state, 'failed', describeError(error), null)
+      return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
     } finally {
       clearTimeout(deadline)
       clearInterval(timer)

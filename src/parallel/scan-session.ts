@@ -403,7 +403,22 @@ export class ScanSession {
 
   #finish (): void {
     const o = this.#o
-    if (o.metrics !== undefined) this.#emit('progress', this.#progress())
+    const workers: WorkerMetrics[] = []
+    const histograms: WorkerHistograms[] = []
+    let feeder = this.#seededDepth
+    for (let slot = 0; slot < this.#n; slot++) {
+      const done = this.#done.get(slot)
+      workers.push({ ...(done?.metrics ?? emptyMetrics(slot)), records_processed: this.#committedBySlot[slot] })
+      histograms.push(done?.histograms ?? { worker_id: slot, chunk_ms: [], chunk_size: [] })
+      if (done != null && done.feederDepthMax > feeder) feeder = done.feederDepthMax
+    }
+    const global = { global_feeder_depth_max: feeder }
+    if (o.metrics !== undefined) {
+      this.#emit('progress', this.#progress())
+      for (const w of workers) this.#emit('final_worker', w)
+      for (const h of histograms) this.#emit('worker_histograms', h)
+      this.#emit('final_global', global)
+    }
     if (this.#failure !== undefined) return this.#reject(this.#failure)
     if (this.#aborted) return this.#reject(abortError(o.signal?.reason))
     const missing = this.#committed.complement(o.total)
@@ -416,21 +431,6 @@ export class ScanSession {
       aggregate = o.task.aggregate !== undefined ? this.#sink.finish() : undefined
     } catch (error) {
       return this.#reject(withCause(new TaskModuleError(o.moduleUrl, `aggregate.finish failed: ${String(error)}`), error))
-    }
-    const workers: WorkerMetrics[] = []
-    const histograms: WorkerHistograms[] = []
-    let feeder = this.#seededDepth
-    for (let slot = 0; slot < this.#n; slot++) {
-      const done = this.#done.get(slot)
-      workers.push({ ...(done?.metrics ?? emptyMetrics(slot)), records_processed: this.#committedBySlot[slot] })
-      histograms.push(done?.histograms ?? { worker_id: slot, chunk_ms: [], chunk_size: [] })
-      if (done != null && done.feederDepthMax > feeder) feeder = done.feederDepthMax
-    }
-    const global = { global_feeder_depth_max: feeder }
-    if (o.metrics !== undefined) {
-      for (const w of workers) this.#emit('final_worker', w)
-      for (const h of histograms) this.#emit('worker_histograms', h)
-      this.#emit('final_global', global)
     }
     const errors = this.#errors.sort((a, b) => a.offset - b.offset).slice(0, o.maxErrorSamples)
     const summary: ScanSummary = {
