@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { validateScan } from '../src/pipeline/index.js'
-import { makeDataDir, request, scan, type DataDir } from './scan-task-harness.js'
+import { validateScan } from '../../src/pipeline/index.js'
+import { makeDataDir, request, scan, type DataDir } from '../helpers/scan-task-harness.js'
 
 const ctx = { dataDir: '.' }
 
