@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
-import { impliedRawPredicate } from '../src/pipeline/implied-raw-predicate.js'
-import { makeDataDir, scan, type DataDir } from './scan-task-harness.js'
+import { impliedRawPredicate } from '../../src/pipeline/implied-raw-predicate.js'
+import { makeDataDir, scan, type DataDir } from '../helpers/scan-task-harness.js'
+
+/** The run of the same records from an inline source, decoded whole; undefined when submit-time checks refuse it (records all of a type the filter cannot read). */
+async function wholeRun (records: unknown[], pipeline: unknown[], ctx: DataDir['ctx'], chunk: number): Promise<Awaited<ReturnType<typeof scan>> | undefined> {
+  try {
+    return await scan({ source: { type: 'inline', records }, pipeline }, ctx, { chunk, onError: 'skip' })
+  } catch (error) {
+    if ((error as { code?: string }).code === 'PARASCAN_INVALID_SCAN') return undefined
+    throw error
+  }
+}
 
 /** Strings that the predicates look for, and strings that hold them or look like them. */
 const LITERALS = ['purchase', 'view', 'pur', 'a"b', 'a\\b', 'é', '😀', '€uro', '', ' ', 'line\nbreak', 'x,y', '\u2028', '\uFFFD', '\ud800']
@@ -100,7 +110,8 @@ describe('raw filters', () => {
       await data.write(name, lines.map((l) => write(l.record, { escape: l.escape, space: l.space }) + l.end).join(''))
       const pipeline = filters.map((filter) => ({ filter }))
       const raw = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline }, data.ctx, { chunk, onError: 'skip' })
-      const whole = await scan({ source: { type: 'inline', records: lines.map((l) => l.record) }, pipeline }, data.ctx, { chunk, onError: 'skip' })
+      const whole = await wholeRun(lines.map((l) => l.record), pipeline, data.ctx, chunk)
+      if (whole === undefined) return
       assert.deepEqual(raw.results, whole.results)
       const failing = new Set(whole.errors.map((e) => e.offset))
       for (const error of raw.errors) assert.ok(failing.has(error.offset), `record ${error.offset} failed only with the raw filter: ${error.message}`)
@@ -117,7 +128,8 @@ describe('raw filters', () => {
       const pipeline = filters.map((filter) => ({ filter }))
       const raw = await scan({ source: { type: 'file', path: name, format: 'csv' }, pipeline }, data.ctx, { chunk, onError: 'skip' })
       const records = rows.map((r) => ({ type: r.type, user: r.user, tag: r.tag }))
-      const whole = await scan({ source: { type: 'inline', records }, pipeline }, data.ctx, { chunk, onError: 'skip' })
+      const whole = await wholeRun(records, pipeline, data.ctx, chunk)
+      if (whole === undefined) return
       assert.deepEqual(raw.results, whole.results)
       const failing = new Set(whole.errors.map((e) => e.offset))
       for (const error of raw.errors) assert.ok(failing.has(error.offset), `row ${error.offset} failed only with the raw filter: ${error.message}`)
