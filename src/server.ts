@@ -35,7 +35,8 @@ const REQUEST_COMMAND_TIMEOUT_MS = 3000
 export async function startServer (env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const config = loadServiceConfig(env)
   const parallel = new ParallelConfig({}, env)
-  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir }
+  const valueLimits = { valueBytes: config.maxValueBytes, resultBytes: config.maxResultBytes, groups: config.maxGroups }
+  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir, valueLimits }
   const contextFor = (tenant: string | undefined): typeof context =>
     config.dataDirPerTenant && tenant !== undefined ? { ...context, dataDir: join(config.dataDir, tenant) } : context
   const planner = { validateScan, planScan }
@@ -67,7 +68,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     contextFor,
     metrics,
     progressIntervalMs: config.progressIntervalMs,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    maxScanResultBytes: config.maxScanResultBytes
   })
   if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
   if (config.concurrency > 0) queue.process(consumer.process)
@@ -86,7 +88,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     scanTimeoutMs: config.scanTimeoutMs
   })
   const admission = { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
-  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission })
+  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission, maxPageBytes: config.maxPageBytes })
   const app = await buildApp({
     service,
     metrics,

@@ -157,8 +157,8 @@ test(`fuzzed requests (${RUNS}) against the real app: never a 5xx, problem+json 
   process.stdout.write(`# fuzz: ${RUNS} requests, ${accepted.size} scans accepted and finished; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}\n`)
 })
 
-const KEY_A = 'fuzz-key-of-a'
-const KEY_B = 'fuzz-key-of-b'
+const KEY_A = 'fuzz-key-of-tenant-a'
+const KEY_B = 'fuzz-key-of-tenant-b'
 
 test(`fuzzed requests (${Math.ceil(RUNS / 3)}) with API keys and a rate limit: no 5xx, no /v1 answer without a valid key, no tenant reads another's scan`, async () => {
   const server = await realServer({

@@ -6,6 +6,7 @@ import { csvQuotedLineFields } from './csv-quoted-line.js'
 import { FileBytes } from './file-bytes.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { UnreadableRecord, type SourceReader } from './source-reader.js'
+import { setOwnProperty } from '../pipeline/own-property.js'
 
 /** A raw CSV record: the text of a line without quotes, the fields csv-parse gave, or why it could not be read. */
 type CsvRaw = string | string[] | UnreadableRecord
@@ -115,7 +116,7 @@ export class CsvFileReader implements SourceReader {
     for (let i = 0; i < header.length; i++) {
       const convert = this.#converters[i]
       try {
-        record[header[i]] = convert === undefined ? fields[i] : convert(fields[i])
+        setOwnProperty(record, header[i], convert === undefined ? fields[i] : convert(fields[i]))
       } catch (error) {
         throw new Error(`${this.#path}: ${(error as Error).message}`)
       }
