@@ -191,7 +191,7 @@ export class ScanService {
         const wanted = limit - taken
         const available = items.length - position.offset
         const size = Buffer.byteLength(text)
-        if (available <= wanted && (taken === 0 || bytes + size <= maxBytes)) {
+        if (available <= wanted && bytes + size <= maxBytes) {
           if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
           taken += available
           bytes += size

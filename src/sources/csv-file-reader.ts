@@ -47,7 +47,7 @@ export class CsvFileReader implements SourceReader {
     this.#path = params.path
     this.#header = params.header ?? []
     this.#converters = this.#header.map((name) => {
-      const type = params.columns?.[name]
+      const type = params.columns !== undefined && Object.hasOwn(params.columns, name) ? params.columns[name] : undefined
       return type === undefined || type === 'string' ? undefined : columnConverter(name, type)
     })
   }
