@@ -1,7 +1,11 @@
+/*
+ * Longer than the other engine files on purpose: the per-chunk and per-record
+ * paths of a thread share hot fields that V8 keeps fast only inside one object.
+ */
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, STEAL_LOST, STEAL_WON
+  SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
@@ -172,7 +176,8 @@ export class ScanRunner {
         depth++
         const waiting = state.totalDepth()
         if (waiting > this.#feederMax) this.#feederMax = waiting
-        if (hungry > 0) state.signalWork()
+        // Also when nobody looked hungry: a thief may have parked after the look and before the push.
+        state.signalWork()
       }
     }
     this.#depthSum += depth
@@ -239,8 +244,8 @@ export class ScanRunner {
     }
     if (this.#stealing) {
       const popped = state.pop(this.#me)
-      if (popped === 1) return this.#take()
-      if (popped === -1) this.#contention++
+      if (popped === TAKE_WON) return this.#take()
+      if (popped === TAKE_LOST) this.#contention++
     } else if (this.#claim()) {
       return true
     }
@@ -262,11 +267,11 @@ export class ScanRunner {
       if (state.aborted) return false
       const guided = Math.max(this.#spec.config.min_chunk_size, Math.ceil((total - state.cursor) / (2 * workers)))
       const result = state.claim(total, Math.min(this.#ctrl.size, guided))
-      if (result === STEAL_WON) {
+      if (result === TAKE_WON) {
         if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
         return this.#take()
       }
-      if (result !== STEAL_LOST) {
+      if (result !== TAKE_LOST) {
         if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
         return false
       }
@@ -293,14 +298,14 @@ export class ScanRunner {
             const victim = (start + k) % n
             if (victim === me) continue
             const result = state.steal(victim)
-            if (result === STEAL_WON) {
+            if (result === TAKE_WON) {
               this.#stealsAttempted++
               this.#stealsWon++
               this.#ctrl.restart()
               if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
               return this.#take()
             }
-            if (result === STEAL_LOST) {
+            if (result === TAKE_LOST) {
               this.#stealsAttempted++
               this.#contention++
               if (failedAt === 0) failedAt = performance.now()

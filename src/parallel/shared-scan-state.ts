@@ -23,9 +23,12 @@ export const STAT_POSTED = 3
 /** 1 while the worker sleeps in Atomics.wait. */
 export const STAT_PARKED = 4
 
-export const STEAL_EMPTY = 0
-export const STEAL_WON = 1
-export const STEAL_LOST = 2
+/** Outcomes of pop, steal and claim: a range was taken into takenOffset/takenCount... */
+export const TAKE_WON = 1
+/** ...there was nothing to take... */
+export const TAKE_EMPTY = 0
+/** ...or another thread won the race for it. */
+export const TAKE_LOST = 2
 
 /**
  * The memory the threads of a pool share during a scan: global words
@@ -39,8 +42,6 @@ export class SharedScanState {
   static bytesFor (workers: number): number {
     return (GLOBAL_LINES + workers * WORKER_LINES) * LINE * 4
   }
-
-  static readonly ringEntries = RING_ENTRIES
 
   readonly buffer: SharedArrayBuffer
   readonly workers: number
@@ -76,8 +77,6 @@ export class SharedScanState {
 
   get hungry (): number { return Atomics.load(this.i32, HUNGRY) }
   addHungry (delta: number): void { Atomics.add(this.i32, HUNGRY, delta) }
-  setHungry (value: number): void { Atomics.store(this.i32, HUNGRY, value) }
-  setSleepers (value: number): void { Atomics.store(this.i32, SLEEPERS, value) }
 
   get remaining (): number { return Atomics.load(this.i32, REMAINING) }
   setRemaining (value: number): void { Atomics.store(this.i32, REMAINING, value) }
@@ -93,17 +92,17 @@ export class SharedScanState {
 
   /**
    * thread_pool: claims up to `records` records at the shared cursor into
-   * takenOffset/takenCount. Returns STEAL_WON, STEAL_EMPTY when the cursor
-   * reached `total`, or STEAL_LOST when another thread moved it first.
+   * takenOffset/takenCount. Returns TAKE_WON, TAKE_EMPTY when the cursor
+   * reached `total`, or TAKE_LOST when another thread moved it first.
    */
   claim (total: number, records: number): number {
     const at = Atomics.load(this.i32, CURSOR)
-    if (at >= total) return STEAL_EMPTY
+    if (at >= total) return TAKE_EMPTY
     const count = Math.min(records, total - at)
-    if (Atomics.compareExchange(this.i32, CURSOR, at, at + count) !== at) return STEAL_LOST
+    if (Atomics.compareExchange(this.i32, CURSOR, at, at + count) !== at) return TAKE_LOST
     this.takenOffset = at
     this.takenCount = count
-    return STEAL_WON
+    return TAKE_WON
   }
 
   get cursor (): number { return Atomics.load(this.i32, CURSOR) }
@@ -142,9 +141,8 @@ export class SharedScanState {
   }
 
   /**
-   * Owner only. Takes the bottom range into takenOffset/takenCount. Returns
-   * 1 when taken, 0 when the deque was empty, -1 when a thief won the race
-   * for the last range.
+   * Owner only. Takes the bottom range into takenOffset/takenCount: TAKE_WON,
+   * TAKE_EMPTY, or TAKE_LOST when a thief won the race for the last range.
    */
   pop (w: number): number {
     const bottom = this.#bottom(w)
@@ -154,30 +152,30 @@ export class SharedScanState {
     const t = Atomics.load(this.i32, top)
     if (t > b) {
       Atomics.store(this.i32, bottom, b + 1)
-      return 0
+      return TAKE_EMPTY
     }
     const slot = this.#ring(w) + ((b & RING_MASK) << 1)
     this.takenOffset = Atomics.load(this.i32, slot)
     this.takenCount = Atomics.load(this.i32, slot + 1)
-    if (t < b) return 1
+    if (t < b) return TAKE_WON
     const won = Atomics.compareExchange(this.i32, top, t, t + 1) === t
     Atomics.store(this.i32, bottom, b + 1)
-    return won ? 1 : -1
+    return won ? TAKE_WON : TAKE_LOST
   }
 
-  /** Takes the top range of `victim`: STEAL_WON, STEAL_EMPTY, or STEAL_LOST when a CAS failed. */
+  /** Takes the top range of `victim`: TAKE_WON, TAKE_EMPTY, or TAKE_LOST when a CAS failed. */
   steal (victim: number): number {
     const top = this.#top(victim)
     const t = Atomics.load(this.i32, top)
     const b = Atomics.load(this.i32, this.#bottom(victim))
-    if (t >= b) return STEAL_EMPTY
+    if (t >= b) return TAKE_EMPTY
     const slot = this.#ring(victim) + ((t & RING_MASK) << 1)
     const offset = Atomics.load(this.i32, slot)
     const count = Atomics.load(this.i32, slot + 1)
-    if (Atomics.compareExchange(this.i32, top, t, t + 1) !== t) return STEAL_LOST
+    if (Atomics.compareExchange(this.i32, top, t, t + 1) !== t) return TAKE_LOST
     this.takenOffset = offset
     this.takenCount = count
-    return STEAL_WON
+    return TAKE_WON
   }
 
   /**

@@ -46,7 +46,7 @@ function prepare (node: unknown, patterns: string[] = []): string[] {
   return patterns
 }
 
-function describeCelError (source: string, error: CelErrorLike): string {
+export function describeCelError (source: string, error: CelErrorLike): string {
   const summary = (error.summary ?? error.message.split('\n')[0]).replaceAll(RE2_MATCHES, 'matches')
   return error.range === undefined ? summary : `${summary} (at ${describePosition(source, error.range.start)})`
 }
