@@ -18,6 +18,7 @@ import { RedisScanStore } from './store/redis-scan-store.js'
 import { ScanConsumer } from '../workers/scan-consumer.js'
 import { ServiceUnavailableError } from './errors.js'
 import { ScanLimits } from './http/scan-limits.js'
+import { processorCatalogue } from './pipeline/processor-catalogue.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -109,6 +110,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
     adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? [queue.queue] : undefined
   })
+  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
