@@ -97,6 +97,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     metricsToken: config.metricsToken,
     rateLimit: config.rateLimit,
     rateLimitWindowMs: config.rateLimitWindowMs,
+    authFailures: { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs },
     rateLimitRedis,
     rateLimitNamespace: `${config.keyPrefix}:rate-limit:`,
     bodyLimit: config.bodyLimit,

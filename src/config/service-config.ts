@@ -72,6 +72,8 @@ export const serviceEnvSchema = z.object({
   }),
   METRICS_TOKEN: optionalText,
   PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
+  PARASCAN_AUTH_FAILURE_LIMIT: integer(10, 1, 1_000_000_000),
+  PARASCAN_AUTH_FAILURE_WINDOW: duration('1m'),
   PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
   PARASCAN_DATA_DIR_PER_TENANT: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false').transform((text) => text === 'true')
 })
@@ -137,6 +139,10 @@ export interface ServiceConfig {
   rateLimit: number
   /** Window of the rate limit (ms). Default: 1 min. Env: PARASCAN_RATE_LIMIT_WINDOW. */
   rateLimitWindowMs: number
+  /** Failed keys or tokens from one client address per window, past which it gets 429s until the window ends. Default: 10. Env: PARASCAN_AUTH_FAILURE_LIMIT. */
+  authFailureLimit: number
+  /** Window of PARASCAN_AUTH_FAILURE_LIMIT (ms). Default: 1 min. Env: PARASCAN_AUTH_FAILURE_WINDOW. */
+  authFailureWindowMs: number
   /** Confines each tenant's file sources to DATA_DIR/<tenant>. Default: false. Env: PARASCAN_DATA_DIR_PER_TENANT. */
   dataDirPerTenant: boolean
 }
@@ -189,6 +195,8 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     metricsToken: e.METRICS_TOKEN,
     rateLimit: e.PARASCAN_RATE_LIMIT,
     rateLimitWindowMs: e.PARASCAN_RATE_LIMIT_WINDOW,
+    authFailureLimit: e.PARASCAN_AUTH_FAILURE_LIMIT,
+    authFailureWindowMs: e.PARASCAN_AUTH_FAILURE_WINDOW,
     dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT
   }
 }

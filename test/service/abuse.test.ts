@@ -212,3 +212,19 @@ test('file errors name the path as given, never a server path; an unknown proces
   assert.match(unknown.json.errors[0].message, /unknown processor "nope"; known: synthetic$/)
   assert.ok(!JSON.stringify(unknown.json).includes(processorsDir))
 })
+
+test('repeated wrong keys from one address are braked: after PARASCAN_AUTH_FAILURE_LIMIT of them every request from it is a 429 with Retry-After, even with a right key', async () => {
+  const key = 'a-key-that-is-long-enough'
+  const server = await start({ PARASCAN_API_KEYS: `a:${key}`, PARASCAN_AUTH_FAILURE_LIMIT: '5', PARASCAN_AUTH_FAILURE_WINDOW: '2s' })
+  assert.equal((await http(server.url, 'GET', '/v1/scans', undefined, { authorization: `Bearer ${key}` })).status, 200)
+  const statuses: number[] = []
+  for (let i = 0; i < 8; i++) statuses.push((await http(server.url, 'GET', '/v1/scans', undefined, { authorization: `Bearer guess-${i}-xxxxxxxxxxxx` })).status)
+  assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429])
+  const braked = await http(server.url, 'GET', '/v1/scans', undefined, { authorization: `Bearer ${key}` })
+  assert.equal(braked.status, 429)
+  assert.equal(braked.json.code, 'PARASCAN_RATE_LIMITED')
+  assert.ok(Number(braked.headers.get('retry-after')) >= 1)
+  assert.equal((await http(server.url, 'GET', '/healthz')).status, 200, 'open routes are not braked')
+  await new Promise((resolve) => setTimeout(resolve, 2100))
+  assert.equal((await http(server.url, 'GET', '/v1/scans', undefined, { authorization: `Bearer ${key}` })).status, 200, 'the brake ends with its window')
+})

@@ -164,6 +164,7 @@ test(`fuzzed requests (${Math.ceil(RUNS / 3)}) with API keys and a rate limit: n
   const server = await realServer({
     PARASCAN_API_KEYS: `a:${KEY_A},b:${KEY_B}`,
     PARASCAN_RATE_LIMIT: '150',
+    PARASCAN_AUTH_FAILURE_LIMIT: '1000000',
     PARASCAN_RATE_LIMIT_WINDOW: '1s',
     PARASCAN_SCAN_TIMEOUT: '1s',
     PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: '10'
