@@ -8,6 +8,7 @@ import type { FileSourceParams } from './file-source-params.js'
 import { RawLineFilter } from './raw-line-filter.js'
 import type { RawPredicate } from './raw-predicate.js'
 import { REJECTED, UnreadableRecord, type SourceReader } from './source-reader.js'
+import { setOwnProperty } from '../pipeline/own-property.js'
 
 /** A raw CSV record: the text of a line without quotes, the fields csv-parse gave, or why it could not be read. */
 type CsvRaw = string | string[] | UnreadableRecord
@@ -51,7 +52,7 @@ export class CsvFileReader implements SourceReader {
     this.#path = params.path
     this.#header = params.header ?? []
     this.#converters = this.#header.map((name) => {
-      const type = params.columns?.[name]
+      const type = params.columns !== undefined && Object.hasOwn(params.columns, name) ? params.columns[name] : undefined
       return type === undefined || type === 'string' ? undefined : columnConverter(name, type)
     })
     this.#stringColumns = new Set(this.#header.filter((_, i) => this.#converters[i] === undefined))
@@ -179,7 +180,7 @@ export class CsvFileReader implements SourceReader {
     for (let i = 0; i < header.length; i++) {
       const convert = this.#converters[i]
       try {
-        record[header[i]] = convert === undefined ? fields[i] : convert(fields[i])
+        setOwnProperty(record, header[i], convert === undefined ? fields[i] : convert(fields[i]))
       } catch (error) {
         throw new Error(`${this.#path}: ${(error as Error).message}`)
       }
