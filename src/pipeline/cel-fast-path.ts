@@ -78,7 +78,7 @@ function compile (node: unknown): Fast | undefined {
       return (record) => {
         const a = left(record)
         const b = right(record)
-        // eslint-disable-next-line eqeqeq -- an int and a double are equal when their values are
+        // loose equality: an int (BigInt) and a double are equal when their values are
         return comparable(a, b) ? (a === b) === equal : numeric(a, b) ? ((a as number) == (b as number)) === equal : UNDECIDED
       }
     }
