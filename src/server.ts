@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { hostname } from 'node:os'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -67,13 +68,15 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     contextFor,
     metrics,
     progressIntervalMs: config.progressIntervalMs,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
+    instance: `${hostname()}:${process.pid}`
   })
   if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
-  if (config.concurrency > 0) queue.process(consumer.process)
+  if (config.concurrency > 0) queue.process(consumer.process, consumer.processPartition)
   queue.onJobLost((id) => {
     const error = { code: 'PARASCAN_SCAN_LOST', message: 'The instances running this scan kept stopping; the queue gave up on it' }
-    consumerStore.abandon(id, error, new Date().toISOString()).then((abandoned) => {
+    consumer.abandon(id, error).then((abandoned) => {
       if (abandoned) metrics.scans.inc({ outcome: 'failed' })
     }, () => {})
   })
@@ -83,7 +86,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     maxExpressionLength: config.maxExpressionLength,
     maxPipelineSteps: config.maxPipelineSteps,
     maxResults: config.maxResults,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    maxPartitions: config.maxPartitions
   })
   const admission = { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
   const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission })
@@ -105,7 +109,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
       await withTimeout(Promise.all([store.ping(), queue.ping()]), 2000, 'queue or store unreachable')
     },
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
-    adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? [queue.queue] : undefined
+    adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? queue.queues : undefined
   })
 
   let closing: Promise<void> | undefined
@@ -172,6 +176,7 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
       prefix: config.keyPrefix,
       concurrency: config.concurrency,
       lockDurationMs: config.lockDurationMs,
+      partitionLockMs: config.partitionLockMs,
       retentionMs: config.retentionMs
     })
   }

@@ -17,11 +17,11 @@ export async function init (params: ScanParams): Promise<void> {
 }
 
 export function fetch (offset: number, count: number, params: ScanParams): unknown[] {
-  return stateOf(params).reader.read(offset, count)
+  return stateOf(params).reader.read(offset + (params.base ?? 0), count)
 }
 
 export function process (raw: unknown, params: ScanParams, offset: number): unknown {
-  return stateOf(params).process(raw, offset)
+  return stateOf(params).process(raw, offset + (params.base ?? 0))
 }
 
 export function teardown (params: ScanParams): void {
