@@ -70,7 +70,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     progressIntervalMs: config.progressIntervalMs,
     scanTimeoutMs: config.scanTimeoutMs,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
-    instance: `${hostname()}:${process.pid}`
+    instance: instanceName()
   })
   if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
   if (config.concurrency > 0) queue.process(consumer.process, consumer.processPartition)
@@ -177,9 +177,15 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
       concurrency: config.concurrency,
       lockDurationMs: config.lockDurationMs,
       partitionLockMs: config.partitionLockMs,
+      instance: instanceName(),
       retentionMs: config.retentionMs
     })
   }
+}
+
+/** Names this instance in per-worker metrics and as the processor of its partition jobs. */
+function instanceName (): string {
+  return `${hostname()}:${process.pid}`
 }
 
 async function withTimeout<T> (promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -10,9 +10,10 @@ export interface PartitionedView {
 /**
  * Progress summed over the partitions (committed ones with their final counters, running ones
  * with their last reported counters), the results visible so far and where the partitions are.
- * `stored`: results admitted so far by an unordered scan's commits.
+ * `stored`: results admitted so far by an unordered scan's commits. Once the scan has ended
+ * (`running` false) no partition counts as running.
  */
-export function partitionedView (layout: PartitionLayout, states: PartitionState[], startedAt: string | null, stored: number, now = Date.now()): PartitionedView {
+export function partitionedView (layout: PartitionLayout, states: PartitionState[], startedAt: string | null, stored: number, running = true, now = Date.now()): PartitionedView {
   let processed = 0
   let matched = 0
   let skipped = 0
@@ -28,7 +29,7 @@ export function partitionedView (layout: PartitionLayout, states: PartitionState
       summary.succeeded++
       committedCount += state.commit?.count ?? 0
       if (state.commit?.truncated === true) truncated = true
-    } else if (state.state === 'running') {
+    } else if (state.state === 'running' && running) {
       summary.running++
     }
   }

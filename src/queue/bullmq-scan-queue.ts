@@ -28,6 +28,8 @@ export interface BullmqScanQueueOptions {
   partitionLockMs?: number
   /** Times a partition may be lost (its instance died) before the scan fails. Default: 3. */
   partitionMaxStalled?: number
+  /** Name of this instance's workers: jobs record it as processedBy. Default: ''. */
+  instance?: string
 }
 
 /** Scans queued in BullMQ: every instance on the same Redis and prefix shares the work. */
@@ -54,7 +56,8 @@ export class BullmqScanQueue implements ScanQueue {
       retentionMs: options.retentionMs ?? 86_400_000,
       partitionsName: options.partitionsName ?? 'scan-partitions',
       partitionLockMs: options.partitionLockMs ?? 4000,
-      partitionMaxStalled: options.partitionMaxStalled ?? 3
+      partitionMaxStalled: options.partitionMaxStalled ?? 3,
+      instance: options.instance ?? ''
     }
     this.#sharedConnection = options.sharedConnection ?? false
     this.#workerConnection = options.workerConnection ?? options.connection.duplicate({ maxRetriesPerRequest: null })
@@ -148,7 +151,8 @@ export class BullmqScanQueue implements ScanQueue {
       concurrency: this.#options.concurrency,
       lockDuration: this.#options.partitionLockMs,
       stalledInterval: this.#options.partitionLockMs,
-      maxStalledCount: this.#options.partitionMaxStalled
+      maxStalledCount: this.#options.partitionMaxStalled,
+      ...(this.#options.instance === '' ? {} : { name: this.#options.instance })
     })
     this.#partitionWorker.on('error', () => {})
     this.#partitionWorker.on('failed', (job: Job<PartitionJob> | undefined) => {

@@ -62,7 +62,7 @@ export class MemoryScanStore implements ScanStore {
     if (entry.cancelRequested) record.cancelRequested = true
     const partitions = entry.partitions
     if (partitions === undefined) return record
-    const view = partitionedView(partitions.layout, partitions.states(), record.started_at, partitions.stored)
+    const view = partitionedView(partitions.layout, partitions.states(), record.started_at, partitions.stored, record.status === 'running')
     return record.status === 'running' ? { ...record, ...view } : { ...record, partitions: view.partitions }
   }
 

@@ -303,7 +303,7 @@ export class RedisScanStore implements ScanStore {
     const { layout, stored, ...record } = decoded
     if (layout === undefined) return record
     const states = await this.#partitions.states(record.id, layout)
-    const view = partitionedView(layout, states, record.started_at, stored ?? 0)
+    const view = partitionedView(layout, states, record.started_at, stored ?? 0, record.status === 'running')
     if (record.status === 'running') return { ...record, ...view }
     return { ...record, partitions: view.partitions }
   }
