@@ -24,3 +24,11 @@ export function withCause<E extends Error> (error: E, cause: unknown): E {
   if (cause !== undefined) Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true })
   return error
 }
+
+/** The PARASCAN_ABORTED error of a scan whose signal aborted with `reason`; its name is AbortError. */
+export function abortError (reason?: unknown): Error {
+  const text = reason instanceof Error ? reason.message : reason === undefined ? 'the signal was aborted' : String(reason)
+  const error = withCause(new ScanAbortedError(text), reason)
+  error.name = 'AbortError'
+  return error
+}

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads'
-import { ConfigError, InvalidScanOptionError, InvalidTotalError, PoolClosedError, withCause } from './errors.js'
+import { abortError, ConfigError, InvalidScanOptionError, InvalidTotalError, PoolClosedError, withCause } from './errors.js'
 import { ParallelConfig } from './parallel-config.js'
-import { abortError, ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
+import { ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
 import { SharedScanState } from './shared-scan-state.js'
 import { loadTaskModule, taskModuleUrl } from './task-module-loader.js'
 import { runThreadScan } from './thread-scan.js'
@@ -68,7 +68,7 @@ export class WorkStealingPool {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#session?.close(new PoolClosedError())
+    this.#session?.fail(new PoolClosedError())
     await this.#tail.catch(() => {})
     await Promise.all(this.#threads.map(async (thread) => await thread?.worker.terminate()))
     this.#threads.length = 0

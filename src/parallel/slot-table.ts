@@ -1,0 +1,74 @@
+import type { SharedScanState } from './shared-scan-state.js'
+import { STAT_PARKED, STAT_POSTED } from './shared-scan-state.js'
+import type { DoneMessage } from './worker-protocol.js'
+
+/** What the main thread knows about one thread of a scan (piscina keeps the same in its WorkerInfo). */
+export class ThreadSlot {
+  readonly id: number
+  /** Records committed through this slot over the whole scan, by every thread that held it. */
+  committedRecords = 0
+  /** Records received from the slot's current thread, compared with the count it says it posted. */
+  receivedRecords = 0
+  /** Records committed by the slot's earlier threads; progress adds the live thread's count to it. */
+  processedBase = 0
+  /** The thread stopped for good: `report` is its final report, or undefined when it ended without one. */
+  finished = false
+  report: DoneMessage | undefined
+  /** The thread exited and waits for crash recovery to replace it. */
+  dead = false
+
+  constructor (id: number) {
+    this.id = id
+  }
+
+  /** Neither finished nor waiting for a replacement. */
+  get running (): boolean {
+    return !this.finished && !this.dead
+  }
+
+  finish (report?: DoneMessage): void {
+    this.finished = true
+    this.report = report
+  }
+}
+
+/** The slots of one scan, by thread index. */
+export class SlotTable {
+  readonly slots: ThreadSlot[]
+
+  constructor (workers: number) {
+    this.slots = Array.from({ length: workers }, (_, id) => new ThreadSlot(id))
+  }
+
+  get size (): number {
+    return this.slots.length
+  }
+
+  get (id: number): ThreadSlot {
+    return this.slots[id]
+  }
+
+  get finishedCount (): number {
+    let n = 0
+    for (const slot of this.slots) if (slot.finished) n++
+    return n
+  }
+
+  get allFinished (): boolean {
+    return this.slots.every(slot => slot.finished)
+  }
+
+  get dead (): ThreadSlot[] {
+    return this.slots.filter(slot => slot.dead)
+  }
+
+  /** Every running thread sleeps now and everything it posted has arrived. */
+  allAsleep (state: SharedScanState): boolean {
+    for (const slot of this.slots) {
+      if (!slot.running) continue
+      if (state.read(slot.id, STAT_PARKED) !== 1) return false
+      if (state.read(slot.id, STAT_POSTED) !== slot.receivedRecords) return false
+    }
+    return true
+  }
+}
