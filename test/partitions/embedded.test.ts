@@ -1,30 +1,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import type { RunningServer } from '../src/server.js'
-import { http, realServer, waitFor } from './service-harness.js'
+import type { RunningServer } from '../../src/server.js'
+import { http, realServer } from '../helpers/service-harness.js'
+import { finished, readAll } from '../helpers/cluster-harness.js'
 
 const servers: RunningServer[] = []
 after(async () => { await Promise.allSettled(servers.map(async (server) => await server.close())) })
-
-async function finished (base: string, id: string): Promise<any> {
-  return await waitFor(async () => {
-    const { json } = await http(base, 'GET', `/v1/scans/${id}`)
-    return json.status === 'running' || json.status === 'queued' ? undefined : json
-  }, 60_000, 50)
-}
-
-export async function readAll (base: string, id: string, limit = 777): Promise<unknown[]> {
-  const items: unknown[] = []
-  let cursor: string | undefined
-  for (;;) {
-    const { status, json } = await http(base, 'GET', `/v1/scans/${id}/results?limit=${limit}${cursor === undefined ? '' : `&cursor=${cursor}`}`)
-    assert.equal(status, 200, JSON.stringify(json))
-    items.push(...json.items)
-    if (json.complete) return items
-    cursor = json.next_cursor
-    if (json.items.length === 0) await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 test('embedded: a scan over PARASCAN_PARTITION_RECORDS runs as partitions through the in-process queue, ordered, unordered, capped and aggregated', async () => {
   const server = await realServer({ PARASCAN_PARTITION_RECORDS: '2500', PARASCAN_CONCURRENCY: '2' })

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import { freePort } from './free-port.js'
 import { http, tempDataDir, waitFor } from './service-harness.js'
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url))
-export const PROCESSORS_DIR = fileURLToPath(new URL('./fixtures/processors/', import.meta.url))
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
+export const PROCESSORS_DIR = fileURLToPath(new URL('../fixtures/processors/', import.meta.url))
 
 export interface Instance {
   child: ChildProcess

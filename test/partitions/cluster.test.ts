@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
-import { dropPrefix, http, REDIS_URL, uniquePrefix, waitFor } from './service-harness.js'
-import { finished, readAll, startInstance, type Instance } from './cluster-harness.js'
+import { dropPrefix, http, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { finished, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
 
 const prefix = uniquePrefix()
 const children: ChildProcess[] = []
