@@ -19,6 +19,7 @@ import { RedisScanStore } from './store/redis-scan-store.js'
 import { ScanConsumer } from '../workers/scan-consumer.js'
 import { ServiceUnavailableError } from './errors.js'
 import { ScanLimits } from './http/scan-limits.js'
+import { processorCatalogue } from './pipeline/processor-catalogue.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -36,7 +37,8 @@ const REQUEST_COMMAND_TIMEOUT_MS = 3000
 export async function startServer (env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const config = loadServiceConfig(env)
   const parallel = new ParallelConfig({}, env)
-  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir }
+  const valueLimits = { valueBytes: config.maxValueBytes, resultBytes: config.maxResultBytes, groups: config.maxGroups }
+  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir, valueLimits }
   const contextFor = (tenant: string | undefined): typeof context =>
     config.dataDirPerTenant && tenant !== undefined ? { ...context, dataDir: join(config.dataDir, tenant) } : context
   const planner = { validateScan, planScan }
@@ -69,6 +71,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     metrics,
     progressIntervalMs: config.progressIntervalMs,
     scanTimeoutMs: config.scanTimeoutMs,
+    maxScanResultBytes: config.maxScanResultBytes,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName()
   })
@@ -90,7 +93,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     maxPartitions: config.maxPartitions
   })
   const admission = { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
-  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission })
+  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission, maxPageBytes: config.maxPageBytes })
   const app = await buildApp({
     service,
     metrics,
@@ -98,6 +101,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     metricsToken: config.metricsToken,
     rateLimit: config.rateLimit,
     rateLimitWindowMs: config.rateLimitWindowMs,
+    authFailures: { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs },
     rateLimitRedis,
     rateLimitNamespace: `${config.keyPrefix}:rate-limit:`,
     bodyLimit: config.bodyLimit,
@@ -111,6 +115,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
     adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? queue.queues : undefined
   })
+  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {

@@ -10,19 +10,13 @@ export class AttemptState {
   #matched = 0
   #skipped = 0
   #stored = 0
+  #bytes = 0
   #truncated = false
 
   constructor (total: number, startedAt: number) {
     this.#total = total
     this.startedAt = startedAt
   }
-
-  get processed (): number { return this.#processed }
-  get matched (): number { return this.#matched }
-  get skipped (): number { return this.#skipped }
-  /** Results admitted so far. */
-  get stored (): number { return this.#stored }
-  get truncated (): boolean { return this.#truncated }
 
   progress (event: ProgressEvent): void {
     this.#total = event.total
@@ -38,6 +32,16 @@ export class AttemptState {
     this.#skipped = summary.skipped
   }
 
+  get processed (): number { return this.#processed }
+  get matched (): number { return this.#matched }
+  get skipped (): number { return this.#skipped }
+  /** Results admitted so far. */
+  get stored (): number { return this.#stored }
+  get truncated (): boolean { return this.#truncated }
+
+  /** Bytes of the pages admitted so far. */
+  get bytes (): number { return this.#bytes }
+
   /** The part of `batch` that fits under `maxResults`, or undefined. */
   admit (batch: ResultBatch, maxResults: number): string | undefined {
     if (batch.items === 0) return undefined
@@ -46,13 +50,16 @@ export class AttemptState {
       this.#truncated = true
       return undefined
     }
+    let page = batch.json
     if (batch.items <= room) {
       this.#stored += batch.items
-      return batch.json
+    } else {
+      this.#truncated = true
+      this.#stored += room
+      page = JSON.stringify((JSON.parse(batch.json) as unknown[]).slice(0, room))
     }
-    this.#truncated = true
-    this.#stored += room
-    return JSON.stringify((JSON.parse(batch.json) as unknown[]).slice(0, room))
+    this.#bytes += Buffer.byteLength(page)
+    return page
   }
 
   snapshot (): { progress: Progress, result: { count: number, truncated: boolean } } {

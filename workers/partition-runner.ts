@@ -7,7 +7,7 @@ import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
-import { AttemptSupersededError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
 
@@ -32,6 +32,8 @@ export interface PartitionRunnerOptions {
   jobProgressIntervalMs?: number
   /** Longest run of a scan from its start (ms); a scan's `timeout_seconds` may lower it. Default: 1 h. */
   scanTimeoutMs?: number
+  /** Bytes of results one partition may store; past them the scan fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  maxScanResultBytes?: number
 }
 
 class PartitionCancelledSignal extends Error {
@@ -52,6 +54,7 @@ export class PartitionRunner {
       progressIntervalMs: 250,
       jobProgressIntervalMs: 1000,
       scanTimeoutMs: 3_600_000,
+      maxScanResultBytes: 64 * 1024 * 1024,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -130,9 +133,15 @@ export class PartitionRunner {
         onBatch: async (batch: ResultBatch) => {
           if (aggregating) return
           const page = state.admit(batch, maxResults)
-          if (page !== undefined) await writer.push(page)
+          if (page === undefined) return
+          if (state.bytes > this.#options.maxScanResultBytes) {
+            controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
+            return
+          }
+          await writer.push(page)
         }
       })
+      controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
       const scanMetrics: ScanMetrics = { workers: workers.map((w) => ({ instance: this.#options.instance, ...w })), global }
@@ -153,7 +162,7 @@ export class PartitionRunner {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
       if (reason instanceof PartitionCancelledSignal) return 'cancelled'
-      if (reason instanceof ScanTimeoutError) return await this.#failScan(id, describeError(reason, 0))
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#failScan(id, describeError(reason, 0))
       if (shutdown.aborted) return 'handed_back'
       return await this.#failScan(id, describeError(error, start))
     } finally {

@@ -7,7 +7,7 @@ import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { PartitionJob, ScanJobFlow, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
 import { PartitionRunner } from './partition-runner.js'
@@ -35,6 +35,8 @@ export interface ScanConsumerOptions {
   scanTimeoutMs?: number
   /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
   contextFor?: (tenant: string | undefined) => ScanContext
+  /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  maxScanResultBytes?: number
   /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
   partitionPolicy?: PartitionPolicy
   /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
@@ -59,6 +61,7 @@ export class ScanConsumer {
       aggregatePageSize: options.aggregatePageSize ?? 1000,
       scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
       contextFor: options.contextFor ?? (() => options.context),
+      maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
       instance: options.instance ?? 'local'
     }
@@ -73,7 +76,8 @@ export class ScanConsumer {
       contextFor: this.#options.contextFor,
       instance: this.#options.instance,
       progressIntervalMs: this.#options.progressIntervalMs,
-      scanTimeoutMs: this.#options.scanTimeoutMs
+      scanTimeoutMs: this.#options.scanTimeoutMs,
+      maxScanResultBytes: this.#options.maxScanResultBytes
     })
   }
 
@@ -163,16 +167,23 @@ export class ScanConsumer {
         },
         onBatch: async (batch: ResultBatch) => {
           const page = state.admit(batch, maxResults)
-          if (page !== undefined) await writer.push(page)
+          if (page === undefined) return
+          if (state.bytes > this.#options.maxScanResultBytes) {
+            controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
+            return
+          }
+          await writer.push(page)
         }
       })
       if (summary.aggregate !== undefined) {
         for (let i = 0; i < summary.aggregate.length; i += this.#options.aggregatePageSize) {
           const rows = summary.aggregate.slice(i, i + this.#options.aggregatePageSize)
           const page = state.admit({ json: JSON.stringify(rows), items: rows.length }, maxResults)
+          if (page !== undefined && state.bytes > this.#options.maxScanResultBytes) throw new ResultsTooLargeError(this.#options.maxScanResultBytes)
           if (page !== undefined) await writer.push(page)
         }
       }
+      controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
@@ -182,7 +193,7 @@ export class ScanConsumer {
       if (reason instanceof AttemptSupersededError) return 'skipped'
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (reason instanceof ScanTimeoutError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
       if (shutdown.aborted) return 'handed_back'
       return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
     } finally {
@@ -208,9 +219,11 @@ function cancelledError (): ScanErrorInfo {
 }
 
 function describeError (error: unknown): ScanErrorInfo {
-  const e = error as { code?: unknown, message?: unknown, offset?: unknown }
+  const e = error as { code?: unknown, message?: unknown, offset?: unknown, cause?: { code?: unknown } }
+  // A record that failed on a limit (e.g. PARASCAN_VALUE_TOO_LARGE) fails the scan with that limit's code.
+  const causeCode = e?.code === 'PARASCAN_RECORD_FAILED' && typeof e.cause?.code === 'string' && e.cause.code.startsWith('PARASCAN_') ? e.cause.code : undefined
   const info: ScanErrorInfo = {
-    code: typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED',
+    code: causeCode ?? (typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED'),
     message: typeof e?.message === 'string' ? e.message : String(error)
   }
   if (typeof e?.offset === 'number' && Number.isSafeInteger(e.offset)) info.offset = e.offset

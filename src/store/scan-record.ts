@@ -22,6 +22,8 @@ export interface ScanRecord {
   partitions?: PartitionsSummary
   /** A cancel of the running scan was asked for (not part of the status document). */
   cancelRequested?: boolean
+  /** The store's Idempotency-Key entry that names this scan; deleting the scan forgets it. */
+  idempotency_key?: string
 }
 
 /** The fields a running attempt updates while it runs. */
