@@ -115,8 +115,12 @@ export const scanAcceptedSchema = z.object({
   }]
 })
 
+export const scanSummarySchema = scanStatusSchema.omit({ metrics: true })
+  .describe('A scan in a list: its status document without the per-worker metrics (GET /v1/scans/{id} has them).')
+  .meta({ id: 'ScanSummary' })
+
 export const scanListSchema = z.object({
-  items: z.array(scanStatusSchema).describe('Status documents, newest first.'),
+  items: z.array(scanSummarySchema).describe('Scans, newest first.'),
   next_cursor: z.string().optional().describe('Pass as `cursor` for the next page; absent on the last page.')
 }).meta({ id: 'ScanList' })
 
@@ -135,3 +139,4 @@ export type ScanErrorInfo = z.infer<typeof scanErrorSchema>
 export type ScanMetrics = z.infer<typeof scanMetricsSchema>
 export type PartitionsSummary = z.infer<typeof partitionsSummarySchema>
 export type ScanStatusDocument = z.infer<typeof scanStatusSchema>
+export type ScanSummaryDocument = z.infer<typeof scanSummarySchema>
