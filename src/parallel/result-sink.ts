@@ -28,6 +28,7 @@ export class ResultSink {
   #next = 0
   #chain: Promise<void> = Promise.resolve()
   #failed = false
+  #closed = false
   #state: unknown
 
   constructor (options: ResultSinkOptions) {
@@ -73,6 +74,11 @@ export class ResultSink {
     this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items)
   }
 
+  /** Hands over no more pages, also none already waiting for onBatch. */
+  close (): void {
+    this.#closed = true
+  }
+
   /** Resolves when every page has been handed over. */
   drained (): Promise<void> {
     return this.#chain
@@ -86,8 +92,8 @@ export class ResultSink {
       for (let i = 0; i < values.length; i++) results.push(values[i])
       return
     }
-    if (this.#failed) return
-    this.#chain = this.#chain.then(() => onBatch({ json, items })).catch((error: unknown) => {
+    if (this.#failed || this.#closed) return
+    this.#chain = this.#chain.then(() => this.#closed ? undefined : onBatch({ json, items })).catch((error: unknown) => {
       if (!this.#failed) {
         this.#failed = true
         this.#options.onError(error)

@@ -5,7 +5,7 @@
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, TAKE_LOST, TAKE_WON
+  MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
@@ -27,7 +27,7 @@ export interface ScanRunnerOptions {
 }
 
 /**
- * The scan loop of one thread: takes ranges (its seeds, its own deque,
+ * The scan loop of one thread: takes ranges (its own deque,
  * stolen ones, or the thread_pool cursor), cuts them into adaptive chunks,
  * splits off the back half of its range when a thread is hungry, and posts
  * results in batches. Never throws: a failure is posted and aborts the scan.
@@ -44,7 +44,6 @@ export class ScanRunner {
   readonly #stealing: boolean
   readonly #splitting: boolean
   readonly #aggregate: Aggregator<unknown, unknown> | undefined
-  readonly #seeds: Array<[number, number]>
   readonly #span: SpanState
 
   #lo = 0
@@ -77,8 +76,19 @@ export class ScanRunner {
     this.#stealing = spec.scheduler !== 'thread_pool'
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
-    this.#seeds = spec.seeds.slice().reverse()
-    this.#span = { process: task.process, params: spec.params, aggregate: task.aggregate, items: [], partial: undefined, matched: 0, promise: undefined, error: undefined, at: 0 }
+    this.#span = {
+      process: task.process,
+      params: spec.params,
+      aggregate: task.aggregate,
+      items: [],
+      partial: undefined,
+      matched: 0,
+      promise: undefined,
+      error: undefined,
+      at: 0,
+      marks: state.i32,
+      mark: state.stat(spec.workerId, STAT_RECORD)
+    }
   }
 
   async run (): Promise<void> {
@@ -171,6 +181,7 @@ export class ScanRunner {
       const hungry = state.hungry
       if (hungry > 0 || depth === 0) {
         const mid = this.#lo + Math.max(size, left >>> 1)
+        state.holdUntil(this.#me, mid)
         state.push(this.#me, mid, this.#hi - mid)
         this.#hi = mid
         depth++
@@ -182,6 +193,7 @@ export class ScanRunner {
     this.#depthSum += depth
     if (depth > this.#depthMax) this.#depthMax = depth
     const count = Math.min(size, this.#hi - this.#lo)
+    state.startedUntil(this.#me, this.#lo + count)
     state.addStarted(count)
     this.#ctrl.start()
     return count
@@ -200,6 +212,7 @@ export class ScanRunner {
     state.write(me, STAT_PROCESSED, this.#processed)
     if (matched !== 0) state.write(me, STAT_MATCHED, this.#matched)
     if (this.#batchSkipped !== 0) state.write(me, STAT_SKIPPED, this.#skipped)
+    Atomics.store(state.i32, this.#span.mark, 0)
     const ranges = this.#batchRanges
     const last = ranges.length - 3
     if (last >= 0 && ranges[last + 1] === lo) {
@@ -208,8 +221,10 @@ export class ScanRunner {
     } else {
       ranges.push(lo, lo + count, matched)
     }
+    const pairs = ranges.length / 3
+    state.holdProcessed(me, pairs - 1, ranges[ranges.length - 3], lo + count, pairs)
     this.#batchRecords += count
-    return this.#span.items.length >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
+    return pairs >= MAX_HELD_PAIRS || this.#span.items.length >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
   }
 
   /** A value that process resolved to. */
@@ -235,19 +250,11 @@ export class ScanRunner {
   /** Takes the next range into [lo, hi); false when the scan is over or aborted. */
   async #acquire (): Promise<boolean> {
     const state = this.#state
-    const seed = this.#seeds.pop()
-    if (seed !== undefined) {
-      this.#lo = seed[0]
-      this.#hi = seed[1]
-      return true
-    }
-    if (this.#stealing) {
-      const popped = state.pop(this.#me)
-      if (popped === TAKE_WON) return this.#take()
-      if (popped === TAKE_LOST) this.#contention++
-    } else if (this.#claim()) {
-      return true
-    }
+    // Under thread_pool only crash recovery puts ranges in a deque.
+    const popped = state.pop(this.#me)
+    if (popped === TAKE_WON) return this.#take()
+    if (popped === TAKE_LOST) this.#contention++
+    if (!this.#stealing && this.#claim()) return true
     await this.#flush()
     return this.#search()
   }
@@ -255,6 +262,7 @@ export class ScanRunner {
   #take (): true {
     this.#lo = this.#state.takenOffset
     this.#hi = this.#lo + this.#state.takenCount
+    this.#state.hold(this.#me, this.#lo, this.#hi)
     return true
   }
 
@@ -370,6 +378,7 @@ export class ScanRunner {
     this.#batchSkipped = 0
     this.#batchErrors = []
     this.#options.post(message)
+    this.#state.releaseProcessed(this.#me)
     this.#state.add(this.#me, STAT_POSTED, records)
     this.#state.commit(records)
     if (this.#options.afterFlush !== undefined) await this.#options.afterFlush()
@@ -433,6 +442,9 @@ interface SpanState {
   error: unknown
   /** Index of the record being processed. */
   at: number
+  /** marks[mark] is 1 + the offset of the record in process(), for the main thread's record time limit. */
+  marks: Int32Array
+  mark: number
 }
 
 /**
@@ -455,8 +467,11 @@ function processUnguarded (span: SpanState, records: unknown[], lo: number, from
   const params = span.params
   const items = span.items
   const aggregate = span.aggregate
+  const marks = span.marks
+  const mark = span.mark
   for (let i = from; i < count; i++) {
     span.at = i
+    marks[mark] = lo + i + 1
     const value = process(records[i], params, lo + i)
     if (value === null || value === undefined) continue
     if (value instanceof Promise) {

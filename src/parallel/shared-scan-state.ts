@@ -3,7 +3,7 @@ const LINE = 32
 const RING_ENTRIES = 1024
 const RING_MASK = RING_ENTRIES - 1
 const GLOBAL_LINES = 8
-const WORKER_LINES = 3 + (RING_ENTRIES * 2) / LINE
+const WORKER_LINES = 4 + (RING_ENTRIES * 2) / LINE
 
 const ABORT = 0
 const HUNGRY = 1 * LINE
@@ -22,6 +22,22 @@ export const STAT_SKIPPED = 2
 export const STAT_POSTED = 3
 /** 1 while the worker sleeps in Atomics.wait. */
 export const STAT_PARKED = 4
+/** 1 + the offset of the record inside process() (0 between chunks): the main thread times records by it. */
+export const STAT_RECORD = 5
+
+/*
+ * The held line of a worker: what it took and has not committed, so that the
+ * main thread can hand exactly that to others when the worker dies. Records
+ * [lo, runEnd) are started, [runEnd, hi) not yet; the batch pairs are
+ * [from, to) ranges processed and not yet posted.
+ */
+const HELD_LO = 0
+const HELD_HI = 1
+const HELD_RUN_END = 2
+const HELD_PAIRS = 3
+const HELD_PAIR0 = 4
+/** Batch ranges a worker may hold before it must post them. */
+export const MAX_HELD_PAIRS = (LINE - HELD_PAIR0) >> 1
 
 /** Outcomes of pop, steal and claim: a range was taken into takenOffset/takenCount... */
 export const TAKE_WON = 1
@@ -46,6 +62,8 @@ export class SharedScanState {
   readonly buffer: SharedArrayBuffer
   readonly workers: number
   readonly i32: Int32Array
+  /** 64-bit view for counters that may pass 2^31. */
+  readonly #i64: BigInt64Array
   /** Offset and count of the range taken by the last successful pop or steal. */
   takenOffset = 0
   takenCount = 0
@@ -54,6 +72,7 @@ export class SharedScanState {
     this.buffer = buffer
     this.workers = workers
     this.i32 = new Int32Array(buffer)
+    this.#i64 = new BigInt64Array(buffer)
   }
 
   reset (): void {
@@ -67,7 +86,8 @@ export class SharedScanState {
   #top (w: number): number { return this.#base(w) }
   #bottom (w: number): number { return this.#base(w) + LINE }
   stat (w: number, field: number): number { return this.#base(w) + 2 * LINE + field }
-  #ring (w: number): number { return this.#base(w) + 3 * LINE }
+  #held (w: number): number { return this.#base(w) + 3 * LINE }
+  #ring (w: number): number { return this.#base(w) + 4 * LINE }
 
   get aborted (): boolean { return Atomics.load(this.i32, ABORT) !== 0 }
   abort (): void {
@@ -86,9 +106,9 @@ export class SharedScanState {
     if (Atomics.sub(this.i32, REMAINING, records) === records) this.wakeAll()
   }
 
-  /** Adds to the records-started counter, returns the value before. */
-  addStarted (records: number): number { return Atomics.add(this.i32, STARTED, records) }
-  get started (): number { return Atomics.load(this.i32, STARTED) }
+  /** Adds to the records-started counter (64 bits wide: re-runs cannot wrap it). */
+  addStarted (records: number): void { Atomics.add(this.#i64, STARTED >> 1, BigInt(records)) }
+  get started (): number { return Number(Atomics.load(this.#i64, STARTED >> 1)) }
 
   /**
    * thread_pool: claims up to `records` records at the shared cursor into
@@ -192,6 +212,55 @@ export class SharedScanState {
 
   get epoch (): number { return Atomics.load(this.i32, EPOCH) }
   addSleepers (delta: number): void { Atomics.add(this.i32, SLEEPERS, delta) }
+
+  /** Owner: it took [lo, hi) as its own range. */
+  hold (w: number, lo: number, hi: number): void {
+    const at = this.#held(w)
+    Atomics.store(this.i32, at + HELD_HI, hi)
+    Atomics.store(this.i32, at + HELD_LO, lo)
+    Atomics.store(this.i32, at + HELD_RUN_END, lo)
+  }
+
+  /** Owner: its range now ends at `hi` (the rest went to its deque). */
+  holdUntil (w: number, hi: number): void { Atomics.store(this.i32, this.#held(w) + HELD_HI, hi) }
+
+  /** Owner: records before `end` of its range are started. */
+  startedUntil (w: number, end: number): void { Atomics.store(this.i32, this.#held(w) + HELD_RUN_END, end) }
+
+  /** Owner: batch range `pair` is [from, to); `pairs` ranges are held in all; its range starts at `to`. */
+  holdProcessed (w: number, pair: number, from: number, to: number, pairs: number): void {
+    const at = this.#held(w)
+    Atomics.store(this.i32, at + HELD_PAIR0 + 2 * pair, from)
+    Atomics.store(this.i32, at + HELD_PAIR0 + 2 * pair + 1, to)
+    Atomics.store(this.i32, at + HELD_PAIRS, pairs)
+    Atomics.store(this.i32, at + HELD_LO, to)
+  }
+
+  /** Owner: its batch was posted. */
+  releaseProcessed (w: number): void { Atomics.store(this.i32, this.#held(w) + HELD_PAIRS, 0) }
+
+  /**
+   * Main thread, once w's thread is gone: the records it held, as [from, to)
+   * ranges, split into those it had started and those it had not; the
+   * held line is cleared for the next thread of w.
+   */
+  takeHeld (w: number): { started: Array<[number, number]>, unstarted: Array<[number, number]> } {
+    const at = this.#held(w)
+    const lo = Atomics.load(this.i32, at + HELD_LO)
+    const hi = Atomics.load(this.i32, at + HELD_HI)
+    const runEnd = Math.min(Math.max(Atomics.load(this.i32, at + HELD_RUN_END), lo), hi)
+    const started: Array<[number, number]> = []
+    const pairs = Math.min(Atomics.load(this.i32, at + HELD_PAIRS), MAX_HELD_PAIRS)
+    for (let k = 0; k < pairs; k++) {
+      const from = Atomics.load(this.i32, at + HELD_PAIR0 + 2 * k)
+      const to = Atomics.load(this.i32, at + HELD_PAIR0 + 2 * k + 1)
+      if (to > from) started.push([from, to])
+    }
+    if (runEnd > lo) started.push([lo, runEnd])
+    const unstarted: Array<[number, number]> = hi > runEnd ? [[runEnd, hi]] : []
+    for (let k = 0; k < LINE; k++) Atomics.store(this.i32, at + k, 0)
+    return { started, unstarted }
+  }
 
   read (w: number, field: number): number { return Atomics.load(this.i32, this.stat(w, field)) }
   write (w: number, field: number, value: number): void { Atomics.store(this.i32, this.stat(w, field), value) }

@@ -14,8 +14,8 @@ export interface ScanSpec {
   ordered: boolean
   onError: ErrorPolicy
   maxErrorSamples: number
-  /** Ranges [offset, end) this thread runs first (a replaced worker's lost work). */
-  seeds: Array<[number, number]>
+  /** How long the thread waits for the task module to import before it fails the scan. */
+  moduleLoadTimeoutMs: number
 }
 
 export interface ScanMessage { type: 'scan', spec: ScanSpec }
