@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { freePort } from '../test/free-port.js'
+import { freePort } from '../test/helpers/free-port.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { dropPrefix } from '../test/service-harness.js'
+import { dropPrefix } from '../test/helpers/service-harness.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const QUICK = process.argv.includes('--quick')

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startServer, type RunningServer } from '../src/server.js'
-import { dropPrefix } from '../test/service-harness.js'
+import { dropPrefix } from '../test/helpers/service-harness.js'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 5)

@@ -153,12 +153,15 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
   const options: RedisOptions = { maxRetriesPerRequest: null, connectTimeout: REDIS_CONNECT_TIMEOUT_MS, lazyConnect: true }
   const failFast: RedisOptions = { ...options, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: REQUEST_COMMAND_TIMEOUT_MS }
   const connections = [new Redis(url, failFast), new Redis(url, options), new Redis(url, options), new Redis(url, options)]
-  for (const connection of connections) connection.on('error', () => {})
+  let lastError: Error | undefined
+  for (const connection of connections) connection.on('error', (error: Error) => { lastError = error })
   try {
-    await withTimeout(Promise.all(connections.map(async (c) => await c.connect())), REDIS_CONNECT_TIMEOUT_MS, `cannot reach REDIS_URL ${redact(url)}`)
+    await withTimeout(Promise.all(connections.map(async (c) => await c.connect())), REDIS_CONNECT_TIMEOUT_MS, `no answer within ${REDIS_CONNECT_TIMEOUT_MS} ms`)
   } catch (error) {
     for (const connection of connections) connection.disconnect()
-    throw error
+    const { host, port } = connections[0].options
+    const reason = (lastError ?? error as Error).message
+    throw new ServiceUnavailableError(`cannot reach Redis at ${host}:${port} (REDIS_URL=${redact(url)}): ${reason}`)
   }
   const [commands, consumerCommands, subscriber, workerConnection] = connections
   return {

@@ -187,7 +187,8 @@ export class ScanRunner {
         depth++
         const waiting = state.totalDepth()
         if (waiting > this.#feederMax) this.#feederMax = waiting
-        if (hungry > 0) state.signalWork()
+        // Also when nobody looked hungry: a thief may have parked after the look and before the push.
+        state.signalWork()
       }
     }
     this.#depthSum += depth

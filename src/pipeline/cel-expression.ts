@@ -18,7 +18,7 @@ export function describePosition (source: string, index: number): string {
   return source.includes('\n') ? `line ${line}, column ${column}` : `column ${column}`
 }
 
-function describeCelError (source: string, error: CelErrorLike): string {
+export function describeCelError (source: string, error: CelErrorLike): string {
   const summary = error.summary ?? error.message.split('\n')[0]
   return error.range === undefined ? summary : `${summary} (at ${describePosition(source, error.range.start)})`
 }

@@ -5,6 +5,7 @@ import type { ScanTask } from '../parallel/types.js'
 import { checkFileSource, planFileSource } from '../sources/file-source.js'
 import { checkRangeSource } from '../sources/range-source.js'
 import type { SourceParams } from '../sources/source-params.js'
+import { checkRecordTypes } from './check-record-types.js'
 import { checkAggregate, checkSteps } from './check-steps.js'
 import { processorCatalogue } from './processor-catalogue.js'
 import type { ScanContext } from './scan-context.js'
@@ -33,6 +34,7 @@ async function checkRequest (request: ScanRequest, ctx: ScanContext): Promise<St
   if (request.source.type === 'file') errors.push(...await checkFileSource(request.source, ctx.dataDir))
   const steps = checkSteps(request.pipeline ?? [], await processorCatalogue(ctx.processorsDir), errors)
   if (request.aggregate !== undefined) checkAggregate(request.aggregate, errors)
+  if (errors.length === 0) checkRecordTypes(request.source, request.pipeline ?? [], request.aggregate, errors)
   if (errors.length > 0) fail(errors)
   return steps
 }

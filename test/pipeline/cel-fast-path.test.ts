@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { celEnvironment } from '../../src/pipeline/cel-environment.js'
+import { checkExpression, compileExpression } from '../../src/pipeline/cel-expression.js'
+import { compileFastPath, UNDECIDED } from '../../src/pipeline/cel-fast-path.js'
+
+type Outcome = { value: unknown } | { error: true }
+
+function outcome (run: () => unknown): Outcome {
+  try {
+    return { value: run() }
+  } catch {
+    return { error: true }
+  }
+}
+
+const atom = fc.constantFrom(
+  'record.a', 'record.b', 'record["c"]', 'record.missing',
+  '"x"', '"y"', '""', '1.5', '2.0', '0.0', '-1.0', '1', '2', '0', '-3', '9007199254740993', 'true', 'false', 'null',
+  '(record.a % 2)', '(record.b + 1)', '(record.c - 0.5)', '(record.a / 2)', '(record.b * 2.0)', '(1 + 0.5)'
+)
+const comparison = fc.tuple(atom, fc.constantFrom('==', '!=', '<', '<=', '>', '>='), atom).map(([a, op, b]) => `${a} ${op} ${b}`)
+const expression = fc.letrec<{ expr: string }>((tie) => ({
+  expr: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    comparison,
+    atom,
+    fc.tuple(tie('expr'), fc.constantFrom('&&', '||'), tie('expr')).map(([a, op, b]) => `(${a}) ${op} (${b})`),
+    tie('expr').map((a) => `!(${a})`)
+  )
+})).expr
+
+const value = fc.oneof(fc.constantFrom('x', 'y', '', 1.5, 2, 0, -0, -1, 1, true, false, null, 2 ** 53), fc.double(), fc.string(), fc.array(fc.integer(), { maxLength: 2 }), fc.constant({ k: 1 }))
+const record = fc.oneof(
+  fc.record({ a: value, b: value, c: value }, { requiredKeys: [] }),
+  value
+)
+
+describe('CEL fast path', () => {
+  it('gives what cel-js gives, value or error, for every expression it takes (property)', () => {
+    fc.assert(fc.property(expression, fc.array(record, { minLength: 1, maxLength: 8 }), (source, records) => {
+      fc.pre(checkExpression(source) === null)
+      const reference = celEnvironment.parse(source)
+      const compiled = compileExpression(source, 'test')
+      for (const r of records) {
+        const expected = outcome(() => reference({ record: r }))
+        const got = outcome(() => compiled(r))
+        if ('error' in expected) assert.ok('error' in got, `${source} on ${JSON.stringify(r)}: cel-js fails, the fast path gave ${JSON.stringify(got)}`)
+        else assert.deepEqual(got, expected, `${source} on ${JSON.stringify(r)}`)
+      }
+    }), { numRuns: 3000 })
+  })
+
+  it('decides the plain cases itself and leaves the rest to cel-js', () => {
+    const fast = compileFastPath(celEnvironment.parse('record.type == "purchase" && record.amount > 100').ast)
+    assert.ok(fast !== undefined)
+    assert.equal(fast({ type: 'purchase', amount: 150.5 }), true)
+    assert.equal(fast({ type: 'view', amount: 150.5 }), false)
+    assert.equal(fast({ type: 'purchase', amount: '150' }), UNDECIDED)
+    assert.equal(fast({ amount: 1 }), UNDECIDED)
+    assert.equal(fast(7n), UNDECIDED)
+    assert.equal(compileFastPath(celEnvironment.parse('record % 2 == 0').ast), undefined)
+    assert.equal(compileFastPath(celEnvironment.parse('record.a').ast), undefined)
+    assert.equal(compileFastPath(celEnvironment.parse('record.a.b == 1').ast), undefined)
+  })
+})

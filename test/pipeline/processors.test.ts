@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, it } from 'node:test'
+import { planScan, validateScan } from '../../src/pipeline/index.js'
+import { syntheticCostUs, syntheticParamsSchema } from '../../src/pipeline/synthetic-processor.js'
+import { request, runPlan, scan } from '../helpers/scan-task-harness.js'
+
+const pluginDir = fileURLToPath(new URL('../../examples/processors/', import.meta.url))
+const ctx = { dataDir: '.', processorsDir: pluginDir }
+
+describe('processors', () => {
+  it('load a plug-in from PROCESSORS_DIR, check its params and run it', async () => {
+    const records = [{ user: 'ann', email: 'a@x' }, { user: 'bob' }, 7]
+    const body = { source: { type: 'inline', records }, pipeline: [{ processor: 'redact_fields', params: { fields: ['email'], drop_unmatched: true } }, { map: 'record.email' }] }
+    const plan = await planScan(request(body), ctx)
+    const step = (plan.task.params as { steps: Array<{ module?: string, params: unknown }> }).steps[0]
+    assert.match(step.module ?? '', /redact-fields\.js$/)
+    assert.deepEqual(step.params, { fields: ['email'], mask: '***', drop_unmatched: true })
+    assert.deepEqual((await runPlan(plan)).results, ['***'])
+  })
+
+  it('refuse bad plug-in params by path, and plug-ins where no PROCESSORS_DIR is set', async () => {
+    await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'redact_fields', params: { fields: [1] } }] }), ctx),
+      (error: Error & { errors: Array<{ path: string }> }) => error.errors[0].path === 'pipeline[0].params.fields[0]')
+    await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'redact_fields', params: { fields: ['a'] } }] }), { dataDir: '.' }),
+      /unknown processor "redact_fields"/)
+  })
+
+  it('leave out broken plug-ins and say why when one is asked for, without failing the others', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
+    try {
+      await writeFile(join(dir, 'double.mjs'), 'export const name = "double"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\nexport function process (r) { return r * 2 }\n')
+      await writeFile(join(dir, 'broken.mjs'), 'export const name = "broken"\n')
+      await writeFile(join(dir, 'syntax.mjs'), 'export const = 1\n')
+      await writeFile(join(dir, 'notes.txt'), 'not a module')
+      await writeFile(join(dir, 'picky.mjs'), 'export const name = "picky"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\nexport function process (r) { if (r === 2) throw new Error("two is not allowed"); return r }\n')
+      const pluginCtx = { dataDir: '.', processorsDir: dir }
+      assert.deepEqual((await scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'double' }] }, pluginCtx)).results, [2, 4])
+      await assert.rejects(scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'picky' }] }, pluginCtx),
+        /record 1: pipeline\[0\] \(processor picky\): two is not allowed/)
+      await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'broken' }] }), pluginCtx),
+        (error: Error & { statusCode: number, errors: Array<{ message: string }> }) => {
+          assert.equal(error.statusCode, 400)
+          assert.match(error.errors[0].message, /broken\.mjs does not export name \(string\), schema/)
+          assert.match(error.errors[0].message, /syntax\.mjs cannot be imported/)
+          return true
+        })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('pass a map result to a processor as JSON, and a processor result to CEL', async () => {
+    const run = await scan({
+      source: { type: 'range', start: 1, end: 4 },
+      pipeline: [{ map: '{"n": record, "secret": "s"}' }, { processor: 'redact_fields', params: { fields: ['secret'] } }, { filter: 'record.n >= 2.0' }]
+    }, ctx)
+    assert.deepEqual(run.results, [{ n: 2, secret: '***' }, { n: 3, secret: '***' }])
+  })
+
+  it('synthetic spends the asked CPU time and passes records through', async () => {
+    const started = performance.now()
+    const run = await scan({ source: { type: 'range', start: 0, end: 200 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 100 } }] }, ctx)
+    const elapsed = performance.now() - started
+    assert.equal(run.results.length, 200)
+    assert.ok(elapsed >= 20, `200 records at 100 µs took ${elapsed} ms`)
+  })
+
+  it('synthetic pareto costs have the asked mean, hotspots cost more, and costs depend only on the offset', () => {
+    const pareto = syntheticParamsSchema.parse({ cost_us: 10, distribution: 'pareto', pareto_alpha: 3 })
+    let sum = 0
+    const n = 100_000
+    for (let i = 0; i < n; i++) sum += syntheticCostUs(pareto, i)
+    assert.ok(Math.abs(sum / n - 10) < 0.5, `mean ${sum / n}`)
+    assert.equal(syntheticCostUs(pareto, 123), syntheticCostUs(pareto, 123))
+    const hot = syntheticParamsSchema.parse({ cost_us: 2, distribution: 'hotspot', hotspot_start: 10, hotspot_end: 20, hotspot_factor: 5 })
+    assert.deepEqual([9, 10, 19, 20].map((i) => syntheticCostUs(hot, i)), [2, 10, 10, 2])
+  })
+})

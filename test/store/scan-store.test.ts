@@ -1,0 +1,110 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { Redis } from 'ioredis'
+import type { ScanStore } from '../../src/store/scan-store.js'
+import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
+import { RedisScanStore } from '../../src/store/redis-scan-store.js'
+import { emptyProgress, type ScanRecord } from '../../src/store/scan-record.js'
+import { newScanId } from '../../src/store/scan-id.js'
+import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/service-harness.js'
+
+const prefixes: string[] = []
+after(async () => { for (const prefix of prefixes) await dropPrefix(prefix) })
+
+const request = { source: { type: 'range' as const, start: 0, end: 10 }, pipeline: [], ordered: false, on_error: 'fail' as const }
+
+function record (): ScanRecord {
+  return {
+    id: newScanId(), status: 'queued', created_at: new Date().toISOString(), started_at: null, finished_at: null, expires_at: null,
+    progress: emptyProgress(10), result: { count: 0, truncated: false }, error: null, errors: [], metrics: null, attempt: null
+  }
+}
+
+const outcome = (status: 'succeeded' | 'failed' | 'cancelled') => ({
+  status, progress: { ...emptyProgress(10), processed: 10, matched: 10, fraction: 1 }, result: { count: 4, truncated: false }, error: null, errors: [], metrics: null
+})
+
+const stores: Array<[string, () => ScanStore]> = [
+  ['memory', () => new MemoryScanStore({ retentionMs: 60_000 })],
+  ['redis', () => {
+    const prefix = uniquePrefix()
+    prefixes.push(prefix)
+    return new RedisScanStore({ connection: new Redis(REDIS_URL), keyPrefix: prefix, retentionMs: 60_000 })
+  }]
+]
+
+for (const [name, make] of stores) {
+  test(`${name} store: attempts are fenced; a new attempt discards the old one's pages`, async () => {
+    const store = make()
+    try {
+      const scan = record()
+      await store.create(scan, request)
+      assert.deepEqual(await store.getRequest(scan.id), request)
+      const first = await store.begin(scan.id, 'a1', new Date().toISOString())
+      assert.equal(first?.previousAttempt, null)
+      assert.equal(first?.record.status, 'running')
+      assert.equal(await store.appendPages(scan.id, 'a1', ['[1,2]', '[3]']), true)
+      assert.deepEqual(await store.readPages(scan.id, 'a1', 0, 10), ['[1,2]', '[3]'])
+
+      const second = await store.begin(scan.id, 'a2', new Date().toISOString())
+      assert.equal(second?.previousAttempt, 'a1')
+      assert.deepEqual(await store.readPages(scan.id, 'a1', 0, 10), [])
+      assert.equal(await store.appendPages(scan.id, 'a1', ['[9]']), false)
+      assert.equal(await store.update(scan.id, 'a1', { progress: emptyProgress(10), result: { count: 9, truncated: false } }), false)
+      assert.equal(await store.finish(scan.id, 'a1', outcome('succeeded'), new Date().toISOString()), false)
+
+      assert.equal(await store.appendPages(scan.id, 'a2', ['[1,2]', '[3,4]']), true)
+      assert.equal(await store.finish(scan.id, 'a2', outcome('succeeded'), new Date().toISOString()), true)
+      const done = await store.get(scan.id)
+      assert.equal(done?.status, 'succeeded')
+      assert.equal(done?.attempt, 'a2')
+      assert.ok(done?.expires_at !== null)
+      assert.deepEqual(await store.readPages(scan.id, 'a2', 1, 5), ['[3,4]'])
+      assert.equal(await store.begin(scan.id, 'a3', new Date().toISOString()), undefined)
+      assert.deepEqual(await store.cancel(scan.id, new Date().toISOString()), { outcome: 'finished', status: 'succeeded' })
+      assert.equal(await store.abandon(scan.id, { code: 'X', message: 'x' }, new Date().toISOString()), false)
+      assert.deepEqual(await store.remove(scan.id), { outcome: 'removed' })
+      assert.equal(await store.get(scan.id), undefined)
+      assert.equal(await store.remove(scan.id), undefined)
+    } finally {
+      await store.close()
+    }
+  })
+
+  test(`${name} store: cancel, abandon, list and idempotency keys`, async () => {
+    const store = make()
+    try {
+      const signalled: string[] = []
+      store.onCancelRequest((id) => signalled.push(id))
+      if (store instanceof RedisScanStore) await store.ready()
+      const queued = record()
+      const running = record()
+      const lost = record()
+      for (const scan of [queued, running, lost]) await store.create(scan, request)
+      await store.begin(running.id, 'r1', new Date().toISOString())
+      assert.deepEqual(await store.cancel(queued.id, new Date().toISOString()), { outcome: 'cancelled' })
+      assert.equal((await store.get(queued.id))?.status, 'cancelled')
+      assert.equal(await store.begin(queued.id, 'q1', new Date().toISOString()), undefined)
+      assert.deepEqual(await store.cancel(running.id, new Date().toISOString()), { outcome: 'signalled' })
+      for (let i = 0; i < 100 && signalled.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      assert.deepEqual(signalled, [running.id])
+      assert.deepEqual(await store.remove(running.id), { outcome: 'active', status: 'running' })
+      const again = await store.begin(running.id, 'r2', new Date().toISOString())
+      assert.equal(again?.cancelRequested, true)
+
+      assert.equal(await store.abandon(lost.id, { code: 'PARASCAN_SCAN_LOST', message: 'gone' }, new Date().toISOString()), true)
+      assert.equal((await store.get(lost.id))?.error?.code, 'PARASCAN_SCAN_LOST')
+
+      const all = await store.list({ limit: 10 })
+      assert.deepEqual(all.map((r) => r.id), [lost.id, running.id, queued.id])
+      assert.deepEqual((await store.list({ limit: 10, status: 'running' })).map((r) => r.id), [running.id])
+      assert.deepEqual((await store.list({ limit: 10, before: running.id })).map((r) => r.id), [queued.id])
+
+      const key = `k-${Math.random()}`
+      assert.equal(await store.claimIdempotencyKey(key, 'first'), undefined)
+      assert.equal(await store.claimIdempotencyKey(key, 'second'), 'first')
+    } finally {
+      await store.close()
+    }
+  })
+}
