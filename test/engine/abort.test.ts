@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
-import { WorkStealingPool } from '../src/index.js'
+import { WorkStealingPool } from '../../src/index.js'
 
-const module = new URL('./fixtures/engine-task.js', import.meta.url)
-const hangModule = new URL('./fixtures/engine-hang-task.js', import.meta.url)
-const threadHangModule = new URL('./fixtures/engine-thread-hang-task.js', import.meta.url)
+const module = new URL('../fixtures/engine-task.js', import.meta.url)
+const hangModule = new URL('../fixtures/engine-hang-task.js', import.meta.url)
+const threadHangModule = new URL('../fixtures/engine-thread-hang-task.js', import.meta.url)
 const pools: WorkStealingPool[] = []
 after(async () => { await Promise.all(pools.map(async (pool) => await pool.close())) })
 

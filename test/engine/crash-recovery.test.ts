@@ -3,16 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { WorkStealingPool, type ProgressEvent } from '../src/index.js'
 import { Worker } from 'node:worker_threads'
-import { ParallelConfig } from '../src/parallel/parallel-config.js'
-import { ScanSession } from '../src/parallel/scan-session.js'
-import { SharedScanState } from '../src/parallel/shared-scan-state.js'
-import { loadTaskModule } from '../src/parallel/task-module-loader.js'
-import type { WorkerMessage } from '../src/parallel/worker-protocol.js'
-import type { EngineTaskParams } from './fixtures/engine-task.js'
+import { WorkStealingPool, type ProgressEvent } from '../../src/index.js'
+import { ParallelConfig } from '../../src/parallel/parallel-config.js'
+import { ScanSession } from '../../src/parallel/scan-session.js'
+import { SharedScanState } from '../../src/parallel/shared-scan-state.js'
+import { loadTaskModule } from '../../src/parallel/task-module-loader.js'
+import type { WorkerMessage } from '../../src/parallel/worker-protocol.js'
+import type { EngineTaskParams } from '../fixtures/engine-task.js'
 
-const module = new URL('./fixtures/engine-task.js', import.meta.url)
+const module = new URL('../fixtures/engine-task.js', import.meta.url)
 const dir = mkdtempSync(join(tmpdir(), 'parascan-crash-'))
 const pools: WorkStealingPool[] = []
 after(async () => {
@@ -94,7 +94,7 @@ test('records run again do not count as started twice: after a crash the started
     state,
     host: {
       start: (slot, spec) => {
-        const thread = new Worker(new URL('../workers/pool-worker.js', import.meta.url))
+        const thread = new Worker(new URL('../../workers/pool-worker.js', import.meta.url))
         thread.on('message', (message: WorkerMessage) => session?.onMessage(slot, message))
         thread.on('exit', (code) => session?.onExit(slot, { reason: `code ${code}`, outOfMemory: false }))
         thread.postMessage({ type: 'scan', spec })

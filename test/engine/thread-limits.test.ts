@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { after, test } from 'node:test'
 import { promisify } from 'node:util'
-import { WorkStealingPool } from '../src/index.js'
-import { workerExecArgv } from '../src/parallel/pool-threads.js'
+import { WorkStealingPool } from '../../src/index.js'
+import { workerExecArgv } from '../../src/parallel/pool-threads.js'
 
-const module = new URL('./fixtures/engine-task.js', import.meta.url)
+const module = new URL('../fixtures/engine-task.js', import.meta.url)
 const pools: WorkStealingPool[] = []
 after(async () => { await Promise.all(pools.map(async (pool) => await pool.close())) })
 
@@ -68,7 +68,7 @@ for (const scheduler of ['work_stealing', 'thread_pool'] as const) {
 test('threads start with only the flags that apply to workers', async () => {
   assert.deepEqual(workerExecArgv(['--input-type=module', '-e', 'code', '--enable-source-maps']), ['--enable-source-maps'])
   assert.deepEqual(workerExecArgv(['--input-type', 'module', '--eval', 'x', '--max-old-space-size=100', '-p', 'y']), ['--max-old-space-size=100'])
-  const index = new URL('../src/index.js', import.meta.url).href
+  const index = new URL('../../src/index.js', import.meta.url).href
   const code = `import { parallelScan } from ${JSON.stringify(index)}
 const results = await parallelScan(1000, { module: ${JSON.stringify(module.href)} }, { config: { max_workers: 2 } })
 console.log(results.length)`
