@@ -16,11 +16,12 @@ const healthSchema = z.object({ status: z.literal('ok') })
 
 export const operationsRoutes: FastifyPluginAsyncZod<OperationsRoutesOptions> = async (app, options) => {
   app.get('/healthz', {
-    schema: { tags: ['operations'], summary: 'Liveness', response: { 200: healthSchema } }
+    schema: { operationId: 'getHealth', tags: ['operations'], summary: 'Liveness', response: { 200: healthSchema } }
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
     schema: {
+      operationId: 'getReadiness',
       tags: ['operations'],
       summary: 'Readiness: queue and store reachable, pool started',
       response: { 200: healthSchema, 503: problemSchema }
@@ -32,6 +33,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsRoutesOptions> = 
 
   app.get('/metrics', {
     schema: {
+      operationId: 'getMetrics',
       tags: ['operations'],
       summary: 'Prometheus metrics',
       produces: ['text/plain'],

@@ -1,11 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
-import {
-  jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider
-} from 'fastify-type-provider-zod'
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { scanRoutes } from '../routes/scans.js'
 import { operationsRoutes } from '../routes/operations.js'
+import { openApiOptions } from './http/openapi.js'
 import { toProblem, sendProblem } from './http/problem-details.js'
 import type { ScanService } from './http/scan-service.js'
 import type { ServiceMetrics } from './metrics/service-metrics.js'
@@ -51,10 +50,6 @@ export interface AppOptions {
   /** Seconds in the Retry-After header of a 503 (Redis unreachable). Default: 2. */
   unavailableRetryAfterSeconds?: number
 }
-
-const API_DESCRIPTION = `Parallel scans as a service. Submit a scan (a source of records plus a pipeline of CEL filters, maps and
-processors, or an aggregate), poll its status, and page through its results while it runs. Every error is
-application/problem+json with a stable \`code\`; validation errors list each bad field in \`errors\`.`
 
 /** The Fastify application: routes, validation, problem+json errors, OpenAPI and metrics. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
@@ -110,30 +105,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     }, reply.elapsedTime / 1000)
   })
 
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'parascan', version: options.version ?? '0.1.0', description: API_DESCRIPTION },
-      components: {
-        securitySchemes: {
-          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key of PARASCAN_API_KEYS; it names the tenant.' },
-          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN.' }
-        }
-      },
-      tags: [
-        { name: 'scans', description: 'Submit scans, follow them and read their results.' },
-        { name: 'operations', description: 'Health, readiness and Prometheus metrics.' }
-      ]
-    },
-    transform: (input) => {
-      const out = jsonSchemaTransform(input)
-      const scheme = input.url.startsWith('/v1') && options.apiKeys !== undefined
-        ? 'apiKey'
-        : input.url === '/metrics' && options.metricsToken !== undefined ? 'metricsToken' : undefined
-      return scheme === undefined ? out : { ...out, schema: { ...out.schema, security: [{ [scheme]: [] }] } }
-    },
-    transformObject: jsonSchemaTransformObject
-  })
+  await app.register(fastifySwagger, openApiOptions({
+    version: options.version ?? '0.1.0',
+    apiKeys: options.apiKeys !== undefined,
+    metricsToken: options.metricsToken !== undefined
+  }))
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
 
   await app.register(scanRoutes, { service: options.service })

@@ -19,21 +19,19 @@ export interface CrashRecoveryOptions {
   fail: (error: unknown) => void
 }
 
-/** What the dead thread of a slot held and never committed. */
+/** What the dead thread of a slot had started and never committed: these records run a second time. */
 export interface LostWork {
-  /** Records it had started: they run a second time. */
   started: Array<[number, number]>
-  /** Records it had taken and not started. */
-  unstarted: Array<[number, number]>
 }
 
 /**
  * Replaces a thread that died during a scan while the others keep going:
- * the records the dead thread held and never committed (each thread keeps
+ * the records the dead thread started and never committed (each thread keeps
  * them on its held line in shared memory) go back into its deque, where the
- * live threads can steal them and its replacement pops them. Ranges still in
- * the dead thread's deque stay there. A crash costs the dead thread's
- * uncommitted work only, however long the scan.
+ * live threads can steal them and its replacement pops them. Its records not
+ * yet started stay where they are, in its range word and deque, for thieves
+ * and the replacement. A crash costs the dead thread's uncommitted work only,
+ * however long the scan.
  */
 export class CrashRecovery {
   readonly #options: CrashRecoveryOptions
@@ -68,9 +66,7 @@ export class CrashRecovery {
       this.#options.fail(new WorkerCrashedError(`${describeRanges(ledger.missing(total))} (results the thread posted before it exited were lost)`, this.#exits, this.#limit, RESTARTS_PER_THREAD))
       return undefined
     }
-    const held = state.takeHeld(slot.id)
-    const missing = ledger.missing(total)
-    return { started: intersectRanges(held.started, missing), unstarted: intersectRanges(held.unstarted, missing) }
+    return { started: intersectRanges(state.takeHeld(slot.id), ledger.missing(total)) }
   }
 
   /** Puts `lost` in the slot's deque and starts a new thread there. */
@@ -80,7 +76,7 @@ export class CrashRecovery {
     state.addStarted(-rerun)
     ledger.rerun += rerun
     state.queued(slot.id)
-    for (const [from, to] of [...lost.started, ...lost.unstarted]) state.push(slot.id, from, to - from)
+    for (const [from, to] of lost.started) state.push(slot.id, from, to - from)
     for (const field of [STAT_PROCESSED, STAT_MATCHED, STAT_SKIPPED, STAT_POSTED, STAT_PARKED, STAT_RECORD]) state.write(slot.id, field, 0)
     slot.processedBase = slot.committedRecords
     slot.receivedRecords = 0

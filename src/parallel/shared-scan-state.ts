@@ -3,7 +3,9 @@ const LINE = 32
 const RING_ENTRIES = 1024
 const RING_MASK = RING_ENTRIES - 1
 const GLOBAL_LINES = 8
-const WORKER_LINES = 4 + (RING_ENTRIES * 2) / LINE
+/** top, bottom, stats, range word, held line, then the ring. */
+const WORKER_LINES = 5 + (RING_ENTRIES * 2) / LINE
+const LOW_BITS = 0xffffffffn
 
 const ABORT = 0
 const HUNGRY = 1 * LINE
@@ -26,14 +28,14 @@ export const STAT_PARKED = 4
 export const STAT_RECORD = 5
 
 /*
- * The held line of a worker: what it took and has not committed, so that the
- * main thread can hand exactly that to others when the worker dies. Records
- * [lo, runEnd) are started, [runEnd, hi) not yet; the batch pairs are
- * [from, to) ranges processed and not yet posted.
+ * The held line of a worker: the records it started and has not committed
+ * (records not started are in its range word and deque), so that the main
+ * thread can hand exactly those to others when the worker dies: the chunk
+ * [runLo, runHi) it runs, and batch pairs, [from, to) ranges processed and
+ * not yet posted.
  */
-const HELD_LO = 0
-const HELD_HI = 1
-const HELD_RUN_END = 2
+const HELD_RUN_LO = 0
+const HELD_RUN_HI = 1
 const HELD_PAIRS = 3
 const HELD_PAIR0 = 4
 /** Batch ranges a worker may hold before it must post them. */
@@ -50,9 +52,12 @@ export const TAKE_LOST = 2
  * The memory the threads of a pool share during a scan: global words
  * (abort flag, hungry and sleeper counts, wake epoch, remaining and started
  * records, the thread_pool cursor) and, per worker, a Chase-Lev deque of
- * [offset, count] ranges in a fixed ring plus the worker's counters. The
- * owner pushes and pops the bottom; thieves CAS the top. JS Atomics are
- * sequentially consistent, so the textbook algorithm needs no fences.
+ * [offset, count] ranges in a fixed ring, the worker's counters, and its
+ * range word: the records of its current range not yet started, as one
+ * 64-bit [lo, hi) that the owner moves lo of and thieves move hi of, both
+ * by CAS. The owner pushes and pops the deque bottom; thieves CAS the top.
+ * JS Atomics are sequentially consistent, so the textbook algorithm needs
+ * no fences.
  */
 export class SharedScanState {
   static bytesFor (workers: number): number {
@@ -86,8 +91,9 @@ export class SharedScanState {
   #top (w: number): number { return this.#base(w) }
   #bottom (w: number): number { return this.#base(w) + LINE }
   stat (w: number, field: number): number { return this.#base(w) + 2 * LINE + field }
-  #held (w: number): number { return this.#base(w) + 3 * LINE }
-  #ring (w: number): number { return this.#base(w) + 4 * LINE }
+  #range (w: number): number { return (this.#base(w) + 3 * LINE) >> 1 }
+  #held (w: number): number { return this.#base(w) + 4 * LINE }
+  #ring (w: number): number { return this.#base(w) + 5 * LINE }
 
   get aborted (): boolean { return Atomics.load(this.i32, ABORT) !== 0 }
   abort (): void {
@@ -198,6 +204,48 @@ export class SharedScanState {
     return TAKE_WON
   }
 
+  /** The range word of `w`: its records not yet started, [rangeLo(word), rangeHi(word)). */
+  rangeWord (w: number): bigint { return Atomics.load(this.#i64, this.#range(w)) }
+
+  /** Owner only, while its range word is empty (thieves leave an empty word alone): makes [lo, hi) its range. */
+  setRange (w: number, lo: number, hi: number): void {
+    Atomics.store(this.#i64, this.#range(w), packRange(lo, hi))
+  }
+
+  /** Owner only: replaces `word` (as read) by [lo, hi); false when a thief moved it first. */
+  updateRange (w: number, word: bigint, lo: number, hi: number): boolean {
+    return Atomics.compareExchange(this.#i64, this.#range(w), word, packRange(lo, hi)) === word
+  }
+
+  /**
+   * Takes the back part of `victim`'s range word: the back half when it has
+   * at least `2 * min` records, else all of it. TAKE_WON, TAKE_EMPTY, or
+   * TAKE_LOST when the owner or another thief moved the word first.
+   */
+  stealRange (victim: number, min: number): number {
+    const at = this.#range(victim)
+    const word = Atomics.load(this.#i64, at)
+    const lo = rangeLo(word)
+    const hi = rangeHi(word)
+    const left = hi - lo
+    if (left <= 0) return TAKE_EMPTY
+    const mid = left >= 2 * min ? lo + (left >>> 1) : lo
+    if (Atomics.compareExchange(this.#i64, at, word, packRange(lo, mid)) !== word) return TAKE_LOST
+    this.takenOffset = mid
+    this.takenCount = hi - mid
+    return TAKE_WON
+  }
+
+  /** Records waiting in some deque or range word: something a hungry thread can take. */
+  stealable (): boolean {
+    for (let w = 0; w < this.workers; w++) {
+      if (this.depth(w) > 0) return true
+      const word = this.rangeWord(w)
+      if (rangeHi(word) > rangeLo(word)) return true
+    }
+    return false
+  }
+
   /**
    * Sleeps until the wake epoch moves from `epoch` (or `timeoutMs`). The
    * caller read `epoch` before its last look for work, so a push between
@@ -213,53 +261,44 @@ export class SharedScanState {
   get epoch (): number { return Atomics.load(this.i32, EPOCH) }
   addSleepers (delta: number): void { Atomics.add(this.i32, SLEEPERS, delta) }
 
-  /** Owner: it took [lo, hi) as its own range. */
-  hold (w: number, lo: number, hi: number): void {
+  /** Owner: it runs the chunk [lo, lo + count). */
+  holdChunk (w: number, lo: number, count: number): void {
     const at = this.#held(w)
-    Atomics.store(this.i32, at + HELD_HI, hi)
-    Atomics.store(this.i32, at + HELD_LO, lo)
-    Atomics.store(this.i32, at + HELD_RUN_END, lo)
+    Atomics.store(this.i32, at + HELD_RUN_HI, lo + count)
+    Atomics.store(this.i32, at + HELD_RUN_LO, lo)
   }
 
-  /** Owner: its range now ends at `hi` (the rest went to its deque). */
-  holdUntil (w: number, hi: number): void { Atomics.store(this.i32, this.#held(w) + HELD_HI, hi) }
-
-  /** Owner: records before `end` of its range are started. */
-  startedUntil (w: number, end: number): void { Atomics.store(this.i32, this.#held(w) + HELD_RUN_END, end) }
-
-  /** Owner: batch range `pair` is [from, to); `pairs` ranges are held in all; its range starts at `to`. */
+  /** Owner: its chunk is done and now in batch range `pair`, [from, to); it holds `pairs` batch ranges. */
   holdProcessed (w: number, pair: number, from: number, to: number, pairs: number): void {
     const at = this.#held(w)
     Atomics.store(this.i32, at + HELD_PAIR0 + 2 * pair, from)
     Atomics.store(this.i32, at + HELD_PAIR0 + 2 * pair + 1, to)
     Atomics.store(this.i32, at + HELD_PAIRS, pairs)
-    Atomics.store(this.i32, at + HELD_LO, to)
+    Atomics.store(this.i32, at + HELD_RUN_HI, Atomics.load(this.i32, at + HELD_RUN_LO))
   }
 
   /** Owner: its batch was posted. */
   releaseProcessed (w: number): void { Atomics.store(this.i32, this.#held(w) + HELD_PAIRS, 0) }
 
   /**
-   * Main thread, once w's thread is gone: the records it held, as [from, to)
-   * ranges, split into those it had started and those it had not; the
-   * held line is cleared for the next thread of w.
+   * Main thread, once w's thread is gone: the records it had started and
+   * not posted, as [from, to) ranges; the held line is cleared for the next
+   * thread of w.
    */
-  takeHeld (w: number): { started: Array<[number, number]>, unstarted: Array<[number, number]> } {
+  takeHeld (w: number): Array<[number, number]> {
     const at = this.#held(w)
-    const lo = Atomics.load(this.i32, at + HELD_LO)
-    const hi = Atomics.load(this.i32, at + HELD_HI)
-    const runEnd = Math.min(Math.max(Atomics.load(this.i32, at + HELD_RUN_END), lo), hi)
-    const started: Array<[number, number]> = []
+    const held: Array<[number, number]> = []
     const pairs = Math.min(Atomics.load(this.i32, at + HELD_PAIRS), MAX_HELD_PAIRS)
     for (let k = 0; k < pairs; k++) {
       const from = Atomics.load(this.i32, at + HELD_PAIR0 + 2 * k)
       const to = Atomics.load(this.i32, at + HELD_PAIR0 + 2 * k + 1)
-      if (to > from) started.push([from, to])
+      if (to > from) held.push([from, to])
     }
-    if (runEnd > lo) started.push([lo, runEnd])
-    const unstarted: Array<[number, number]> = hi > runEnd ? [[runEnd, hi]] : []
+    const runLo = Atomics.load(this.i32, at + HELD_RUN_LO)
+    const runHi = Atomics.load(this.i32, at + HELD_RUN_HI)
+    if (runHi > runLo) held.push([runLo, runHi])
     for (let k = 0; k < LINE; k++) Atomics.store(this.i32, at + k, 0)
-    return { started, unstarted }
+    return held.sort((a, b) => a[0] - b[0])
   }
 
   read (w: number, field: number): number { return Atomics.load(this.i32, this.stat(w, field)) }
@@ -267,18 +306,21 @@ export class SharedScanState {
   add (w: number, field: number, value: number): void { Atomics.add(this.i32, this.stat(w, field), value) }
 
   /**
-   * Main thread, while the owner is gone: the ranges still in w's deque, as
-   * [offset, end) pairs. They stay there for thieves and for the owner's
-   * replacement. A bottom that an interrupted pop left below top is raised to top.
+   * Main thread, while the owner is gone: the ranges still in w's range word
+   * and deque, as [offset, end) pairs. They stay there for thieves and for the
+   * owner's replacement, which goes on with the range word first. A bottom
+   * that an interrupted pop left below top is raised to top.
    */
   queued (w: number): Array<[number, number]> {
+    const ranges: Array<[number, number]> = []
+    const word = this.rangeWord(w)
+    if (rangeHi(word) > rangeLo(word)) ranges.push([rangeLo(word), rangeHi(word)])
     const t = Atomics.load(this.i32, this.#top(w))
     const b = Atomics.load(this.i32, this.#bottom(w))
     if (b < t) {
       Atomics.store(this.i32, this.#bottom(w), t)
-      return []
+      return ranges
     }
-    const ranges: Array<[number, number]> = []
     for (let k = t; k < b; k++) {
       const slot = this.#ring(w) + ((k & RING_MASK) << 1)
       const offset = Atomics.load(this.i32, slot)
@@ -286,4 +328,16 @@ export class SharedScanState {
     }
     return ranges
   }
+}
+
+function packRange (lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo)
+}
+
+export function rangeLo (word: bigint): number {
+  return Number(word & LOW_BITS)
+}
+
+export function rangeHi (word: bigint): number {
+  return Number(word >> 32n)
 }

@@ -74,7 +74,7 @@ test('with PARASCAN_API_KEYS every /v1 route needs a valid key: 401 problem+json
   assert.deepEqual(openapi.paths['/v1/scans'].post.security, [{ apiKey: [] }])
   assert.deepEqual(openapi.paths['/v1/scans/{id}/results'].get.security, [{ apiKey: [] }])
   assert.ok('401' in openapi.paths['/v1/scans/{id}'].get.responses)
-  assert.equal(openapi.paths['/healthz'].get.security, undefined)
+  assert.deepEqual(openapi.paths['/healthz'].get.security, [])
 })
 
 test('a tenant sees only its own scans: another tenant gets 404 everywhere and an empty list; Idempotency-Keys are per tenant', async () => {
