@@ -18,6 +18,7 @@ import { RedisScanStore } from './store/redis-scan-store.js'
 import { ScanConsumer } from '../workers/scan-consumer.js'
 import { ServiceUnavailableError } from './errors.js'
 import { ScanLimits } from './http/scan-limits.js'
+import { processorCatalogue } from './pipeline/processor-catalogue.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -35,11 +36,12 @@ const REQUEST_COMMAND_TIMEOUT_MS = 3000
 export async function startServer (env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const config = loadServiceConfig(env)
   const parallel = new ParallelConfig({}, env)
-  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir }
+  const valueLimits = { valueBytes: config.maxValueBytes, resultBytes: config.maxResultBytes, groups: config.maxGroups }
+  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir, valueLimits }
   const contextFor = (tenant: string | undefined): typeof context =>
     config.dataDirPerTenant && tenant !== undefined ? { ...context, dataDir: join(config.dataDir, tenant) } : context
   const planner = { validateScan, planScan }
-  const metrics = new ServiceMetrics()
+  const metrics = new ServiceMetrics({ scanTimeoutMs: config.scanTimeoutMs })
 
   const { store, consumerStore, queue, rateLimitRedis } = config.redisUrl === undefined
     ? embedded(config)
@@ -67,7 +69,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     contextFor,
     metrics,
     progressIntervalMs: config.progressIntervalMs,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    maxScanResultBytes: config.maxScanResultBytes
   })
   if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
   if (config.concurrency > 0) queue.process(consumer.process)
@@ -86,7 +89,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     scanTimeoutMs: config.scanTimeoutMs
   })
   const admission = { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
-  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission })
+  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission, maxPageBytes: config.maxPageBytes })
   const app = await buildApp({
     service,
     metrics,
@@ -94,6 +97,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     metricsToken: config.metricsToken,
     rateLimit: config.rateLimit,
     rateLimitWindowMs: config.rateLimitWindowMs,
+    authFailures: { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs },
     rateLimitRedis,
     rateLimitNamespace: `${config.keyPrefix}:rate-limit:`,
     bodyLimit: config.bodyLimit,
@@ -107,6 +111,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
     adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? [queue.queue] : undefined
   })
+  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {

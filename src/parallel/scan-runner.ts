@@ -453,7 +453,10 @@ function toFailure (error: unknown): ScanFailure {
 }
 
 function plainError (error: unknown): unknown {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return { name: error.name, message: error.message, stack: error.stack, ...(typeof code === 'string' ? { code } : {}) }
+  }
   return describeError(error)
 }
 
