@@ -284,7 +284,8 @@ export class ScanSession {
    * Tells every thread to stop after its chunk. Once the grace period is
    * over, threads still busy (a process() that never returns) are ended and
    * an onBatch still pending is no longer waited for, so a stopped scan
-   * always settles.
+   * always settles. The timer keeps the process alive for that long: the
+   * scan's promise must settle even when nothing else is left running.
    */
   #stop (): void {
     this.#state.abort()
@@ -295,7 +296,6 @@ export class ScanSession {
       }
       this.#graceOver()
     }, this.#options.stopGraceMs)
-    this.#stopTimer.unref()
   }
 
   #maybeSettle (): void {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { after, test } from 'node:test'
+import { promisify } from 'node:util'
 import { WorkStealingPool } from '../../src/index.js'
 
 const module = new URL('../fixtures/engine-task.js', import.meta.url)
@@ -84,4 +86,18 @@ test('module_load_timeout_ms and record_time_limit_ms are checked', async () => 
   const pool = newPool()
   await assert.rejects(pool.scan(10, { module }, { module_load_timeout_ms: 0 }), { code: 'PARASCAN_INVALID_OPTION', message: /module_load_timeout_ms/ })
   await assert.rejects(pool.scan(10, { module }, { record_time_limit_ms: -1 }), { code: 'PARASCAN_INVALID_OPTION', message: /record_time_limit_ms/ })
+})
+
+test('a sequential scan held by a hung onBatch settles after an abort even when nothing else keeps the process alive', async () => {
+  const index = new URL('../../src/index.js', import.meta.url).href
+  const code = `import { WorkStealingPool } from ${JSON.stringify(index)}
+const pool = new WorkStealingPool({ config: { max_workers: 2 } })
+const controller = new AbortController()
+const outcome = await pool.stream(100, { module: ${JSON.stringify(module.href)} }, { config: { scheduler: 'sequential' },
+  signal: controller.signal, stop_grace_ms: 200, onBatch: () => { controller.abort(); return new Promise(() => {}) }
+}).catch((error) => error.code)
+console.log(outcome)
+await pool.close()`
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 })
+  assert.equal(stdout.trim(), 'PARASCAN_ABORTED')
 })
