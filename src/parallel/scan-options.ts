@@ -40,6 +40,12 @@ export function prepareScan (poolConfig: ParallelConfig, total: number, task: Sc
       throw new InvalidScanOptionError(`${key} must be a number >= 1, got ${String(ms)}`)
     }
   }
+  for (const key of ['ordered_window_records', 'ordered_window_bytes'] as const) {
+    const value = options[key]
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || (key === 'ordered_window_records' && value > MAX_TOTAL))) {
+      throw new InvalidScanOptionError(`${key} must be an integer in [1, ${key === 'ordered_window_records' ? MAX_TOTAL : Number.MAX_SAFE_INTEGER}], got ${String(value)}`)
+    }
+  }
   const limit = options.record_time_limit_ms
   if (limit !== undefined && (typeof limit !== 'number' || !(limit >= 0) || !Number.isFinite(limit))) {
     throw new InvalidScanOptionError(`record_time_limit_ms must be a number >= 0 (0 is no limit), got ${String(limit)}`)

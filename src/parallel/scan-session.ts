@@ -11,7 +11,7 @@ import { STAT_RECORD, type SharedScanState } from './shared-scan-state.js'
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
-import type { ErrorPolicy, MetricsCallback, ResultBatch, TaskModule } from './types.js'
+import type { ErrorPolicy, MetricsCallback, OrderedWindow, ResultBatch, TaskModule } from './types.js'
 import type { ScanSpec, WorkerMessage } from './worker-protocol.js'
 
 export type { SessionResult } from './scan-settlement.js'
@@ -44,6 +44,8 @@ export interface ScanSessionOptions {
   state: SharedScanState
   host: ThreadHost
   ordered: boolean
+  /** With `ordered`: the reorder window. Default: none (every result may be held). */
+  window?: OrderedWindow
   onError: ErrorPolicy
   maxErrorSamples: number
   progressIntervalMs: number
@@ -98,6 +100,7 @@ export class ScanSession {
     this.#slots = new SlotTable(options.config.scheduler === 'sequential' ? 1 : options.config.max_workers)
     this.#sink = new ResultSink({
       ordered: options.ordered,
+      release: (front, bytes) => this.#state.release(front, bytes),
       onBatch: options.onBatch,
       aggregate: options.task.aggregate,
       params: options.params,
@@ -251,17 +254,20 @@ export class ScanSession {
       this.#ledger.addSkipped(offset, error.message)
       slot.committedRecords++
       this.#state.commit(1)
-      this.#sink.addRanges([offset, offset + 1, 0], ['[]'])
+      if (this.#options.ordered) {
+        this.#state.addHeldBytes(2)
+        this.#sink.addRanges([offset, offset + 1, 0], ['[]'])
+      }
     }
     this.#recovery.handOver(slot, lost)
   }
 
   #restart (slot: ThreadSlot): void {
     this.#options.host.respawn(slot.id)
-    this.#options.host.start(slot.id, this.#spec(slot.id))
+    this.#options.host.start(slot.id, this.#spec(slot.id, true))
   }
 
-  #spec (slot: number): ScanSpec {
+  #spec (slot: number, takeOver = false): ScanSpec {
     const o = this.#options
     return {
       scanId: o.scanId,
@@ -274,9 +280,11 @@ export class ScanSession {
       scheduler: o.config.scheduler,
       config: o.config.toJSON(),
       ordered: o.ordered,
+      window: o.window ?? { records: 2 ** 31 - 1, bytes: Number.MAX_SAFE_INTEGER },
       onError: o.onError,
       maxErrorSamples: o.maxErrorSamples,
-      moduleLoadTimeoutMs: o.moduleLoadTimeoutMs
+      moduleLoadTimeoutMs: o.moduleLoadTimeoutMs,
+      takeOver
     }
   }
 

@@ -25,6 +25,8 @@ export interface WorkStealingPoolOptions {
 export const DEFAULT_MAX_OLD_GENERATION_MB = 512
 const DEFAULT_STOP_GRACE_MS = 2000
 const DEFAULT_MODULE_LOAD_TIMEOUT_MS = 30_000
+const ORDERED_WINDOW_RECORDS = 65_536
+const ORDERED_WINDOW_BYTES = 64 * 1024 * 1024
 
 /**
  * Worker threads that run scans by work stealing (or the thread_pool and
@@ -150,6 +152,7 @@ export class WorkStealingPool {
       state: new SharedScanState(this.#buffer, sequential ? 1 : config.max_workers),
       host,
       ordered: options.ordered ?? false,
+      window: { records: options.ordered_window_records ?? ORDERED_WINDOW_RECORDS, bytes: options.ordered_window_bytes ?? ORDERED_WINDOW_BYTES },
       onError: options.on_error ?? 'fail',
       maxErrorSamples: options.max_error_samples ?? 10,
       progressIntervalMs: options.progress_interval_ms ?? 250,

@@ -1,4 +1,4 @@
-import type { ErrorPolicy, ParallelConfigOptions, RecordErrorSample, SchedulerName, WorkerHistograms, WorkerMetrics } from './types.js'
+import type { ErrorPolicy, OrderedWindow, ParallelConfigOptions, RecordErrorSample, SchedulerName, WorkerHistograms, WorkerMetrics } from './types.js'
 
 /** Everything one thread needs to take part in a scan. */
 export interface ScanSpec {
@@ -12,10 +12,14 @@ export interface ScanSpec {
   scheduler: SchedulerName
   config: Required<ParallelConfigOptions>
   ordered: boolean
+  /** With `ordered`: the reorder window the threads keep to (see ScanOptions). */
+  window: OrderedWindow
   onError: ErrorPolicy
   maxErrorSamples: number
   /** How long the thread waits for the task module to import before it fails the scan. */
   moduleLoadTimeoutMs: number
+  /** The thread replaces one that died: it sorts the ranges its slot left before it starts. */
+  takeOver: boolean
 }
 
 export interface ScanMessage { type: 'scan', spec: ScanSpec }

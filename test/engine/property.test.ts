@@ -29,6 +29,7 @@ interface Case {
   minChunk: number
   maxChunk: number
   ordered: boolean
+  window: number
   consumer: 'collect' | 'stream' | 'slow' | 'hung'
   crashes: number[]
   abortAfterMs: number | undefined
@@ -42,6 +43,7 @@ const cases: fc.Arbitrary<Case> = fc.record({
   minChunk: fc.integer({ min: 1, max: 64 }),
   maxChunk: fc.integer({ min: 1, max: 512 }),
   ordered: fc.boolean(),
+  window: fc.oneof(fc.integer({ min: 16, max: 2_000 }), fc.constant(65_536)),
   consumer: fc.constantFrom<Case['consumer']>('collect', 'stream', 'slow', 'hung'),
   crashes: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }),
   abortAfterMs: fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined }),
@@ -65,7 +67,7 @@ async function runCase (c: Case): Promise<void> {
     timer = setTimeout(() => { abortedAt = performance.now(); controller.abort() }, c.abortAfterMs)
   }
   const delivered: number[] = []
-  const options = { config, ordered: c.ordered, signal: controller.signal, stop_grace_ms: STOP_GRACE_MS }
+  const options = { config, ordered: c.ordered, ordered_window_records: c.window, signal: controller.signal, stop_grace_ms: STOP_GRACE_MS }
   let outcome: unknown[] | ScanSummary | Error
   try {
     if (c.consumer === 'collect') {
@@ -104,7 +106,7 @@ async function runCase (c: Case): Promise<void> {
   }
 }
 
-test('random scans with crashes, aborts and slow or hung consumers deliver every record at most once, exactly once when they succeed, settle in bounded time, and leave the pool serving', async () => {
+test('random scans (ordered ones with random reorder windows) with crashes, aborts and slow or hung consumers deliver every record at most once, exactly once when they succeed, settle in bounded time, and leave the pool serving', async () => {
   await fc.assert(fc.asyncProperty(cases, async (c) => {
     await runCase(c)
   }), { numRuns: RUNS })
