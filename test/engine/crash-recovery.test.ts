@@ -156,3 +156,26 @@ test('exits of pool threads a sequential scan does not use are not its business:
   exactlyOnce(results as number[], total)
   assert.equal((await pool.scan(1_000, { module })).length, 1_000, 'the dead threads are replaced for the next scan')
 })
+
+for (const stop of ['abort', 'close'] as const) {
+  test(`${stop} right after a crash, while the replacement starts, settles at once and leaves nothing running`, async () => {
+    const pool = poolOf(2)
+    const controller = new AbortController()
+    const scan = pool.scan(4_000, { module, params: { crashAt: 15, crashMarker: marker(), fetchSleepMs: 5 } }, {
+      signal: controller.signal,
+      metrics: (event, data) => {
+        if (event === 'progress' && (data as ProgressEvent).rerun > 0) {
+          if (stop === 'abort') controller.abort()
+          else void pool.close()
+        }
+      },
+      progress_interval_ms: 5
+    }).catch((error: unknown) => error as Error & { code?: string })
+    const began = performance.now()
+    const outcome = await scan as Error & { code?: string }
+    assert.equal(outcome.code, stop === 'abort' ? 'PARASCAN_ABORTED' : 'PARASCAN_POOL_CLOSED')
+    assert.ok(performance.now() - began < 5_000)
+    if (stop === 'abort') assert.equal((await pool.scan(100, { module })).length, 100)
+    else await pool.close()
+  })
+}
