@@ -4,7 +4,7 @@ import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerHist
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { ScanOutcome } from '../src/store/scan-record.js'
-import type { ScanJobOutcome } from '../src/queue/scan-queue.js'
+import type { ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
 import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
@@ -34,6 +34,11 @@ export interface ScanConsumerOptions {
   maxScanResultBytes?: number
 }
 
+function jobProgress (progress: Progress): ScanJobProgress {
+  const { fraction, ...counts } = progress
+  return { progress: Math.floor(fraction * 1000) / 10, ...counts }
+}
+
 class ScanCancelledSignal extends Error {
   constructor () { super('Cancelled by request') }
 }
@@ -60,17 +65,17 @@ export class ScanConsumer {
   get active (): number { return this.#running.size }
 
   /** The queue's job processor. */
-  readonly process = async (id: string, shutdown: AbortSignal): Promise<ScanJobOutcome> => {
+  readonly process: ScanJobProcessor = async (id, shutdown, reportProgress = () => {}) => {
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
-      return await this.#run(id, controller, shutdown)
+      return await this.#run(id, controller, shutdown, reportProgress)
     } finally {
       this.#running.delete(id)
     }
   }
 
-  async #run (id: string, controller: AbortController, shutdown: AbortSignal): Promise<ScanJobOutcome> {
+  async #run (id: string, controller: AbortController, shutdown: AbortSignal, reportProgress: (progress: ScanJobProgress) => void): Promise<ScanJobOutcome> {
     const { store, metrics } = this.#options
     const attempt = randomUUID()
     const startedAt = new Date()
@@ -87,7 +92,9 @@ export class ScanConsumer {
     const writer = new PageWriter(store, id, attempt, () => controller.abort(new AttemptSupersededError(id)))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
-      void store.update(id, attempt, state.snapshot()).then((current) => {
+      const snapshot = state.snapshot()
+      reportProgress(jobProgress(snapshot.progress))
+      void store.update(id, attempt, snapshot).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
       }, () => {})
     }, this.#options.progressIntervalMs)
@@ -140,6 +147,7 @@ export class ScanConsumer {
       controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
+      reportProgress(jobProgress(state.snapshot().progress))
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
     } catch (error) {
       await writer.settle()

@@ -1,6 +1,8 @@
 import { Queue, Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { QueueJobState, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import type { QueueJobState, ScanJobProcessor, ScanJobProgress, ScanQueue } from './scan-queue.js'
+import type { ScanJobInfo } from './scan-job-summary.js'
+import { JobProgressThrottle } from './job-progress-throttle.js'
 
 export interface BullmqScanQueueOptions {
   /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
@@ -19,11 +21,14 @@ export interface BullmqScanQueueOptions {
   lockDurationMs?: number
   /** How long finished jobs are kept (ms). Default: 24 h. */
   retentionMs?: number
+  /** Shortest time between two job progress writes of a running scan (ms). Default: 1000. */
+  progressIntervalMs?: number
 }
 
 /** Scans queued in BullMQ: every instance on the same Redis and prefix shares the work. */
 export class BullmqScanQueue implements ScanQueue {
-  readonly #options: Required<Omit<BullmqScanQueueOptions, 'workerConnection' | 'sharedConnection'>>
+  readonly #options: Required<Omit<BullmqScanQueueOptions, 'workerConnection' | 'sharedConnection' | 'progressIntervalMs'>>
+  readonly #progressIntervalMs: number
   readonly #sharedConnection: boolean
   readonly #queue: Queue
   readonly #workerConnection: Redis
@@ -40,6 +45,7 @@ export class BullmqScanQueue implements ScanQueue {
       lockDurationMs: options.lockDurationMs ?? 30_000,
       retentionMs: options.retentionMs ?? 86_400_000
     }
+    this.#progressIntervalMs = options.progressIntervalMs ?? 1000
     this.#sharedConnection = options.sharedConnection ?? false
     this.#workerConnection = options.workerConnection ?? options.connection.duplicate({ maxRetriesPerRequest: null })
     const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
@@ -57,8 +63,8 @@ export class BullmqScanQueue implements ScanQueue {
     return this.#queue
   }
 
-  async add (id: string): Promise<void> {
-    await this.#queue.add('scan', { id }, { jobId: id })
+  async add (id: string, info?: ScanJobInfo): Promise<void> {
+    await this.#queue.add(info?.name ?? 'scan', info === undefined ? { id } : { id, summary: info.summary }, { jobId: id })
   }
 
   async remove (id: string): Promise<void> {
@@ -76,7 +82,8 @@ export class BullmqScanQueue implements ScanQueue {
 
   process (processor: ScanJobProcessor): void {
     this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
-      const outcome = await processor(job.id!, this.#shutdown.signal)
+      const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs })
+      const outcome = await processor(job.id!, this.#shutdown.signal, progress.report).finally(async () => await progress.flush())
       if (outcome === 'handed_back') {
         await job.moveToWait(token)
         throw new WaitingError()
