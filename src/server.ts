@@ -115,7 +115,10 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
     adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? queue.queues : undefined
   })
-  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
+  const catalogue = await processorCatalogue(config.processorsDir)
+  const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
+  app.log.info({ processorsDir: config.processorsDir, processors }, `processors: ${processors.join(', ')}`)
+  for (const problem of catalogue.problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
