@@ -70,7 +70,9 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     metrics,
     progressIntervalMs: config.progressIntervalMs,
     scanTimeoutMs: config.scanTimeoutMs,
-    maxScanResultBytes: config.maxScanResultBytes
+    maxScanResultBytes: config.maxScanResultBytes,
+    maxCrashedAttempts: config.maxCrashedAttempts,
+    maxRunningPerTenant: config.maxRunningScansPerTenant
   })
   if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
   if (config.concurrency > 0) queue.process(consumer.process)
@@ -171,7 +173,7 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
   const [commands, consumerCommands, subscriber, workerConnection] = connections
   return {
     store: new RedisScanStore({ connection: commands, subscriber: subscriber.duplicate(), keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
-    consumerStore: new RedisScanStore({ connection: consumerCommands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
+    consumerStore: new RedisScanStore({ connection: consumerCommands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs, instanceTtlMs: config.lockDurationMs }),
     rateLimitRedis: commands,
     queue: new BullmqScanQueue({
       connection: commands,

@@ -73,6 +73,8 @@ export const serviceEnvSchema = z.object({
   METRICS_TOKEN: optionalText,
   PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_LIMIT: integer(10, 1, 1_000_000_000),
+  PARASCAN_MAX_CRASHED_ATTEMPTS: integer(1, 1, 1000),
+  PARASCAN_MAX_RUNNING_SCANS_PER_TENANT: integer(1, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_WINDOW: duration('1m'),
   PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
   PARASCAN_DATA_DIR_PER_TENANT: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false').transform((text) => text === 'true')
@@ -143,6 +145,10 @@ export interface ServiceConfig {
   authFailureLimit: number
   /** Window of PARASCAN_AUTH_FAILURE_LIMIT (ms). Default: 1 min. Env: PARASCAN_AUTH_FAILURE_WINDOW. */
   authFailureWindowMs: number
+  /** Attempts of one scan that may end with their instance dead (Redis mode); at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. Env: PARASCAN_MAX_CRASHED_ATTEMPTS. */
+  maxCrashedAttempts: number
+  /** Scans one tenant may run at once, over all instances, while scans of other tenants wait; past it a job is put back behind theirs. 0 is no limit. Default: 1. Env: PARASCAN_MAX_RUNNING_SCANS_PER_TENANT. */
+  maxRunningScansPerTenant: number
   /** Confines each tenant's file sources to DATA_DIR/<tenant>. Default: false. Env: PARASCAN_DATA_DIR_PER_TENANT. */
   dataDirPerTenant: boolean
 }
@@ -197,6 +203,8 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     rateLimitWindowMs: e.PARASCAN_RATE_LIMIT_WINDOW,
     authFailureLimit: e.PARASCAN_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: e.PARASCAN_AUTH_FAILURE_WINDOW,
+    maxCrashedAttempts: e.PARASCAN_MAX_CRASHED_ATTEMPTS,
+    maxRunningScansPerTenant: e.PARASCAN_MAX_RUNNING_SCANS_PER_TENANT,
     dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT
   }
 }

@@ -1,6 +1,6 @@
-import { Queue, Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq'
+import { Queue, Worker, DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { QueueJobState, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type QueueJobState, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface BullmqScanQueueOptions {
   /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
@@ -77,6 +77,10 @@ export class BullmqScanQueue implements ScanQueue {
   process (processor: ScanJobProcessor): void {
     this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
       const outcome = await processor(job.id!, this.#shutdown.signal)
+      if (outcome === 'deferred') {
+        await job.moveToDelayed(Date.now() + DEFER_MS, token)
+        throw new DelayedError()
+      }
       if (outcome === 'handed_back') {
         await job.moveToWait(token)
         throw new WaitingError()

@@ -1,4 +1,4 @@
-import type { QueueJobState, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type QueueJobState, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
   /** Jobs run at the same time. Default: 1. */
@@ -55,13 +55,26 @@ export class MemoryScanQueue implements ScanQueue {
 
   onJobLost (_listener: (id: string) => void): void {}
 
+  #defer (id: string): void {
+    const timer = setTimeout(() => {
+      if (this.#closing) return
+      this.#waiting.push(id)
+      this.#drain()
+    }, DEFER_MS)
+    timer.unref()
+  }
+
   #drain (): void {
     const processor = this.#processor
     if (processor === undefined) return
     while (!this.#closing && this.#active.size < this.#concurrency && this.#waiting.length > 0) {
       const id = this.#waiting.shift()!
       const run = processor(id, this.#shutdown.signal).then(
-        (outcome) => { if (outcome === 'failed') this.#failed++; else this.#completed++ },
+        (outcome) => {
+          if (outcome === 'deferred') this.#defer(id)
+          else if (outcome === 'failed') this.#failed++
+          else this.#completed++
+        },
         () => { this.#failed++ }
       ).finally(() => {
         this.#active.delete(id)

@@ -2,8 +2,14 @@ export type QueueJobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'fa
 
 export const QUEUE_JOB_STATES: readonly QueueJobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed']
 
-/** How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown). */
-export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back'
+/**
+ * How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown);
+ * 'deferred' puts it back for a moment, behind the others (its tenant already runs its share).
+ */
+export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back' | 'deferred'
+
+/** How long a deferred job waits before it can be taken again (ms). */
+export const DEFER_MS = 500
 
 /** Runs one scan; `signal` aborts when the instance shuts down and its grace period has run out. */
 export type ScanJobProcessor = (id: string, signal: AbortSignal) => Promise<ScanJobOutcome>

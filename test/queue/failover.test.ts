@@ -64,10 +64,11 @@ async function startedWithResults (base: string, id: string): Promise<{ next_cur
   }, 15_000, 50)
 }
 
-test('an instance killed with SIGKILL mid-scan: another instance takes the scan over and finishes it exactly', async () => {
+test('an instance killed with SIGKILL mid-scan: with PARASCAN_MAX_CRASHED_ATTEMPTS=2 another instance takes the scan over and finishes it exactly', async () => {
   const prefix = uniquePrefix()
   prefixes.push(prefix)
-  const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_LOCK_DURATION: '2s' }
+  // An instance that dies mid-scan fails its scan by default (PARASCAN_MAX_CRASHED_ATTEMPTS=1); with 2 another instance runs it again.
+  const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_LOCK_DURATION: '2s', PARASCAN_MAX_CRASHED_ATTEMPTS: '2' }
   const doomed = await childInstance(env)
   const { json: accepted } = await http(doomed.url, 'POST', '/v1/scans', scan)
   const firstPage = await startedWithResults(doomed.url, accepted.id)
