@@ -105,8 +105,12 @@ export const scanAcceptedSchema = z.object({
   }]
 })
 
+export const scanSummarySchema = scanStatusSchema.omit({ metrics: true })
+  .describe('A scan in a list: its status document without the per-worker metrics (GET /v1/scans/{id} has them).')
+  .meta({ id: 'ScanSummary' })
+
 export const scanListSchema = z.object({
-  items: z.array(scanStatusSchema).describe('Status documents, newest first.'),
+  items: z.array(scanSummarySchema).describe('Scans, newest first.'),
   next_cursor: z.string().optional().describe('Pass as `cursor` for the next page; absent on the last page.')
 }).meta({ id: 'ScanList' })
 
@@ -124,3 +128,4 @@ export type Progress = z.infer<typeof progressSchema>
 export type ScanErrorInfo = z.infer<typeof scanErrorSchema>
 export type ScanMetrics = z.infer<typeof scanMetricsSchema>
 export type ScanStatusDocument = z.infer<typeof scanStatusSchema>
+export type ScanSummaryDocument = z.infer<typeof scanSummarySchema>

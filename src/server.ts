@@ -41,7 +41,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
   const contextFor = (tenant: string | undefined): typeof context =>
     config.dataDirPerTenant && tenant !== undefined ? { ...context, dataDir: join(config.dataDir, tenant) } : context
   const planner = { validateScan, planScan }
-  const metrics = new ServiceMetrics()
+  const metrics = new ServiceMetrics({ scanTimeoutMs: config.scanTimeoutMs })
 
   const { store, consumerStore, queue, rateLimitRedis } = config.redisUrl === undefined
     ? embedded(config)

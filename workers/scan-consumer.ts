@@ -178,7 +178,7 @@ export class ScanConsumer {
     const finished = await this.#options.store.finish(id, attempt, outcome, new Date().toISOString())
     if (!finished) return 'skipped'
     this.#options.metrics.scans.inc({ outcome: status })
-    this.#options.metrics.scanDuration.observe((Date.now() - state.startedAt) / 1000)
+    this.#options.metrics.scanDuration.observe({ outcome: status }, (Date.now() - state.startedAt) / 1000)
     return status
   }
 }

@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusDocument, ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
 import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
@@ -138,10 +138,13 @@ export class ScanService {
     return this.#document(await this.#record(id, tenant))
   }
 
-  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanStatusDocument[], next_cursor?: string }> {
+  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanSummaryDocument[], next_cursor?: string }> {
     const before = options.cursor === undefined ? undefined : decodeListCursor(options.cursor)
     const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before, tenant: options.tenant })
-    const items = records.slice(0, options.limit).map((record) => this.#document(record))
+    const items = records.slice(0, options.limit).map((record) => {
+      const { metrics: _metrics, ...summary } = this.#document(record)
+      return summary
+    })
     return records.length > options.limit
       ? { items, next_cursor: Buffer.from(items[items.length - 1].id).toString('base64url') }
       : { items }
