@@ -111,7 +111,9 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
       await withTimeout(Promise.all([store.ping(), queue.ping()]), 2000, 'queue or store unreachable')
     },
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
-    adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? [queue.queue] : undefined
+    // With tenants, the dashboard (every tenant's scans) needs a credential of its own; without one it is off.
+    adminQueues: queue instanceof BullmqScanQueue && config.adminUi && (config.apiKeys === undefined || config.adminCredentials !== undefined) ? [queue.queue] : undefined,
+    adminCredentials: config.adminCredentials
   })
   for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { parseDuration } from './duration.js'
 import { InvalidConfigError } from '../errors.js'
 import { parseApiKeys, type ApiKeyEntry } from './api-keys.js'
+import { parseAdminCredentials, type AdminCredentials } from './admin-credentials.js'
 
 const duration = (fallback: string) => z.string().default(fallback).transform((text, ctx) => {
   const ms = parseDuration(text)
@@ -71,6 +72,15 @@ export const serviceEnvSchema = z.object({
     }
   }),
   METRICS_TOKEN: optionalText,
+  PARASCAN_ADMIN_CREDENTIALS: z.string().optional().transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined
+    try {
+      return parseAdminCredentials(text.trim())
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message })
+      return z.NEVER
+    }
+  }),
   PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_LIMIT: integer(10, 1, 1_000_000_000),
   PARASCAN_MAX_CRASHED_ATTEMPTS: integer(1, 1, 1000),
@@ -135,6 +145,8 @@ export interface ServiceConfig {
   maxQueuedScansPerTenant: number
   /** API keys and their tenants; unset leaves the API open. Default: unset. Env: PARASCAN_API_KEYS. */
   apiKeys?: ApiKeyEntry[]
+  /** HTTP Basic credential of the queue dashboard; with API keys and without it the dashboard is off. Default: unset. Env: PARASCAN_ADMIN_CREDENTIALS. */
+  adminCredentials?: AdminCredentials
   /** Bearer token that GET /metrics requires. Default: unset (open). Env: METRICS_TOKEN. */
   metricsToken?: string
   /** Requests per tenant (or client address) per window; 0 turns rate limiting off. Default: 0. Env: PARASCAN_RATE_LIMIT. */
@@ -199,6 +211,7 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     maxQueuedScansPerTenant: e.PARASCAN_MAX_QUEUED_SCANS_PER_TENANT,
     apiKeys: e.PARASCAN_API_KEYS,
     metricsToken: e.METRICS_TOKEN,
+    adminCredentials: e.PARASCAN_ADMIN_CREDENTIALS,
     rateLimit: e.PARASCAN_RATE_LIMIT,
     rateLimitWindowMs: e.PARASCAN_RATE_LIMIT_WINDOW,
     authFailureLimit: e.PARASCAN_AUTH_FAILURE_LIMIT,

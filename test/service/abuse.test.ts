@@ -287,10 +287,10 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   const two = await start(env)
   const a = { authorization: `Bearer ${keyA}` }
   const b = { authorization: `Bearer ${keyB}` }
-  const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }] })
+  const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }], parallel: { max_workers: 1 } })
   const status = async (id: string, headers: Record<string, string>): Promise<string> => (await http(one.url, 'GET', `/v1/scans/${id}`, undefined, headers)).json.status
   // a fills both instances (nobody else waits, so it may), then queues a third scan; b queues one after it.
-  const short = await submit(one.url, scan(100_000), a)
+  const short = await submit(one.url, scan(30_000), a)
   const long = await submit(one.url, scan(10_000_000), a)
   await waitFor(async () => (await status(short, a)) === 'running' && (await status(long, a)) === 'running' ? true : undefined, 10_000, 50)
   const third = await submit(one.url, scan(10_000_000), a)
