@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { hostname } from 'node:os'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -72,13 +73,15 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     scanTimeoutMs: config.scanTimeoutMs,
     maxScanResultBytes: config.maxScanResultBytes,
     maxCrashedAttempts: config.maxCrashedAttempts,
-    maxRunningPerTenant: config.maxRunningScansPerTenant
+    maxRunningPerTenant: config.maxRunningScansPerTenant,
+    partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
+    instance: instanceName()
   })
   if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
-  if (config.concurrency > 0) queue.process(consumer.process)
+  if (config.concurrency > 0) queue.process(consumer.process, consumer.processPartition)
   queue.onJobLost((id) => {
     const error = { code: 'PARASCAN_SCAN_LOST', message: 'The instances running this scan kept stopping; the queue gave up on it' }
-    consumerStore.abandon(id, error, new Date().toISOString()).then((abandoned) => {
+    consumer.abandon(id, error).then((abandoned) => {
       if (abandoned) metrics.scans.inc({ outcome: 'failed' })
     }, () => {})
   })
@@ -88,7 +91,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     maxExpressionLength: config.maxExpressionLength,
     maxPipelineSteps: config.maxPipelineSteps,
     maxResults: config.maxResults,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    maxPartitions: config.maxPartitions
   })
   const admission = { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
   const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission, maxPageBytes: config.maxPageBytes })
@@ -112,7 +116,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     },
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
     // With tenants, the dashboard (every tenant's scans) needs a credential of its own; without one it is off.
-    adminQueues: queue instanceof BullmqScanQueue && config.adminUi && (config.apiKeys === undefined || config.adminCredentials !== undefined) ? [queue.queue] : undefined,
+    adminQueues: queue instanceof BullmqScanQueue && config.adminUi && (config.apiKeys === undefined || config.adminCredentials !== undefined) ? queue.queues : undefined,
     adminCredentials: config.adminCredentials
   })
   for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
@@ -184,9 +188,16 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
       prefix: config.keyPrefix,
       concurrency: config.concurrency,
       lockDurationMs: config.lockDurationMs,
+      partitionLockMs: config.partitionLockMs,
+      instance: instanceName(),
       retentionMs: config.retentionMs
     })
   }
+}
+
+/** Names this instance in per-worker metrics and as the processor of its partition jobs. */
+function instanceName (): string {
+  return `${hostname()}:${process.pid}`
 }
 
 async function withTimeout<T> (promise: Promise<T>, ms: number, message: string): Promise<T> {

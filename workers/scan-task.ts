@@ -18,7 +18,7 @@ export async function init (params: ScanParams): Promise<void> {
 
 /** Reads and runs the whole chunk here, in one loop: process only hands each result over. */
 export function fetch (offset: number, count: number, params: ScanParams): unknown[] {
-  return stateOf(params).processChunk(offset, count)
+  return stateOf(params).processChunk(offset + (params.base ?? 0), count)
 }
 
 export function process (result: unknown): unknown {

@@ -9,6 +9,7 @@ import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
+import { decodePartitionedCursor, readPartitionedResults } from './partitioned-results.js'
 import { jsonDepth } from './json-depth.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
@@ -156,6 +157,7 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
+    else await this.#options.queue.dropPartitions(id).catch(() => {})
     return await this.status(id, tenant)
   }
 
@@ -171,6 +173,14 @@ export class ScanService {
     const record = await this.#record(id, tenant)
     if (record.status === 'failed' || record.status === 'cancelled') throw new ResultsUnavailableError(id, `was ${record.status}`)
     const finished = FINISHED_STATUSES.has(record.status)
+    if (record.partitions !== undefined) {
+      const start = cursor === undefined ? undefined : decodePartitionedCursor(cursor)
+      if (cursor !== undefined && start === undefined) {
+        const old = decodeResultCursor(cursor)
+        if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
+      }
+      return await readPartitionedResults(this.#options.store, id, finished, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
+    }
     const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
     if (position.attempt !== (record.attempt ?? '')) {
       if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
@@ -247,7 +257,7 @@ export class ScanService {
   }
 
   #document (record: ScanRecord): ScanStatusDocument {
-    const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, ...fields } = record
+    const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, cancelRequested: _cancel, ...fields } = record
     return { ...fields, links: this.#links(record.id) }
   }
 
