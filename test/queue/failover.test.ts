@@ -61,7 +61,7 @@ async function startedWithResults (base: string, id: string): Promise<{ next_cur
   return await waitFor(async () => {
     const page = (await http(base, 'GET', `/v1/scans/${id}/results?limit=100`)).json
     return page.items?.length > 0 ? page : undefined
-  }, 15_000, 50)
+  }, 60_000, 50)
 }
 
 test('an instance killed with SIGKILL mid-scan: with PARASCAN_MAX_CRASHED_ATTEMPTS=2 another instance takes the scan over and finishes it exactly', async () => {
@@ -84,7 +84,7 @@ test('an instance killed with SIGKILL mid-scan: with PARASCAN_MAX_CRASHED_ATTEMP
   const doc = await waitFor(async () => {
     const { json } = await http(survivor.url, 'GET', `/v1/scans/${accepted.id}`)
     return json.status === 'running' || json.status === 'queued' ? undefined : json
-  }, 30_000, 100)
+  }, 90_000, 100)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
   assert.deepEqual(doc.result, { count: 40000, truncated: false })
   assert.equal(doc.progress.processed, 40000)
@@ -111,7 +111,7 @@ test('SIGTERM hands a running scan back to the queue after SHUTDOWN_GRACE and ex
   const doc = await waitFor(async () => {
     const { json } = await http(survivor.url, 'GET', `/v1/scans/${accepted.id}`)
     return json.status === 'running' || json.status === 'queued' ? undefined : json
-  }, 30_000, 100)
+  }, 90_000, 100)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
   assert.ok(Date.parse(doc.started_at) >= stoppedAt - 1000, 'the survivor ran a new attempt')
   assert.deepEqual(await readAll(survivor.url, accepted.id), expected)

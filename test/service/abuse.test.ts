@@ -249,7 +249,7 @@ async function childInstance (env: Record<string, string>): Promise<{ child: Chi
     } catch {
       return undefined
     }
-  }, 20_000, 50)
+  }, 60_000, 100)
   return { child, url, exited }
 }
 
@@ -267,7 +267,7 @@ test('a scan that kills its instance is not run again: the next instance fails i
   const id = await submit(first.url, { source: { type: 'range', start: 0, end: 1000 }, pipeline: [{ processor: 'kill_instance' }] })
   assert.equal(await first.exited, 'SIGKILL', 'the plug-in killed the first instance')
   const second = await childInstance(env)
-  const doc = await finished(second.url, id, {}, 30_000)
+  const doc = await finished(second.url, id, {}, 90_000)
   assert.equal(doc.status, 'failed')
   assert.equal(doc.error.code, 'PARASCAN_INSTANCE_CRASHED')
   assert.match(doc.error.message, /PARASCAN_MAX_CRASHED_ATTEMPTS/)
@@ -292,13 +292,13 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   // a fills both instances (nobody else waits, so it may), then queues a third scan; b queues one after it.
   const short = await submit(one.url, scan(30_000), a)
   const long = await submit(one.url, scan(10_000_000), a)
-  await waitFor(async () => (await status(short, a)) === 'running' && (await status(long, a)) === 'running' ? true : undefined, 10_000, 50)
+  await waitFor(async () => (await status(short, a)) === 'running' && (await status(long, a)) === 'running' ? true : undefined, 60_000, 50)
   const third = await submit(one.url, scan(10_000_000), a)
   const fromB = await submit(two.url, { source: { type: 'range', start: 0, end: 1000 } }, b)
-  const doc = await finished(two.url, fromB, b, 30_000)
+  const doc = await finished(two.url, fromB, b, 90_000)
   assert.equal(doc.status, 'succeeded')
   assert.equal(await status(short, a), 'succeeded')
   assert.equal(await status(third, a), 'queued', 'the third scan of a let the later scan of b go first')
-  await waitFor(async () => (await status(third, a)) === 'running' ? true : undefined, 10_000, 100)
+  await waitFor(async () => (await status(third, a)) === 'running' ? true : undefined, 60_000, 100)
   for (const id of [long, third]) await http(one.url, 'POST', `/v1/scans/${id}/cancel`, undefined, a)
 })
