@@ -119,7 +119,10 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     adminQueues: queue instanceof BullmqScanQueue && config.adminUi && (config.apiKeys === undefined || config.adminCredentials !== undefined) ? queue.queues : undefined,
     adminCredentials: config.adminCredentials
   })
-  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
+  const catalogue = await processorCatalogue(config.processorsDir)
+  const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
+  app.log.info({ processorsDir: config.processorsDir, processors }, `processors: ${processors.join(', ')}`)
+  for (const problem of catalogue.problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {

@@ -4,9 +4,9 @@ import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerMetr
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { ScanOutcome } from '../src/store/scan-record.js'
-import type { PartitionJob, ScanJobFlow, ScanJobOutcome } from '../src/queue/scan-queue.js'
+import type { PartitionJob, ScanJobFlow, ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
-import type { ScanErrorInfo } from '../schemas/scan-status.js'
+import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
 import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
@@ -45,6 +45,11 @@ export interface ScanConsumerOptions {
   partitionPolicy?: PartitionPolicy
   /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
   instance?: string
+}
+
+function jobProgress (progress: Progress): ScanJobProgress {
+  const { fraction, ...counts } = progress
+  return { progress: Math.floor(fraction * 1000) / 10, ...counts }
 }
 
 class ScanCancelledSignal extends Error {
@@ -102,19 +107,19 @@ export class ScanConsumer {
   }
 
   /** The queue's job processor. */
-  readonly process = async (id: string, shutdown: AbortSignal, flow: ScanJobFlow): Promise<ScanJobOutcome> => {
+  readonly process: ScanJobProcessor = async (id, shutdown, flow, reportProgress = () => {}) => {
     const record = await this.#options.store.get(id)
     if (record?.partitions !== undefined) return await this.#finisher.step(record, flow)
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
-      return await this.#run(id, controller, shutdown, flow)
+      return await this.#run(id, controller, shutdown, flow, reportProgress)
     } finally {
       this.#running.delete(id)
     }
   }
 
-  async #run (id: string, controller: AbortController, shutdown: AbortSignal, flow: ScanJobFlow): Promise<ScanJobOutcome> {
+  async #run (id: string, controller: AbortController, shutdown: AbortSignal, flow: ScanJobFlow, reportProgress: (progress: ScanJobProgress) => void): Promise<ScanJobOutcome> {
     const { store, metrics } = this.#options
     const attempt = randomUUID()
     const startedAt = new Date()
@@ -137,7 +142,9 @@ export class ScanConsumer {
     const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
-      void store.update(id, attempt, state.snapshot()).then((current) => {
+      const snapshot = state.snapshot()
+      reportProgress(jobProgress(snapshot.progress))
+      void store.update(id, attempt, snapshot).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
       }, () => {})
     }, this.#options.progressIntervalMs)
@@ -196,6 +203,7 @@ export class ScanConsumer {
       controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
+      reportProgress(jobProgress(state.snapshot().progress))
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
     } catch (error) {
       await writer.settle()
