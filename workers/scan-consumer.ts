@@ -37,6 +37,10 @@ export interface ScanConsumerOptions {
   contextFor?: (tenant: string | undefined) => ScanContext
   /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
   maxScanResultBytes?: number
+  /** Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. */
+  maxCrashedAttempts?: number
+  /** Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit. Default: 1. */
+  maxRunningPerTenant?: number
   /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
   partitionPolicy?: PartitionPolicy
   /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
@@ -67,6 +71,8 @@ export class ScanConsumer {
       scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
       contextFor: options.contextFor ?? (() => options.context),
       maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024,
+      maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
+      maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
       instance: options.instance ?? 'local'
     }
@@ -117,14 +123,20 @@ export class ScanConsumer {
     const { store, metrics } = this.#options
     const attempt = randomUUID()
     const startedAt = new Date()
-    const began = await store.begin(id, attempt, startedAt.toISOString())
+    const began = await store.begin(id, attempt, startedAt.toISOString(), this.#options.maxRunningPerTenant)
     if (began === undefined) return 'skipped'
+    if (began === 'busy') return 'deferred'
     if (began.previousAttempt === null) {
       metrics.scanQueueWait.observe(Math.max(0, startedAt.getTime() - Date.parse(began.record.created_at)) / 1000)
     }
     const total = began.record.progress.total
     const state = new AttemptState(total, startedAt.getTime())
     if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
+    if (began.crashedAttempts >= this.#options.maxCrashedAttempts) {
+      const message = `The instance running this scan died ${began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`} while it ran; ` +
+        'it is not run again, so that it cannot stop another instance (PARASCAN_MAX_CRASHED_ATTEMPTS)'
+      return await this.#end(id, attempt, state, 'failed', { code: 'PARASCAN_INSTANCE_CRASHED', message }, null)
+    }
 
     metrics.activeScans.inc()
     const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)))
@@ -200,7 +212,10 @@ export class ScanConsumer {
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
       if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
-      if (shutdown.aborted) return 'handed_back'
+      if (shutdown.aborted) {
+        await store.release(id, attempt).catch(() => {})
+        return 'handed_back'
+      }
       return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
     } finally {
       clearTimeout(deadline)

@@ -1,6 +1,6 @@
-import { FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq'
+import { DelayedError, FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { PartitionJob, PartitionJobProcessor, QueueJobState, ScanJobFlow, ScanJobProcessor, ScanJobProgress, ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
 import type { ScanJobInfo } from './scan-job-summary.js'
 import { JobProgressThrottle } from './job-progress-throttle.js'
 
@@ -118,6 +118,10 @@ export class BullmqScanQueue implements ScanQueue {
       const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs })
       const outcome = await processor(job.id!, this.#shutdown.signal, this.#flow(job, token!), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
+      if (outcome === 'deferred') {
+        await job.moveToDelayed(Date.now() + DEFER_MS, token)
+        throw new DelayedError()
+      }
       if (outcome === 'handed_back') {
         await job.moveToWait(token)
         throw new WaitingError()

@@ -6,9 +6,13 @@ export const QUEUE_JOB_STATES: readonly QueueJobState[] = ['waiting', 'active', 
 
 /**
  * How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown);
- * 'waiting' parks a scan's job until its partition jobs are done, then it runs again.
+ * 'waiting' parks a scan's job until its partition jobs are done, then it runs again;
+ * 'deferred' puts it back for a moment, behind the others (its tenant already runs its share).
  */
-export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back' | 'waiting'
+export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back' | 'waiting' | 'deferred'
+
+/** How long a deferred job waits before it can be taken again (ms). */
+export const DEFER_MS = 500
 
 /** One partition of a scan, as its job carries it: records [start, end). */
 export interface PartitionJob {
