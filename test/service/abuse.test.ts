@@ -302,3 +302,28 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   await waitFor(async () => (await status(third, a)) === 'running' ? true : undefined, 60_000, 100)
   for (const id of [long, third]) await http(one.url, 'POST', `/v1/scans/${id}/cancel`, undefined, a)
 })
+
+test('an ordered scan whose record 0 is stuck while the others make 200-character results holds a bounded number of bytes (max_results 10)', async () => {
+  const processorsDir = mkdtempSync(join(tmpdir(), 'parascan-plugins-'))
+  writeFileSync(join(processorsDir, 'stuck.mjs'), [
+    'export const name = "stuck_first"',
+    'export const schema = { safeParse: (value) => ({ success: true, data: value }) }',
+    'export function process (record, params, offset) { if (offset === 0) { const end = Date.now() + 6000; while (Date.now() < end); } return `${record}:${"x".repeat(200)}` }'
+  ].join('\n'))
+  const server = await start({ PROCESSORS_DIR: processorsDir, PARASCAN_SCAN_TIMEOUT: '8s' })
+  const before = process.memoryUsage().rss
+  let peak = before
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 50)
+  try {
+    const id = await submit(server.url, { source: { type: 'range', start: 0, end: 20_000_000 }, ordered: true, max_results: 10, pipeline: [{ processor: 'stuck_first' }] })
+    const doc = await finished(server.url, id, {}, 60_000)
+    assert.ok(doc.status === 'failed' || doc.status === 'succeeded', doc.status)
+    assert.ok(doc.result.count <= 10)
+  } finally {
+    clearInterval(sampler)
+  }
+  const grew = peak - before
+  process.stdout.write(`# ordered scan with a stuck record 0: RSS grew by ${Math.round(grew / 2 ** 20)} MiB\n`)
+  assert.ok(grew < 400 * 2 ** 20, `RSS grew by ${grew} bytes`)
+  assert.equal((await http(server.url, 'GET', '/healthz')).status, 200)
+})
