@@ -97,8 +97,10 @@ export class ScanConsumer {
 
   /** The queue's job processor. */
   readonly process = async (id: string, shutdown: AbortSignal, flow: ScanJobFlow): Promise<ScanJobOutcome> => {
-    const record = await this.#options.store.get(id)
-    if (record?.partitions !== undefined) return await this.#finisher.step(record, flow)
+    if (flow.partitioned) {
+      const record = await this.#options.store.get(id)
+      return record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
+    }
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
@@ -114,6 +116,8 @@ export class ScanConsumer {
     const startedAt = new Date()
     const began = await store.begin(id, attempt, startedAt.toISOString())
     if (began === undefined) return 'skipped'
+    // Partitioned on an earlier run that ended before it could say so to the queue.
+    if (began.record.partitions !== undefined) return await this.#finisher.step(began.record, flow)
     if (began.previousAttempt === null) {
       metrics.scanQueueWait.observe(Math.max(0, startedAt.getTime() - Date.parse(began.record.created_at)) / 1000)
     }
