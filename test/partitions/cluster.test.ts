@@ -87,6 +87,13 @@ test('three instances, more partitions than instances: exact ordered, unordered,
   })
   assert.deepEqual(await readAll(b.url, aggregate.id), want)
 
+  const jobs = (await partitionQueue.getJobs(['completed'])).filter((job) => job.data.id === ordered.id)
+  assert.equal(jobs.length, 24)
+  for (const job of jobs) {
+    assert.equal(job.name, `scan ${ordered.id} partition ${job.data.part + 1}/24 records ${job.data.start}-${job.data.end}`)
+    assert.equal(job.progress, 100)
+  }
+
   for (const id of [ordered.id, unordered.id]) {
     assert.ok((await redis.keys(`${prefix}:scan:{${id}}*`)).length > 3)
     assert.ok((await redis.pttl(`${prefix}:scan:{${id}}:part:0`)) > 0, 'retention covers the partition pages')
