@@ -1,4 +1,4 @@
-import type { PartitionJob, PartitionJobProcessor, QueueJobState, ScanJobOutcome, ScanJobFlow, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
   /** Jobs run at the same time, scan jobs and partition jobs each. Default: 1. */
@@ -115,9 +115,18 @@ export class MemoryScanQueue implements ScanQueue {
   }
 
   #count (outcome: ScanJobOutcome | undefined): void {
-    if (outcome === 'waiting' || outcome === 'handed_back') return
+    if (outcome === 'waiting' || outcome === 'handed_back' || outcome === 'deferred') return
     if (outcome === 'failed' || outcome === undefined) this.#failed++
     else this.#completed++
+  }
+
+  #defer (id: string): void {
+    const timer = setTimeout(() => {
+      if (this.#closing) return
+      this.#waiting.push(id)
+      this.#drain()
+    }, DEFER_MS)
+    timer.unref()
   }
 
   #drain (): void {
@@ -129,6 +138,7 @@ export class MemoryScanQueue implements ScanQueue {
         (outcome) => {
           if (outcome !== 'waiting') this.#children.delete(id)
           this.#count(outcome)
+          if (outcome === 'deferred') this.#defer(id)
         },
         () => this.#count(undefined)
       ).finally(() => {
