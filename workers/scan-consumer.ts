@@ -112,8 +112,10 @@ export class ScanConsumer {
 
   /** The queue's job processor. */
   readonly process: ScanJobProcessor = async (id, shutdown, flow, reportProgress = () => {}) => {
-    const record = await this.#options.store.get(id)
-    if (record?.partitions !== undefined) return await this.#finisher.step(record, flow)
+    if (flow.partitioned) {
+      const record = await this.#options.store.get(id)
+      return record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
+    }
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
@@ -130,6 +132,8 @@ export class ScanConsumer {
     const began = await store.begin(id, attempt, startedAt.toISOString(), this.#options.maxRunningPerTenant)
     if (began === undefined) return 'skipped'
     if (began === 'busy') return 'deferred'
+    // Partitioned on an earlier run that ended before it could say so to the queue.
+    if (began.record.partitions !== undefined) return await this.#finisher.step(began.record, flow)
     if (began.previousAttempt === null) {
       metrics.scanQueueWait.observe(Math.max(0, startedAt.getTime() - Date.parse(began.record.created_at)) / 1000)
     }
