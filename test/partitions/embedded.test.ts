@@ -55,6 +55,11 @@ test('embedded: a scan over PARASCAN_PARTITION_RECORDS runs as partitions throug
   assert.deepEqual(rows, want)
   assert.ok(aggregateDoc.metrics.workers.every((w: any) => typeof w.instance === 'string'))
 
+  const tooMany = await http(base, 'POST', '/v1/scans', { source, partitions: 1001 })
+  assert.equal(tooMany.status, 400)
+  assert.equal(tooMany.json.errors[0].path, 'partitions')
+  assert.match(tooMany.json.errors[0].message, /PARASCAN_MAX_PARTITIONS/)
+
   const single = (await http(base, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 2500 } })).json
   const singleDoc = await finished(base, single.id)
   assert.equal(singleDoc.partitions, undefined, 'at the threshold the scan stays one job')
