@@ -11,14 +11,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiKeyAuthOptions {
-  /** Keys of the tenants; unset leaves the scan API and the queue dashboard open. Default: unset. */
-  apiKeys?: readonly ApiKeyEntry[]
-  /** Token that GET /metrics requires; unset leaves it open. Default: unset. */
-  metricsToken?: string
-  /** Route prefixes that need an API key. Default: ['/v1', '/admin/queues']. */
-  protectedPrefixes?: readonly string[]
-}
+type OnRequestHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
 
 const BEARER = /^Bearer +([^\s]+) *$/i
 
@@ -36,24 +29,23 @@ function unauthorized (request: FastifyRequest, reply: FastifyReply, realm: stri
   return sendProblem(reply.headers(error.headers), toProblem(error, request))
 }
 
-/** An onRequest hook: API keys for the scan API and the queue dashboard, a token for /metrics; /healthz, /readyz and /docs stay open. */
-export function apiKeyAuth (options: ApiKeyAuthOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
-  const prefixes = options.protectedPrefixes ?? ['/v1', '/admin/queues']
-  const metricsDigest = options.metricsToken === undefined ? undefined : sha256(options.metricsToken)
+/** An onRequest hook for a scope whose every route needs an API key; it sets `request.tenant`. */
+export function requireApiKey (apiKeys: readonly ApiKeyEntry[]): OnRequestHook {
   return async (request, reply) => {
-    const route = request.routeOptions.url ?? request.url.split('?')[0]
-    if (route === '/metrics') {
-      if (metricsDigest === undefined) return
-      const token = presented(request)
-      if (token === undefined) return unauthorized(request, reply, 'parascan-metrics', false)
-      if (!timingSafeEqual(sha256(token), metricsDigest)) return unauthorized(request, reply, 'parascan-metrics', true)
-      return
-    }
-    if (options.apiKeys === undefined || !prefixes.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))) return
     const key = presented(request)
     if (key === undefined) return unauthorized(request, reply, 'parascan', false)
-    const tenant = findTenant(options.apiKeys, key)
+    const tenant = findTenant(apiKeys, key)
     if (tenant === undefined) return unauthorized(request, reply, 'parascan', true)
     request.tenant = tenant
+  }
+}
+
+/** An onRequest hook that requires one bearer token (GET /metrics). */
+export function requireToken (token: string, realm: string): OnRequestHook {
+  const digest = sha256(token)
+  return async (request, reply) => {
+    const presentedToken = presented(request)
+    if (presentedToken === undefined) return unauthorized(request, reply, realm, false)
+    if (!timingSafeEqual(sha256(presentedToken), digest)) return unauthorized(request, reply, realm, true)
   }
 }

@@ -1,0 +1,31 @@
+import fp from 'fastify-plugin'
+import { ScanService } from '../../http/scan-service.js'
+import { ScanLimits } from '../../http/scan-limits.js'
+import { validateScan, planScan } from '../../pipeline/index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Submit, status, list, results, cancel and delete, independent of HTTP. */
+    scans: ScanService
+  }
+}
+
+export default fp(async (app) => {
+  const { config } = app
+  app.decorate('scans', new ScanService({
+    store: app.store,
+    queue: app.queue,
+    planner: { validateScan, planScan },
+    context: app.scanContext(),
+    contextFor: app.scanContext,
+    config: app.parallelConfig,
+    limits: new ScanLimits({
+      maxInlineRecords: config.maxInlineRecords,
+      maxExpressionLength: config.maxExpressionLength,
+      maxPipelineSteps: config.maxPipelineSteps,
+      maxResults: config.maxResults,
+      scanTimeoutMs: config.scanTimeoutMs
+    }),
+    admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
+  }))
+}, { name: 'scans', dependencies: ['config', 'store', 'queue'] })
