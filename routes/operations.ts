@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { problemSchema } from '../schemas/problem.js'
-import { requireToken } from '../src/http/api-key-auth.js'
 import { withTimeout } from '../src/http/with-timeout.js'
 import { ServiceUnavailableError } from '../src/errors.js'
 
@@ -11,14 +10,16 @@ const PROBE_TIMEOUT_MS = 2000
 
 /** /healthz, /readyz and /metrics, outside the /v1 scope: probes and Prometheus need no API key. */
 export const operationsRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { metrics, config } = app
+  const { metrics } = app
+  const { metricsToken } = app.auth
 
   app.get('/healthz', {
-    schema: { tags: ['operations'], summary: 'Liveness', response: { 200: healthSchema } }
+    schema: { operationId: 'getHealth', tags: ['operations'], summary: 'Liveness', response: { 200: healthSchema } }
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
     schema: {
+      operationId: 'getReadiness',
       tags: ['operations'],
       summary: 'Readiness: queue and store reachable, pool started',
       response: { 200: healthSchema, 503: problemSchema }
@@ -34,12 +35,13 @@ export const operationsRoutes: FastifyPluginAsyncZod = async (app) => {
   })
 
   app.get('/metrics', {
-    onRequest: config.metricsToken === undefined ? [] : [requireToken(config.metricsToken, 'parascan-metrics')],
+    onRequest: metricsToken === undefined ? [] : [metricsToken],
     schema: {
+      operationId: 'getMetrics',
       tags: ['operations'],
       summary: 'Prometheus metrics',
       produces: ['text/plain'],
-      ...(config.metricsToken === undefined ? {} : { security: [{ metricsToken: [] }] }),
+      ...(metricsToken === undefined ? {} : { security: [{ metricsToken: [] }] }),
       response: { 200: z.string().describe('Prometheus text exposition format.') }
     }
   }, async (request, reply) => {

@@ -3,7 +3,7 @@ import { z } from 'zod'
 export const fieldErrorSchema = z.object({
   path: z.string().describe('Where the bad value is, e.g. `source.start` or `pipeline[0].filter`.'),
   message: z.string().describe('What is wrong with it.')
-})
+}).meta({ id: 'FieldError' })
 
 export const problemSchema = z.object({
   type: z.string().describe('URI reference naming the problem type.'),

@@ -6,14 +6,14 @@ export const rangeSourceSchema = z.object({
   type: z.literal('range').describe('Source kind.'),
   start: int.describe('First integer of the range (inclusive).'),
   end: int.describe('End of the range (exclusive).')
-}).describe('The integers start..end-1; each record is a JSON number.')
+}).describe('The integers start..end-1; each record is a JSON number.').meta({ id: 'RangeSource' })
 
 export const inlineSourceSchema = z.object({
   type: z.literal('inline').describe('Source kind.'),
   records: z.array(z.unknown()).describe('The records themselves, any JSON values.')
-}).describe('Records sent in the request body.')
+}).describe('Records sent in the request body.').meta({ id: 'InlineSource' })
 
-export const columnTypeSchema = z.enum(['string', 'number', 'integer', 'boolean', 'json'])
+export const columnTypeSchema = z.enum(['string', 'number', 'integer', 'boolean', 'json']).meta({ id: 'ColumnType' })
 
 export const fileSourceSchema = z.object({
   type: z.literal('file').describe('Source kind.'),
@@ -21,26 +21,26 @@ export const fileSourceSchema = z.object({
   format: z.enum(['ndjson', 'csv']).describe('ndjson: one JSON value per line; csv: RFC 4180 with a header row.'),
   columns: z.record(z.string(), columnTypeSchema).optional()
     .describe('CSV only: types of named columns (other columns stay strings).')
-}).describe('A file under DATA_DIR, scanned by record offset.')
+}).describe('A file under DATA_DIR, scanned by record offset.').meta({ id: 'FileSource' })
 
-export const sourceSchema = z.discriminatedUnion('type', [rangeSourceSchema, inlineSourceSchema, fileSourceSchema])
+export const sourceSchema = z.discriminatedUnion('type', [rangeSourceSchema, inlineSourceSchema, fileSourceSchema]).meta({ id: 'Source' })
 
 export const filterStepSchema = z.object({
   filter: z.string().min(1).describe('CEL expression over `record`; the record is kept when it is true.')
-}).strict()
+}).strict().meta({ id: 'FilterStep' })
 
 export const mapStepSchema = z.object({
   map: z.string().min(1).describe('CEL expression over `record`; its value replaces the record.')
-}).strict()
+}).strict().meta({ id: 'MapStep' })
 
 export const processorStepSchema = z.object({
   processor: z.string().min(1).describe('Name of a built-in or plug-in processor.'),
   params: z.record(z.string(), z.unknown()).optional().describe('Parameters, checked by the processor\'s own schema.')
-}).strict()
+}).strict().meta({ id: 'ProcessorStep' })
 
-export const pipelineStepSchema = z.union([filterStepSchema, mapStepSchema, processorStepSchema])
+export const pipelineStepSchema = z.union([filterStepSchema, mapStepSchema, processorStepSchema]).meta({ id: 'PipelineStep' })
 
-export const aggregateOpSchema = z.enum(['count', 'sum', 'min', 'max', 'avg'])
+export const aggregateOpSchema = z.enum(['count', 'sum', 'min', 'max', 'avg']).meta({ id: 'AggregateOp' })
 
 export const aggregateSchema = z.object({
   group_by: z.string().min(1).optional().describe('CEL expression whose value groups the records.'),
@@ -48,7 +48,7 @@ export const aggregateSchema = z.object({
     op: aggregateOpSchema.describe('count, sum, min, max or avg.'),
     expr: z.string().min(1).optional().describe('CEL expression to aggregate; not needed for count.')
   })).describe('Named aggregates; each result row has one field per name.')
-}).describe('Aggregate the pipeline\'s output: one row per group, sorted by group.')
+}).describe('Aggregate the pipeline\'s output: one row per group, sorted by group.').meta({ id: 'Aggregate' })
 
 export const parallelOverridesSchema = z.object({
   max_workers: z.number().int().min(1).optional().describe('Worker threads for this scan; at most the instance\'s.'),
@@ -60,7 +60,7 @@ export const parallelOverridesSchema = z.object({
   target_ms_high: z.number().positive().optional().describe('Chunks slower than this (ms) shrink.'),
   chunk_ema_alpha: z.number().gt(0).max(1).optional().describe('EMA weight of the newest chunk time, in (0, 1].'),
   max_inflight_chunks_per_worker: z.number().int().min(1).optional().describe('Ranges a worker keeps split off for thieves.')
-}).strict().describe('Per-scan ParallelConfig overrides, within the instance\'s limits.')
+}).strict().describe('Per-scan ParallelConfig overrides, within the instance\'s limits.').meta({ id: 'ParallelOverrides' })
 
 export const scanRequestSchema = z.object({
   source: sourceSchema,
@@ -72,7 +72,17 @@ export const scanRequestSchema = z.object({
   parallel: parallelOverridesSchema.optional(),
   timeout_seconds: z.number().positive().max(2 ** 31).optional()
     .describe('Run-time limit of this scan, at most the service\'s PARASCAN_SCAN_TIMEOUT; past it the scan fails with PARASCAN_SCAN_TIMEOUT.')
-}).strict()
+}).strict().describe('A scan: where the records come from and what to do with each.').meta({
+  id: 'ScanRequest',
+  examples: [{
+    source: { type: 'range', start: 0, end: 100000 },
+    pipeline: [{ filter: 'record % 2 == 0' }, { map: 'record * 2' }],
+    ordered: false,
+    max_results: 100000,
+    on_error: 'fail',
+    parallel: { max_workers: 2, scheduler: 'work_stealing' }
+  }]
+})
 
 export type ScanRequest = z.infer<typeof scanRequestSchema>
 export type SourceSpec = z.infer<typeof sourceSchema>

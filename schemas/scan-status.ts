@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
 export const scanStatusNameSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled'])
-  .describe('queued → running → succeeded | failed | cancelled (a queued scan can also be cancelled).')
+  .describe('queued → running → succeeded | failed | cancelled (a queued scan can also be cancelled).').meta({ id: 'ScanStatusName' })
 
 const timestamp = z.string().describe('ISO 8601 timestamp (UTC).')
 
@@ -13,23 +13,23 @@ export const progressSchema = z.object({
   fraction: z.number().min(0).max(1).describe('processed / total (1 for an empty source).'),
   records_per_second: z.number().describe('Throughput since the scan started.'),
   eta_seconds: z.number().nullable().describe('Estimated seconds to completion; null before the rate is known.')
-}).describe('Live progress, updated at least every 500 ms while the scan runs.')
+}).describe('Live progress, updated at least every 500 ms while the scan runs.').meta({ id: 'Progress' })
 
 export const scanResultInfoSchema = z.object({
   count: z.number().int().describe('Results stored (at most max_results).'),
   truncated: z.boolean().describe('True when max_results cut off results.')
-})
+}).meta({ id: 'ScanResultInfo' })
 
 export const scanErrorSchema = z.object({
   code: z.string().describe('Stable error code, e.g. PARASCAN_RECORD_ERROR.'),
   message: z.string().describe('What went wrong.'),
   offset: z.number().int().optional().describe('Offset of the record in the source, when a record caused the error.')
-}).describe('Why the scan failed or was cancelled.')
+}).describe('Why the scan failed or was cancelled.').meta({ id: 'ScanError' })
 
 export const recordErrorSampleSchema = z.object({
   offset: z.number().int().describe('Offset of the skipped record in the source.'),
   message: z.string().describe('The error of that record.')
-})
+}).meta({ id: 'RecordErrorSample' })
 
 export const workerMetricsSchema = z.object({
   worker_id: z.number().int().describe('Pool slot, 0..max_workers-1.'),
@@ -45,19 +45,19 @@ export const workerMetricsSchema = z.object({
   avg_local_queue_depth: z.number().describe('Mean ranges waiting in this worker\'s deque.'),
   lock_contention_events: z.number().int().describe('Lost compare-and-swap races on a deque.'),
   time_waiting_on_lock_ms: z.number().describe('Time spent retrying after lost races.')
-})
+}).meta({ id: 'WorkerMetrics' })
 
 export const scanMetricsSchema = z.object({
   workers: z.array(workerMetricsSchema).describe('One entry per worker thread (final_worker).'),
   global: z.object({
     global_feeder_depth_max: z.number().describe('Most ranges waiting to be handed out at once.')
   }).describe('Pool-wide metrics (final_global).')
-}).describe('Engine metrics of the finished scan.')
+}).describe('Engine metrics of the finished scan.').meta({ id: 'ScanMetrics' })
 
 export const scanLinksSchema = z.object({
   self: z.string().describe('URL of the status document.'),
   results: z.string().describe('URL of the first results page.')
-})
+}).meta({ id: 'ScanLinks' })
 
 export const scanStatusSchema = z.object({
   id: z.string().describe('Scan id (also the queue job id).'),

@@ -6,6 +6,7 @@ import { ParallelConfig } from './parallel/parallel-config.js'
 import { sendProblem, toProblem } from './http/problem-details.js'
 import config from './plugins/app/config.js'
 import redis from './plugins/app/redis.js'
+import auth from './plugins/app/auth.js'
 import problemDetails from './plugins/app/problem-details.js'
 import metrics from './plugins/app/metrics.js'
 import store from './plugins/app/store.js'
@@ -39,6 +40,7 @@ export const parascan = fp<AppOptions & { config: ReturnType<typeof loadServiceC
   await app.register(config, options)
   await app.register(redis)
   await app.register(problemDetails)
+  await app.register(auth)
   await app.register(metrics)
   await app.register(swagger)
   await app.register(store, { store: options.store })

@@ -14,7 +14,7 @@ function aggregationOf (params: ScanParams): Aggregation {
   let aggregation = aggregations.get(params.id)
   if (aggregation === undefined) {
     if (params.aggregate === undefined) throw new Error('the scan has no aggregate')
-    aggregation = new Aggregation(params.aggregate)
+    aggregation = new Aggregation(params.aggregate, params.limits)
     aggregations.set(params.id, aggregation)
     if (aggregations.size > MAX_KEPT) aggregations.delete(aggregations.keys().next().value as string)
   }

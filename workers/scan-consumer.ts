@@ -7,7 +7,7 @@ import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 
 export interface ScanConsumerOptions {
   /** The instance's persistent pool. Required. */
@@ -30,6 +30,8 @@ export interface ScanConsumerOptions {
   scanTimeoutMs?: number
   /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
   contextFor?: (tenant: string | undefined) => ScanContext
+  /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  maxScanResultBytes?: number
 }
 
 class ScanCancelledSignal extends Error {
@@ -49,7 +51,8 @@ export class ScanConsumer {
       progressIntervalMs: options.progressIntervalMs ?? 250,
       aggregatePageSize: options.aggregatePageSize ?? 1000,
       scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
-      contextFor: options.contextFor ?? (() => options.context)
+      contextFor: options.contextFor ?? (() => options.context),
+      maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
   }
@@ -118,16 +121,23 @@ export class ScanConsumer {
         },
         onBatch: async (batch: ResultBatch) => {
           const page = state.admit(batch, maxResults)
-          if (page !== undefined) await writer.push(page)
+          if (page === undefined) return
+          if (state.bytes > this.#options.maxScanResultBytes) {
+            controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
+            return
+          }
+          await writer.push(page)
         }
       })
       if (summary.aggregate !== undefined) {
         for (let i = 0; i < summary.aggregate.length; i += this.#options.aggregatePageSize) {
           const rows = summary.aggregate.slice(i, i + this.#options.aggregatePageSize)
           const page = state.admit({ json: JSON.stringify(rows), items: rows.length }, maxResults)
+          if (page !== undefined && state.bytes > this.#options.maxScanResultBytes) throw new ResultsTooLargeError(this.#options.maxScanResultBytes)
           if (page !== undefined) await writer.push(page)
         }
       }
+      controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
@@ -137,7 +147,7 @@ export class ScanConsumer {
       if (reason instanceof AttemptSupersededError) return 'skipped'
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (reason instanceof ScanTimeoutError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
       if (shutdown.aborted) return 'handed_back'
       return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
     } finally {
@@ -167,6 +177,7 @@ class AttemptState {
   #matched = 0
   #skipped = 0
   #stored = 0
+  #bytes = 0
   #truncated = false
 
   constructor (total: number, startedAt: number) {
@@ -188,6 +199,9 @@ class AttemptState {
     this.#skipped = summary.skipped
   }
 
+  /** Bytes of the pages admitted so far. */
+  get bytes (): number { return this.#bytes }
+
   /** The part of `batch` that fits under `maxResults`, or undefined. */
   admit (batch: ResultBatch, maxResults: number): string | undefined {
     if (batch.items === 0) return undefined
@@ -196,13 +210,16 @@ class AttemptState {
       this.#truncated = true
       return undefined
     }
+    let page = batch.json
     if (batch.items <= room) {
       this.#stored += batch.items
-      return batch.json
+    } else {
+      this.#truncated = true
+      this.#stored += room
+      page = JSON.stringify((JSON.parse(batch.json) as unknown[]).slice(0, room))
     }
-    this.#truncated = true
-    this.#stored += room
-    return JSON.stringify((JSON.parse(batch.json) as unknown[]).slice(0, room))
+    this.#bytes += Buffer.byteLength(page)
+    return page
   }
 
   snapshot (): { progress: Progress, result: { count: number, truncated: boolean } } {
@@ -281,9 +298,11 @@ function cancelledError (): ScanErrorInfo {
 }
 
 function describeError (error: unknown): ScanErrorInfo {
-  const e = error as { code?: unknown, message?: unknown, offset?: unknown }
+  const e = error as { code?: unknown, message?: unknown, offset?: unknown, cause?: { code?: unknown } }
+  // A record that failed on a limit (e.g. PARASCAN_VALUE_TOO_LARGE) fails the scan with that limit's code.
+  const causeCode = e?.code === 'PARASCAN_RECORD_FAILED' && typeof e.cause?.code === 'string' && e.cause.code.startsWith('PARASCAN_') ? e.cause.code : undefined
   const info: ScanErrorInfo = {
-    code: typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED',
+    code: causeCode ?? (typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED'),
     message: typeof e?.message === 'string' ? e.message : String(error)
   }
   if (typeof e?.offset === 'number' && Number.isSafeInteger(e.offset)) info.offset = e.offset

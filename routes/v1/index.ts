@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
 import rateLimit from '../../src/plugins/external/rate-limit.js'
-import { requireApiKey } from '../../src/http/api-key-auth.js'
 import { sendNotFound } from '../../src/http/problem-details.js'
 import { scanRoutes } from './scans.js'
 
@@ -9,9 +8,9 @@ import { scanRoutes } from './scans.js'
  * scope, unknown paths included, needs a key; the rate limit counts per tenant after the key is checked.
  */
 export const v1Routes: FastifyPluginAsync = async (app) => {
-  const { apiKeys } = app.config
-  if (apiKeys !== undefined) {
-    app.addHook('onRequest', requireApiKey(apiKeys))
+  const { apiKey } = app.auth
+  if (apiKey !== undefined) {
+    app.addHook('onRequest', apiKey)
     app.addHook('onRoute', (route) => { route.schema = { ...route.schema, security: [{ apiKey: [] }] } })
   }
   await app.register(rateLimit)

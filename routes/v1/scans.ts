@@ -28,6 +28,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
 
   app.post('/scans', {
     schema: {
+      operationId: 'submitScan',
       tags: ['scans'],
       summary: 'Submit a scan',
       description: 'Validates the scan (CEL expressions are compiled, processors and file paths checked), queues it and answers at once. ' +
@@ -35,16 +36,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       headers: z.object({
         'idempotency-key': z.string().min(1).max(255).optional().describe('Makes retries of this request safe.')
       }),
-      body: scanRequestSchema.meta({
-        examples: [{
-          source: { type: 'range', start: 0, end: 100000 },
-          pipeline: [{ filter: 'record % 2 == 0' }, { map: 'record * 2' }],
-          ordered: false,
-          max_results: 100000,
-          on_error: 'fail',
-          parallel: { max_workers: 2, scheduler: 'work_stealing' }
-        }]
-      }),
+      body: scanRequestSchema,
       response: { 202: scanAcceptedSchema, ...problems(400, 401, 413, 415, 422, 429, 503) }
     }
   }, async (request, reply) => {
@@ -54,10 +46,11 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
 
   app.get('/scans', {
     schema: {
+      operationId: 'listScans',
       tags: ['scans'],
       summary: 'List recent scans, newest first',
       querystring: z.object({
-        status: scanStatusNameSchema.optional().describe('Only scans in this status.'),
+        status: z.enum(scanStatusNameSchema.options).optional().describe('Only scans in this status.'),
         limit: queryInt('Page size: default 100; larger values are clamped to 1000; zero or negative is a 400.', 1000)
           .pipe(z.number().int().min(1, 'must be at least 1').optional()),
         cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
@@ -72,6 +65,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
 
   app.get('/scans/:id', {
     schema: {
+      operationId: 'getScan',
       tags: ['scans'],
       summary: 'Status, progress and metrics of a scan',
       description: 'While the scan is queued or running, Retry-After says when to poll again.',
@@ -86,6 +80,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
 
   app.get('/scans/:id/results', {
     schema: {
+      operationId: 'getScanResults',
       tags: ['scans'],
       summary: 'A page of results',
       description: 'Readable while the scan runs. Following next_cursor never skips or repeats an item; `complete` is true on the last ' +
@@ -107,6 +102,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
 
   app.post('/scans/:id/cancel', {
     schema: {
+      operationId: 'cancelScan',
       tags: ['scans'],
       summary: 'Cancel a scan',
       description: 'A queued scan is cancelled at once; a running one (on any instance) is signalled and ends as cancelled shortly after.',
@@ -119,10 +115,11 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
 
   app.delete('/scans/:id', {
     schema: {
+      operationId: 'deleteScan',
       tags: ['scans'],
       summary: 'Delete a finished scan and its results',
       params: idParams,
-      response: { 204: z.null().describe('Deleted.'), ...problems(401, 404, 409, 429, 503) }
+      response: { 204: z.null(), ...problems(401, 404, 409, 429, 503) }
     }
   }, async (request, reply) => {
     await service.remove(request.params.id, request.tenant)

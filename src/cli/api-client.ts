@@ -96,7 +96,8 @@ export class ApiClient {
     if (problem?.code !== undefined) {
       const detail = problem.detail ?? problem.title ?? ''
       const fields = (problem.errors ?? []).map((field) => `${field.path}: ${field.message}`).filter((text) => !detail.includes(text))
-      throw Object.assign(new ApiProblemError(problem.code, [detail, ...fields].filter((part) => part !== '').join('; ')), { statusCode: response.status, problemCode: problem.code })
+      const hint = response.status === 401 ? [this.#authorization.authorization === undefined ? 'give your key with --api-key or PARASCAN_API_KEY' : 'the key given by --api-key or PARASCAN_API_KEY was refused'] : []
+      throw Object.assign(new ApiProblemError(problem.code, [detail, ...fields, ...hint].filter((part) => part !== '').join('; ')), { statusCode: response.status, problemCode: problem.code })
     }
     throw new UnexpectedResponseError(response.status, `${method} ${target}`, text.slice(0, 200) || response.statusText)
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
+import { CommanderError } from 'commander'
 import { createProgram } from './program.js'
-import { EXIT_CODES } from './errors.js'
+import { EXIT, EXIT_CODES } from './errors.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 
@@ -13,7 +14,11 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 try {
   await createProgram(version).parseAsync(process.argv)
 } catch (error) {
-  const code = (error as { code?: string }).code
-  process.stderr.write(`parascan: ${(error as Error).message}\n`)
-  process.exitCode = (code !== undefined && EXIT_CODES[code]) || 1
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage
+  } else {
+    const code = (error as { code?: string }).code
+    process.stderr.write(`parascan: ${(error as Error).message}\n`)
+    process.exitCode = (code !== undefined && EXIT_CODES[code]) || EXIT.error
+  }
 }

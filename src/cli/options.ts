@@ -2,8 +2,22 @@ import { InvalidArgumentError, Option } from 'commander'
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000'
 
+/** What every command that talks to the service takes. */
+export interface ClientOptions {
+  url: string
+  apiKey?: string
+}
+
 export function urlOption (): Option {
   return new Option('--url <url>', 'base URL of the service').env('PARASCAN_URL').default(DEFAULT_URL).argParser(parseUrl)
+}
+
+export function apiKeyOption (): Option {
+  return new Option('--api-key <key>', 'API key, sent as Authorization: Bearer <key>').env('PARASCAN_API_KEY')
+}
+
+export function jsonOption (what: string): Option {
+  return new Option('--json', `print ${what} as one JSON document on standard output`)
 }
 
 export function parseUrl (text: string): string {
@@ -20,4 +34,8 @@ export function positiveInteger (text: string): number {
 
 export function intervalOption (): Option {
   return new Option('--interval <ms>', 'polling period while waiting, in milliseconds').argParser(positiveInteger).default(500)
+}
+
+export function writeJson (value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n')
 }

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { findTenant, sha256, type ApiKeyEntry } from '../config/api-keys.js'
-import { UnauthorizedError, withHeaders } from '../errors.js'
+import { RateLimitedError, UnauthorizedError, withHeaders } from '../errors.js'
+import { AuthFailureBrake, type AuthFailureBrakeOptions } from './auth-failure-brake.js'
 import { sendProblem, toProblem } from './problem-details.js'
 
 declare module 'fastify' {
@@ -29,23 +30,46 @@ function unauthorized (request: FastifyRequest, reply: FastifyReply, realm: stri
   return sendProblem(reply.headers(error.headers), toProblem(error, request))
 }
 
-/** An onRequest hook for a scope whose every route needs an API key; it sets `request.tenant`. */
-export function requireApiKey (apiKeys: readonly ApiKeyEntry[]): OnRequestHook {
-  return async (request, reply) => {
-    const key = presented(request)
-    if (key === undefined) return unauthorized(request, reply, 'parascan', false)
-    const tenant = findTenant(apiKeys, key)
-    if (tenant === undefined) return unauthorized(request, reply, 'parascan', true)
-    request.tenant = tenant
-  }
+export interface AuthOptions {
+  /** Keys of the tenants; unset leaves the scan API and the queue dashboard open. Default: unset. */
+  apiKeys?: readonly ApiKeyEntry[]
+  /** Token that GET /metrics requires; unset leaves it open. Default: unset. */
+  metricsToken?: string
+  /** How many failed keys or tokens one address may send before it gets 429s. Default: 10 per minute. */
+  failures?: AuthFailureBrakeOptions
 }
 
-/** An onRequest hook that requires one bearer token (GET /metrics). */
-export function requireToken (token: string, realm: string): OnRequestHook {
-  const digest = sha256(token)
-  return async (request, reply) => {
-    const presentedToken = presented(request)
-    if (presentedToken === undefined) return unauthorized(request, reply, realm, false)
-    if (!timingSafeEqual(sha256(presentedToken), digest)) return unauthorized(request, reply, realm, true)
+export interface AuthHooks {
+  /** For a scope whose every route needs an API key; sets `request.tenant`. Undefined without API keys. */
+  apiKey?: OnRequestHook
+  /** For GET /metrics. Undefined without a metrics token. */
+  metricsToken?: OnRequestHook
+}
+
+/** onRequest hooks that check bearer credentials; failures from one address, of either kind, share one brake. */
+export function authHooks (options: AuthOptions): AuthHooks {
+  const brake = new AuthFailureBrake(options.failures)
+  const guard = (realm: string, accept: (request: FastifyRequest, token: string) => boolean): OnRequestHook => async (request, reply) => {
+    const wait = brake.retryAfter(request.ip)
+    if (wait > 0) {
+      const error = withHeaders(new RateLimitedError(`too many failed authentications from this address; retry in ${wait} s`), { 'retry-after': String(wait) })
+      return sendProblem(reply.headers(error.headers), toProblem(error, request))
+    }
+    const token = presented(request)
+    if (token === undefined) return unauthorized(request, reply, realm, false)
+    if (accept(request, token)) return
+    brake.fail(request.ip)
+    return unauthorized(request, reply, realm, true)
+  }
+  const { apiKeys, metricsToken } = options
+  const metricsDigest = metricsToken === undefined ? undefined : sha256(metricsToken)
+  return {
+    apiKey: apiKeys === undefined
+      ? undefined
+      : guard('parascan', (request, token) => {
+        request.tenant = findTenant(apiKeys, token)
+        return request.tenant !== undefined
+      }),
+    metricsToken: metricsDigest === undefined ? undefined : guard('parascan-metrics', (_request, token) => timingSafeEqual(sha256(token), metricsDigest))
   }
 }

@@ -34,6 +34,8 @@ export interface ScanServiceOptions {
   queueFullRetryAfterSeconds?: number
   /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
   contextFor?: (tenant: string | undefined) => ScanContext
+  /** Bytes of items in one results page; a page holds at least one item. Default: 8 MiB. */
+  maxPageBytes?: number
 }
 
 export interface SubmitResult {
@@ -65,7 +67,8 @@ export class ScanService {
       limits: options.limits ?? new ScanLimits(),
       admission: options.admission ?? { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
-      contextFor: options.contextFor ?? (() => options.context)
+      contextFor: options.contextFor ?? (() => options.context),
+      maxPageBytes: options.maxPageBytes ?? 8 * 1024 * 1024
     }
   }
 
@@ -79,9 +82,9 @@ export class ScanService {
     const now = new Date()
     let id = newScanId(now.getTime())
     let createdAt = now.toISOString()
-    if (idempotencyKey !== undefined) {
+    const key = idempotencyKey === undefined ? undefined : tenant === undefined ? idempotencyKey : `${tenant}:${idempotencyKey}`
+    if (idempotencyKey !== undefined && key !== undefined) {
       const print = fingerprint(request)
-      const key = tenant === undefined ? idempotencyKey : `${tenant}:${idempotencyKey}`
       const claimed = await this.#options.store.claimIdempotencyKey(key, JSON.stringify({ id, print, created_at: createdAt }))
       if (claimed !== undefined) {
         const first = JSON.parse(claimed) as { id: string, print: string, created_at: string }
@@ -110,7 +113,8 @@ export class ScanService {
       errors: [],
       metrics: null,
       attempt: null,
-      ...(tenant === undefined ? {} : { tenant })
+      ...(tenant === undefined ? {} : { tenant }),
+      ...(key === undefined ? {} : { idempotency_key: key })
     }
     const stored = { ...request, max_results: request.max_results ?? this.#options.limits.maxResults }
     const created = await this.#options.store.create(record, stored, this.#options.admission)
@@ -167,9 +171,16 @@ export class ScanService {
     if (position.attempt !== (record.attempt ?? '')) {
       if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
       position.attempt = record.attempt ?? ''
+    } else if (cursor !== undefined && (position.page > 0 || position.offset > 0)) {
+      // A cursor this service made points at most at the page after the last one that existed then.
+      const page = position.offset > 0 ? position.page : position.page - 1
+      if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
     }
     const parts: string[] = []
+    const maxBytes = this.#options.maxPageBytes
     let taken = 0
+    let bytes = 0
+    let full = false
     let exhausted = record.attempt === null
     while (taken < limit && !exhausted) {
       const pages = await this.#options.store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
@@ -178,19 +189,38 @@ export class ScanService {
         if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
         const wanted = limit - taken
         const available = items.length - position.offset
-        if (available <= wanted) {
+        const size = Buffer.byteLength(text)
+        if (available <= wanted && bytes + size <= maxBytes) {
           if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
           taken += available
+          bytes += size
           position.page++
           position.offset = 0
         } else {
-          parts.push(items.slice(position.offset, position.offset + wanted).map((item) => JSON.stringify(item)).join(','))
-          taken += wanted
-          position.offset += wanted
+          const texts: string[] = []
+          const end = position.offset + Math.min(wanted, available)
+          while (position.offset < end) {
+            const item = JSON.stringify(items[position.offset])
+            const itemBytes = Buffer.byteLength(item) + 1
+            if (taken > 0 && bytes + itemBytes > maxBytes) {
+              full = true
+              break
+            }
+            texts.push(item)
+            taken++
+            bytes += itemBytes
+            position.offset++
+          }
+          if (texts.length > 0) parts.push(texts.join(','))
+          if (position.offset === items.length) {
+            position.page++
+            position.offset = 0
+          }
         }
-        if (taken >= limit) break
+        if (taken >= limit || full) break
       }
-      if (pages.length < PAGES_PER_READ && taken < limit) exhausted = true
+      if (pages.length < PAGES_PER_READ && taken < limit && !full) exhausted = true
+      if (full) break
     }
     if (finished && !exhausted && position.offset === 0) {
       exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
@@ -213,7 +243,7 @@ export class ScanService {
   }
 
   #document (record: ScanRecord): ScanStatus {
-    const { attempt: _attempt, tenant: _tenant, ...fields } = record
+    const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, ...fields } = record
     return fields
   }
 

@@ -5,7 +5,7 @@
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, TAKE_LOST, TAKE_WON
+  rangeHi, rangeLo, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
@@ -28,9 +28,10 @@ export interface ScanRunnerOptions {
 
 /**
  * The scan loop of one thread: takes ranges (its seeds, its own deque,
- * stolen ones, or the thread_pool cursor), cuts them into adaptive chunks,
- * splits off the back half of its range when a thread is hungry, and posts
- * results in batches. Never throws: a failure is posted and aborts the scan.
+ * stolen ones, or the thread_pool cursor) into its shared range word, cuts
+ * them into adaptive chunks, splits off the back half to its deque when a
+ * thread is hungry, and posts results in batches. Everything but the chunk
+ * it runs can be stolen. Never throws: a failure is posted and aborts the scan.
  */
 export class ScanRunner {
   readonly #spec: ScanSpec
@@ -47,8 +48,8 @@ export class ScanRunner {
   readonly #seeds: Array<[number, number]>
   readonly #span: SpanState
 
-  #lo = 0
-  #hi = 0
+  /** First record of the chunk #beginChunk claimed. */
+  #chunkLo = 0
   #processed = 0
   #matched = 0
   #skipped = 0
@@ -122,10 +123,13 @@ export class ScanRunner {
     const params = this.#spec.params
     const span = this.#span
     for (;;) {
-      if (this.#lo >= this.#hi && !(await this.#acquire())) return
       if (state.aborted) return
-      const lo = this.#lo
       const count = this.#beginChunk()
+      if (count === 0) {
+        if (!(await this.#acquire())) return
+        continue
+      }
+      const lo = this.#chunkLo
       let records: unknown[]
       try {
         const fetched = task.fetch(lo, count, params)
@@ -157,31 +161,50 @@ export class ScanRunner {
     }
   }
 
-  /** Sizes the next chunk of the current range (splitting it for thieves when due); returns its records. */
+  /**
+   * Claims the next chunk at the front of the range word into #chunkLo
+   * (splitting the back half off to the deque when due); returns its
+   * records, 0 when the range is empty. The rest of the range stays in the
+   * word, where a thief can take its back part while this chunk runs.
+   */
   #beginChunk (): number {
     const state = this.#state
+    const me = this.#me
     const config = this.#spec.config
     const min = config.min_chunk_size
     let size = this.#ctrl.size
     const cap = Math.max(min, Math.ceil((this.#spec.total - state.started) / (2 * this.#spec.workers)))
     if (size > cap) size = cap
-    let depth = state.depth(this.#me)
-    const left = this.#hi - this.#lo
-    if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker) {
-      const hungry = state.hungry
-      if (hungry > 0 || depth === 0) {
-        const mid = this.#lo + Math.max(size, left >>> 1)
-        state.push(this.#me, mid, this.#hi - mid)
-        this.#hi = mid
-        depth++
-        const waiting = state.totalDepth()
-        if (waiting > this.#feederMax) this.#feederMax = waiting
-        if (hungry > 0) state.signalWork()
+    let depth = state.depth(me)
+    let lo: number
+    let count: number
+    for (;;) {
+      const word = state.rangeWord(me)
+      lo = rangeLo(word)
+      const hi = rangeHi(word)
+      const left = hi - lo
+      if (left <= 0) return 0
+      let end = hi
+      if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker && (depth === 0 || state.hungry > 0)) {
+        end = lo + Math.max(size, left >>> 1)
       }
+      count = Math.min(size, end - lo)
+      if (state.updateRange(me, word, lo + count, end)) {
+        if (end < hi) {
+          state.push(me, end, hi - end)
+          depth++
+          const waiting = state.totalDepth()
+          if (waiting > this.#feederMax) this.#feederMax = waiting
+          // Also when nobody looked hungry: a thief may have parked after the look and before the push.
+          state.signalWork()
+        }
+        break
+      }
+      this.#contention++
     }
+    this.#chunkLo = lo
     this.#depthSum += depth
     if (depth > this.#depthMax) this.#depthMax = depth
-    const count = Math.min(size, this.#hi - this.#lo)
     state.addStarted(count)
     this.#ctrl.start()
     return count
@@ -194,7 +217,6 @@ export class ScanRunner {
     const matched = this.#span.matched
     this.#chunkMs.record(this.#ctrl.finish(count))
     this.#chunkSize.record(count)
-    this.#lo = lo + count
     this.#processed += count
     this.#matched += matched
     state.write(me, STAT_PROCESSED, this.#processed)
@@ -232,15 +254,12 @@ export class ScanRunner {
     }
   }
 
-  /** Takes the next range into [lo, hi); false when the scan is over or aborted. */
+  /** Takes the next range into the range word; false when the scan is over or aborted. */
   async #acquire (): Promise<boolean> {
     const state = this.#state
     const seed = this.#seeds.pop()
-    if (seed !== undefined) {
-      this.#lo = seed[0]
-      this.#hi = seed[1]
-      return true
-    }
+    if (seed !== undefined) return this.#own(seed[0], seed[1])
+
     if (this.#stealing) {
       const popped = state.pop(this.#me)
       if (popped === TAKE_WON) return this.#take()
@@ -253,8 +272,13 @@ export class ScanRunner {
   }
 
   #take (): true {
-    this.#lo = this.#state.takenOffset
-    this.#hi = this.#lo + this.#state.takenCount
+    return this.#own(this.#state.takenOffset, this.#state.takenOffset + this.#state.takenCount)
+  }
+
+  /** Makes [lo, hi) the range word; thieves that looked before may take part of it, so they are told. */
+  #own (lo: number, hi: number): true {
+    this.#state.setRange(this.#me, lo, hi)
+    if (this.#splitting) this.#state.signalWork()
     return true
   }
 
@@ -292,11 +316,13 @@ export class ScanRunner {
         if (n === 1) return false
         if (this.#stealing) {
           const start = (Math.random() * n) | 0
+          const min = this.#spec.config.min_chunk_size
           let failedAt = 0
-          for (let k = 0; k < n; k++) {
+          // A round over the deques first, then over the range words of threads busy with a chunk.
+          for (let k = 0; k < 2 * n; k++) {
             const victim = (start + k) % n
             if (victim === me) continue
-            const result = state.steal(victim)
+            const result = k < n ? state.steal(victim) : state.stealRange(victim, min)
             if (result === TAKE_WON) {
               this.#stealsAttempted++
               this.#stealsWon++
@@ -317,7 +343,7 @@ export class ScanRunner {
         spins = 0
         const epoch = state.epoch
         state.addSleepers(1)
-        if (!state.aborted && state.remaining > 0 && (!this.#stealing || state.totalDepth() === 0)) {
+        if (!state.aborted && state.remaining > 0 && (!this.#stealing || !state.stealable())) {
           state.sleep(me, epoch, PARK_TIMEOUT_MS)
         }
         state.addSleepers(-1)
@@ -417,7 +443,10 @@ function toFailure (error: unknown): ScanFailure {
 }
 
 function plainError (error: unknown): unknown {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return { name: error.name, message: error.message, stack: error.stack, ...(typeof code === 'string' ? { code } : {}) }
+  }
   return describeError(error)
 }
 

@@ -3,7 +3,9 @@ const LINE = 32
 const RING_ENTRIES = 1024
 const RING_MASK = RING_ENTRIES - 1
 const GLOBAL_LINES = 8
-const WORKER_LINES = 3 + (RING_ENTRIES * 2) / LINE
+/** top, bottom, stats, range word, then the ring. */
+const WORKER_LINES = 4 + (RING_ENTRIES * 2) / LINE
+const LOW_BITS = 0xffffffffn
 
 const ABORT = 0
 const HUNGRY = 1 * LINE
@@ -34,9 +36,12 @@ export const TAKE_LOST = 2
  * The memory the threads of a pool share during a scan: global words
  * (abort flag, hungry and sleeper counts, wake epoch, remaining and started
  * records, the thread_pool cursor) and, per worker, a Chase-Lev deque of
- * [offset, count] ranges in a fixed ring plus the worker's counters. The
- * owner pushes and pops the bottom; thieves CAS the top. JS Atomics are
- * sequentially consistent, so the textbook algorithm needs no fences.
+ * [offset, count] ranges in a fixed ring, the worker's counters, and its
+ * range word: the records of its current range not yet started, as one
+ * 64-bit [lo, hi) that the owner moves lo of and thieves move hi of, both
+ * by CAS. The owner pushes and pops the deque bottom; thieves CAS the top.
+ * JS Atomics are sequentially consistent, so the textbook algorithm needs
+ * no fences.
  */
 export class SharedScanState {
   static bytesFor (workers: number): number {
@@ -46,6 +51,7 @@ export class SharedScanState {
   readonly buffer: SharedArrayBuffer
   readonly workers: number
   readonly i32: Int32Array
+  readonly #i64: BigInt64Array
   /** Offset and count of the range taken by the last successful pop or steal. */
   takenOffset = 0
   takenCount = 0
@@ -54,6 +60,7 @@ export class SharedScanState {
     this.buffer = buffer
     this.workers = workers
     this.i32 = new Int32Array(buffer)
+    this.#i64 = new BigInt64Array(buffer)
   }
 
   reset (): void {
@@ -67,7 +74,8 @@ export class SharedScanState {
   #top (w: number): number { return this.#base(w) }
   #bottom (w: number): number { return this.#base(w) + LINE }
   stat (w: number, field: number): number { return this.#base(w) + 2 * LINE + field }
-  #ring (w: number): number { return this.#base(w) + 3 * LINE }
+  #range (w: number): number { return (this.#base(w) + 3 * LINE) >> 1 }
+  #ring (w: number): number { return this.#base(w) + 4 * LINE }
 
   get aborted (): boolean { return Atomics.load(this.i32, ABORT) !== 0 }
   abort (): void {
@@ -178,6 +186,48 @@ export class SharedScanState {
     return TAKE_WON
   }
 
+  /** The range word of `w`: its records not yet started, [rangeLo(word), rangeHi(word)). */
+  rangeWord (w: number): bigint { return Atomics.load(this.#i64, this.#range(w)) }
+
+  /** Owner only, while its range word is empty (thieves leave an empty word alone): makes [lo, hi) its range. */
+  setRange (w: number, lo: number, hi: number): void {
+    Atomics.store(this.#i64, this.#range(w), packRange(lo, hi))
+  }
+
+  /** Owner only: replaces `word` (as read) by [lo, hi); false when a thief moved it first. */
+  updateRange (w: number, word: bigint, lo: number, hi: number): boolean {
+    return Atomics.compareExchange(this.#i64, this.#range(w), word, packRange(lo, hi)) === word
+  }
+
+  /**
+   * Takes the back part of `victim`'s range word: the back half when it has
+   * at least `2 * min` records, else all of it. TAKE_WON, TAKE_EMPTY, or
+   * TAKE_LOST when the owner or another thief moved the word first.
+   */
+  stealRange (victim: number, min: number): number {
+    const at = this.#range(victim)
+    const word = Atomics.load(this.#i64, at)
+    const lo = rangeLo(word)
+    const hi = rangeHi(word)
+    const left = hi - lo
+    if (left <= 0) return TAKE_EMPTY
+    const mid = left >= 2 * min ? lo + (left >>> 1) : lo
+    if (Atomics.compareExchange(this.#i64, at, word, packRange(lo, mid)) !== word) return TAKE_LOST
+    this.takenOffset = mid
+    this.takenCount = hi - mid
+    return TAKE_WON
+  }
+
+  /** Records waiting in some deque or range word: something a hungry thread can take. */
+  stealable (): boolean {
+    for (let w = 0; w < this.workers; w++) {
+      if (this.depth(w) > 0) return true
+      const word = this.rangeWord(w)
+      if (rangeHi(word) > rangeLo(word)) return true
+    }
+    return false
+  }
+
   /**
    * Sleeps until the wake epoch moves from `epoch` (or `timeoutMs`). The
    * caller read `epoch` before its last look for work, so a push between
@@ -198,18 +248,21 @@ export class SharedScanState {
   add (w: number, field: number, value: number): void { Atomics.add(this.i32, this.stat(w, field), value) }
 
   /**
-   * Main thread, while the owner is gone: the ranges still in w's deque, as
-   * [offset, end) pairs. They stay there for thieves and for the owner's
-   * replacement. A bottom that an interrupted pop left below top is raised to top.
+   * Main thread, while the owner is gone: the ranges still in w's range word
+   * and deque, as [offset, end) pairs. They stay there for thieves and for the
+   * owner's replacement, which goes on with the range word first. A bottom
+   * that an interrupted pop left below top is raised to top.
    */
   queued (w: number): Array<[number, number]> {
+    const ranges: Array<[number, number]> = []
+    const word = this.rangeWord(w)
+    if (rangeHi(word) > rangeLo(word)) ranges.push([rangeLo(word), rangeHi(word)])
     const t = Atomics.load(this.i32, this.#top(w))
     const b = Atomics.load(this.i32, this.#bottom(w))
     if (b < t) {
       Atomics.store(this.i32, this.#bottom(w), t)
-      return []
+      return ranges
     }
-    const ranges: Array<[number, number]> = []
     for (let k = t; k < b; k++) {
       const slot = this.#ring(w) + ((k & RING_MASK) << 1)
       const offset = Atomics.load(this.i32, slot)
@@ -217,4 +270,16 @@ export class SharedScanState {
     }
     return ranges
   }
+}
+
+function packRange (lo: number, hi: number): bigint {
+  return (BigInt(hi) << 32n) | BigInt(lo)
+}
+
+export function rangeLo (word: bigint): number {
+  return Number(word & LOW_BITS)
+}
+
+export function rangeHi (word: bigint): number {
+  return Number(word >> 32n)
 }

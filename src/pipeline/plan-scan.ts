@@ -5,11 +5,13 @@ import type { ScanTask } from '../parallel/types.js'
 import { checkFileSource, planFileSource } from '../sources/file-source.js'
 import { checkRangeSource } from '../sources/range-source.js'
 import type { SourceParams } from '../sources/source-params.js'
+import { checkRecordTypes } from './check-record-types.js'
 import { checkAggregate, checkSteps } from './check-steps.js'
 import { processorCatalogue } from './processor-catalogue.js'
 import type { ScanContext } from './scan-context.js'
 import type { ScanParams } from './scan-params.js'
 import type { StepParams } from './step-params.js'
+import { DEFAULT_VALUE_LIMITS } from './value-limits.js'
 
 const scanTaskModule = new URL('../../workers/scan-task.js', import.meta.url)
 const aggregateScanTaskModule = new URL('../../workers/aggregate-scan-task.js', import.meta.url)
@@ -33,6 +35,7 @@ async function checkRequest (request: ScanRequest, ctx: ScanContext): Promise<St
   if (request.source.type === 'file') errors.push(...await checkFileSource(request.source, ctx.dataDir))
   const steps = checkSteps(request.pipeline ?? [], await processorCatalogue(ctx.processorsDir), errors)
   if (request.aggregate !== undefined) checkAggregate(request.aggregate, errors)
+  if (errors.length === 0) checkRecordTypes(request.source, request.pipeline ?? [], request.aggregate, errors)
   if (errors.length > 0) fail(errors)
   return steps
 }
@@ -64,7 +67,7 @@ export async function planScan (request: ScanRequest, ctx: ScanContext): Promise
       ({ total, params: source } = await planFileSource(spec, ctx.dataDir))
       break
   }
-  const params: ScanParams = { id: randomUUID(), source, steps }
+  const params: ScanParams = { id: randomUUID(), source, steps, limits: ctx.valueLimits ?? DEFAULT_VALUE_LIMITS }
   if (request.aggregate !== undefined) params.aggregate = request.aggregate
   return {
     total,

@@ -46,7 +46,7 @@ export class ScanTaskState {
   private constructor (params: ScanParams, reader: SourceReader, pipeline: CompiledPipeline) {
     this.reader = reader
     this.pipeline = pipeline
-    if (params.aggregate !== undefined) this.aggregation = new Aggregation(params.aggregate)
+    if (params.aggregate !== undefined) this.aggregation = new Aggregation(params.aggregate, params.limits)
     this.#projection = planProjection(params, reader, pipeline)
   }
 
@@ -61,13 +61,13 @@ export class ScanTaskState {
   }
 
   static async open (params: ScanParams): Promise<ScanTaskState> {
-    const pipeline = await CompiledPipeline.compile(params.steps, params.source.type === 'range')
+    const pipeline = await CompiledPipeline.compile(params.steps, params.source.type === 'range', params.limits)
     return ScanTaskState.#withReader(params, () => pipeline)
   }
 
   /** Without plug-in processors a state can be opened synchronously. */
   static openSync (params: ScanParams): ScanTaskState {
-    return ScanTaskState.#withReader(params, (integerRecords) => CompiledPipeline.compileSync(params.steps, integerRecords))
+    return ScanTaskState.#withReader(params, (integerRecords) => CompiledPipeline.compileSync(params.steps, integerRecords, params.limits))
   }
 
   /** The result of one raw record: null when dropped; a CEL value when aggregating, else JSON. */

@@ -6,6 +6,7 @@ import { csvQuotedLineFields } from './csv-quoted-line.js'
 import { FileBytes } from './file-bytes.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { UnreadableRecord, type SourceReader } from './source-reader.js'
+import { setOwnProperty } from '../pipeline/own-property.js'
 
 /** A raw CSV record: the text of a line without quotes, the fields csv-parse gave, or why it could not be read. */
 type CsvRaw = string | string[] | UnreadableRecord
@@ -46,7 +47,7 @@ export class CsvFileReader implements SourceReader {
     this.#path = params.path
     this.#header = params.header ?? []
     this.#converters = this.#header.map((name) => {
-      const type = params.columns?.[name]
+      const type = params.columns !== undefined && Object.hasOwn(params.columns, name) ? params.columns[name] : undefined
       return type === undefined || type === 'string' ? undefined : columnConverter(name, type)
     })
   }
@@ -115,7 +116,7 @@ export class CsvFileReader implements SourceReader {
     for (let i = 0; i < header.length; i++) {
       const convert = this.#converters[i]
       try {
-        record[header[i]] = convert === undefined ? fields[i] : convert(fields[i])
+        setOwnProperty(record, header[i], convert === undefined ? fields[i] : convert(fields[i]))
       } catch (error) {
         throw new Error(`${this.#path}: ${(error as Error).message}`)
       }

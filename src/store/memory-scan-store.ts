@@ -132,6 +132,8 @@ export class MemoryScanStore implements ScanStore {
     const entry = this.#scans.get(id)
     if (entry === undefined) return undefined
     if (!FINISHED_STATUSES.has(entry.record.status)) return { outcome: 'active', status: entry.record.status }
+    const key = entry.record.idempotency_key
+    if (key !== undefined && this.#idempotency.get(key)?.includes(id) === true) this.#idempotency.delete(key)
     this.#drop(id)
     return { outcome: 'removed' }
   }

@@ -104,6 +104,12 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if status == 'queued' or status == 'running' then return { 'active', status } end
 local attempt = redis.call('HGET', KEYS[1], 'attempt') or ''
+local idempotency = redis.call('HGET', KEYS[1], 'idempotency_key')
+if idempotency and idempotency ~= '' then
+  local claim = ARGV[2] .. 'idempotency:' .. idempotency
+  local value = redis.call('GET', claim)
+  if value and string.find(value, ARGV[1], 1, true) then redis.call('DEL', claim) end
+end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return { 'removed', attempt }`
@@ -118,11 +124,11 @@ type ScriptedRedis = Redis & {
   scanFinish(key: string, pagesKey: string, ...args: string[]): Promise<number>
   scanAbandon(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<number>
   scanCancel(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<string | null>
-  scanRemove(key: string, indexKey: string, id: string): Promise<[string, string] | null>
+  scanRemove(key: string, indexKey: string, id: string, prefix: string): Promise<[string, string] | null>
 }
 
 const JSON_FIELDS = ['progress', 'result', 'error', 'errors', 'metrics'] as const
-const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', 'tenant', ...JSON_FIELDS] as const
+const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', 'tenant', 'idempotency_key', ...JSON_FIELDS] as const
 
 /** Scans in Redis, shared by every instance that uses the same key prefix. */
 export class RedisScanStore implements ScanStore {
@@ -157,7 +163,8 @@ export class RedisScanStore implements ScanStore {
       status: record.status,
       created_at: record.created_at,
       attempt: record.attempt ?? '',
-      tenant: record.tenant ?? ''
+      tenant: record.tenant ?? '',
+      idempotency_key: record.idempotency_key ?? ''
     }
     for (const name of JSON_FIELDS) fields[name] = JSON.stringify(record[name])
     fields.request = JSON.stringify(request)
@@ -254,7 +261,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async remove (id: string): Promise<RemoveResult | undefined> {
-    const removed = await this.#redis.scanRemove(this.#key(id), this.#index, id)
+    const removed = await this.#redis.scanRemove(this.#key(id), this.#index, id, this.#prefix)
     if (removed === null) return undefined
     if (removed[0] === 'active') return { outcome: 'active', status: removed[1] as ScanStatusName }
     if (removed[1] !== '') await this.#redis.del(this.#pagesKey(id, removed[1]))
@@ -306,7 +313,8 @@ export class RedisScanStore implements ScanStore {
       errors: (parse('errors') ?? []) as ScanRecord['errors'],
       metrics: parse('metrics') as ScanRecord['metrics'],
       attempt: hash.attempt === '' || hash.attempt === undefined ? null : hash.attempt,
-      ...(hash.tenant === undefined || hash.tenant === '' ? {} : { tenant: hash.tenant })
+      ...(hash.tenant === undefined || hash.tenant === '' ? {} : { tenant: hash.tenant }),
+      ...(hash.idempotency_key === undefined || hash.idempotency_key === '' ? {} : { idempotency_key: hash.idempotency_key })
     }
   }
 }

@@ -18,6 +18,8 @@ export interface ScanRecord {
   attempt: string | null
   /** Tenant that submitted the scan (API keys on); only it can see the scan. */
   tenant?: string
+  /** The store's Idempotency-Key entry that names this scan; deleting the scan forgets it. */
+  idempotency_key?: string
 }
 
 /** The fields a running attempt updates while it runs. */

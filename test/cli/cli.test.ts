@@ -80,7 +80,7 @@ test('submit --wait --out writes every result as NDJSON, with plain progress lin
   assert.deepEqual(lines.map((line) => JSON.parse(line)), evenDoubled(0, 30_000))
   assert.ok(!existsSync(out + '.partial'))
   assert.match(run.stderr, /^scan \S+ (queued|running|succeeded)/m)
-  assert.match(run.stderr, /succeeded: 30000 records, 15000 results written to /)
+  assert.match(run.stderr, /succeeded: 30000 records, 0 skipped, 15000 results written to /)
   assert.ok(!run.stderr.includes('\u001b['), 'no terminal escapes when stderr is not a TTY')
 })
 
@@ -129,8 +129,8 @@ test('submit without --wait prints the id; status, results and list use it', asy
   assert.equal(list.code, 0, list.stderr)
   assert.match(list.stdout, /^ID\s+STATUS/)
   assert.match(list.stdout, new RegExp(`^${id}\\s+succeeded\\s`, 'm'))
-  const listed = (await parascan(['list', '--json', '--status', 'succeeded'])).stdout.trim().split('\n').map((line) => JSON.parse(line))
-  assert.ok(listed.every((item: { status: string }) => item.status === 'succeeded'))
+  const listed = JSON.parse((await parascan(['list', '--json', '--status', 'succeeded'])).stdout) as { items: Array<{ status: string }> }
+  assert.ok(listed.items.length > 0 && listed.items.every((item) => item.status === 'succeeded'))
 
   const deleted = await parascan(['delete', id])
   assert.equal(deleted.code, 0, deleted.stderr)
@@ -203,7 +203,7 @@ test('SIGINT stops waiting with exit 130 and leaves the scan running', async () 
   assert.equal((await parascan(['cancel', id])).code, 0)
 })
 
-test('API, input and connection errors are one line and exit 1', async () => {
+test('API and input errors are one line and exit 1; an unreachable service exits 5; a usage error 2', async () => {
   const bad = await parascan(['submit', scanFile('bad.json', { source: { type: 'range', start: 0, end: 10 }, pipeline: [{ filter: 'recrd > 1' }] })])
   assert.equal(bad.code, 1)
   assert.match(bad.stderr, /^parascan: PARASCAN_INVALID_SCAN: .*pipeline\[0\]\.filter.*\n$/)
@@ -221,7 +221,7 @@ test('API, input and connection errors are one line and exit 1', async () => {
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /Cannot use scan file .*absent\.json: ENOENT/)
 
-  const scans = async (): Promise<number> => (await parascan(['list', '--json', '--limit', '1000'])).stdout.split('\n').length
+  const scans = async (): Promise<number> => JSON.parse((await parascan(['list', '--json', '--limit', '1000'])).stdout).items.length
   const before = await scans()
   const unwritable = await parascan(['submit', scanFile('unwritable.json', example), '--out', join(dir, 'no-such-dir', 'out.ndjson')])
   assert.equal(unwritable.code, 1)
@@ -230,11 +230,11 @@ test('API, input and connection errors are one line and exit 1', async () => {
 
   const port = await freePort()
   const refused = await parascan(['list', '--url', `http://127.0.0.1:${port}`])
-  assert.equal(refused.code, 1)
+  assert.equal(refused.code, 5)
   assert.equal(refused.stderr, `parascan: Cannot connect to http://127.0.0.1:${port}: connection refused (is the service running? set --url or PARASCAN_URL)\n`)
 
   const usage = await parascan(['list', '--url', 'ftp://example'])
-  assert.equal(usage.code, 1)
+  assert.equal(usage.code, 2)
   assert.match(usage.stderr, /not an http:\/\/ or https:\/\/ URL/)
   assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.partial')), [])
 })
@@ -260,4 +260,144 @@ test('serve starts the service from the environment and stops on SIGTERM', async
     child.kill('SIGTERM')
   }
   assert.equal(await exited, 0)
+})
+
+test('usage errors exit 2 with the reason on standard error and nothing on standard output', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['bogus'], /unknown command 'bogus'/],
+    [['list', '--bogus'], /unknown option '--bogus'/],
+    [['status'], /missing required argument 'id'/],
+    [['list', '--limit', '0'], /--limit.*not a positive integer/],
+    [['list', '--status', 'done'], /Allowed choices are queued, running/],
+    [['submit', 'x.json', '--interval', 'soon'], /not a positive integer/],
+    [['submit', 'x.json', '--wait', '--json'], /--wait --json needs --out/]
+  ]
+  for (const [args, pattern] of cases) {
+    const run = await parascan(args)
+    assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`)
+    assert.match(run.stderr, pattern, args.join(' '))
+    assert.equal(run.stdout, '', args.join(' '))
+  }
+  const help = await parascan(['--help'])
+  assert.equal(help.code, 0)
+  assert.match(help.stdout, /Exit codes: 0 done; 1 .*; 2 a usage error;\s+3 the scan failed; 4 the scan was cancelled; 5 the service cannot be reached;/)
+  const version = await parascan(['--version'])
+  assert.equal(version.code, 0)
+  assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/)
+})
+
+test('--json prints exactly one JSON document on standard output for every command', async () => {
+  const one = (run: Run): Record<string, unknown> => {
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(run.stdout.trimEnd().split('\n').length, 1, run.stdout)
+    return JSON.parse(run.stdout) as Record<string, unknown>
+  }
+  const accepted = one(await parascan(['submit', scanFile('json.json', { source: { type: 'range', start: 0, end: 10 } }), '--json']))
+  assert.match(String(accepted.id), /^\S+$/)
+  assert.equal(accepted.status, 'queued')
+  assert.equal((accepted.links as { self: string }).self, `/v1/scans/${accepted.id}`)
+
+  const out = join(dir, 'json.ndjson')
+  const waited = one(await parascan(['submit', join(dir, 'json.json'), '--wait', '--out', out, '--json', '--interval', '20']))
+  assert.equal(waited.status, 'succeeded')
+  assert.equal((waited.result as { count: number }).count, 10)
+  assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 10)
+
+  const status = one(await parascan(['status', String(accepted.id), '--json']))
+  assert.equal(status.id, accepted.id)
+  const page = one(await parascan(['list', '--json', '--limit', '2']))
+  assert.ok(Array.isArray(page.items))
+  assert.equal(typeof page.next_cursor, 'string')
+  const deleted = one(await parascan(['delete', String(waited.id), '--json']))
+  assert.deepEqual(deleted, { id: waited.id, deleted: true })
+
+  const failed = await parascan(['submit', scanFile('json-bad.json', { source: { type: 'inline', records: ['a', 1] }, pipeline: [{ map: 'size(record)' }] }), '--wait', '--out', join(dir, 'json-bad.ndjson'), '--json', '--interval', '20'])
+  assert.equal(failed.code, 3)
+  assert.equal(JSON.parse(failed.stdout).status, 'failed')
+  assert.match(failed.stderr, /^parascan: Scan \S+ failed: /m)
+})
+
+test('list pages with --cursor, never repeating or skipping a scan', async () => {
+  for (let i = 0; i < 5; i++) assert.equal((await parascan(['submit', scanFile(`page-${i}.json`, { source: { type: 'range', start: 0, end: 1 } })])).code, 0)
+  const all = JSON.parse((await parascan(['list', '--json', '--limit', '1000'])).stdout) as { items: Array<{ id: string }> }
+  const seen: string[] = []
+  let cursor: string | undefined
+  do {
+    const run = await parascan(['list', '--json', '--limit', '2', ...(cursor === undefined ? [] : ['--cursor', cursor])])
+    assert.equal(run.code, 0, run.stderr)
+    const page = JSON.parse(run.stdout) as { items: Array<{ id: string }>, next_cursor?: string }
+    assert.ok(page.items.length <= 2)
+    seen.push(...page.items.map((item) => item.id))
+    cursor = page.next_cursor
+  } while (cursor !== undefined)
+  assert.deepEqual(seen, all.items.map((item) => item.id))
+  const table = await parascan(['list', '--limit', '2'])
+  assert.match(table.stdout, /^ID\s+STATUS\s+CREATED\s+PROCESSED\s+TOTAL\s+SKIPPED\s+RESULTS\n/)
+  const next = /^more: parascan list --cursor (\S+)$/m.exec(table.stderr)
+  assert.ok(next, table.stderr)
+  const second = await parascan(['list', '--limit', '2', '--cursor', next[1]])
+  assert.equal(second.stdout.split('\n')[1].split(/\s+/)[0], all.items[2].id)
+  const bad = await parascan(['list', '--cursor', 'not-a-cursor'])
+  assert.equal(bad.code, 1)
+  assert.match(bad.stderr, /^parascan: PARASCAN_\w+: /)
+})
+
+test('the summary counts skipped records; plain progress lines show them', async () => {
+  const skipping = { source: { type: 'inline', records: ['ab', 1, 'cd', 2, 'ef'] }, pipeline: [{ map: 'size(record)' }], on_error: 'skip' }
+  const run = await parascan(['submit', scanFile('skip.json', skipping), '--wait', '--interval', '20'])
+  assert.equal(run.code, 0, run.stderr)
+  assert.match(run.stderr, /succeeded: 5 records, 2 skipped, 3 results\n$/)
+  assert.match(run.stderr, /succeeded 5\/5 records \(100\.0%\) 2 skipped /)
+  assert.deepEqual(run.stdout.trim().split('\n').map(Number).sort(), [2, 2, 2])
+})
+
+test('with API keys, --api-key or PARASCAN_API_KEY authenticates; a 401 names both', async () => {
+  const keyed = await startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dir, PROTO_PARALLEL_MAX_WORKERS: '1', PARASCAN_API_KEYS: 'team:k3y-for-cli-tests' })
+  try {
+    const env = { PARASCAN_URL: keyed.url, PARASCAN_API_KEY: '' }
+    const anonymous = await parascan(['list'], { env })
+    assert.equal(anonymous.code, 1)
+    assert.match(anonymous.stderr, /^parascan: PARASCAN_UNAUTHORIZED: .*give your key with --api-key or PARASCAN_API_KEY\n$/)
+    const wrong = await parascan(['list', '--api-key', 'nope'], { env })
+    assert.equal(wrong.code, 1)
+    assert.match(wrong.stderr, /the key given by --api-key or PARASCAN_API_KEY was refused\n$/)
+    const flag = await parascan(['submit', scanFile('keyed.json', { source: { type: 'range', start: 0, end: 3 } }), '--wait', '--api-key', 'k3y-for-cli-tests', '--interval', '20'], { env })
+    assert.equal(flag.code, 0, flag.stderr)
+    assert.equal(flag.stdout, '0\n1\n2\n')
+    const fromEnv = await parascan(['list', '--json'], { env: { ...env, PARASCAN_API_KEY: 'k3y-for-cli-tests' } })
+    assert.equal(fromEnv.code, 0, fromEnv.stderr)
+    assert.equal(JSON.parse(fromEnv.stdout).items.length, 1)
+  } finally {
+    await keyed.close()
+  }
+})
+
+test('the files of the README session are in examples/ as shown, and run as the README says', async () => {
+  const root = new URL('../../../', import.meta.url)
+  const readme = readFileSync(new URL('README.md', root), 'utf8')
+  for (const name of ['scan.json', 'bad.json', 'slow.json']) {
+    const file = readFileSync(new URL(`examples/${name}`, root), 'utf8')
+    const shown = new RegExp(`^\\$ cat examples/${name.replace('.', '\\.')}\\n([\\s\\S]*?)^\\$ `, 'm').exec(readme)
+    if (name !== 'slow.json') {
+      assert.ok(shown, `README shows examples/${name}`)
+      assert.deepEqual(JSON.parse(shown[1]), JSON.parse(file), `README's examples/${name}`)
+    }
+    assert.ok(readme.includes(`parascan submit examples/${name}`), `README runs examples/${name}`)
+  }
+  const cwd = fileURLToPath(root)
+  const inRoot = (args: string[]): Promise<Run> => parascan(args.map((arg) => arg.startsWith('examples/') ? join(cwd, arg) : arg))
+  const out = join(dir, 'readme.ndjson')
+  const scan = await inRoot(['submit', 'examples/scan.json', '--wait', '--out', out])
+  assert.equal(scan.code, 0, scan.stderr)
+  assert.match(scan.stderr, /succeeded: 1000000 records, 0 skipped, 500000 results written to /)
+  assert.equal(readFileSync(out, 'utf8').split('\n').length - 1, 500000)
+  const bad = await inRoot(['submit', 'examples/bad.json', '--wait'])
+  assert.equal(bad.code, 3)
+  assert.match(bad.stderr, /PARASCAN_RECORD_FAILED: Record at offset 2 failed: pipeline\[0\]\.map: /)
+  const slow = await inRoot(['submit', 'examples/slow.json'])
+  assert.equal(slow.code, 0, slow.stderr)
+  const cancel = await parascan(['cancel', slow.stdout.trim()])
+  assert.equal(cancel.code, 0, cancel.stderr)
+  const list = await parascan(['list', '--limit', '5'])
+  assert.match(list.stdout, new RegExp(`^${slow.stdout.trim()}\\s+(cancelled|running|queued)\\s`, 'm'))
 })

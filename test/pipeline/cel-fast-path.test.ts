@@ -17,7 +17,8 @@ function outcome (run: () => unknown): Outcome {
 
 const atom = fc.constantFrom(
   'record.a', 'record.b', 'record["c"]', 'record.missing',
-  '"x"', '"y"', '""', '1.5', '2.0', '0.0', '-1.0', '1', '2', '0', '-3', '9007199254740993', 'true', 'false', 'null'
+  '"x"', '"y"', '""', '1.5', '2.0', '0.0', '-1.0', '1', '2', '0', '-3', '9007199254740993', 'true', 'false', 'null',
+  '(record.a % 2)', '(record.b + 1)', '(record.c - 0.5)', '(record.a / 2)', '(record.b * 2.0)', '(1 + 0.5)'
 )
 const comparison = fc.tuple(atom, fc.constantFrom('==', '!=', '<', '<=', '>', '>='), atom).map(([a, op, b]) => `${a} ${op} ${b}`)
 const expression = fc.letrec<{ expr: string }>((tie) => ({

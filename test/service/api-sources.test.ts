@@ -73,6 +73,7 @@ describe('file sources and pipelines through the HTTP API', () => {
       [{ source: { type: 'file', path: 'escape.ndjson', format: 'ndjson' } }, 400, 'PARASCAN_PATH_OUTSIDE_DATA_DIR', 'source.path'],
       [{ source: { type: 'file', path: 'missing.ndjson', format: 'ndjson' } }, 422, 'PARASCAN_SOURCE_FILE', 'source.path'],
       [{ source: { type: 'range', start: 0, end: 5 }, pipeline: [{ filter: 'record >' }] }, 400, 'PARASCAN_INVALID_SCAN', 'pipeline[0].filter'],
+      [{ source: { type: 'range', start: 0, end: 5 }, pipeline: [{ filter: 'record' }] }, 400, 'PARASCAN_INVALID_SCAN', 'pipeline[0].filter'],
       [{ source: { type: 'range', start: 0, end: 5 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 'x' } }] }, 400, 'PARASCAN_INVALID_SCAN', 'pipeline[0].params.cost_us'],
       [{ source: { type: 'range', start: 0, end: 5 }, aggregate: { metrics: { s: { op: 'sum' } } } }, 400, 'PARASCAN_INVALID_SCAN', 'aggregate.metrics.s.expr']
     ]

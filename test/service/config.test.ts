@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { loadServiceConfig } from '../../src/config/service-config.js'
 import { parseDuration } from '../../src/config/duration.js'
@@ -9,6 +10,7 @@ import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
 import { decodeResultCursor, encodeResultCursor } from '../../src/store/result-cursor.js'
 import { newScanId } from '../../src/store/scan-id.js'
 import { build } from '../helpers/service-harness.js'
+import { freePort } from '../helpers/free-port.js'
 
 test('defaults of the service configuration', () => {
   const config = loadServiceConfig({})
@@ -66,6 +68,37 @@ test('npm start with a bad variable exits 1 with one line naming it', () => {
   assert.equal(run.status, 1)
   assert.match(run.stderr, /^parascan: cannot start: Invalid environment variable PORT: /)
   assert.equal(run.stderr.trim().split('\n').length, 1)
+})
+
+async function startMain (env: NodeJS.ProcessEnv): Promise<{ status: number | null, stderr: string }> {
+  const main = fileURLToPath(new URL('../../src/main.js', import.meta.url))
+  const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+  const status = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  return { status, stderr }
+}
+
+test('npm start with Redis unreachable exits 1 with one line naming REDIS_URL and the address', async () => {
+  const port = await freePort()
+  const refused = await startMain({ REDIS_URL: `redis://:secret@127.0.0.1:${port}/0` })
+  assert.equal(refused.status, 1)
+  assert.match(refused.stderr, new RegExp(`^parascan: cannot start: .*Redis at 127\\.0\\.0\\.1:${port} \\(REDIS_URL=redis://:\\*\\*\\*@127\\.0\\.0\\.1:${port}/0\\): .*ECONNREFUSED`))
+  assert.doesNotMatch(refused.stderr, /secret/)
+  assert.equal(refused.stderr.trim().split('\n').length, 1)
+
+  const sockets = new Set<import('node:net').Socket>()
+  const silent = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}) })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  const silentPort = (silent.address() as { port: number }).port
+  try {
+    const mute = await startMain({ REDIS_URL: `redis://127.0.0.1:${silentPort}` })
+    assert.equal(mute.status, 1)
+    assert.match(mute.stderr, new RegExp(`^parascan: cannot start: .*Redis at 127\\.0\\.0\\.1:${silentPort} \\(REDIS_URL=redis://127\\.0\\.0\\.1:${silentPort}\\): (no answer within|Command timed out)`))
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
+  }
 })
 
 test('readyz is a 503 problem when the queue or store is unreachable', async (t) => {

@@ -1,7 +1,7 @@
 import { Command } from 'commander'
 import type { ScanStatusDocument } from '../../../schemas/scan-status.js'
 import { ApiClient } from '../api-client.js'
-import { urlOption } from '../options.js'
+import { apiKeyOption, jsonOption, urlOption, writeJson, type ClientOptions } from '../options.js'
 import { formatEta, formatRate } from '../progress-display.js'
 
 export function statusCommand (): Command {
@@ -9,10 +9,12 @@ export function statusCommand (): Command {
     .description('show the status and progress of a scan')
     .argument('<id>', 'scan id')
     .addOption(urlOption())
-    .option('--json', 'print the status document as JSON')
-    .action(async (id: string, options: { url: string, json?: boolean }) => {
-      const status = await new ApiClient({ url: options.url }).status(id)
-      process.stdout.write(options.json === true ? JSON.stringify(status, null, 2) + '\n' : describeStatus(status))
+    .addOption(apiKeyOption())
+    .addOption(jsonOption('the status document'))
+    .action(async (id: string, options: ClientOptions & { json?: boolean }) => {
+      const status = await new ApiClient(options).status(id)
+      if (options.json === true) writeJson(status)
+      else process.stdout.write(describeStatus(status))
     })
 }
 

@@ -3,16 +3,16 @@ import { Command, Option } from 'commander'
 import type { ScanStatusDocument } from '../../../schemas/scan-status.js'
 import { ApiClient } from '../api-client.js'
 import { downloadResults } from '../download-results.js'
-import { ScanCancelledError, ScanFailedError, ScanFileError } from '../errors.js'
+import { EXIT, ScanCancelledError, ScanFailedError, ScanFileError, UsageError } from '../errors.js'
 import { NdjsonOutput } from '../ndjson-output.js'
-import { intervalOption, positiveInteger, urlOption } from '../options.js'
+import { apiKeyOption, intervalOption, jsonOption, positiveInteger, urlOption, writeJson, type ClientOptions } from '../options.js'
 import { PlainProgressLines } from '../plain-progress-lines.js'
 import { TtyProgressBar } from '../tty-progress-bar.js'
 import { waitForScan } from '../wait-for-scan.js'
 
-interface SubmitOptions {
-  url: string
+interface SubmitOptions extends ClientOptions {
   wait?: boolean
+  json?: boolean
   out?: string
   idempotencyKey?: string
   interval: number
@@ -25,24 +25,33 @@ export function submitCommand (): Command {
     .description('submit a scan; with --wait, follow its progress and write its results as NDJSON')
     .argument('<file>', 'JSON file with the scan request (- reads standard input)')
     .addOption(urlOption())
+    .addOption(apiKeyOption())
     .option('-w, --wait', 'wait for the scan to finish, then write its results')
     .option('-o, --out <file>', 'write the results to this file instead of standard output (implies --wait)')
     .option('--idempotency-key <key>', 'send an Idempotency-Key: the same key and body return the first scan')
     .addOption(intervalOption())
     .addOption(new Option('--page-size <n>', 'results per page request').argParser(positiveInteger).default(10_000))
     .option('--no-progress', 'do not show progress while waiting')
+    .addOption(jsonOption('the accepted scan, or with --wait the final status document (needs --out)'))
     .addHelpText('after', `
-Without --wait, prints the id of the queued scan. With --wait, shows progress on
-standard error (a bar on a terminal, one line per change otherwise), writes the
-results, and exits with 3 if the scan failed and 4 if it was cancelled.
+Without --wait, prints the id of the queued scan (--json: the accepted scan). With
+--wait, shows progress on standard error (a bar on a terminal; otherwise a line when
+the status changes, at each 10 %, and at most every 30 s), writes the results, and
+exits with 3 if the scan failed and 4 if it was cancelled.
 
 Example:
   $ parascan submit scan.json --wait --out results.ndjson`)
     .action(async (file: string, options: SubmitOptions) => {
+      const wait = options.wait === true || options.out !== undefined
+      if (wait && options.json === true && options.out === undefined) {
+        throw new UsageError('--wait --json needs --out: standard output carries either the results or the JSON document')
+      }
       const request = await readScanFile(file)
-      const client = new ApiClient({ url: options.url })
-      if (options.wait !== true && options.out === undefined) {
-        process.stdout.write((await client.submit(request, options.idempotencyKey)).id + '\n')
+      const client = new ApiClient(options)
+      if (!wait) {
+        const accepted = await client.submit(request, options.idempotencyKey)
+        if (options.json === true) writeJson(accepted)
+        else process.stdout.write(accepted.id + '\n')
         return
       }
       const output = await NdjsonOutput.open(options.out)
@@ -55,10 +64,11 @@ Example:
         const interrupted = (): void => {
           display.stop()
           process.stderr.write(`\nstopped waiting; scan ${id} goes on (parascan cancel ${id} stops it)\n`)
-          void output.discard().finally(() => process.exit(130))
+          void output.discard().finally(() => process.exit(EXIT.interrupted))
         }
         process.once('SIGINT', interrupted)
         status = await waitForScan(client, id, display, options.interval).finally(() => process.off('SIGINT', interrupted))
+        if (options.json === true && status.status !== 'succeeded') writeJson(status)
         throwUnlessSucceeded(status)
         await downloadResults(client, id, output, { pageSize: options.pageSize, intervalMs: options.interval })
         await output.commit()
@@ -67,7 +77,8 @@ Example:
         throw error
       }
       const truncated = status.result.truncated ? ' (truncated by max_results)' : ''
-      process.stderr.write(`scan ${status.id} succeeded: ${status.progress.processed} records, ${output.lines} results${truncated}${options.out === undefined ? '' : ` written to ${options.out}`}\n`)
+      process.stderr.write(`scan ${status.id} succeeded: ${status.progress.processed} records, ${status.progress.skipped} skipped, ${output.lines} results${truncated}${options.out === undefined ? '' : ` written to ${options.out}`}\n`)
+      if (options.json === true) writeJson(status)
     })
 }
 

@@ -23,7 +23,8 @@ export interface ConfigPluginOptions {
 }
 
 export default fp<ConfigPluginOptions>(async (app, { config, parallelConfig }) => {
-  const context: ScanContext = { dataDir: config.dataDir, processorsDir: config.processorsDir }
+  const valueLimits = { valueBytes: config.maxValueBytes, resultBytes: config.maxResultBytes, groups: config.maxGroups }
+  const context: ScanContext = { dataDir: config.dataDir, processorsDir: config.processorsDir, valueLimits }
   app.decorate('config', config)
   app.decorate('parallelConfig', parallelConfig)
   app.decorate('scanContext', (tenant?: string) =>

@@ -27,7 +27,8 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     contextFor: app.scanContext,
     metrics,
     progressIntervalMs: config.progressIntervalMs,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    maxScanResultBytes: config.maxScanResultBytes
   })
   app.decorate('consumer', consumer)
   queue.onJobLost((id) => {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { Redis, type RedisOptions } from 'ioredis'
 import { withTimeout } from '../../http/with-timeout.js'
+import { ServiceUnavailableError } from '../../errors.js'
 
 export interface RedisConnections {
   /** Commands of HTTP requests: fails at once while Redis is away (no offline queue, one retry, a command timeout), so requests answer 503. */
@@ -34,13 +35,16 @@ export default fp(async (app) => {
   const failFast: RedisOptions = { ...options, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: REQUEST_COMMAND_TIMEOUT_MS }
   const connections: RedisConnections = { requests: new Redis(url, failFast), scans: new Redis(url, options), subscriber: new Redis(url, options), worker: new Redis(url, options) }
   const all = Object.values(connections)
-  // Errors reach the callers of each command (and /readyz); without a listener ioredis prints them.
-  for (const connection of all) connection.on('error', () => {})
+  // Errors reach the callers of each command (and /readyz); the last one explains a failed start.
+  let lastError: Error | undefined
+  for (const connection of all) connection.on('error', (error: Error) => { lastError = error })
   try {
-    await withTimeout(Promise.all(all.map(async (connection) => await connection.connect())), CONNECT_TIMEOUT_MS, `cannot reach REDIS_URL ${redact(url)}`)
+    await withTimeout(Promise.all(all.map(async (connection) => await connection.connect())), CONNECT_TIMEOUT_MS, `no answer within ${CONNECT_TIMEOUT_MS} ms`)
   } catch (error) {
     for (const connection of all) connection.disconnect()
-    throw error
+    const { host, port } = connections.requests.options
+    const reason = (lastError ?? error as Error).message
+    throw new ServiceUnavailableError(`cannot reach Redis at ${host}:${port} (REDIS_URL=${redact(url)}): ${reason}`)
   }
   app.decorate('redis', connections)
   app.addHook('onClose', async () => { for (const connection of all) connection.disconnect() })

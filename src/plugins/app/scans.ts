@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { ScanService } from '../../http/scan-service.js'
 import { ScanLimits } from '../../http/scan-limits.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
+import { processorCatalogue } from '../../pipeline/processor-catalogue.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -26,6 +27,8 @@ export default fp(async (app) => {
       maxResults: config.maxResults,
       scanTimeoutMs: config.scanTimeoutMs
     }),
-    admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
+    admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
+    maxPageBytes: config.maxPageBytes
   }))
+  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 }, { name: 'scans', dependencies: ['config', 'store', 'queue'] })
