@@ -32,6 +32,10 @@ export const aggregate: Aggregator<AggregateState, ScanParams> = {
   add: (state, value, params) => aggregationOf(params).add(state, value),
   merge: (a, b, params) => aggregationOf(params).merge(a, b),
   finish: (state, params) => {
+    if (params.partial === true) {
+      aggregations.delete(params.id)
+      return [state]
+    }
     const rows = aggregationOf(params).finish(state, params.aggregate?.group_by !== undefined)
     aggregations.delete(params.id)
     return rows

@@ -47,6 +47,9 @@ export const serviceEnvSchema = z.object({
   PARASCAN_CONCURRENCY: integer(1, 0, 64),
   PARASCAN_LOCK_DURATION: duration('30s'),
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
+  PARASCAN_PARTITION_RECORDS: integer(1_000_000, 1, 2 ** 53 - 1),
+  PARASCAN_MAX_PARTITIONS: integer(1000, 1, 100_000),
+  PARASCAN_PARTITION_LOCK_DURATION: duration('4s'),
   SHUTDOWN_GRACE: duration('10s'),
   PARASCAN_ADMIN_UI: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true').transform((text) => text === 'true'),
   PARASCAN_MAX_INLINE_RECORDS: integer(100_000, 0, 100_000_000),
@@ -103,6 +106,12 @@ export interface ServiceConfig {
   lockDurationMs: number
   /** Period of progress updates in the store (ms). Default: 250. Env: PARASCAN_PROGRESS_INTERVAL. */
   progressIntervalMs: number
+  /** Records per partition: a scan with more is split into partitions that every instance takes. Default: 1000000. Env: PARASCAN_PARTITION_RECORDS. */
+  partitionRecords: number
+  /** Most partitions of one scan (also the ceiling of a request's `partitions`). Default: 1000. Env: PARASCAN_MAX_PARTITIONS. */
+  maxPartitions: number
+  /** Lock of a running partition, renewed at half of it; also the stalled-check period. A dead instance's partitions run again elsewhere within about twice this. Default: 4 s. Env: PARASCAN_PARTITION_LOCK_DURATION. */
+  partitionLockMs: number
   /** Time a running scan gets to finish at shutdown before it is handed back to the queue (ms). Default: 10 s. Env: SHUTDOWN_GRACE. */
   shutdownGraceMs: number
   /** The queue dashboard at /admin/queues (Redis mode only). Default: true. Env: PARASCAN_ADMIN_UI. */
@@ -163,6 +172,7 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
   if (e.PARASCAN_DATA_DIR_PER_TENANT && e.PARASCAN_API_KEYS === undefined) {
     throw new InvalidConfigError('PARASCAN_DATA_DIR_PER_TENANT', 'true needs PARASCAN_API_KEYS: without keys there are no tenants')
   }
+  if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000) throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be at least 1s')
   if (e.PARASCAN_SCAN_TIMEOUT < 1) throw new InvalidConfigError('PARASCAN_SCAN_TIMEOUT', 'must be at least 1ms')
   return {
     port: e.PORT,
@@ -177,6 +187,9 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     concurrency: e.PARASCAN_CONCURRENCY,
     lockDurationMs: e.PARASCAN_LOCK_DURATION,
     progressIntervalMs: e.PARASCAN_PROGRESS_INTERVAL,
+    partitionRecords: e.PARASCAN_PARTITION_RECORDS,
+    maxPartitions: e.PARASCAN_MAX_PARTITIONS,
+    partitionLockMs: e.PARASCAN_PARTITION_LOCK_DURATION,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     adminUi: e.PARASCAN_ADMIN_UI,
     maxInlineRecords: e.PARASCAN_MAX_INLINE_RECORDS,

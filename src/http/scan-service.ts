@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusDocument, ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
 import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
@@ -9,6 +9,7 @@ import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
+import { decodePartitionedCursor, readPartitionedResults } from './partitioned-results.js'
 import { jsonDepth } from './json-depth.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
@@ -46,6 +47,9 @@ export interface SubmitResult {
 
 /** A status document without its links: where a scan is read from is the HTTP layer's business. */
 export type ScanStatus = Omit<ScanStatusDocument, 'links'>
+
+/** A list item without its links. */
+export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
 
 export interface ResultsPage {
   /** The JSON text of the page, ready to send. */
@@ -137,10 +141,13 @@ export class ScanService {
     return this.#document(await this.#record(id, tenant))
   }
 
-  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanStatus[], next_cursor?: string }> {
+  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanSummary[], next_cursor?: string }> {
     const before = options.cursor === undefined ? undefined : decodeListCursor(options.cursor)
     const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before, tenant: options.tenant })
-    const items = records.slice(0, options.limit).map((record) => this.#document(record))
+    const items = records.slice(0, options.limit).map((record) => {
+      const { metrics: _metrics, ...summary } = this.#document(record)
+      return summary
+    })
     return records.length > options.limit
       ? { items, next_cursor: Buffer.from(items[items.length - 1].id).toString('base64url') }
       : { items }
@@ -152,6 +159,7 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
+    else await this.#options.queue.dropPartitions(id).catch(() => {})
     return await this.status(id, tenant)
   }
 
@@ -167,6 +175,14 @@ export class ScanService {
     const record = await this.#record(id, tenant)
     if (record.status === 'failed' || record.status === 'cancelled') throw new ResultsUnavailableError(id, `was ${record.status}`)
     const finished = FINISHED_STATUSES.has(record.status)
+    if (record.partitions !== undefined) {
+      const start = cursor === undefined ? undefined : decodePartitionedCursor(cursor)
+      if (cursor !== undefined && start === undefined) {
+        const old = decodeResultCursor(cursor)
+        if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
+      }
+      return await readPartitionedResults(this.#options.store, id, finished, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
+    }
     const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
     if (position.attempt !== (record.attempt ?? '')) {
       if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
@@ -243,7 +259,7 @@ export class ScanService {
   }
 
   #document (record: ScanRecord): ScanStatus {
-    const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, ...fields } = record
+    const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, cancelRequested: _cancel, ...fields } = record
     return fields
   }
 

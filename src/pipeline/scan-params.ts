@@ -10,6 +10,10 @@ export interface ScanParams {
   source: SourceParams
   steps: StepParams[]
   aggregate?: AggregateSpec
+  /** Offset of the engine's record 0 in the source: a partition runs records [base, base + total). Default: 0. */
+  base?: number
+  /** The aggregate task returns its merged partial state as its one row instead of the final rows (a partition's part). */
+  partial?: boolean
   /** Byte bounds of values and results. Default: DEFAULT_VALUE_LIMITS. */
   limits?: ValueLimits
 }

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { ScanConsumer } from '../../../workers/scan-consumer.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
 import { ScanLostError } from '../../errors.js'
+import { instanceName } from '../../config/instance-name.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,16 +29,18 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     metrics,
     progressIntervalMs: config.progressIntervalMs,
     scanTimeoutMs: config.scanTimeoutMs,
-    maxScanResultBytes: config.maxScanResultBytes
+    maxScanResultBytes: config.maxScanResultBytes,
+    partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
+    instance: instanceName()
   })
   app.decorate('consumer', consumer)
   queue.onJobLost((id) => {
     const error = new ScanLostError()
-    store.abandon(id, { code: error.code, message: error.message }, new Date().toISOString()).then((abandoned) => {
+    consumer.abandon(id, { code: error.code, message: error.message }).then((abandoned) => {
       if (abandoned) metrics.scans.inc({ outcome: 'failed' })
     }, (cause: unknown) => app.log.warn({ err: cause, scan: id }, 'could not mark a lost scan as failed'))
   })
   if (config.concurrency > 0 && options.consume !== false) {
-    app.addHook('onReady', async () => queue.process(consumer.process))
+    app.addHook('onReady', async () => queue.process(consumer.process, consumer.processPartition))
   }
 }, { name: 'consumer', dependencies: ['config', 'metrics', 'store', 'pool', 'queue'] })

@@ -9,7 +9,7 @@ declare module 'fastify' {
 }
 
 export default fp(async (app) => {
-  const metrics = new ServiceMetrics()
+  const metrics = new ServiceMetrics({ scanTimeoutMs: app.config.scanTimeoutMs })
   app.decorate('metrics', metrics)
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpRequestDuration.observe({
@@ -18,4 +18,4 @@ export default fp(async (app) => {
       status_code: String(reply.statusCode)
     }, reply.elapsedTime / 1000)
   })
-}, { name: 'metrics' })
+}, { name: 'metrics', dependencies: ['config'] })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { ScanQueue } from '../../queue/scan-queue.js'
 import { MemoryScanQueue } from '../../queue/memory-scan-queue.js'
 import { BullmqScanQueue } from '../../queue/bullmq-scan-queue.js'
+import { instanceName } from '../../config/instance-name.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +30,8 @@ export default fp<QueuePluginOptions>(async (app, options) => {
       prefix: config.keyPrefix,
       concurrency: config.concurrency,
       lockDurationMs: config.lockDurationMs,
+      partitionLockMs: config.partitionLockMs,
+      instance: instanceName(),
       retentionMs: config.retentionMs
     }))
   app.decorate('queue', queue)

@@ -25,7 +25,8 @@ export default fp(async (app) => {
       maxExpressionLength: config.maxExpressionLength,
       maxPipelineSteps: config.maxPipelineSteps,
       maxResults: config.maxResults,
-      scanTimeoutMs: config.scanTimeoutMs
+      scanTimeoutMs: config.scanTimeoutMs,
+      maxPartitions: config.maxPartitions
     }),
     admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
     maxPageBytes: config.maxPageBytes

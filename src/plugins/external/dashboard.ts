@@ -9,6 +9,6 @@ export default fp(async (app) => {
   await app.register(async (scope) => {
     const { apiKey } = app.auth
     if (apiKey !== undefined) scope.addHook('onRequest', apiKey)
-    await scope.register(adminQueues, { queues: [queue.queue] })
+    await scope.register(adminQueues, { queues: queue.queues })
   })
 }, { name: 'dashboard', dependencies: ['config', 'auth', 'queue'] })
