@@ -340,7 +340,7 @@ export class RedisScanStore implements ScanStore {
   async partitionStates (id: string): Promise<PartitionState[]> {
     const values = await this.#redis.hmget(this.#key(id), 'partitions', 'pmode', 'cap', 'ptotal')
     const layout = decodeLayout({ partitions: values[0], pmode: values[1], cap: values[2], ptotal: values[3] })
-    return layout === undefined ? [] : await this.#partitions.states(id, layout)
+    return layout === undefined ? [] : await this.#partitions.states(id, layout, true)
   }
 
   async finishPartitioned (id: string, outcome: ScanOutcome, finishedAt: string, rows: string[]): Promise<boolean> {
