@@ -57,6 +57,7 @@ export class ProgressReporter {
     }
     return {
       queue_depths: depths,
+      workers: slots.slots.map((slot) => state.liveMetrics(slot.id)),
       total,
       processed: Math.min(processed, total),
       matched: Math.max(matched, ledger.matched),

@@ -65,6 +65,8 @@ export class ScanRunner {
   #stealsWon = 0
   #contention = 0
   #lockWaitMs = 0
+  /** The steal figures as last added to the live ones in shared memory. */
+  readonly #published = { attempted: 0, won: 0, contention: 0, lockWaitMs: 0 }
   #depthSum = 0
   #depthMax = 0
   #feederMax = 0
@@ -234,8 +236,11 @@ export class ScanRunner {
     const state = this.#state
     const me = this.#me
     const matched = this.#span.matched
-    this.#chunkMs.record(this.#ctrl.finish(count))
+    const ms = this.#ctrl.finish(count)
+    this.#chunkMs.record(ms)
     this.#chunkSize.record(count)
+    state.addChunk(me, count, ms)
+    if (this.#contention !== this.#published.contention || this.#stealsAttempted !== this.#published.attempted) this.#publishSteals()
     this.#processed += count
     this.#matched += matched
     state.write(me, STAT_PROCESSED, this.#processed)
@@ -441,6 +446,7 @@ export class ScanRunner {
       }
     } finally {
       state.addHungry(-1)
+      this.#publishSteals()
     }
   }
 
@@ -492,7 +498,17 @@ export class ScanRunner {
     if (this.#options.afterFlush !== undefined) await this.#options.afterFlush()
   }
 
+  #publishSteals (): void {
+    const p = this.#published
+    this.#state.addSteals(this.#me, this.#stealsAttempted - p.attempted, this.#stealsWon - p.won, this.#contention - p.contention, this.#lockWaitMs - p.lockWaitMs)
+    p.attempted = this.#stealsAttempted
+    p.won = this.#stealsWon
+    p.contention = this.#contention
+    p.lockWaitMs = this.#lockWaitMs
+  }
+
   #done (): DoneMessage {
+    this.#publishSteals()
     const chunks = this.#chunkMs.count
     const metrics: WorkerMetrics = {
       worker_id: this.#me,

@@ -1,10 +1,15 @@
+import type { LiveHistogram, WorkerProgress } from './types.js'
+
 /** Int32 slots per 128-byte line: every hot word gets its own line. */
 const LINE = 32
 const RING_ENTRIES = 1024
 const RING_MASK = RING_ENTRIES - 1
 const GLOBAL_LINES = 11
-/** top, bottom, stats, range word, then the ring. */
-const WORKER_LINES = 4 + (RING_ENTRIES * 2) / LINE
+/** Buckets of each live histogram: 8 per power of two from 2^-16 up. */
+export const LIVE_BUCKETS = 512
+const LIVE_SUB_BUCKETS = 8
+/** top, bottom, stats, range word, two live histograms, then the ring. */
+const WORKER_LINES = 4 + (2 * LIVE_BUCKETS) / LINE + (RING_ENTRIES * 2) / LINE
 const LOW_BITS = 0xffffffffn
 
 const ABORT = 0
@@ -30,6 +35,18 @@ export const STAT_SKIPPED = 2
 export const STAT_POSTED = 3
 /** 1 while the worker sleeps in Atomics.wait. */
 export const STAT_PARKED = 4
+/*
+ * Live figures: only ever added to during a scan (by the slot's thread and
+ * its replacements), so the calling thread can read them at any time.
+ */
+const STAT_CHUNKS = 5
+const STAT_STEALS_TRIED = 6
+const STAT_STEALS_WON = 7
+const STAT_CONTENTION = 8
+const STAT_LOCK_WAIT_US = 9
+/** BigInt64 slots on the stats line (Int32 index / 2): chunk time in ns, chunk records. */
+const STAT_CHUNK_NS = 16
+const STAT_CHUNK_RECORDS = 18
 
 /** Outcomes of pop, steal and claim: a range was taken into takenOffset/takenCount... */
 export const TAKE_WON = 1
@@ -81,7 +98,8 @@ export class SharedScanState {
   #bottom (w: number): number { return this.#base(w) + LINE }
   stat (w: number, field: number): number { return this.#base(w) + 2 * LINE + field }
   #range (w: number): number { return (this.#base(w) + 3 * LINE) >> 1 }
-  #ring (w: number): number { return this.#base(w) + 4 * LINE }
+  #histogram (w: number, which: 0 | 1): number { return this.#base(w) + 4 * LINE + which * LIVE_BUCKETS }
+  #ring (w: number): number { return this.#base(w) + 4 * LINE + 2 * LIVE_BUCKETS }
 
   get aborted (): boolean { return Atomics.load(this.i32, ABORT) !== 0 }
   abort (): void {
@@ -280,6 +298,60 @@ export class SharedScanState {
   write (w: number, field: number, value: number): void { Atomics.store(this.i32, this.stat(w, field), value) }
   add (w: number, field: number, value: number): void { Atomics.add(this.i32, this.stat(w, field), value) }
 
+  /** A thread: books a finished chunk of `records` records that took `ms` in the live figures. */
+  addChunk (w: number, records: number, ms: number): void {
+    const stats = this.stat(w, 0)
+    const ns = Math.round(ms * 1e6)
+    Atomics.add(this.i32, stats + STAT_CHUNKS, 1)
+    Atomics.add(this.#i64, (stats + STAT_CHUNK_NS) >> 1, BigInt(ns > 0 ? ns : 0))
+    Atomics.add(this.#i64, (stats + STAT_CHUNK_RECORDS) >> 1, BigInt(records))
+    Atomics.add(this.i32, this.#histogram(w, 0) + liveBucket(ms), 1)
+    Atomics.add(this.i32, this.#histogram(w, 1) + liveBucket(records), 1)
+  }
+
+  /** A thread: adds to its live steal and contention figures. */
+  addSteals (w: number, attempted: number, won: number, contention: number, lockWaitMs: number): void {
+    const stats = this.stat(w, 0)
+    if (attempted !== 0) Atomics.add(this.i32, stats + STAT_STEALS_TRIED, attempted)
+    if (won !== 0) Atomics.add(this.i32, stats + STAT_STEALS_WON, won)
+    if (contention !== 0) Atomics.add(this.i32, stats + STAT_CONTENTION, contention)
+    const us = Math.round(lockWaitMs * 1000)
+    if (us > 0) Atomics.add(this.i32, stats + STAT_LOCK_WAIT_US, us)
+  }
+
+  /** The live figures of slot `w` so far in this scan. */
+  liveMetrics (w: number): WorkerProgress {
+    const stats = this.stat(w, 0)
+    const i32 = this.i32
+    const chunks = Atomics.load(i32, stats + STAT_CHUNKS)
+    const records = Number(Atomics.load(this.#i64, (stats + STAT_CHUNK_RECORDS) >> 1))
+    return {
+      worker_id: w,
+      chunks_processed: chunks,
+      records_processed: records,
+      steals_attempted: Atomics.load(i32, stats + STAT_STEALS_TRIED),
+      steals_successful: Atomics.load(i32, stats + STAT_STEALS_WON),
+      lock_contention_events: Atomics.load(i32, stats + STAT_CONTENTION),
+      time_waiting_on_lock_ms: Atomics.load(i32, stats + STAT_LOCK_WAIT_US) / 1000,
+      chunk_ms: this.#liveHistogram(w, 0, Number(Atomics.load(this.#i64, (stats + STAT_CHUNK_NS) >> 1)) / 1e6),
+      chunk_size: this.#liveHistogram(w, 1, records)
+    }
+  }
+
+  /** Count is the buckets' total, so a chunk booked between the reads shows in both or in neither of count and buckets. */
+  #liveHistogram (w: number, which: 0 | 1, sum: number): LiveHistogram {
+    const at = this.#histogram(w, which)
+    const buckets: Array<[number, number]> = []
+    let count = 0
+    for (let i = 0; i < LIVE_BUCKETS; i++) {
+      const n = Atomics.load(this.i32, at + i)
+      if (n === 0) continue
+      buckets.push([liveBucketBound(i), n])
+      count += n
+    }
+    return { count, sum, buckets }
+  }
+
   /**
    * Main thread, while the owner is gone: the ranges still in w's range word
    * and deque, as [offset, end) pairs. They stay there for thieves and for the
@@ -315,4 +387,16 @@ export function rangeLo (word: bigint): number {
 
 export function rangeHi (word: bigint): number {
   return Number(word >> 32n)
+}
+
+/** Live histogram bucket of v: bucket 0 holds v <= 2^-16, bucket i holds (2^((i-1)/8 - 16), 2^(i/8 - 16)]. */
+export function liveBucket (v: number): number {
+  if (!(v > 1.52587890625e-5)) return 0
+  const i = Math.ceil((Math.log2(v) + 16) * LIVE_SUB_BUCKETS)
+  return i < LIVE_BUCKETS ? i : LIVE_BUCKETS - 1
+}
+
+/** Upper bound of live histogram bucket i (Infinity for the last one). */
+export function liveBucketBound (i: number): number {
+  return i >= LIVE_BUCKETS - 1 ? Infinity : 2 ** (i / LIVE_SUB_BUCKETS - 16)
 }

@@ -117,6 +117,8 @@ export interface StreamOptions extends ScanOptions {
 export interface ProgressEvent {
   /** Ranges waiting in each worker's deque at the time of the event, by worker_id. */
   queue_depths: number[]
+  /** Live per-worker figures, by worker_id: cumulative over the scan, read from shared memory. */
+  workers: WorkerProgress[]
   total: number
   processed: number
   matched: number
@@ -138,6 +140,34 @@ export interface WorkerMetrics {
   avg_local_queue_depth: number
   lock_contention_events: number
   time_waiting_on_lock_ms: number
+}
+
+/**
+ * A histogram as its threads keep it in shared memory: exact count and sum,
+ * and counts in logarithmic buckets (8 per power of two) as [upper bound, count]
+ * pairs, ascending, non-empty buckets only. A bucket holds the values v with
+ * previous bound < v <= upper bound, so every power of two is a bound.
+ */
+export interface LiveHistogram {
+  count: number
+  sum: number
+  buckets: Array<[number, number]>
+}
+
+/** One worker slot's figures so far in a running scan; every field only grows during a scan. */
+export interface WorkerProgress {
+  worker_id: number
+  chunks_processed: number
+  /** Records the slot's threads processed (a record re-run after a crash counts again). */
+  records_processed: number
+  steals_attempted: number
+  steals_successful: number
+  lock_contention_events: number
+  time_waiting_on_lock_ms: number
+  /** Chunk service time (fetch + process), ms; the sum is exact to the nanosecond. */
+  chunk_ms: LiveHistogram
+  /** Records per chunk; the sum is exact (it equals records_processed). */
+  chunk_size: LiveHistogram
 }
 
 export interface GlobalMetrics {

@@ -77,9 +77,9 @@ export class CsvFileReader implements SourceReader {
     })
   }
 
-  readFiltered (offset: number, count: number, filter: RawLineFilter): unknown[] {
+  readFiltered (offset: number, count: number, filter: RawLineFilter | undefined): unknown[] {
     const bytes = this.#bytes.read(offset, count)
-    if (!filter.begin(bytes)) return this.#rows(bytes, offset, count)
+    if (filter === undefined || !filter.begin(bytes)) return this.#rows(bytes, offset, count)
     const files = this.#bytes
     const base = files.offsetOf(offset)
     const out = new Array<unknown>(count)

@@ -30,6 +30,8 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     progressIntervalMs: config.progressIntervalMs,
     scanTimeoutMs: config.scanTimeoutMs,
     maxScanResultBytes: config.maxScanResultBytes,
+    maxCrashedAttempts: config.maxCrashedAttempts,
+    maxRunningPerTenant: config.maxRunningScansPerTenant,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName()
   })

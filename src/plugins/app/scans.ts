@@ -31,5 +31,8 @@ export default fp(async (app) => {
     admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
     maxPageBytes: config.maxPageBytes
   }))
-  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
+  const catalogue = await processorCatalogue(config.processorsDir)
+  const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
+  app.log.info({ processorsDir: config.processorsDir, processors }, `processors: ${processors.join(', ')}`)
+  for (const problem of catalogue.problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 }, { name: 'scans', dependencies: ['config', 'store', 'queue'] })

@@ -26,7 +26,7 @@ export default fp<StorePluginOptions>(async (app, options) => {
   } else {
     const shared = { keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }
     store = new RedisScanStore({ ...shared, connection: redis.requests, subscriber: redis.subscriber.duplicate() })
-    const scans = new RedisScanStore({ ...shared, connection: redis.scans, subscriber: redis.subscriber })
+    const scans = new RedisScanStore({ ...shared, connection: redis.scans, subscriber: redis.subscriber, instanceTtlMs: config.lockDurationMs })
     consumerStore = scans
   }
   app.decorate('store', store)
