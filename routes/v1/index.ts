@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import rateLimit from '../../src/plugins/external/rate-limit.js'
 import { sendNotFound } from '../../src/http/problem-details.js'
 import { scanRoutes } from './scans.js'
+import { processorRoutes } from './processors.js'
 
 /**
  * The versioned API, registered with `{ prefix: '/v1' }`. With PARASCAN_API_KEYS every request in this
@@ -16,4 +17,5 @@ export const v1Routes: FastifyPluginAsync = async (app) => {
   await app.register(rateLimit)
   app.setNotFoundHandler(sendNotFound)
   await app.register(scanRoutes)
+  await app.register(processorRoutes)
 }

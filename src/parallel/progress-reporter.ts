@@ -62,6 +62,7 @@ export class ProgressReporter {
       processed: Math.min(processed, total),
       matched: Math.max(matched, ledger.matched),
       skipped: Math.max(skipped, ledger.skipped),
+      rerun: ledger.rerun,
       elapsed_ms: this.elapsedMs
     }
   }

@@ -5,10 +5,11 @@
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  rangeHi, rangeLo, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, TAKE_LOST, TAKE_WON
+  MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
+import { beginChunkMarks } from './record-mark.js'
 
 /** Steal rounds over all victims before a hungry thread sleeps. */
 const SPIN_ROUNDS = 64
@@ -18,8 +19,6 @@ const PARK_TIMEOUT_MS = 250
 const FLUSH_ITEMS = 16_384
 /** ...or when its oldest record is this old. */
 const FLUSH_MS = 50
-/** Most ranges a replaced thread puts in its deque from the work it took over; the rest it keeps for later. */
-const SEEDS_IN_DEQUE = 256
 
 export interface ScanRunnerOptions {
   /** Receives every message for the main thread. */
@@ -29,8 +28,8 @@ export interface ScanRunnerOptions {
 }
 
 /**
- * The scan loop of one thread: takes ranges (its seeds, its own deque,
- * stolen ones, or the thread_pool cursor) into its shared range word, cuts
+ * The scan loop of one thread: takes ranges (its own deque,
+ * stolen ones, or the thread_pool cursor) into its shared current range, cuts
  * them into adaptive chunks, splits off the back half to its deque when a
  * thread is hungry, and posts results in batches. Everything but the chunk
  * it runs can be stolen. Never throws: a failure is posted and aborts the scan.
@@ -47,7 +46,6 @@ export class ScanRunner {
   readonly #stealing: boolean
   readonly #splitting: boolean
   readonly #aggregate: Aggregator<unknown, unknown> | undefined
-  #seeds: Array<[number, number]>
   readonly #span: SpanState
   /** Ordered, in worker threads: the reorder window applies. */
   readonly #windowed: boolean
@@ -88,9 +86,20 @@ export class ScanRunner {
     this.#stealing = spec.scheduler !== 'thread_pool'
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
-    this.#seeds = spec.seeds.slice().reverse()
     this.#windowed = spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
-    this.#span = { process: task.process, params: spec.params, aggregate: task.aggregate, items: [], partial: undefined, matched: 0, promise: undefined, error: undefined, at: 0 }
+    this.#span = {
+      process: task.process,
+      params: spec.params,
+      aggregate: task.aggregate,
+      items: [],
+      partial: undefined,
+      matched: 0,
+      promise: undefined,
+      error: undefined,
+      at: 0,
+      marks: state.i32,
+      mark: state.stat(spec.workerId, STAT_RECORD)
+    }
   }
 
   async run (): Promise<void> {
@@ -101,7 +110,7 @@ export class ScanRunner {
       if (this.#task.init !== undefined) await callHook('init', () => this.#task.init?.(params))
       if (this.#aggregate !== undefined) this.#span.partial = this.#aggregate.create(params)
       this.#batchStart = performance.now()
-      if (this.#spec.seeds.length > 0) this.#takeOver()
+      if (this.#spec.takeOver) this.#takeOver()
       await this.#loop()
       if (!this.#state.aborted) await this.#flush()
     } catch (error) {
@@ -145,6 +154,7 @@ export class ScanRunner {
       const lo = this.#chunkLo
       let records: unknown[]
       try {
+        beginChunkMarks(span.marks, span.mark, lo)
         const fetched = task.fetch(lo, count, params)
         records = fetched instanceof Promise ? await fetched : fetched
       } catch (error) {
@@ -175,10 +185,10 @@ export class ScanRunner {
   }
 
   /**
-   * Claims the next chunk at the front of the range word into #chunkLo
+   * Claims the next chunk at the front of the current range into #chunkLo
    * (splitting the back half off to the deque when due); returns its
-   * records, 0 when the range is empty. The rest of the range stays in the
-   * word, where a thief can take its back part while this chunk runs.
+   * records, 0 when the range is empty. The rest of the range stays
+   * shared, where a thief can take its back part while this chunk runs.
    */
   #beginChunk (): number {
     const state = this.#state
@@ -192,40 +202,34 @@ export class ScanRunner {
     // Room in the window for two chunks of every thread, so they need not take turns.
     if (this.#windowed && size > Math.ceil(windowRecords / (2 * this.#spec.workers))) size = Math.ceil(windowRecords / (2 * this.#spec.workers))
     let depth = state.depth(me)
-    let lo: number
-    let count: number
-    for (;;) {
-      const word = state.rangeWord(me)
-      lo = rangeLo(word)
-      const hi = rangeHi(word)
-      const left = hi - lo
-      if (left <= 0) return 0
-      let end = hi
-      if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker && (depth === 0 || state.hungry > 0)) {
-        end = lo + Math.max(size, left >>> 1)
+    const lo = state.rangeLo(me)
+    const hi = state.rangeHi(me)
+    const left = hi - lo
+    if (left <= 0) return 0
+    if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker && (depth === 0 || state.hungry > 0)) {
+      const end = lo + Math.max(size, left >>> 1)
+      const before = state.cutBack(me, end)
+      if (end < before) {
+        state.push(me, end, before - end)
+        depth++
+        const waiting = state.totalDepth()
+        if (waiting > this.#feederMax) this.#feederMax = waiting
+        // Also when nobody looked hungry: a thief may have parked after the look and before the push.
+        state.signalWork()
       }
-      count = Math.min(size, end - lo)
-      if (this.#windowed) {
-        // No record at or past the window's end: #admit let lo in, and the front only moves up.
-        const room = state.front + windowRecords - lo
-        if (count > room) count = Math.max(1, room)
-      }
-      if (state.updateRange(me, word, lo + count, end)) {
-        if (end < hi) {
-          state.push(me, end, hi - end)
-          depth++
-          const waiting = state.totalDepth()
-          if (waiting > this.#feederMax) this.#feederMax = waiting
-          // Also when nobody looked hungry: a thief may have parked after the look and before the push.
-          state.signalWork()
-        }
-        break
-      }
-      this.#contention++
     }
+    let count = size
+    if (this.#windowed) {
+      // No record at or past the window's end: #admit let lo in, and the front only moves up.
+      const room = state.front + windowRecords - lo
+      if (count > room) count = Math.max(1, room)
+    }
+    count = state.claimFront(me, count)
+    if (count === 0) return 0
     this.#chunkLo = lo
     this.#depthSum += depth
     if (depth > this.#depthMax) this.#depthMax = depth
+    state.holdChunk(me, lo, count)
     state.addStarted(count)
     this.#ctrl.start()
     return count
@@ -266,9 +270,12 @@ export class ScanRunner {
     } else {
       ranges.push(lo, lo + count, matched)
     }
+    Atomics.store(state.i32, this.#span.mark, 0)
+    const pairs = ranges.length / 3
+    state.holdProcessed(me, pairs - 1, ranges[ranges.length - 3], lo + count, pairs)
     if (this.#aggregate === undefined) this.#batchItems += matched
     this.#batchRecords += count
-    return this.#batchItems >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
+    return pairs >= MAX_HELD_PAIRS || this.#batchItems >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
   }
 
   /**
@@ -277,17 +284,15 @@ export class ScanRunner {
    * while the JSON held reaches window.bytes. It flushes first (its own
    * results may be what the front waits for), then sleeps on the front. The
    * thread at the front always goes on, so the window cannot close for good;
-   * the range word stays stealable meanwhile. False when the scan stops.
+   * the current range stays stealable meanwhile. False when the scan stops.
    */
   async #admit (): Promise<boolean> {
     const state = this.#state
     const { records, bytes } = this.#spec.window
     for (;;) {
       if (state.aborted) return false
-      if (state.windowLifted) return true
-      const word = state.rangeWord(this.#me)
-      const lo = rangeLo(word)
-      if (rangeHi(word) <= lo) return true
+      const lo = state.rangeLo(this.#me)
+      if (state.rangeHi(this.#me) <= lo) return true
       const front = state.front
       if (lo < front + records && (lo <= front || state.heldBytes + this.#partBytes < bytes)) return true
       if (this.#batchRecords > 0) {
@@ -299,36 +304,22 @@ export class ScanRunner {
   }
 
   /**
-   * A replaced thread: the range word and deque its slot left, and the lost
-   * ranges it was given, sorted so that its range word holds the lowest, its
-   * deque the next (the lowest at the bottom) and the rest wait privately.
-   * Nothing below a thread's range word is then held by it, which the
-   * ordered window relies on.
+   * A replaced thread: the current range and deque its slot left (crash
+   * recovery put the dead thread's lost ranges in that deque), sorted so
+   * that its current range holds the lowest and its deque the rest, the lowest
+   * at the bottom. Nothing below a thread's current range is then held by it,
+   * which the ordered window relies on.
    */
   #takeOver (): void {
     const state = this.#state
     const me = this.#me
-    const ranges: Array<[number, number]> = this.#spec.seeds.map(([lo, hi]) => [lo, hi])
-    for (;;) {
-      const word = state.rangeWord(me)
-      const lo = rangeLo(word)
-      const hi = rangeHi(word)
-      if (hi <= lo) break
-      if (state.updateRange(me, word, lo, lo)) {
-        ranges.push([lo, hi])
-        break
-      }
-    }
-    if (this.#stealing) {
-      while (state.pop(me) === TAKE_WON) ranges.push([state.takenOffset, state.takenOffset + state.takenCount])
-    }
+    const ranges: Array<[number, number]> = []
+    const [lo, hi] = state.setRange(me, 0, 0)
+    if (hi > lo) ranges.push([lo, hi])
+    while (state.pop(me) === TAKE_WON) ranges.push([state.takenOffset, state.takenOffset + state.takenCount])
     ranges.sort((a, b) => a[0] - b[0])
     const first = ranges.shift()
-    if (this.#stealing) {
-      const queued = ranges.splice(0, SEEDS_IN_DEQUE)
-      for (let i = queued.length - 1; i >= 0; i--) state.push(me, queued[i][0], queued[i][1] - queued[i][0])
-    }
-    this.#seeds = ranges.reverse()
+    for (let i = ranges.length - 1; i >= 0; i--) state.push(me, ranges[i][0], ranges[i][1] - ranges[i][0])
     if (first !== undefined) this.#own(first[0], first[1])
   }
 
@@ -352,16 +343,13 @@ export class ScanRunner {
     }
   }
 
-  /** Takes the next range into the range word; false when the scan is over or aborted. */
+  /** Takes the next range as the current range; false when the scan is over or aborted. */
   async #acquire (): Promise<boolean> {
     const state = this.#state
-    if (this.#stealing) {
-      const popped = state.pop(this.#me)
-      if (popped === TAKE_WON) return this.#take()
-      if (popped === TAKE_LOST) this.#contention++
-    }
-    const seed = this.#seeds.pop()
-    if (seed !== undefined) return this.#own(seed[0], seed[1])
+    // Under thread_pool only crash recovery puts ranges in a deque.
+    const popped = state.pop(this.#me)
+    if (popped === TAKE_WON) return this.#take()
+    if (popped === TAKE_LOST) this.#contention++
     if (!this.#stealing && this.#claim()) return true
     await this.#flush()
     return this.#search()
@@ -371,7 +359,7 @@ export class ScanRunner {
     return this.#own(this.#state.takenOffset, this.#state.takenOffset + this.#state.takenCount)
   }
 
-  /** Makes [lo, hi) the range word; thieves that looked before may take part of it, so they are told. */
+  /** Makes [lo, hi) the current range; thieves that looked before may take part of it, so they are told. */
   #own (lo: number, hi: number): true {
     this.#state.setRange(this.#me, lo, hi)
     if (this.#splitting) this.#state.signalWork()
@@ -414,7 +402,7 @@ export class ScanRunner {
           const start = (Math.random() * n) | 0
           const min = this.#spec.config.min_chunk_size
           let failedAt = 0
-          // A round over the deques first, then over the range words of threads busy with a chunk.
+          // A round over the deques first, then over the current ranges of threads busy with a chunk.
           for (let k = 0; k < 2 * n; k++) {
             const victim = (start + k) % n
             if (victim === me) continue
@@ -493,6 +481,7 @@ export class ScanRunner {
     this.#batchErrors = []
     if (held !== 0) this.#state.addHeldBytes(held)
     this.#options.post(message)
+    this.#state.releaseProcessed(this.#me)
     this.#state.add(this.#me, STAT_POSTED, records)
     this.#state.commit(records)
     if (this.#options.afterFlush !== undefined) await this.#options.afterFlush()
@@ -569,6 +558,9 @@ interface SpanState {
   error: unknown
   /** Index of the record being processed. */
   at: number
+  /** marks[mark] is 1 + the offset of the record in process(), for the main thread's record time limit. */
+  marks: Int32Array
+  mark: number
 }
 
 /**
@@ -591,8 +583,11 @@ function processUnguarded (span: SpanState, records: unknown[], lo: number, from
   const params = span.params
   const items = span.items
   const aggregate = span.aggregate
+  const marks = span.marks
+  const mark = span.mark
   for (let i = from; i < count; i++) {
     span.at = i
+    marks[mark] = lo + i + 1
     const value = process(records[i], params, lo + i)
     if (value === null || value === undefined) continue
     if (value instanceof Promise) {

@@ -95,6 +95,21 @@ export interface ScanOptions {
    * scan). Default: 2000 (ms).
    */
   stop_grace_ms?: number
+  /**
+   * Longest time one record may spend in process(); a thread still inside
+   * the record after it is ended and replaced, and the record fails with
+   * PARASCAN_RECORD_TIME_LIMIT (skipped with on_error 'skip'). Not enforced
+   * by the sequential scheduler, which runs on the calling thread.
+   * @defaultValue 0 (no limit)
+   */
+  record_time_limit_ms?: number
+  /**
+   * Longest time the task module may take to import, in the calling thread
+   * and in each worker thread (a top-level await that never settles fails
+   * the scan with PARASCAN_TASK_MODULE instead of hanging it).
+   * @defaultValue 30000 (ms)
+   */
+  module_load_timeout_ms?: number
 }
 
 /** The ordered reorder window: most records past the handed-over front, most JSON bytes held. */
@@ -123,6 +138,8 @@ export interface ProgressEvent {
   processed: number
   matched: number
   skipped: number
+  /** Records run a second time because the thread that started them died (they count once in `processed`). */
+  rerun: number
   elapsed_ms: number
 }
 
@@ -191,6 +208,8 @@ export interface ScanSummary {
   processed: number
   matched: number
   skipped: number
+  /** Records run a second time because the thread that started them died. */
+  rerun: number
   errors: RecordErrorSample[]
   duration_ms: number
   /** Final rows when the task module aggregates. */

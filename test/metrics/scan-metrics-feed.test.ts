@@ -20,7 +20,7 @@ function worker (id: number, sizes: Array<[number, number]>, msSum: number): Wor
 }
 
 function event (workers: WorkerProgress[]): ProgressEvent {
-  return { queue_depths: workers.map(() => 0), workers, total: 0, processed: 0, matched: 0, skipped: 0, elapsed_ms: 0 }
+  return { queue_depths: workers.map(() => 0), workers, total: 0, processed: 0, matched: 0, skipped: 0, rerun: 0, elapsed_ms: 0 }
 }
 
 test('a scan feed adds what changed between progress events; counts, buckets and sums end exact', async () => {

@@ -31,6 +31,7 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     scanTimeoutMs: config.scanTimeoutMs,
     maxScanResultBytes: config.maxScanResultBytes,
     maxCrashedAttempts: config.maxCrashedAttempts,
+    recordTimeLimitMs: config.recordTimeLimitMs,
     maxRunningPerTenant: config.maxRunningScansPerTenant,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName()
