@@ -11,14 +11,24 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-/** Builds the app from `env` and listens on PORT and HOST: embedded without REDIS_URL, on BullMQ + Redis with it. */
-export async function startServer (env: NodeJS.ProcessEnv = process.env, options: Omit<AppOptions, 'env'> = {}): Promise<RunningServer> {
-  const app = await buildApp({ ...options, env })
+/** Listens on HOST and PORT; when it cannot, closes the app and throws an error that names them. */
+export async function listen (app: FastifyInstance): Promise<string> {
+  const { host, port } = app.config
   try {
-    const url = await app.listen({ port: app.config.port, host: app.config.host })
-    return { app, url, config: app.config, close: async () => await app.close() }
+    return await app.listen({ port, host })
   } catch (error) {
     await app.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new Error(`cannot listen on ${host}:${port} (HOST, PORT): ${(error as Error).message}`)
+    }
     throw error
   }
+}
+
+/** Builds the app from `env` and listens: embedded without REDIS_URL, on BullMQ + Redis with it. */
+export async function startServer (env: NodeJS.ProcessEnv = process.env, options: Omit<AppOptions, 'env'> = {}): Promise<RunningServer> {
+  const app = await buildApp({ ...options, env })
+  const url = await listen(app)
+  return { app, url, config: app.config, close: async () => await app.close() }
 }
