@@ -81,7 +81,7 @@ export class ScanConsumer {
     if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
 
     metrics.activeScans.inc()
-    const writer = new PageWriter(store, id, attempt, () => controller.abort(new AttemptSupersededError(id)))
+    const writer = new PageWriter(store, id, attempt, () => controller.abort(new AttemptSupersededError(id)), (items) => state.written(items))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
       void store.update(id, attempt, state.snapshot()).then((current) => {
@@ -118,27 +118,27 @@ export class ScanConsumer {
         },
         onBatch: async (batch: ResultBatch) => {
           const page = state.admit(batch, maxResults)
-          if (page !== undefined) await writer.push(page)
+          if (page !== undefined) await writer.push(page.json, page.items)
         }
       })
       if (summary.aggregate !== undefined) {
         for (let i = 0; i < summary.aggregate.length; i += this.#options.aggregatePageSize) {
           const rows = summary.aggregate.slice(i, i + this.#options.aggregatePageSize)
           const page = state.admit({ json: JSON.stringify(rows), items: rows.length }, maxResults)
-          if (page !== undefined) await writer.push(page)
+          if (page !== undefined) await writer.push(page.json, page.items)
         }
       }
       await writer.flush()
       state.finish(summary)
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
     } catch (error) {
-      await writer.settle()
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
+      if (shutdown.aborted && !(reason instanceof ScanCancelledSignal) && !(reason instanceof ScanTimeoutError)) return 'handed_back'
+      await writer.flush().catch(() => {})
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
       if (reason instanceof ScanTimeoutError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
-      if (shutdown.aborted) return 'handed_back'
       return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
     } finally {
       clearTimeout(deadline)
@@ -166,7 +166,8 @@ class AttemptState {
   #processed = 0
   #matched = 0
   #skipped = 0
-  #stored = 0
+  #admitted = 0
+  #written = 0
   #truncated = false
 
   constructor (total: number, startedAt: number) {
@@ -189,37 +190,48 @@ class AttemptState {
   }
 
   /** The part of `batch` that fits under `maxResults`, or undefined. */
-  admit (batch: ResultBatch, maxResults: number): string | undefined {
+  admit (batch: ResultBatch, maxResults: number): ResultBatch | undefined {
     if (batch.items === 0) return undefined
-    const room = maxResults - this.#stored
+    const room = maxResults - this.#admitted
     if (room <= 0) {
       this.#truncated = true
       return undefined
     }
     if (batch.items <= room) {
-      this.#stored += batch.items
-      return batch.json
+      this.#admitted += batch.items
+      return batch
     }
     this.#truncated = true
-    this.#stored += room
-    return JSON.stringify((JSON.parse(batch.json) as unknown[]).slice(0, room))
+    this.#admitted += room
+    return { json: JSON.stringify((JSON.parse(batch.json) as unknown[]).slice(0, room)), items: room }
   }
 
+  /** Results that reached the store: the count that status documents show. */
+  written (items: number): void {
+    this.#written += items
+  }
+
+  /**
+   * Progress and the stored results. Progress events come at intervals and results as they are
+   * made, so between two events more results can be stored than the last event counted: each
+   * result stands for a processed record, so processed and matched are at least the results.
+   */
   snapshot (): { progress: Progress, result: { count: number, truncated: boolean } } {
     const elapsed = Math.max(1, Date.now() - this.startedAt) / 1000
-    const rate = this.#processed / elapsed
-    const remaining = this.#total - this.#processed
+    const processed = Math.max(this.#processed, this.#written)
+    const rate = processed / elapsed
+    const remaining = this.#total - processed
     return {
       progress: {
         total: this.#total,
-        processed: this.#processed,
-        matched: this.#matched,
+        processed,
+        matched: Math.max(this.#matched, this.#written),
         skipped: this.#skipped,
-        fraction: this.#total === 0 ? 1 : Math.min(1, this.#processed / this.#total),
+        fraction: this.#total === 0 ? 1 : Math.min(1, processed / this.#total),
         records_per_second: Math.round(rate),
         eta_seconds: remaining <= 0 ? 0 : rate > 0 ? remaining / rate : null
       },
-      result: { count: this.#stored, truncated: this.#truncated }
+      result: { count: this.#written, truncated: this.#truncated }
     }
   }
 }
@@ -230,21 +242,26 @@ class PageWriter {
   readonly #id: string
   readonly #attempt: string
   readonly #onSuperseded: () => void
+  readonly #onWritten: (items: number) => void
   #pending: string[] = []
+  #pendingItems = 0
   #pendingBytes = 0
   #writing: Promise<void> = Promise.resolve()
   #failure: unknown
 
-  constructor (store: ScanStore, id: string, attempt: string, onSuperseded: () => void) {
+  constructor (store: ScanStore, id: string, attempt: string, onSuperseded: () => void, onWritten: (items: number) => void) {
     this.#store = store
     this.#id = id
     this.#attempt = attempt
     this.#onSuperseded = onSuperseded
+    this.#onWritten = onWritten
   }
 
-  async push (page: string): Promise<void> {
+  /** Queues a page of `items` results; waits while more than MAX_PENDING_BYTES wait to be written. */
+  async push (page: string, items: number): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
     this.#pending.push(page)
+    this.#pendingItems += items
     this.#pendingBytes += page.length
     if (this.#pending.length === 1) this.#writing = this.#writing.then(() => this.#write())
     if (this.#pendingBytes > MAX_PENDING_BYTES) await this.#writing
@@ -256,17 +273,17 @@ class PageWriter {
     if (this.#failure !== undefined) throw this.#failure
   }
 
-  async settle (): Promise<void> {
-    await this.#writing.catch(() => {})
-  }
-
   async #write (): Promise<void> {
     if (this.#pending.length === 0 || this.#failure !== undefined) return
     const pages = this.#pending
+    const items = this.#pendingItems
     this.#pending = []
+    this.#pendingItems = 0
     this.#pendingBytes = 0
     try {
-      if (!await this.#store.appendPages(this.#id, this.#attempt, pages)) {
+      if (await this.#store.appendPages(this.#id, this.#attempt, pages)) {
+        this.#onWritten(items)
+      } else {
         this.#failure = new AttemptSupersededError(this.#id)
         this.#onSuperseded()
       }

@@ -11,7 +11,7 @@ import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
 import { jsonDepth } from './json-depth.js'
 import {
-  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
+  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
   ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
@@ -49,9 +49,23 @@ export interface ResultsPage {
   /** The JSON text of the page, ready to send. */
   json: string
   complete: boolean
+  /** The scan is queued or running and the page reached the last stored result: more can come later. */
+  more: boolean
+}
+
+export interface ResultLines {
+  status: ScanStatusName
+  /** The scan failed or was cancelled: the results are those stored before it stopped. */
+  partial: boolean
+  /** How many results the lines hold. */
+  count: number
+  /** NDJSON text, one or more whole lines at a time, read from the store as it is consumed. */
+  lines: AsyncIterable<string>
 }
 
 const PAGES_PER_READ = 16
+/** Result pages read from the store at a time for NDJSON: what one download holds in memory beside the socket's buffer. */
+const NDJSON_PAGES_PER_READ = 4
 /** Deepest nesting accepted in an inline record. */
 export const MAX_RECORD_DEPTH = 128
 
@@ -162,8 +176,8 @@ export class ScanService {
 
   async results (id: string, limit: number, cursor?: string, tenant?: string): Promise<ResultsPage> {
     const record = await this.#record(id, tenant)
-    if (record.status === 'failed' || record.status === 'cancelled') throw new ResultsUnavailableError(id, `was ${record.status}`)
     const finished = FINISHED_STATUSES.has(record.status)
+    const partial = isPartial(record.status)
     const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
     if (position.attempt !== (record.attempt ?? '')) {
       if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
@@ -200,10 +214,37 @@ export class ScanService {
     const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
     return {
       json: complete
-        ? `{"items":${items},"complete":true}`
-        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false}`,
-      complete
+        ? `{"items":${items},"complete":true,"partial":${partial}}`
+        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
+      complete,
+      more: !finished && exhausted
     }
+  }
+
+  /** Every stored result of a finished scan as NDJSON, read page by page as the lines are consumed. */
+  async resultLines (id: string, tenant?: string): Promise<ResultLines> {
+    const record = await this.#record(id, tenant)
+    if (!FINISHED_STATUSES.has(record.status)) throw new ScanNotFinishedError(id, record.status)
+    const count = record.result.count
+    return { status: record.status, partial: isPartial(record.status), count, lines: this.#lines(id, record.attempt, count) }
+  }
+
+  async * #lines (id: string, attempt: string | null, count: number): AsyncGenerator<string> {
+    let sent = 0
+    for (let page = 0; attempt !== null;) {
+      const pages = await this.#options.store.readPages(id, attempt, page, NDJSON_PAGES_PER_READ)
+      for (const text of pages) {
+        const items = JSON.parse(text) as unknown[]
+        if (items.length === 0) continue
+        sent += items.length
+        let lines = ''
+        for (const item of items) lines += JSON.stringify(item) + '\n'
+        yield lines
+      }
+      if (pages.length < NDJSON_PAGES_PER_READ) break
+      page += pages.length
+    }
+    if (sent < count) throw new ResultsGoneError(id, sent, count)
   }
 
   /** The scan, if it exists and `tenant` may see it; a scan of another tenant is not found. */
@@ -215,7 +256,7 @@ export class ScanService {
 
   #document (record: ScanRecord): ScanStatusDocument {
     const { attempt: _attempt, tenant: _tenant, ...fields } = record
-    return { ...fields, links: this.#links(record.id) }
+    return { ...fields, result: { ...fields.result, partial: isPartial(record.status) }, links: this.#links(record.id) }
   }
 
   #links (id: string): { self: string, results: string } {
@@ -263,4 +304,8 @@ function decodeListCursor (cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8')
   if (!/^[0-9a-f-]{36}$/.test(id)) throw new InvalidCursorError('not a cursor returned by this service')
   return id
+}
+
+function isPartial (status: ScanStatusName): boolean {
+  return status === 'failed' || status === 'cancelled'
 }

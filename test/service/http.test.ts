@@ -143,7 +143,7 @@ test('results: limit checks, empty pages of a queued scan, bad cursors', async (
   assert.equal(typeof body.next_cursor, 'string')
 })
 
-test('cancel a queued scan: 202 then 409; delete: 204 then 404; results of a cancelled scan: 409', async () => {
+test('cancel a queued scan: 202 then 409; delete: 204 then 404; results of a cancelled scan: empty and partial', async () => {
   const { id } = (await app.inject({ method: 'POST', url: '/v1/scans', payload: seedScan })).json()
   assertProblem(await app.inject({ method: 'DELETE', url: `/v1/scans/${id}` }), 409, 'PARASCAN_SCAN_ACTIVE')
   const cancelled = await app.inject({ method: 'POST', url: `/v1/scans/${id}/cancel` })
@@ -154,7 +154,10 @@ test('cancel a queued scan: 202 then 409; delete: 204 then 404; results of a can
   const status = await app.inject({ method: 'GET', url: `/v1/scans/${id}` })
   assert.equal(status.headers['retry-after'], undefined)
   assertProblem(await app.inject({ method: 'POST', url: `/v1/scans/${id}/cancel` }), 409, 'PARASCAN_SCAN_FINISHED')
-  assertProblem(await app.inject({ method: 'GET', url: `/v1/scans/${id}/results` }), 409, 'PARASCAN_RESULTS_UNAVAILABLE')
+  const results = await app.inject({ method: 'GET', url: `/v1/scans/${id}/results` })
+  assert.equal(results.statusCode, 200)
+  assert.deepEqual(results.json(), { items: [], complete: true, partial: true })
+  assert.equal(results.headers['retry-after'], undefined)
   const removed = await app.inject({ method: 'DELETE', url: `/v1/scans/${id}` })
   assert.equal(removed.statusCode, 204)
   assert.equal(removed.body, '')
