@@ -100,7 +100,9 @@ test('file paths outside DATA_DIR are a 400 at submit time', async () => {
 })
 
 test('transport errors: 415, 413, malformed JSON, unknown route', async () => {
-  assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: 'source=range', headers: { 'content-type': 'text/plain' } }), 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE')
+  const unsupported = await app.inject({ method: 'POST', url: '/v1/scans', payload: 'source=range', headers: { 'content-type': 'text/plain' } })
+  assertProblem(unsupported, 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE')
+  assert.equal(unsupported.json().detail, 'Unsupported media type "text/plain": send the body as application/json')
   assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'inline', records: 'x'.repeat(5000).split('') } } }), 413, 'PARASCAN_BODY_TOO_LARGE')
   assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: '{"source": ', headers: { 'content-type': 'application/json' } }), 400, 'PARASCAN_MALFORMED_JSON')
   assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: '', headers: { 'content-type': 'application/json' } }), 400, 'PARASCAN_MALFORMED_JSON')
