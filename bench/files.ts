@@ -1,9 +1,11 @@
 /**
- * `npm run bench:files`: filter an NDJSON / CSV file of events on two fields and count, with
- * parascan (the pool and the scan task module, and the HTTP service in embedded mode), DuckDB (2 threads), jq (when installed) and a
- * plain sequential Node loop. Each contestant runs in its own process, so peak RSS is its own.
+ * `npm run bench:files`: filter an NDJSON / CSV file of events and count, with three predicates
+ * (a selective one on a string field, a numeric-only one that no raw filter applies to, one that
+ * matches most lines), with parascan (the pool and the scan task module, and the HTTP service in
+ * embedded mode), DuckDB (2 threads), jq (when installed, first predicate) and a plain sequential
+ * Node loop. Each contestant runs in its own process, so peak RSS and CPU time are its own.
  *
- *   node dist/bench/files.js [--records 2000000] [--only parascan,service,duckdb,jq,node] [--repeat 1] [--big] [--quoted]
+ *   node dist/bench/files.js [--records 2000000] [--only parascan,service,duckdb,jq,node] [--cases selective,numeric,most] [--repeat 1] [--big] [--quoted]
  *
  * --big adds a 2 GB NDJSON file (about 2 million records of ~1 KB) scanned by parascan.
  * --quoted adds the same CSV with every text field in double quotes, scanned by parascan and DuckDB.
@@ -13,11 +15,25 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync,
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { once } from 'node:events'
+import { loadavg } from 'node:os'
 import { Command } from 'commander'
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const dataDir = join(repo, '.bench-data')
-const FILTER = 'record.type == "purchase" && record.amount > 100.0'
+
+interface Case {
+  key: string
+  title: string
+  cel: string
+  sql: string
+  test: (type: string, amount: number) => boolean
+}
+
+const CASES: Case[] = [
+  { key: 'selective', title: '(a) selective string predicate', cel: 'record.type == "purchase" && record.amount > 100.0', sql: "type = 'purchase' AND amount > 100.0", test: (type, amount) => type === 'purchase' && amount > 100 },
+  { key: 'numeric', title: '(b) numeric-only predicate', cel: 'record.amount > 400.0', sql: 'amount > 400.0', test: (_type, amount) => amount > 400 },
+  { key: 'most', title: '(c) predicate matching most lines', cel: 'record.type == "view" || record.type == "click" || record.type == "purchase"', sql: "type = 'view' OR type = 'click' OR type = 'purchase'", test: (type) => type === 'view' || type === 'click' || type === 'purchase' }
+]
 
 interface Measurement {
   name: string
@@ -101,16 +117,42 @@ function peakRssMb (): number {
   return Math.round(process.resourceUsage().maxRSS / 1024)
 }
 
-async function runParascan (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+/** The speed of a native newline search over the file (4 MiB reads), the floor of an index pass. */
+async function newlineSearchMs (file: string): Promise<number> {
+  const { open } = await import('node:fs/promises')
+  const handle = await open(file, 'r')
+  const buffer = Buffer.allocUnsafe(4 * 1024 * 1024)
+  const started = performance.now()
+  let lines = 0
+  try {
+    for (let position = 0; ;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+      if (bytesRead === 0) break
+      const chunk = buffer.subarray(0, bytesRead)
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) lines++
+      position += bytesRead
+    }
+  } finally {
+    await handle.close()
+  }
+  return lines >= 0 ? performance.now() - started : 0
+}
+
+function gbPerSecond (bytes: number, ms: number): string {
+  return (bytes / 1e9 / (ms / 1000)).toFixed(2)
+}
+
+async function runParascan (file: string, format: 'ndjson' | 'csv', test: Case): Promise<Measurement[]> {
   const { WorkStealingPool } = await import('../src/index.js')
   const { planScan } = await import('../src/pipeline/index.js')
   const { scanRequestSchema } = await import('../schemas/scan-request.js')
   const body = scanRequestSchema.parse({
     source: { type: 'file', path: file.slice(dataDir.length + 1), format, ...(format === 'csv' ? { columns: { amount: 'number' } } : {}) },
-    pipeline: [{ filter: FILTER }],
+    pipeline: [{ filter: test.cel }],
     aggregate: { metrics: { n: { op: 'count' } } }
   })
   const out: Measurement[] = []
+  const size = statSync(file).size
   const started = performance.now()
   const startedCpu = process.cpuUsage()
   const pool = new WorkStealingPool({ config: { max_workers: 2 } })
@@ -127,23 +169,26 @@ async function runParascan (file: string, format: 'ndjson' | 'csv'): Promise<Mea
         count: rows[0].n,
         rssMb: peakRssMb(),
         cpuMs: cpuMs(cpu0),
-        note: phase === 'cold' ? `index ${Math.round(indexed - t0)} ms` : undefined
+        note: phase === 'cold' ? `index pass ${Math.round(indexed - t0)} ms, ${gbPerSecond(size, indexed - t0)} GB/s` : undefined
       })
     }
   } finally {
     await pool.close()
   }
+  await newlineSearchMs(file)
+  const search = Math.min(await newlineSearchMs(file), await newlineSearchMs(file))
+  out[0].note += ` (native newline search ${gbPerSecond(size, search)} GB/s)`
   return out
 }
 
-async function runService (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+async function runService (file: string, format: 'ndjson' | 'csv', test: Case): Promise<Measurement[]> {
   const { startServer } = await import('../src/server.js')
   const started = performance.now()
   const startedCpu = process.cpuUsage()
   const server = await startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir, PROTO_PARALLEL_MAX_WORKERS: '2', PARASCAN_PROGRESS_INTERVAL: '50ms' })
   const body = {
     source: { type: 'file', path: file.slice(dataDir.length + 1), format, ...(format === 'csv' ? { columns: { amount: 'number' } } : {}) },
-    pipeline: [{ filter: FILTER }],
+    pipeline: [{ filter: test.cel }],
     aggregate: { metrics: { n: { op: 'count' } } }
   }
   const out: Measurement[] = []
@@ -169,14 +214,14 @@ async function runService (file: string, format: 'ndjson' | 'csv'): Promise<Meas
   return out
 }
 
-async function runDuckdb (file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+async function runDuckdb (file: string, format: 'ndjson' | 'csv', test: Case): Promise<Measurement[]> {
   const { DuckDBInstance } = await import('@duckdb/node-api')
   const started = performance.now()
   const startedCpu = process.cpuUsage()
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' })
   const connection = await instance.connect()
   const from = format === 'csv' ? `read_csv('${file}', header = true)` : `read_ndjson('${file}')`
-  const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${from} WHERE type = 'purchase' AND amount > 100.0`)
+  const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${from} WHERE ${test.sql}`)
   const count = Number(reader.getRows()[0][0])
   const ms = performance.now() - started
   connection.closeSync()
@@ -184,7 +229,7 @@ async function runDuckdb (file: string, format: 'ndjson' | 'csv'): Promise<Measu
   return [{ name: `DuckDB ${format} (2 threads)`, ms, count, rssMb: peakRssMb(), cpuMs: cpuMs(startedCpu) }]
 }
 
-async function runNodeLoop (file: string): Promise<Measurement[]> {
+async function runNodeLoop (file: string, test: Case): Promise<Measurement[]> {
   const started = performance.now()
   const startedCpu = process.cpuUsage()
   let count = 0
@@ -195,18 +240,18 @@ async function runNodeLoop (file: string): Promise<Measurement[]> {
     for (const line of lines) {
       if (line === '') continue
       const record = JSON.parse(line) as { type: string, amount: number }
-      if (record.type === 'purchase' && record.amount > 100) count++
+      if (test.test(record.type, record.amount)) count++
     }
   }
   if (rest !== '') {
     const record = JSON.parse(rest) as { type: string, amount: number }
-    if (record.type === 'purchase' && record.amount > 100) count++
+    if (test.test(record.type, record.amount)) count++
   }
   return [{ name: 'Node sequential loop ndjson (JSON.parse per line)', ms: performance.now() - started, count, rssMb: peakRssMb(), cpuMs: cpuMs(startedCpu) }]
 }
 
 /** The strongest plain loop over this CSV: split lines on `\\n` and fields on `,` (no quote handling, which this file does not need). */
-async function runNodeCsvLoop (file: string): Promise<Measurement[]> {
+async function runNodeCsvLoop (file: string, test: Case): Promise<Measurement[]> {
   const started = performance.now()
   const startedCpu = process.cpuUsage()
   let count = 0
@@ -221,7 +266,7 @@ async function runNodeCsvLoop (file: string): Promise<Measurement[]> {
       header = fields
       type = header.indexOf('type')
       amount = header.indexOf('amount')
-    } else if (fields[type] === 'purchase' && Number(fields[amount]) > 100) {
+    } else if (test.test(fields[type], Number(fields[amount]))) {
       count++
     }
   }
@@ -234,7 +279,8 @@ async function runNodeCsvLoop (file: string): Promise<Measurement[]> {
   return [{ name: 'Node sequential loop csv (split on commas)', ms: performance.now() - started, count, rssMb: peakRssMb(), cpuMs: cpuMs(startedCpu) }]
 }
 
-async function runJq (file: string): Promise<Measurement[]> {
+async function runJq (file: string, test: Case): Promise<Measurement[]> {
+  if (test.key !== 'selective') throw new Error('jq runs the selective predicate only')
   const started = performance.now()
   const jq = spawn('jq', ['-c', 'select(.type == "purchase" and .amount > 100) | 1', file], { stdio: ['ignore', 'pipe', 'inherit'] })
   let count = 0
@@ -244,21 +290,22 @@ async function runJq (file: string): Promise<Measurement[]> {
   return [{ name: 'jq ndjson (1 thread)', ms: performance.now() - started, count, rssMb: null }]
 }
 
-async function child (contestant: string, file: string, format: 'ndjson' | 'csv'): Promise<void> {
+async function child (contestant: string, file: string, format: 'ndjson' | 'csv', key: string): Promise<void> {
+  const test = CASES.find((c) => c.key === key) ?? CASES[0]
   const runs: Record<string, () => Promise<Measurement[]>> = {
-    parascan: () => runParascan(file, format),
-    service: () => runService(file, format),
-    duckdb: () => runDuckdb(file, format),
-    node: () => format === 'csv' ? runNodeCsvLoop(file) : runNodeLoop(file),
-    jq: () => runJq(file)
+    parascan: () => runParascan(file, format, test),
+    service: () => runService(file, format, test),
+    duckdb: () => runDuckdb(file, format, test),
+    node: () => format === 'csv' ? runNodeCsvLoop(file, test) : runNodeLoop(file, test),
+    jq: () => runJq(file, test)
   }
   process.stdout.write(JSON.stringify(await runs[contestant]()) + '\n')
 }
 
-function measure (contestant: string, file: string, format: 'ndjson' | 'csv'): Promise<Measurement[]> {
+function measure (contestant: string, file: string, format: 'ndjson' | 'csv', key: string): Promise<Measurement[]> {
   const script = fileURLToPath(import.meta.url)
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, [script, '--child', contestant, '--file', file, '--format', format], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const proc = spawn(process.execPath, [script, '--child', contestant, '--file', file, '--format', format, '--case', key], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     proc.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
     proc.on('close', (code) => code === 0 ? resolvePromise(JSON.parse(out) as Measurement[]) : reject(new Error(`${contestant} ${format} exited with ${code}`)))
@@ -269,43 +316,49 @@ async function main (): Promise<void> {
   const program = new Command()
     .option('--records <n>', 'records in the generated files', (v) => Number.parseInt(v, 10), 2_000_000)
     .option('--only <names>', 'comma-separated contestants: parascan,service,duckdb,jq,node', 'parascan,service,duckdb,jq,node')
-    .option('--big', 'also scan a 2 GB NDJSON file with parascan', false)
-    .option('--quoted', 'also scan a CSV file whose text fields are all quoted, with parascan and DuckDB', false)
+    .option('--cases <keys>', 'comma-separated predicates: selective,numeric,most', CASES.map((c) => c.key).join(','))
+    .option('--big', 'also scan a 2 GB NDJSON file with parascan (selective predicate)', false)
+    .option('--quoted', 'also scan a CSV file whose text fields are all quoted, with parascan and DuckDB (selective predicate)', false)
     .option('--repeat <n>', 'runs of each contestant; the table shows the fastest, and the median in notes', (v) => Number.parseInt(v, 10), 1)
-    .option('--child <name>').option('--file <path>').option('--format <format>')
+    .option('--child <name>').option('--file <path>').option('--format <format>').option('--case <key>')
     .parse()
-  const opts = program.opts<{ records: number, only: string, big: boolean, quoted: boolean, repeat: number, child?: string, file?: string, format?: 'ndjson' | 'csv' }>()
-  if (opts.child !== undefined) return child(opts.child, opts.file ?? '', opts.format ?? 'ndjson')
+  const opts = program.opts<{ records: number, only: string, cases: string, big: boolean, quoted: boolean, repeat: number, child?: string, file?: string, format?: 'ndjson' | 'csv', case?: string }>()
+  if (opts.child !== undefined) return child(opts.child, opts.file ?? '', opts.format ?? 'ndjson', opts.case ?? 'selective')
 
   const only = new Set(opts.only.split(','))
+  const cases = CASES.filter((c) => opts.cases.split(',').includes(c.key))
   const files = await generate(opts.records, opts.big, opts.quoted)
   const hasJq = spawnSync('jq', ['--version']).status === 0
-  const plan: Array<[string, string, 'ndjson' | 'csv']> = []
-  for (const format of ['ndjson', 'csv'] as const) {
-    const file = format === 'csv' ? files.csv : files.ndjson
-    if (only.has('parascan')) plan.push(['parascan', file, format])
-    if (only.has('service')) plan.push(['service', file, format])
-    if (only.has('duckdb')) plan.push(['duckdb', file, format])
-    if (only.has('node')) plan.push(['node', file, format])
-    if (format === 'ndjson' && only.has('jq') && hasJq) plan.push(['jq', file, format])
+  const plan: Array<[string, string, 'ndjson' | 'csv', Case]> = []
+  for (const test of cases) {
+    for (const format of ['ndjson', 'csv'] as const) {
+      const file = format === 'csv' ? files.csv : files.ndjson
+      for (const contestant of ['parascan', 'service', 'duckdb', 'node']) if (only.has(contestant)) plan.push([contestant, file, format, test])
+      if (format === 'ndjson' && test.key === 'selective' && only.has('jq') && hasJq) plan.push(['jq', file, format, test])
+    }
+    if (test.key !== 'selective') continue
+    if (files.quotedCsv !== undefined) {
+      if (only.has('parascan')) plan.push(['parascan', files.quotedCsv, 'csv', test])
+      if (only.has('duckdb')) plan.push(['duckdb', files.quotedCsv, 'csv', test])
+    }
+    if (files.bigNdjson !== undefined) plan.push(['parascan', files.bigNdjson, 'ndjson', test])
   }
-  if (files.quotedCsv !== undefined) {
-    if (only.has('parascan')) plan.push(['parascan', files.quotedCsv, 'csv'])
-    if (only.has('duckdb')) plan.push(['duckdb', files.quotedCsv, 'csv'])
-  }
-  if (files.bigNdjson !== undefined) plan.push(['parascan', files.bigNdjson, 'ndjson'])
 
+  const loadAtStart = loadavg()
+  const started = new Date()
   const runs = new Map<string, Measurement[]>()
   for (let round = 0; round < Math.max(1, opts.repeat); round++) {
-    for (const [contestant, file, format] of plan) {
-      for (const m of await measure(contestant, file, format)) {
+    for (const [contestant, file, format, test] of plan) {
+      for (const m of await measure(contestant, file, format, test.key)) {
         if (file === files.bigNdjson) m.name += ` ${(statSync(file).size / 2 ** 30).toFixed(1)} GiB file`
         if (file === files.quotedCsv) m.name = m.name.replace(' csv', ' quoted csv')
+        m.name = `${test.key}: ${m.name}`
         console.error(`${m.name}: ${m.ms.toFixed(0)} ms, CPU ${m.cpuMs ?? 'n/a'} ms, count ${m.count}, peak RSS ${m.rssMb ?? 'n/a'} MB${m.note === undefined ? '' : ', ' + m.note}`)
         runs.set(m.name, [...(runs.get(m.name) ?? []), m])
       }
     }
   }
+  const loadAtEnd = loadavg()
   const results: Measurement[] = [...runs.values()].map((all) => {
     const sorted = [...all].sort((a, b) => a.ms - b.ms)
     const best = { ...sorted[0] }
@@ -316,30 +369,36 @@ async function main (): Promise<void> {
     return best
   })
   const size = (path: string) => `${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`
-  console.log(`\nFiles: ${opts.records} events, NDJSON ${size(files.ndjson)}, CSV ${size(files.csv)}; filter \`${FILTER}\`, count. Machine: 2 shared cores.\n`)
-  console.log('| contestant | wall time (ms) | CPU time (ms) | matched | peak RSS (MB) | notes |')
-  console.log('|---|---:|---:|---:|---:|---|')
-  for (const m of results) console.log(`| ${m.name} | ${m.ms.toFixed(0)} | ${m.cpuMs ?? 'n/a'} | ${m.count} | ${m.rssMb ?? 'n/a'} | ${m.note ?? ''} |`)
+  const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(' / ')
+  console.log(`\n\`npm run bench:files${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\` on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, Node ${process.version}, 2 shared cores; load average (1 / 5 / 15 min) ${load(loadAtStart)} at the start, ${load(loadAtEnd)} at the end.`)
+  console.log(`Files: ${opts.records} events, NDJSON ${size(files.ndjson)}, CSV ${size(files.csv)}; every contestant counts the matching records.`)
   const find = (prefix: string) => results.find((m) => m.name.startsWith(prefix))
-  const ratios: string[] = []
-  for (const format of ['ndjson', 'csv']) {
-    const warm = find(`parascan ${format} (index cached)`)
-    const cold = find(`parascan ${format} (index built)`)
-    const duck = find(`DuckDB ${format}`)
-    if (warm !== undefined && duck !== undefined) ratios.push(`parascan/DuckDB ${format}: ${(warm.ms / duck.ms).toFixed(2)}x cached index, ${cold === undefined ? '-' : (cold.ms / duck.ms).toFixed(2)}x with index build`)
-  }
-  for (const format of ['ndjson', 'csv']) {
-    const loop = find(`Node sequential loop ${format}`)
-    const warm = find(`parascan ${format} (index cached)`)
-    const cold = find(`parascan ${format} (index built)`)
-    if (loop !== undefined && warm !== undefined && cold !== undefined) {
-      ratios.push(`sequential Node loop / parascan ${format}: ${(loop.ms / warm.ms).toFixed(2)}x cached index, ${(loop.ms / cold.ms).toFixed(2)}x with index build`)
+  const ratio = (a: number | undefined, b: number | undefined) => a === undefined || b === undefined ? '–' : `${(a / b).toFixed(2)}x`
+  const verdicts: string[] = ['| predicate | format | parascan / DuckDB wall | loop / parascan wall | parascan / loop CPU | service / library wall |', '|---|---|---:|---:|---:|---:|']
+  for (const test of cases) {
+    console.log(`\n### ${test.title}: \`${test.cel}\`\n`)
+    console.log('| contestant | wall time (ms) | CPU time (ms) | matched | peak RSS (MB) | notes |')
+    console.log('|---|---:|---:|---:|---:|---|')
+    for (const m of results.filter((r) => r.name.startsWith(`${test.key}: `))) {
+      console.log(`| ${m.name.slice(test.key.length + 2)} | ${m.ms.toFixed(0)} | ${m.cpuMs ?? 'n/a'} | ${m.count} | ${m.rssMb ?? 'n/a'} | ${m.note ?? ''} |`)
+    }
+    for (const format of ['ndjson', 'csv']) {
+      const warm = find(`${test.key}: parascan ${format} (index cached)`)
+      const service = find(`${test.key}: parascan service ${format} (index cached)`)
+      const duck = find(`${test.key}: DuckDB ${format}`)
+      const loop = find(`${test.key}: Node sequential loop ${format}`)
+      verdicts.push(`| ${test.key} | ${format} | ${ratio(warm?.ms, duck?.ms)} | ${ratio(loop?.ms, warm?.ms)} | ${ratio(warm?.cpuMs, loop?.cpuMs)} | ${ratio(service?.ms, warm?.ms)} |`)
     }
   }
-  console.log('\n' + ratios.map((r) => `- ${r}`).join('\n'))
-  const counts = new Set(results.filter((m) => !m.name.includes('GiB')).map((m) => m.count))
-  if (counts.size > 1) {
-    console.error('contestants disagree on the count')
+  console.log('\nRatios with the index cached:\n')
+  console.log(verdicts.join('\n'))
+  let disagree = false
+  for (const test of cases) {
+    const counts = new Set(results.filter((m) => m.name.startsWith(`${test.key}: `) && !m.name.includes('GiB')).map((m) => m.count))
+    if (counts.size > 1) disagree = true
+  }
+  if (disagree) {
+    console.error('contestants disagree on a count')
     process.exitCode = 1
   }
 }

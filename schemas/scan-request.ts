@@ -71,6 +71,8 @@ export const scanRequestSchema = z.object({
   max_results: z.number().int().min(0).optional().describe('Cap on stored results; the count goes on past it.'),
   on_error: z.enum(['fail', 'skip']).default('fail').describe('fail: the scan fails at the first bad record; skip: bad records are counted and sampled.'),
   parallel: parallelOverridesSchema.optional(),
+  partitions: z.number().int().min(1).optional()
+    .describe('Split the scan into this many record ranges, run as separate jobs by every instance on the Redis (at most PARASCAN_MAX_PARTITIONS and the record count; 1 runs it as one job). Default: one partition per PARASCAN_PARTITION_RECORDS records.'),
   timeout_seconds: z.number().positive().max(2 ** 31).optional()
     .describe('Run-time limit of this scan, at most the service\'s PARASCAN_SCAN_TIMEOUT; past it the scan fails with PARASCAN_SCAN_TIMEOUT.')
 }).strict().describe('A scan: where the records come from and what to do with each.').meta({

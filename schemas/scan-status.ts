@@ -33,6 +33,7 @@ export const recordErrorSampleSchema = z.object({
 }).meta({ id: 'RecordErrorSample' })
 
 export const workerMetricsSchema = z.object({
+  instance: z.string().optional().describe('Instance that ran this worker thread (partitioned scans: one entry per instance and worker).'),
   worker_id: z.number().int().describe('Pool slot, 0..max_workers-1.'),
   chunks_processed: z.number().int().describe('Chunks (fetch + process calls) this worker ran.'),
   records_processed: z.number().int().describe('Records this worker processed.'),
@@ -55,6 +56,14 @@ export const scanMetricsSchema = z.object({
   }).describe('Pool-wide metrics (final_global).')
 }).describe('Engine metrics of the finished scan.').meta({ id: 'ScanMetrics' })
 
+export const partitionsSummarySchema = z.object({
+  total: z.number().int().describe('Partitions the scan was split into.'),
+  queued: z.number().int().describe('Partitions not started (or handed back and waiting again).'),
+  running: z.number().int().describe('Partitions running now.'),
+  succeeded: z.number().int().describe('Partitions committed: their results are readable.'),
+  rerun: z.number().int().describe('Partition runs that started again after an earlier run of the same partition was lost (instance gone) or handed back (shutdown).')
+}).describe('Only for a scan split into partitions: where its partitions are.')
+
 export const scanLinksSchema = z.object({
   self: z.string().describe('URL of the status document.'),
   results: z.string().describe('URL of the first results page.')
@@ -72,6 +81,7 @@ export const scanStatusSchema = z.object({
   error: scanErrorSchema.nullable().describe('Why the scan failed or was cancelled; null otherwise.'),
   errors: z.array(recordErrorSampleSchema).describe('With on_error=skip: the first errors, with record offsets.'),
   metrics: scanMetricsSchema.nullable().describe('Per-worker and global metrics once the scan has finished.'),
+  partitions: partitionsSummarySchema.optional(),
   links: scanLinksSchema.describe('Where to read this scan.')
 }).describe('Status document of a scan.').meta({
   id: 'ScanStatus',
@@ -106,8 +116,12 @@ export const scanAcceptedSchema = z.object({
   }]
 })
 
+export const scanSummarySchema = scanStatusSchema.omit({ metrics: true })
+  .describe('A scan in a list: its status document without the per-worker metrics (GET /v1/scans/{id} has them).')
+  .meta({ id: 'ScanSummary' })
+
 export const scanListSchema = z.object({
-  items: z.array(scanStatusSchema).describe('Status documents, newest first.'),
+  items: z.array(scanSummarySchema).describe('Scans, newest first.'),
   next_cursor: z.string().optional().describe('Pass as `cursor` for the next page; absent on the last page.')
 }).meta({ id: 'ScanList' })
 
@@ -125,4 +139,6 @@ export type ScanStatusName = z.infer<typeof scanStatusNameSchema>
 export type Progress = z.infer<typeof progressSchema>
 export type ScanErrorInfo = z.infer<typeof scanErrorSchema>
 export type ScanMetrics = z.infer<typeof scanMetricsSchema>
+export type PartitionsSummary = z.infer<typeof partitionsSummarySchema>
 export type ScanStatusDocument = z.infer<typeof scanStatusSchema>
+export type ScanSummaryDocument = z.infer<typeof scanSummarySchema>

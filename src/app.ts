@@ -14,6 +14,7 @@ import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import fastifyRateLimit from '@fastify/rate-limit'
 import { apiKeyAuth } from './http/api-key-auth.js'
+import type { AuthFailureBrakeOptions } from './http/auth-failure-brake.js'
 import { isRedisUnavailable } from './http/redis-unavailable.js'
 import type { ApiKeyEntry } from './config/api-keys.js'
 import { RateLimitedError } from './errors.js'
@@ -39,6 +40,8 @@ export interface AppOptions {
   apiKeys?: readonly ApiKeyEntry[]
   /** Bearer token of GET /metrics. Default: none (open). */
   metricsToken?: string
+  /** Failed keys one client address may send per window before it gets 429s. Default: 10 per minute. */
+  authFailures?: AuthFailureBrakeOptions
   /** Requests per tenant (or client address without API keys) per window on /v1; 0 is no limit. Default: 0. */
   rateLimit?: number
   /** Window of `rateLimit` (ms). Default: 60000. */
@@ -74,7 +77,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     if (problem.status === 503) reply.header('retry-after', unavailableRetryAfter)
     return sendProblem(reply, problem)
   })
-  app.addHook('onRequest', apiKeyAuth({ apiKeys: options.apiKeys, metricsToken: options.metricsToken }))
+  app.addHook('onRequest', apiKeyAuth({ apiKeys: options.apiKeys, metricsToken: options.metricsToken, failures: options.authFailures }))
   if ((options.rateLimit ?? 0) > 0) {
     await app.register(fastifyRateLimit, {
       global: true,

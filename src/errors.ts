@@ -35,3 +35,7 @@ export function withHeaders<E extends Error> (error: E, headers: Record<string, 
 export function withFieldErrors<E extends Error> (error: E, errors: FieldError[]): E & { errors: FieldError[] } {
   return Object.assign(error, { errors })
 }
+
+export const ValueTooLargeError = createError<[string, string, number, string]>('PARASCAN_VALUE_TOO_LARGE', '%s: %s is over %d bytes (%s)', 422)
+export const TooManyGroupsError = createError<[number]>('PARASCAN_TOO_MANY_GROUPS', 'aggregate.group_by: more than %d groups (PARASCAN_MAX_GROUPS)', 422)
+export const ResultsTooLargeError = createError<[number]>('PARASCAN_RESULTS_TOO_LARGE', 'The scan\'s results passed %d bytes (PARASCAN_MAX_SCAN_RESULT_BYTES)', 422)

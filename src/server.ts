@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { hostname } from 'node:os'
 import { Redis, type RedisOptions } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './app.js'
@@ -18,6 +19,7 @@ import { RedisScanStore } from './store/redis-scan-store.js'
 import { ScanConsumer } from '../workers/scan-consumer.js'
 import { ServiceUnavailableError } from './errors.js'
 import { ScanLimits } from './http/scan-limits.js'
+import { processorCatalogue } from './pipeline/processor-catalogue.js'
 
 export interface RunningServer {
   app: FastifyInstance
@@ -35,11 +37,12 @@ const REQUEST_COMMAND_TIMEOUT_MS = 3000
 export async function startServer (env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const config = loadServiceConfig(env)
   const parallel = new ParallelConfig({}, env)
-  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir }
+  const valueLimits = { valueBytes: config.maxValueBytes, resultBytes: config.maxResultBytes, groups: config.maxGroups }
+  const context = { dataDir: config.dataDir, processorsDir: config.processorsDir, valueLimits }
   const contextFor = (tenant: string | undefined): typeof context =>
     config.dataDirPerTenant && tenant !== undefined ? { ...context, dataDir: join(config.dataDir, tenant) } : context
   const planner = { validateScan, planScan }
-  const metrics = new ServiceMetrics()
+  const metrics = new ServiceMetrics({ scanTimeoutMs: config.scanTimeoutMs })
 
   const { store, consumerStore, queue, rateLimitRedis } = config.redisUrl === undefined
     ? embedded(config)
@@ -67,13 +70,16 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     contextFor,
     metrics,
     progressIntervalMs: config.progressIntervalMs,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    maxScanResultBytes: config.maxScanResultBytes,
+    partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
+    instance: instanceName()
   })
   if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
-  if (config.concurrency > 0) queue.process(consumer.process)
+  if (config.concurrency > 0) queue.process(consumer.process, consumer.processPartition)
   queue.onJobLost((id) => {
     const error = { code: 'PARASCAN_SCAN_LOST', message: 'The instances running this scan kept stopping; the queue gave up on it' }
-    consumerStore.abandon(id, error, new Date().toISOString()).then((abandoned) => {
+    consumer.abandon(id, error).then((abandoned) => {
       if (abandoned) metrics.scans.inc({ outcome: 'failed' })
     }, () => {})
   })
@@ -83,10 +89,11 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     maxExpressionLength: config.maxExpressionLength,
     maxPipelineSteps: config.maxPipelineSteps,
     maxResults: config.maxResults,
-    scanTimeoutMs: config.scanTimeoutMs
+    scanTimeoutMs: config.scanTimeoutMs,
+    maxPartitions: config.maxPartitions
   })
   const admission = { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant }
-  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission })
+  const service = new ScanService({ store, queue, planner, context, contextFor, config: parallel, limits, admission, maxPageBytes: config.maxPageBytes })
   const app = await buildApp({
     service,
     metrics,
@@ -94,6 +101,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     metricsToken: config.metricsToken,
     rateLimit: config.rateLimit,
     rateLimitWindowMs: config.rateLimitWindowMs,
+    authFailures: { maxFailures: config.authFailureLimit, windowMs: config.authFailureWindowMs },
     rateLimitRedis,
     rateLimitNamespace: `${config.keyPrefix}:rate-limit:`,
     bodyLimit: config.bodyLimit,
@@ -105,8 +113,9 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
       await withTimeout(Promise.all([store.ping(), queue.ping()]), 2000, 'queue or store unreachable')
     },
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
-    adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? [queue.queue] : undefined
+    adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? queue.queues : undefined
   })
+  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
@@ -175,9 +184,16 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
       prefix: config.keyPrefix,
       concurrency: config.concurrency,
       lockDurationMs: config.lockDurationMs,
+      partitionLockMs: config.partitionLockMs,
+      instance: instanceName(),
       retentionMs: config.retentionMs
     })
   }
+}
+
+/** Names this instance in per-worker metrics and as the processor of its partition jobs. */
+function instanceName (): string {
+  return `${hostname()}:${process.pid}`
 }
 
 async function withTimeout<T> (promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -14,7 +14,7 @@ function aggregationOf (params: ScanParams): Aggregation {
   let aggregation = aggregations.get(params.id)
   if (aggregation === undefined) {
     if (params.aggregate === undefined) throw new Error('the scan has no aggregate')
-    aggregation = new Aggregation(params.aggregate)
+    aggregation = new Aggregation(params.aggregate, params.limits)
     aggregations.set(params.id, aggregation)
     if (aggregations.size > MAX_KEPT) aggregations.delete(aggregations.keys().next().value as string)
   }
@@ -32,6 +32,10 @@ export const aggregate: Aggregator<AggregateState, ScanParams> = {
   add: (state, value, params) => aggregationOf(params).add(state, value),
   merge: (a, b, params) => aggregationOf(params).merge(a, b),
   finish: (state, params) => {
+    if (params.partial === true) {
+      aggregations.delete(params.id)
+      return [state]
+    }
     const rows = aggregationOf(params).finish(state, params.aggregate?.group_by !== undefined)
     aggregations.delete(params.id)
     return rows

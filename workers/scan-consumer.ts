@@ -4,10 +4,15 @@ import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerHist
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { ScanOutcome } from '../src/store/scan-record.js'
-import type { ScanJobOutcome } from '../src/queue/scan-queue.js'
+import type { PartitionJob, ScanJobFlow, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
-import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, ScanTimeoutError } from '../src/errors.js'
+import type { ScanErrorInfo } from '../schemas/scan-status.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptState } from './attempt-state.js'
+import { PageWriter } from './page-writer.js'
+import { PartitionRunner } from './partition-runner.js'
+import { ScanFinisher } from './scan-finisher.js'
+import { partitionCount, type PartitionPolicy } from '../src/partitions/plan-partitions.js'
 
 export interface ScanConsumerOptions {
   /** The instance's persistent pool. Required. */
@@ -30,18 +35,24 @@ export interface ScanConsumerOptions {
   scanTimeoutMs?: number
   /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
   contextFor?: (tenant: string | undefined) => ScanContext
+  /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  maxScanResultBytes?: number
+  /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
+  partitionPolicy?: PartitionPolicy
+  /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
+  instance?: string
 }
 
 class ScanCancelledSignal extends Error {
   constructor () { super('Cancelled by request') }
 }
 
-const MAX_PENDING_BYTES = 8 * 1024 * 1024
-
 /** Runs queued scans on the pool and writes their progress, results and outcome to the store. */
 export class ScanConsumer {
   readonly #options: Required<ScanConsumerOptions>
   readonly #running = new Map<string, AbortController>()
+  readonly #finisher: ScanFinisher
+  readonly #partitions: PartitionRunner
 
   constructor (options: ScanConsumerOptions) {
     this.#options = {
@@ -49,25 +60,55 @@ export class ScanConsumer {
       progressIntervalMs: options.progressIntervalMs ?? 250,
       aggregatePageSize: options.aggregatePageSize ?? 1000,
       scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
-      contextFor: options.contextFor ?? (() => options.context)
+      contextFor: options.contextFor ?? (() => options.context),
+      maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024,
+      partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
+      instance: options.instance ?? 'local'
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
+    this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
+    this.#partitions = new PartitionRunner({
+      pool: options.pool,
+      config: options.config,
+      store: options.store,
+      planner: options.planner,
+      metrics: options.metrics,
+      contextFor: this.#options.contextFor,
+      instance: this.#options.instance,
+      progressIntervalMs: this.#options.progressIntervalMs,
+      scanTimeoutMs: this.#options.scanTimeoutMs,
+      maxScanResultBytes: this.#options.maxScanResultBytes
+    })
   }
 
   get active (): number { return this.#running.size }
 
+  /** The queue's partition job processor. */
+  readonly processPartition = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> =>
+    await this.#partitions.process(job, shutdown, reportProgress)
+
+  /** Fails a scan whose job the queue gave up on; false when it had finished already. */
+  async abandon (id: string, error: ScanErrorInfo): Promise<boolean> {
+    const { store } = this.#options
+    const record = await store.get(id)
+    if (record?.partitions === undefined) return await store.abandon(id, error, new Date().toISOString())
+    return await store.finishPartitioned(id, { status: 'failed', progress: record.progress, result: record.result, error, errors: [], metrics: null }, new Date().toISOString(), [])
+  }
+
   /** The queue's job processor. */
-  readonly process = async (id: string, shutdown: AbortSignal): Promise<ScanJobOutcome> => {
+  readonly process = async (id: string, shutdown: AbortSignal, flow: ScanJobFlow): Promise<ScanJobOutcome> => {
+    const record = await this.#options.store.get(id)
+    if (record?.partitions !== undefined) return await this.#finisher.step(record, flow)
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
-      return await this.#run(id, controller, shutdown)
+      return await this.#run(id, controller, shutdown, flow)
     } finally {
       this.#running.delete(id)
     }
   }
 
-  async #run (id: string, controller: AbortController, shutdown: AbortSignal): Promise<ScanJobOutcome> {
+  async #run (id: string, controller: AbortController, shutdown: AbortSignal, flow: ScanJobFlow): Promise<ScanJobOutcome> {
     const { store, metrics } = this.#options
     const attempt = randomUUID()
     const startedAt = new Date()
@@ -81,7 +122,8 @@ export class ScanConsumer {
     if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
 
     metrics.activeScans.inc()
-    const writer = new PageWriter(store, id, attempt, () => controller.abort(new AttemptSupersededError(id)), (items) => state.written(items))
+    const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)),
+      (items) => state.written(items))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
       void store.update(id, attempt, state.snapshot()).then((current) => {
@@ -96,6 +138,14 @@ export class ScanConsumer {
       const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
       deadline = setTimeout(() => controller.abort(new ScanTimeoutError(`${timeoutMs / 1000} s`)), Math.max(0, Math.min(timeoutMs - (Date.now() - startedAt.getTime()), 2 ** 31 - 1)))
       const plan = await this.#options.planner.planScan(request, this.#options.contextFor(began.record.tenant))
+      const partitions = partitionCount(plan.total, request, this.#options.partitionPolicy)
+      if (partitions > 1) {
+        const mode = request.aggregate !== undefined ? 'aggregate' : plan.ordered ? 'ordered' : 'unordered'
+        const layout = { partitions, mode, cap: request.max_results ?? Number.MAX_SAFE_INTEGER, total: plan.total } as const
+        if (!await store.planPartitions(id, attempt, layout)) return 'skipped'
+        const planned = await store.get(id)
+        return planned === undefined ? 'skipped' : await this.#finisher.step(planned, flow)
+      }
       const maxResults = request.max_results ?? Infinity
       const summary: ScanSummary = await this.#options.pool.stream(plan.total, plan.task, {
         config: this.#options.config.with(request.parallel ?? {}),
@@ -117,28 +167,44 @@ export class ScanConsumer {
           }
         },
         onBatch: async (batch: ResultBatch) => {
+          const before = state.stored
           const page = state.admit(batch, maxResults)
-          if (page !== undefined) await writer.push(page.json, page.items)
+          if (page === undefined) return
+          if (state.bytes > this.#options.maxScanResultBytes) {
+            controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
+            return
+          }
+          await writer.push(page, state.stored - before)
         }
       })
       if (summary.aggregate !== undefined) {
         for (let i = 0; i < summary.aggregate.length; i += this.#options.aggregatePageSize) {
           const rows = summary.aggregate.slice(i, i + this.#options.aggregatePageSize)
+          const before = state.stored
           const page = state.admit({ json: JSON.stringify(rows), items: rows.length }, maxResults)
-          if (page !== undefined) await writer.push(page.json, page.items)
+          if (page !== undefined && state.bytes > this.#options.maxScanResultBytes) throw new ResultsTooLargeError(this.#options.maxScanResultBytes)
+          if (page !== undefined) await writer.push(page, state.stored - before)
         }
       }
+      controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
     } catch (error) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
-      if (reason instanceof AttemptSupersededError) return 'skipped'
-      if (shutdown.aborted && !(reason instanceof ScanCancelledSignal) && !(reason instanceof ScanTimeoutError)) return 'handed_back'
+      if (reason instanceof AttemptSupersededError) {
+        await writer.settle()
+        return 'skipped'
+      }
+      const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
+      if (shutdown.aborted && !stopped) {
+        await writer.settle()
+        return 'handed_back'
+      }
       await writer.flush().catch(() => {})
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (reason instanceof ScanTimeoutError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
       return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
     } finally {
       clearTimeout(deadline)
@@ -153,143 +219,8 @@ export class ScanConsumer {
     const finished = await this.#options.store.finish(id, attempt, outcome, new Date().toISOString())
     if (!finished) return 'skipped'
     this.#options.metrics.scans.inc({ outcome: status })
-    this.#options.metrics.scanDuration.observe((Date.now() - state.startedAt) / 1000)
+    this.#options.metrics.scanDuration.observe({ outcome: status }, (Date.now() - state.startedAt) / 1000)
     return status
-  }
-}
-
-/** Counters of one attempt: progress from the engine, results admitted under max_results. */
-class AttemptState {
-  readonly startedAt: number
-  readonly errors: ScanSummary['errors'] = []
-  #total: number
-  #processed = 0
-  #matched = 0
-  #skipped = 0
-  #admitted = 0
-  #written = 0
-  #truncated = false
-
-  constructor (total: number, startedAt: number) {
-    this.#total = total
-    this.startedAt = startedAt
-  }
-
-  progress (event: ProgressEvent): void {
-    this.#total = event.total
-    this.#processed = event.processed
-    this.#matched = event.matched
-    this.#skipped = event.skipped
-  }
-
-  finish (summary: ScanSummary): void {
-    this.#total = summary.total
-    this.#processed = summary.processed
-    this.#matched = summary.matched
-    this.#skipped = summary.skipped
-  }
-
-  /** The part of `batch` that fits under `maxResults`, or undefined. */
-  admit (batch: ResultBatch, maxResults: number): ResultBatch | undefined {
-    if (batch.items === 0) return undefined
-    const room = maxResults - this.#admitted
-    if (room <= 0) {
-      this.#truncated = true
-      return undefined
-    }
-    if (batch.items <= room) {
-      this.#admitted += batch.items
-      return batch
-    }
-    this.#truncated = true
-    this.#admitted += room
-    return { json: JSON.stringify((JSON.parse(batch.json) as unknown[]).slice(0, room)), items: room }
-  }
-
-  /** Results that reached the store: the count that status documents show. */
-  written (items: number): void {
-    this.#written += items
-  }
-
-  /**
-   * Progress and the stored results. Progress events come at intervals and results as they are
-   * made, so between two events more results can be stored than the last event counted: each
-   * result stands for a processed record, so processed and matched are at least the results.
-   */
-  snapshot (): { progress: Progress, result: { count: number, truncated: boolean } } {
-    const elapsed = Math.max(1, Date.now() - this.startedAt) / 1000
-    const processed = Math.max(this.#processed, this.#written)
-    const rate = processed / elapsed
-    const remaining = this.#total - processed
-    return {
-      progress: {
-        total: this.#total,
-        processed,
-        matched: Math.max(this.#matched, this.#written),
-        skipped: this.#skipped,
-        fraction: this.#total === 0 ? 1 : Math.min(1, processed / this.#total),
-        records_per_second: Math.round(rate),
-        eta_seconds: remaining <= 0 ? 0 : rate > 0 ? remaining / rate : null
-      },
-      result: { count: this.#written, truncated: this.#truncated }
-    }
-  }
-}
-
-/** Writes result pages in order, several per store call, without making the engine wait on each write. */
-class PageWriter {
-  readonly #store: ScanStore
-  readonly #id: string
-  readonly #attempt: string
-  readonly #onSuperseded: () => void
-  readonly #onWritten: (items: number) => void
-  #pending: string[] = []
-  #pendingItems = 0
-  #pendingBytes = 0
-  #writing: Promise<void> = Promise.resolve()
-  #failure: unknown
-
-  constructor (store: ScanStore, id: string, attempt: string, onSuperseded: () => void, onWritten: (items: number) => void) {
-    this.#store = store
-    this.#id = id
-    this.#attempt = attempt
-    this.#onSuperseded = onSuperseded
-    this.#onWritten = onWritten
-  }
-
-  /** Queues a page of `items` results; waits while more than MAX_PENDING_BYTES wait to be written. */
-  async push (page: string, items: number): Promise<void> {
-    if (this.#failure !== undefined) throw this.#failure
-    this.#pending.push(page)
-    this.#pendingItems += items
-    this.#pendingBytes += page.length
-    if (this.#pending.length === 1) this.#writing = this.#writing.then(() => this.#write())
-    if (this.#pendingBytes > MAX_PENDING_BYTES) await this.#writing
-  }
-
-  async flush (): Promise<void> {
-    if (this.#pending.length > 0) this.#writing = this.#writing.then(() => this.#write())
-    await this.#writing
-    if (this.#failure !== undefined) throw this.#failure
-  }
-
-  async #write (): Promise<void> {
-    if (this.#pending.length === 0 || this.#failure !== undefined) return
-    const pages = this.#pending
-    const items = this.#pendingItems
-    this.#pending = []
-    this.#pendingItems = 0
-    this.#pendingBytes = 0
-    try {
-      if (await this.#store.appendPages(this.#id, this.#attempt, pages)) {
-        this.#onWritten(items)
-      } else {
-        this.#failure = new AttemptSupersededError(this.#id)
-        this.#onSuperseded()
-      }
-    } catch (error) {
-      this.#failure = error
-    }
   }
 }
 
@@ -298,9 +229,11 @@ function cancelledError (): ScanErrorInfo {
 }
 
 function describeError (error: unknown): ScanErrorInfo {
-  const e = error as { code?: unknown, message?: unknown, offset?: unknown }
+  const e = error as { code?: unknown, message?: unknown, offset?: unknown, cause?: { code?: unknown } }
+  // A record that failed on a limit (e.g. PARASCAN_VALUE_TOO_LARGE) fails the scan with that limit's code.
+  const causeCode = e?.code === 'PARASCAN_RECORD_FAILED' && typeof e.cause?.code === 'string' && e.cause.code.startsWith('PARASCAN_') ? e.cause.code : undefined
   const info: ScanErrorInfo = {
-    code: typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED',
+    code: causeCode ?? (typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED'),
     message: typeof e?.message === 'string' ? e.message : String(error)
   }
   if (typeof e?.offset === 'number' && Number.isSafeInteger(e.offset)) info.offset = e.offset

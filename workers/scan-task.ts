@@ -1,5 +1,5 @@
 import type { ScanParams } from '../src/pipeline/scan-params.js'
-import { ScanTaskState } from '../src/pipeline/scan-task-state.js'
+import { RecordFailure, ScanTaskState } from '../src/pipeline/scan-task-state.js'
 
 const states = new Map<string, ScanTaskState>()
 
@@ -16,12 +16,14 @@ export async function init (params: ScanParams): Promise<void> {
   if (!states.has(params.id)) states.set(params.id, await ScanTaskState.open(params))
 }
 
+/** Reads and runs the whole chunk here, in one loop: process only hands each result over. */
 export function fetch (offset: number, count: number, params: ScanParams): unknown[] {
-  return stateOf(params).reader.read(offset, count)
+  return stateOf(params).processChunk(offset + (params.base ?? 0), count)
 }
 
-export function process (raw: unknown, params: ScanParams, offset: number): unknown {
-  return stateOf(params).process(raw, offset)
+export function process (result: unknown): unknown {
+  if (result instanceof RecordFailure) throw result.error
+  return result
 }
 
 export function teardown (params: ScanParams): void {

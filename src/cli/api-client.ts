@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusDocument, ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { ApiProblemError, ConnectionFailedError, ConnectionRefusedError, UnexpectedResponseError } from './errors.js'
 
 export interface ScanAccepted {
@@ -10,7 +10,7 @@ export interface ScanAccepted {
 }
 
 export interface ScanList {
-  items: ScanStatusDocument[]
+  items: ScanSummaryDocument[]
   next_cursor?: string
 }
 

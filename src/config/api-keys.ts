@@ -7,6 +7,8 @@ export interface ApiKeyEntry {
 }
 
 const TENANT = /^[A-Za-z0-9_.-]{1,64}$/
+/** Shortest plain key: 16 characters leave nothing for a guesser to walk. */
+export const MIN_KEY_LENGTH = 16
 const HEX_DIGEST = /^[0-9a-fA-F]{64}$/
 
 export function sha256 (text: string): Buffer {
@@ -25,12 +27,13 @@ export function parseApiKeys (text: string): ApiKeyEntry[] {
     const tenant = item.slice(0, colon)
     const key = item.slice(colon + 1)
     if (!TENANT.test(tenant)) throw new Error(`entry ${index + 1}: tenant "${tenant}" must be 1 to 64 letters, digits, _ . -`)
+    if (/^\.+$/.test(tenant)) throw new Error(`entry ${index + 1}: tenant "${tenant}" is only dots; it would name a directory outside DATA_DIR`)
     if (key.startsWith('sha256:')) {
       const hex = key.slice('sha256:'.length)
       if (!HEX_DIGEST.test(hex)) throw new Error(`entry ${index + 1}: sha256: must be followed by 64 hex digits`)
       entries.push({ tenant, digest: Buffer.from(hex, 'hex') })
     } else {
-      if (key.length < 8) throw new Error(`entry ${index + 1}: a key must have at least 8 characters`)
+      if (key.length < MIN_KEY_LENGTH) throw new Error(`entry ${index + 1}: a key must have at least ${MIN_KEY_LENGTH} characters`)
       entries.push({ tenant, digest: sha256(key) })
     }
   }

@@ -47,6 +47,9 @@ export const serviceEnvSchema = z.object({
   PARASCAN_CONCURRENCY: integer(1, 0, 64),
   PARASCAN_LOCK_DURATION: duration('30s'),
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
+  PARASCAN_PARTITION_RECORDS: integer(1_000_000, 1, 2 ** 53 - 1),
+  PARASCAN_MAX_PARTITIONS: integer(1000, 1, 100_000),
+  PARASCAN_PARTITION_LOCK_DURATION: duration('4s'),
   SHUTDOWN_GRACE: duration('10s'),
   PARASCAN_ADMIN_UI: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true').transform((text) => text === 'true'),
   PARASCAN_MAX_INLINE_RECORDS: integer(100_000, 0, 100_000_000),
@@ -55,6 +58,11 @@ export const serviceEnvSchema = z.object({
   PARASCAN_MAX_RESULTS: integer(10_000_000, 0, 2 ** 53 - 1),
   PARASCAN_SCAN_TIMEOUT: duration('1h'),
   PARASCAN_MAX_QUEUED_SCANS: integer(10_000, 1, 100_000_000),
+  PARASCAN_MAX_VALUE_BYTES: integer(4 * 1024 * 1024, 64, 2 ** 30),
+  PARASCAN_MAX_RESULT_BYTES: integer(1024 * 1024, 64, 2 ** 30),
+  PARASCAN_MAX_GROUPS: integer(100_000, 1, 100_000_000),
+  PARASCAN_MAX_SCAN_RESULT_BYTES: integer(64 * 1024 * 1024, 1024, 2 ** 40),
+  PARASCAN_MAX_PAGE_BYTES: integer(8 * 1024 * 1024, 1024, 2 ** 30),
   PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: integer(1000, 1, 100_000_000),
   PARASCAN_API_KEYS: z.string().optional().transform((text, ctx) => {
     if (text === undefined || text.trim() === '') return undefined
@@ -67,6 +75,8 @@ export const serviceEnvSchema = z.object({
   }),
   METRICS_TOKEN: optionalText,
   PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
+  PARASCAN_AUTH_FAILURE_LIMIT: integer(10, 1, 1_000_000_000),
+  PARASCAN_AUTH_FAILURE_WINDOW: duration('1m'),
   PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
   PARASCAN_DATA_DIR_PER_TENANT: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false').transform((text) => text === 'true')
 })
@@ -96,6 +106,12 @@ export interface ServiceConfig {
   lockDurationMs: number
   /** Period of progress updates in the store (ms). Default: 250. Env: PARASCAN_PROGRESS_INTERVAL. */
   progressIntervalMs: number
+  /** Records per partition: a scan with more is split into partitions that every instance takes. Default: 1000000. Env: PARASCAN_PARTITION_RECORDS. */
+  partitionRecords: number
+  /** Most partitions of one scan (also the ceiling of a request's `partitions`). Default: 1000. Env: PARASCAN_MAX_PARTITIONS. */
+  maxPartitions: number
+  /** Lock of a running partition, renewed at half of it; also the stalled-check period. A dead instance's partitions run again elsewhere within about twice this. Default: 4 s. Env: PARASCAN_PARTITION_LOCK_DURATION. */
+  partitionLockMs: number
   /** Time a running scan gets to finish at shutdown before it is handed back to the queue (ms). Default: 10 s. Env: SHUTDOWN_GRACE. */
   shutdownGraceMs: number
   /** The queue dashboard at /admin/queues (Redis mode only). Default: true. Env: PARASCAN_ADMIN_UI. */
@@ -110,6 +126,16 @@ export interface ServiceConfig {
   maxResults: number
   /** Longest run of one scan attempt (ms); a scan may ask for less with `timeout_seconds`. Default: 1 h. Env: PARASCAN_SCAN_TIMEOUT. */
   scanTimeoutMs: number
+  /** Largest value of a record between two pipeline steps, as JSON in bytes; past it the record fails with PARASCAN_VALUE_TOO_LARGE. Default: 4 MiB. Env: PARASCAN_MAX_VALUE_BYTES. */
+  maxValueBytes: number
+  /** Largest result of one record, as JSON in bytes; past it the record fails with PARASCAN_VALUE_TOO_LARGE. Default: 1 MiB. Env: PARASCAN_MAX_RESULT_BYTES. */
+  maxResultBytes: number
+  /** Most groups of an aggregate; past it the record that would add one fails with PARASCAN_TOO_MANY_GROUPS. Default: 100000. Env: PARASCAN_MAX_GROUPS. */
+  maxGroups: number
+  /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. Env: PARASCAN_MAX_SCAN_RESULT_BYTES. */
+  maxScanResultBytes: number
+  /** Bytes of items in one results page (at least one item is sent). Default: 8 MiB. Env: PARASCAN_MAX_PAGE_BYTES. */
+  maxPageBytes: number
   /** Most scans queued at once, over all tenants. Default: 10000. Env: PARASCAN_MAX_QUEUED_SCANS. */
   maxQueuedScans: number
   /** Most scans queued at once by one tenant. Default: 1000. Env: PARASCAN_MAX_QUEUED_SCANS_PER_TENANT. */
@@ -122,6 +148,10 @@ export interface ServiceConfig {
   rateLimit: number
   /** Window of the rate limit (ms). Default: 1 min. Env: PARASCAN_RATE_LIMIT_WINDOW. */
   rateLimitWindowMs: number
+  /** Failed keys or tokens from one client address per window, past which it gets 429s until the window ends. Default: 10. Env: PARASCAN_AUTH_FAILURE_LIMIT. */
+  authFailureLimit: number
+  /** Window of PARASCAN_AUTH_FAILURE_LIMIT (ms). Default: 1 min. Env: PARASCAN_AUTH_FAILURE_WINDOW. */
+  authFailureWindowMs: number
   /** Confines each tenant's file sources to DATA_DIR/<tenant>. Default: false. Env: PARASCAN_DATA_DIR_PER_TENANT. */
   dataDirPerTenant: boolean
 }
@@ -142,6 +172,7 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
   if (e.PARASCAN_DATA_DIR_PER_TENANT && e.PARASCAN_API_KEYS === undefined) {
     throw new InvalidConfigError('PARASCAN_DATA_DIR_PER_TENANT', 'true needs PARASCAN_API_KEYS: without keys there are no tenants')
   }
+  if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000) throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be at least 1s')
   if (e.PARASCAN_SCAN_TIMEOUT < 1) throw new InvalidConfigError('PARASCAN_SCAN_TIMEOUT', 'must be at least 1ms')
   return {
     port: e.PORT,
@@ -156,6 +187,9 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     concurrency: e.PARASCAN_CONCURRENCY,
     lockDurationMs: e.PARASCAN_LOCK_DURATION,
     progressIntervalMs: e.PARASCAN_PROGRESS_INTERVAL,
+    partitionRecords: e.PARASCAN_PARTITION_RECORDS,
+    maxPartitions: e.PARASCAN_MAX_PARTITIONS,
+    partitionLockMs: e.PARASCAN_PARTITION_LOCK_DURATION,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     adminUi: e.PARASCAN_ADMIN_UI,
     maxInlineRecords: e.PARASCAN_MAX_INLINE_RECORDS,
@@ -164,11 +198,18 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     maxResults: e.PARASCAN_MAX_RESULTS,
     scanTimeoutMs: e.PARASCAN_SCAN_TIMEOUT,
     maxQueuedScans: e.PARASCAN_MAX_QUEUED_SCANS,
+    maxValueBytes: e.PARASCAN_MAX_VALUE_BYTES,
+    maxResultBytes: e.PARASCAN_MAX_RESULT_BYTES,
+    maxGroups: e.PARASCAN_MAX_GROUPS,
+    maxScanResultBytes: e.PARASCAN_MAX_SCAN_RESULT_BYTES,
+    maxPageBytes: e.PARASCAN_MAX_PAGE_BYTES,
     maxQueuedScansPerTenant: e.PARASCAN_MAX_QUEUED_SCANS_PER_TENANT,
     apiKeys: e.PARASCAN_API_KEYS,
     metricsToken: e.METRICS_TOKEN,
     rateLimit: e.PARASCAN_RATE_LIMIT,
     rateLimitWindowMs: e.PARASCAN_RATE_LIMIT_WINDOW,
+    authFailureLimit: e.PARASCAN_AUTH_FAILURE_LIMIT,
+    authFailureWindowMs: e.PARASCAN_AUTH_FAILURE_WINDOW,
     dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT
   }
 }

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { findTenant, sha256, type ApiKeyEntry } from '../config/api-keys.js'
-import { UnauthorizedError, withHeaders } from '../errors.js'
+import { RateLimitedError, UnauthorizedError, withHeaders } from '../errors.js'
+import { AuthFailureBrake, type AuthFailureBrakeOptions } from './auth-failure-brake.js'
 import { sendProblem, toProblem } from './problem-details.js'
 
 declare module 'fastify' {
@@ -18,6 +19,8 @@ export interface ApiKeyAuthOptions {
   metricsToken?: string
   /** Route prefixes that need an API key. Default: ['/v1', '/admin/queues']. */
   protectedPrefixes?: readonly string[]
+  /** How many failed keys one address may send before it gets 429s. Default: 10 per minute. */
+  failures?: AuthFailureBrakeOptions
 }
 
 const BEARER = /^Bearer +([^\s]+) *$/i
@@ -40,20 +43,29 @@ function unauthorized (request: FastifyRequest, reply: FastifyReply, realm: stri
 export function apiKeyAuth (options: ApiKeyAuthOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   const prefixes = options.protectedPrefixes ?? ['/v1', '/admin/queues']
   const metricsDigest = options.metricsToken === undefined ? undefined : sha256(options.metricsToken)
+  const brake = new AuthFailureBrake(options.failures)
   return async (request, reply) => {
     const route = request.routeOptions.url ?? request.url.split('?')[0]
-    if (route === '/metrics') {
-      if (metricsDigest === undefined) return
-      const token = presented(request)
-      if (token === undefined) return unauthorized(request, reply, 'parascan-metrics', false)
-      if (!timingSafeEqual(sha256(token), metricsDigest)) return unauthorized(request, reply, 'parascan-metrics', true)
-      return
+    const isMetrics = route === '/metrics'
+    if (isMetrics ? metricsDigest === undefined : options.apiKeys === undefined || !prefixes.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))) return
+    const wait = brake.retryAfter(request.ip)
+    if (wait > 0) {
+      const error = withHeaders(new RateLimitedError(`too many failed authentications from this address; retry in ${wait} s`), { 'retry-after': String(wait) })
+      return sendProblem(reply.headers(error.headers), toProblem(error, request))
     }
-    if (options.apiKeys === undefined || !prefixes.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))) return
-    const key = presented(request)
-    if (key === undefined) return unauthorized(request, reply, 'parascan', false)
-    const tenant = findTenant(options.apiKeys, key)
-    if (tenant === undefined) return unauthorized(request, reply, 'parascan', true)
-    request.tenant = tenant
+    const realm = isMetrics ? 'parascan-metrics' : 'parascan'
+    const token = presented(request)
+    if (token === undefined) return unauthorized(request, reply, realm, false)
+    if (isMetrics) {
+      if (timingSafeEqual(sha256(token), metricsDigest!)) return
+    } else {
+      const tenant = findTenant(options.apiKeys!, token)
+      if (tenant !== undefined) {
+        request.tenant = tenant
+        return
+      }
+    }
+    brake.fail(request.ip)
+    return unauthorized(request, reply, realm, true)
   }
 }

@@ -12,6 +12,8 @@ export interface ScanLimitsOptions {
   maxResults?: number
   /** Longest run of one scan attempt (ms); `timeout_seconds` may only lower it. Default: 1 h. */
   scanTimeoutMs?: number
+  /** Ceiling of `partitions`. Default: 1000. */
+  maxPartitions?: number
 }
 
 /** The service's bounds on one scan request, checked before anything is compiled. */
@@ -21,6 +23,7 @@ export class ScanLimits {
   readonly maxPipelineSteps: number
   readonly maxResults: number
   readonly scanTimeoutMs: number
+  readonly maxPartitions: number
 
   constructor (options: ScanLimitsOptions = {}) {
     this.maxInlineRecords = options.maxInlineRecords ?? 100_000
@@ -28,6 +31,7 @@ export class ScanLimits {
     this.maxPipelineSteps = options.maxPipelineSteps ?? 32
     this.maxResults = options.maxResults ?? 10_000_000
     this.scanTimeoutMs = options.scanTimeoutMs ?? 3_600_000
+    this.maxPartitions = options.maxPartitions ?? 1000
   }
 
   /** One error per bound the request goes over, each naming its field. */
@@ -49,6 +53,9 @@ export class ScanLimits {
     }
     if (request.timeout_seconds !== undefined && request.timeout_seconds * 1000 > this.scanTimeoutMs) {
       errors.push({ path: 'timeout_seconds', message: `at most ${this.scanTimeoutMs / 1000} (PARASCAN_SCAN_TIMEOUT)` })
+    }
+    if (request.partitions !== undefined && request.partitions > this.maxPartitions) {
+      errors.push({ path: 'partitions', message: `at most ${this.maxPartitions} (PARASCAN_MAX_PARTITIONS)` })
     }
     return errors
   }

@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusDocument, ScanStatusName } from '../../schemas/scan-status.js'
+import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
 import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
@@ -9,6 +9,7 @@ import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
+import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
 import { jsonDepth } from './json-depth.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
@@ -36,6 +37,8 @@ export interface ScanServiceOptions {
   queueFullRetryAfterSeconds?: number
   /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
   contextFor?: (tenant: string | undefined) => ScanContext
+  /** Bytes of items in one results page; a page holds at least one item. Default: 8 MiB. */
+  maxPageBytes?: number
 }
 
 export interface SubmitResult {
@@ -66,6 +69,8 @@ export interface ResultLines {
 const PAGES_PER_READ = 16
 /** Result pages read from the store at a time for NDJSON: what one download holds in memory beside the socket's buffer. */
 const NDJSON_PAGES_PER_READ = 4
+/** Results read at a time for NDJSON of a partitioned scan. */
+const NDJSON_ITEMS_PER_READ = 2000
 /** Deepest nesting accepted in an inline record. */
 export const MAX_RECORD_DEPTH = 128
 
@@ -80,7 +85,8 @@ export class ScanService {
       limits: options.limits ?? new ScanLimits(),
       admission: options.admission ?? { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
-      contextFor: options.contextFor ?? (() => options.context)
+      contextFor: options.contextFor ?? (() => options.context),
+      maxPageBytes: options.maxPageBytes ?? 8 * 1024 * 1024
     }
   }
 
@@ -94,9 +100,9 @@ export class ScanService {
     const now = new Date()
     let id = newScanId(now.getTime())
     let createdAt = now.toISOString()
-    if (idempotencyKey !== undefined) {
+    const key = idempotencyKey === undefined ? undefined : tenant === undefined ? idempotencyKey : `${tenant}:${idempotencyKey}`
+    if (idempotencyKey !== undefined && key !== undefined) {
       const print = fingerprint(request)
-      const key = tenant === undefined ? idempotencyKey : `${tenant}:${idempotencyKey}`
       const claimed = await this.#options.store.claimIdempotencyKey(key, JSON.stringify({ id, print, created_at: createdAt }))
       if (claimed !== undefined) {
         const first = JSON.parse(claimed) as { id: string, print: string, created_at: string }
@@ -125,7 +131,8 @@ export class ScanService {
       errors: [],
       metrics: null,
       attempt: null,
-      ...(tenant === undefined ? {} : { tenant })
+      ...(tenant === undefined ? {} : { tenant }),
+      ...(key === undefined ? {} : { idempotency_key: key })
     }
     const stored = { ...request, max_results: request.max_results ?? this.#options.limits.maxResults }
     const created = await this.#options.store.create(record, stored, this.#options.admission)
@@ -148,10 +155,13 @@ export class ScanService {
     return this.#document(await this.#record(id, tenant))
   }
 
-  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanStatusDocument[], next_cursor?: string }> {
+  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanSummaryDocument[], next_cursor?: string }> {
     const before = options.cursor === undefined ? undefined : decodeListCursor(options.cursor)
     const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before, tenant: options.tenant })
-    const items = records.slice(0, options.limit).map((record) => this.#document(record))
+    const items = records.slice(0, options.limit).map((record) => {
+      const { metrics: _metrics, ...summary } = this.#document(record)
+      return summary
+    })
     return records.length > options.limit
       ? { items, next_cursor: Buffer.from(items[items.length - 1].id).toString('base64url') }
       : { items }
@@ -163,6 +173,7 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
+    else await this.#options.queue.dropPartitions(id).catch(() => {})
     return await this.status(id, tenant)
   }
 
@@ -178,13 +189,28 @@ export class ScanService {
     const record = await this.#record(id, tenant)
     const finished = FINISHED_STATUSES.has(record.status)
     const partial = isPartial(record.status)
+    if (record.partitions !== undefined) {
+      const start = cursor === undefined ? undefined : decodePartitionedCursor(cursor)
+      if (cursor !== undefined && start === undefined) {
+        const old = decodeResultCursor(cursor)
+        if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
+      }
+      return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
+    }
     const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
     if (position.attempt !== (record.attempt ?? '')) {
       if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
       position.attempt = record.attempt ?? ''
+    } else if (cursor !== undefined && (position.page > 0 || position.offset > 0)) {
+      // A cursor this service made points at most at the page after the last one that existed then.
+      const page = position.offset > 0 ? position.page : position.page - 1
+      if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
     }
     const parts: string[] = []
+    const maxBytes = this.#options.maxPageBytes
     let taken = 0
+    let bytes = 0
+    let full = false
     let exhausted = record.attempt === null
     while (taken < limit && !exhausted) {
       const pages = await this.#options.store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
@@ -193,19 +219,38 @@ export class ScanService {
         if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
         const wanted = limit - taken
         const available = items.length - position.offset
-        if (available <= wanted) {
+        const size = Buffer.byteLength(text)
+        if (available <= wanted && bytes + size <= maxBytes) {
           if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
           taken += available
+          bytes += size
           position.page++
           position.offset = 0
         } else {
-          parts.push(items.slice(position.offset, position.offset + wanted).map((item) => JSON.stringify(item)).join(','))
-          taken += wanted
-          position.offset += wanted
+          const texts: string[] = []
+          const end = position.offset + Math.min(wanted, available)
+          while (position.offset < end) {
+            const item = JSON.stringify(items[position.offset])
+            const itemBytes = Buffer.byteLength(item) + 1
+            if (taken > 0 && bytes + itemBytes > maxBytes) {
+              full = true
+              break
+            }
+            texts.push(item)
+            taken++
+            bytes += itemBytes
+            position.offset++
+          }
+          if (texts.length > 0) parts.push(texts.join(','))
+          if (position.offset === items.length) {
+            position.page++
+            position.offset = 0
+          }
         }
-        if (taken >= limit) break
+        if (taken >= limit || full) break
       }
-      if (pages.length < PAGES_PER_READ && taken < limit) exhausted = true
+      if (pages.length < PAGES_PER_READ && taken < limit && !full) exhausted = true
+      if (full) break
     }
     if (finished && !exhausted && position.offset === 0) {
       exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
@@ -226,26 +271,33 @@ export class ScanService {
     const record = await this.#record(id, tenant)
     if (!FINISHED_STATUSES.has(record.status)) throw new ScanNotFinishedError(id, record.status)
     const count = record.result.count
-    return { status: record.status, partial: isPartial(record.status), count, lines: this.#lines(id, record.attempt, count) }
+    const lines = record.partitions === undefined ? this.#lines(id, record.attempt) : this.#partitionedLines(id)
+    return { status: record.status, partial: isPartial(record.status), count, lines: checkedCount(id, lines, count) }
   }
 
-  async * #lines (id: string, attempt: string | null, count: number): AsyncGenerator<string> {
-    let sent = 0
+  async * #partitionedLines (id: string): AsyncGenerator<string> {
+    let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
+    for (;;) {
+      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)
+      const { items, next_cursor: next } = JSON.parse(page.json) as { items: unknown[], next_cursor?: string }
+      if (items.length > 0) yield ndjsonLines(items)
+      if (page.complete || next === undefined) return
+      position = decodePartitionedCursor(next) as PartitionedPosition
+    }
+  }
+
+  async * #lines (id: string, attempt: string | null): AsyncGenerator<string> {
     for (let page = 0; attempt !== null;) {
       const pages = await this.#options.store.readPages(id, attempt, page, NDJSON_PAGES_PER_READ)
       for (const text of pages) {
         const items = JSON.parse(text) as unknown[]
-        if (items.length === 0) continue
-        sent += items.length
-        let lines = ''
-        for (const item of items) lines += JSON.stringify(item) + '\n'
-        yield lines
+        if (items.length > 0) yield ndjsonLines(items)
       }
       if (pages.length < NDJSON_PAGES_PER_READ) break
       page += pages.length
     }
-    if (sent < count) throw new ResultsGoneError(id, sent, count)
   }
+
 
   /** The scan, if it exists and `tenant` may see it; a scan of another tenant is not found. */
   async #record (id: string, tenant?: string): Promise<ScanRecord> {
@@ -255,7 +307,7 @@ export class ScanService {
   }
 
   #document (record: ScanRecord): ScanStatusDocument {
-    const { attempt: _attempt, tenant: _tenant, ...fields } = record
+    const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, cancelRequested: _cancel, ...fields } = record
     return { ...fields, result: { ...fields.result, partial: isPartial(record.status) }, links: this.#links(record.id) }
   }
 
@@ -308,4 +360,20 @@ function decodeListCursor (cursor: string): string {
 
 function isPartial (status: ScanStatusName): boolean {
   return status === 'failed' || status === 'cancelled'
+}
+
+function ndjsonLines (items: unknown[]): string {
+  let lines = ''
+  for (const item of items) lines += JSON.stringify(item) + '\n'
+  return lines
+}
+
+/** Passes `lines` on, and throws at their end when they held fewer than `count` results (they went away meanwhile). */
+async function * checkedCount (id: string, lines: AsyncIterable<string>, count: number): AsyncGenerator<string> {
+  let sent = 0
+  for await (const text of lines) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) sent++
+    yield text
+  }
+  if (sent < count) throw new ResultsGoneError(id, sent, count)
 }

@@ -4,6 +4,18 @@ import type { QueueJobState } from '../queue/scan-queue.js'
 
 export type ScanOutcomeLabel = 'succeeded' | 'failed' | 'cancelled'
 
+export interface ServiceMetricsOptions {
+  /** Longest run of a scan (ms): the last bucket of the scan duration. Default: 3600000 (PARASCAN_SCAN_TIMEOUT's default). */
+  scanTimeoutMs?: number
+}
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400]
+
+/** Buckets of a duration up to `limitSeconds`, which is the last one. */
+export function durationBuckets (limitSeconds: number): number[] {
+  return [...DURATION_BUCKETS.filter((bucket) => bucket < limitSeconds), limitSeconds]
+}
+
 /** The Prometheus metrics of one service instance, in a Registry of its own. */
 export class ServiceMetrics {
   readonly registry = new Registry()
@@ -29,12 +41,7 @@ export class ServiceMetrics {
   readonly lockContention = new Counter({ name: 'parascan_lock_contention_events_total', help: 'Lost compare-and-swap races on a deque.', labelNames: ['worker_id'], registers: [this.registry] })
   readonly localQueueDepth = new Gauge({ name: 'parascan_local_queue_depth', help: 'Ranges waiting in each worker\'s deque (last progress event).', labelNames: ['worker_id'], registers: [this.registry] })
   readonly scans = new Counter({ name: 'parascan_scans_total', help: 'Scans finished by this instance, by outcome.', labelNames: ['outcome'], registers: [this.registry] })
-  readonly scanDuration = new Histogram({
-    name: 'parascan_scan_duration_seconds',
-    help: 'Time from start to end of a scan on this instance.',
-    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
-    registers: [this.registry]
-  })
+  readonly scanDuration: Histogram<'outcome'>
 
   readonly scanQueueWait = new Histogram({
     name: 'parascan_scan_queue_wait_seconds',
@@ -53,7 +60,14 @@ export class ServiceMetrics {
     registers: [this.registry]
   })
 
-  constructor () {
+  constructor (options: ServiceMetricsOptions = {}) {
+    this.scanDuration = new Histogram({
+      name: 'parascan_scan_duration_seconds',
+      help: 'Time from start to end of a scan on this instance, by outcome; the last bucket is the scan timeout.',
+      labelNames: ['outcome'],
+      buckets: durationBuckets((options.scanTimeoutMs ?? 3_600_000) / 1000),
+      registers: [this.registry]
+    })
     collectDefaultMetrics({ register: this.registry })
   }
 

@@ -60,6 +60,8 @@ export class CrashRecovery {
     }
     if (!this.#recovering) {
       this.#recovering = true
+      // Threads waiting at the ordered window would never go idle: the window opens until the replacement starts.
+      this.#options.state.liftWindow(true)
       this.#since = performance.now()
       setTimeout(() => this.#recover(), RECOVERY_POLL_MS)
     }
@@ -71,6 +73,7 @@ export class CrashRecovery {
       slot.finish()
     }
     this.#recovering = false
+    this.#options.state.liftWindow(false)
     this.#options.settled()
   }
 
@@ -91,6 +94,7 @@ export class CrashRecovery {
     const lost = subtractRanges(ledger.missing(claimed), dead.flatMap(slot => state.queued(slot.id)))
     state.setRemaining(total - ledger.size)
     this.#recovering = false
+    this.#options.state.liftWindow(false)
     const seeds: Array<Array<[number, number]>> = dead.map(() => [])
     lost.forEach((range, i) => seeds[i % dead.length].push(range))
     dead.forEach((slot, i) => {

@@ -3,6 +3,12 @@ import type { Aggregator, ResultBatch } from './types.js'
 export interface ResultSinkOptions {
   /** Deliver in source order. Default: false. */
   ordered?: boolean
+  /**
+   * Ordered: called in order once every record below `front` has been handed
+   * over (onBatch resolved, or parsed into `results`), with the JSON length
+   * of the ranges that handing over covered. Default: none.
+   */
+  release?: (front: number, bytes: number) => void
   /** Receives pages; when absent, results are parsed and kept for `results`. Default: none. */
   onBatch?: (batch: ResultBatch) => void | Promise<void>
   /** Folds partial states instead of passing results. Default: none. */
@@ -15,11 +21,14 @@ export interface ResultSinkOptions {
 
 interface Pending { end: number, json: string, items: number }
 
+const noRelease = (): void => {}
+
 /**
  * The main-thread end of result transport. Unordered pages pass through as
  * the JSON text the worker made; ordered ones wait, keyed by offset, until
- * every range before them has come. Pages for `onBatch` are delivered one
- * at a time; without it, pages are parsed as they arrive.
+ * every range before them has come, and are released (see `release`) once
+ * handed over. Pages for `onBatch` are delivered one at a time; without it,
+ * pages are parsed as they arrive.
  */
 export class ResultSink {
   readonly results: unknown[] = []
@@ -61,16 +70,26 @@ export class ResultSink {
     }
     const texts: string[] = []
     let items = 0
+    let bytes = 0
+    const from = this.#next
     for (let next = this.#pending.get(this.#next); next !== undefined; next = this.#pending.get(this.#next)) {
       this.#pending.delete(this.#next)
       this.#next = next.end
+      bytes += next.json.length
       if (next.items > 0) {
         texts.push(next.json)
         items += next.items
       }
     }
-    if (items === 0) return
-    this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items)
+    if (this.#next === from) return
+    const front = this.#next
+    const release = this.#options.release ?? noRelease
+    if (items === 0) {
+      if (this.#options.onBatch === undefined) release(front, bytes)
+      else this.#chain = this.#chain.then(() => release(front, bytes))
+      return
+    }
+    this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items, () => release(front, bytes))
   }
 
   /** Resolves when every page has been handed over. */
@@ -78,16 +97,20 @@ export class ResultSink {
     return this.#chain
   }
 
-  #deliver (json: string, items: number): void {
+  #deliver (json: string, items: number, handedOver: () => void = noRelease): void {
     const onBatch = this.#options.onBatch
     if (onBatch === undefined) {
       const values = JSON.parse(json) as unknown[]
       const results = this.results
       for (let i = 0; i < values.length; i++) results.push(values[i])
+      handedOver()
       return
     }
     if (this.#failed) return
-    this.#chain = this.#chain.then(() => onBatch({ json, items })).catch((error: unknown) => {
+    this.#chain = this.#chain.then(async () => {
+      await onBatch({ json, items })
+      handedOver()
+    }).catch((error: unknown) => {
       if (!this.#failed) {
         this.#failed = true
         this.#options.onError(error)

@@ -18,6 +18,8 @@ const PARK_TIMEOUT_MS = 250
 const FLUSH_ITEMS = 16_384
 /** ...or when its oldest record is this old. */
 const FLUSH_MS = 50
+/** Most ranges a replaced thread puts in its deque from the work it took over; the rest it keeps for later. */
+const SEEDS_IN_DEQUE = 256
 
 export interface ScanRunnerOptions {
   /** Receives every message for the main thread. */
@@ -45,8 +47,14 @@ export class ScanRunner {
   readonly #stealing: boolean
   readonly #splitting: boolean
   readonly #aggregate: Aggregator<unknown, unknown> | undefined
-  readonly #seeds: Array<[number, number]>
+  #seeds: Array<[number, number]>
   readonly #span: SpanState
+  /** Ordered, in worker threads: the reorder window applies. */
+  readonly #windowed: boolean
+  /** Ordered: one JSON text per chunk of the batch, and their total length. */
+  #parts: string[] = []
+  #partBytes = 0
+  #batchItems = 0
 
   /** First record of the chunk #beginChunk claimed. */
   #chunkLo = 0
@@ -79,6 +87,7 @@ export class ScanRunner {
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
     this.#seeds = spec.seeds.slice().reverse()
+    this.#windowed = spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
     this.#span = { process: task.process, params: spec.params, aggregate: task.aggregate, items: [], partial: undefined, matched: 0, promise: undefined, error: undefined, at: 0 }
   }
 
@@ -90,6 +99,7 @@ export class ScanRunner {
       if (this.#task.init !== undefined) await callHook('init', () => this.#task.init?.(params))
       if (this.#aggregate !== undefined) this.#span.partial = this.#aggregate.create(params)
       this.#batchStart = performance.now()
+      if (this.#spec.seeds.length > 0) this.#takeOver()
       await this.#loop()
       if (!this.#state.aborted) await this.#flush()
     } catch (error) {
@@ -124,6 +134,7 @@ export class ScanRunner {
     const span = this.#span
     for (;;) {
       if (state.aborted) return
+      if (this.#windowed && !(await this.#admit())) return
       const count = this.#beginChunk()
       if (count === 0) {
         if (!(await this.#acquire())) return
@@ -175,6 +186,9 @@ export class ScanRunner {
     let size = this.#ctrl.size
     const cap = Math.max(min, Math.ceil((this.#spec.total - state.started) / (2 * this.#spec.workers)))
     if (size > cap) size = cap
+    const windowRecords = this.#windowed ? this.#spec.window.records : 0
+    // Room in the window for two chunks of every thread, so they need not take turns.
+    if (this.#windowed && size > Math.ceil(windowRecords / (2 * this.#spec.workers))) size = Math.ceil(windowRecords / (2 * this.#spec.workers))
     let depth = state.depth(me)
     let lo: number
     let count: number
@@ -189,6 +203,11 @@ export class ScanRunner {
         end = lo + Math.max(size, left >>> 1)
       }
       count = Math.min(size, end - lo)
+      if (this.#windowed) {
+        // No record at or past the window's end: #admit let lo in, and the front only moves up.
+        const room = state.front + windowRecords - lo
+        if (count > room) count = Math.max(1, room)
+      }
       if (state.updateRange(me, word, lo + count, end)) {
         if (end < hi) {
           state.push(me, end, hi - end)
@@ -224,14 +243,88 @@ export class ScanRunner {
     if (this.#batchSkipped !== 0) state.write(me, STAT_SKIPPED, this.#skipped)
     const ranges = this.#batchRanges
     const last = ranges.length - 3
-    if (last >= 0 && ranges[last + 1] === lo) {
+    if (this.#spec.ordered && this.#aggregate === undefined) {
+      // One JSON text per chunk: its length counts against the ordered window's bytes before the next chunk.
+      let json: string
+      try {
+        json = matched === 0 ? '[]' : JSON.stringify(this.#span.items)
+      } catch (error) {
+        throw new ScanFailure({ kind: 'json', offset: lo, count, detail: describeError(error), cause: error })
+      }
+      this.#span.items = []
+      this.#parts.push(json)
+      this.#partBytes += json.length
+      ranges.push(lo, lo + count, matched)
+    } else if (last >= 0 && ranges[last + 1] === lo) {
       ranges[last + 1] = lo + count
       ranges[last + 2] += matched
     } else {
       ranges.push(lo, lo + count, matched)
     }
+    if (this.#aggregate === undefined) this.#batchItems += matched
     this.#batchRecords += count
-    return this.#span.items.length >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
+    return this.#batchItems >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
+  }
+
+  /**
+   * Ordered: holds the thread before a chunk that would start at or past the
+   * window's end (front + window.records), or, unless it starts at the front,
+   * while the JSON held reaches window.bytes. It flushes first (its own
+   * results may be what the front waits for), then sleeps on the front. The
+   * thread at the front always goes on, so the window cannot close for good;
+   * the range word stays stealable meanwhile. False when the scan stops.
+   */
+  async #admit (): Promise<boolean> {
+    const state = this.#state
+    const { records, bytes } = this.#spec.window
+    for (;;) {
+      if (state.aborted) return false
+      if (state.windowLifted) return true
+      const word = state.rangeWord(this.#me)
+      const lo = rangeLo(word)
+      if (rangeHi(word) <= lo) return true
+      const front = state.front
+      if (lo < front + records && (lo <= front || state.heldBytes + this.#partBytes < bytes)) return true
+      if (this.#batchRecords > 0) {
+        await this.#flush()
+        continue
+      }
+      state.waitFront(front, PARK_TIMEOUT_MS)
+    }
+  }
+
+  /**
+   * A replaced thread: the range word and deque its slot left, and the lost
+   * ranges it was given, sorted so that its range word holds the lowest, its
+   * deque the next (the lowest at the bottom) and the rest wait privately.
+   * Nothing below a thread's range word is then held by it, which the
+   * ordered window relies on.
+   */
+  #takeOver (): void {
+    const state = this.#state
+    const me = this.#me
+    const ranges: Array<[number, number]> = this.#spec.seeds.map(([lo, hi]) => [lo, hi])
+    for (;;) {
+      const word = state.rangeWord(me)
+      const lo = rangeLo(word)
+      const hi = rangeHi(word)
+      if (hi <= lo) break
+      if (state.updateRange(me, word, lo, lo)) {
+        ranges.push([lo, hi])
+        break
+      }
+    }
+    if (this.#stealing) {
+      while (state.pop(me) === TAKE_WON) ranges.push([state.takenOffset, state.takenOffset + state.takenCount])
+    }
+    ranges.sort((a, b) => a[0] - b[0])
+    const first = ranges.shift()
+    if (this.#stealing) {
+      const queued = ranges.splice(0, SEEDS_IN_DEQUE)
+      for (let i = queued.length - 1; i >= 0; i--) state.push(me, queued[i][0], queued[i][1] - queued[i][0])
+    }
+    this.#seeds = ranges.reverse()
+    if (first !== undefined) this.#own(first[0], first[1])
   }
 
   /** A value that process resolved to. */
@@ -257,16 +350,14 @@ export class ScanRunner {
   /** Takes the next range into the range word; false when the scan is over or aborted. */
   async #acquire (): Promise<boolean> {
     const state = this.#state
-    const seed = this.#seeds.pop()
-    if (seed !== undefined) return this.#own(seed[0], seed[1])
-
     if (this.#stealing) {
       const popped = state.pop(this.#me)
       if (popped === TAKE_WON) return this.#take()
       if (popped === TAKE_LOST) this.#contention++
-    } else if (this.#claim()) {
-      return true
     }
+    const seed = this.#seeds.pop()
+    if (seed !== undefined) return this.#own(seed[0], seed[1])
+    if (!this.#stealing && this.#claim()) return true
     await this.#flush()
     return this.#search()
   }
@@ -359,6 +450,7 @@ export class ScanRunner {
     const spec = this.#spec
     const ranges = this.#batchRanges
     const items = this.#span.items
+    let held = 0
     const message: CommitMessage = {
       type: 'commit',
       scanId: spec.scanId,
@@ -374,14 +466,11 @@ export class ScanRunner {
         message.partial = JSON.stringify(this.#span.partial)
         this.#span.partial = this.#aggregate.create(spec.params)
       } else if (spec.ordered) {
-        const parts: string[] = []
-        let from = 0
-        for (let r = 2; r < ranges.length; r += 3) {
-          parts.push(ranges[r] === 0 ? '[]' : JSON.stringify(items.slice(from, from + ranges[r])))
-          from += ranges[r]
-        }
-        message.parts = parts
-        message.items = items.length
+        message.parts = this.#parts
+        message.items = this.#batchItems
+        held = this.#partBytes
+        this.#parts = []
+        this.#partBytes = 0
       } else {
         message.json = JSON.stringify(items)
         message.items = items.length
@@ -393,8 +482,10 @@ export class ScanRunner {
     this.#batchRanges = []
     this.#span.items = []
     this.#batchRecords = 0
+    this.#batchItems = 0
     this.#batchSkipped = 0
     this.#batchErrors = []
+    if (held !== 0) this.#state.addHeldBytes(held)
     this.#options.post(message)
     this.#state.add(this.#me, STAT_POSTED, records)
     this.#state.commit(records)
@@ -443,7 +534,10 @@ function toFailure (error: unknown): ScanFailure {
 }
 
 function plainError (error: unknown): unknown {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    return { name: error.name, message: error.message, stack: error.stack, ...(typeof code === 'string' ? { code } : {}) }
+  }
   return describeError(error)
 }
 

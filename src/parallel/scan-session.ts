@@ -9,7 +9,7 @@ import type { SharedScanState } from './shared-scan-state.js'
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
-import type { ErrorPolicy, MetricsCallback, ResultBatch, TaskModule } from './types.js'
+import type { ErrorPolicy, MetricsCallback, OrderedWindow, ResultBatch, TaskModule } from './types.js'
 import type { ScanSpec, WorkerMessage } from './worker-protocol.js'
 
 export type { SessionResult } from './scan-settlement.js'
@@ -34,6 +34,8 @@ export interface ScanSessionOptions {
   state: SharedScanState
   host: ThreadHost
   ordered: boolean
+  /** With `ordered`: the reorder window. Default: none (every result may be held). */
+  window?: OrderedWindow
   onError: ErrorPolicy
   maxErrorSamples: number
   progressIntervalMs: number
@@ -77,6 +79,7 @@ export class ScanSession {
     this.#slots = new SlotTable(options.config.scheduler === 'sequential' ? 1 : options.config.max_workers)
     this.#sink = new ResultSink({
       ordered: options.ordered,
+      release: (front, bytes) => this.#state.release(front, bytes),
       onBatch: options.onBatch,
       aggregate: options.task.aggregate,
       params: options.params,
@@ -207,6 +210,7 @@ export class ScanSession {
       scheduler: o.config.scheduler,
       config: o.config.toJSON(),
       ordered: o.ordered,
+      window: o.window ?? { records: 2 ** 31 - 1, bytes: Number.MAX_SAFE_INTEGER },
       onError: o.onError,
       maxErrorSamples: o.maxErrorSamples,
       seeds

@@ -2,7 +2,7 @@
 const LINE = 32
 const RING_ENTRIES = 1024
 const RING_MASK = RING_ENTRIES - 1
-const GLOBAL_LINES = 8
+const GLOBAL_LINES = 11
 /** top, bottom, stats, range word, then the ring. */
 const WORKER_LINES = 4 + (RING_ENTRIES * 2) / LINE
 const LOW_BITS = 0xffffffffn
@@ -15,6 +15,12 @@ const REMAINING = 4 * LINE
 const STARTED = 5 * LINE
 const WAKES = 6 * LINE
 const CURSOR = 7 * LINE
+/** Ordered scans: every record below it was handed over in order (a page's onBatch resolved). */
+const FRONT = 8 * LINE
+/** Ordered scans: bytes of JSON posted by threads and not yet handed over (a BigInt64 slot). */
+const HELD_BYTES = (9 * LINE) >> 1
+/** Ordered scans: 1 while crash recovery waits for the live threads to go idle; nobody waits at the window then. */
+const WINDOW_LIFTED = 10 * LINE
 
 /** Per-worker counters on the worker's stats line, written only by that worker. */
 export const STAT_PROCESSED = 0
@@ -81,6 +87,33 @@ export class SharedScanState {
   abort (): void {
     Atomics.store(this.i32, ABORT, 1)
     this.wakeAll()
+    Atomics.notify(this.i32, FRONT)
+  }
+
+  /** Ordered scans: the records below it have been handed over in order. */
+  get front (): number { return Atomics.load(this.i32, FRONT) }
+  /** Ordered scans: JSON bytes posted and not yet handed over. */
+  get heldBytes (): number { return Number(Atomics.load(this.#i64, HELD_BYTES)) }
+  /** A thread: `bytes` of ordered results are on their way to the calling thread. */
+  addHeldBytes (bytes: number): void { Atomics.add(this.#i64, HELD_BYTES, BigInt(bytes)) }
+
+  /** Calling thread: records below `front` and `bytes` more were handed over; wakes the threads waiting for the window. */
+  release (front: number, bytes: number): void {
+    if (bytes !== 0) Atomics.sub(this.#i64, HELD_BYTES, BigInt(bytes))
+    Atomics.store(this.i32, FRONT, front)
+    Atomics.notify(this.i32, FRONT)
+  }
+
+  get windowLifted (): boolean { return Atomics.load(this.i32, WINDOW_LIFTED) !== 0 }
+  /** Calling thread: lifts the ordered window (or puts it back) and wakes the threads waiting at it. */
+  liftWindow (lifted: boolean): void {
+    Atomics.store(this.i32, WINDOW_LIFTED, lifted ? 1 : 0)
+    Atomics.notify(this.i32, FRONT)
+  }
+
+  /** A thread ahead of the ordered window: sleeps until the front moves from `front` (or the abort, or `timeoutMs`). */
+  waitFront (front: number, timeoutMs: number): void {
+    Atomics.wait(this.i32, FRONT, front, timeoutMs)
   }
 
   get hungry (): number { return Atomics.load(this.i32, HUNGRY) }

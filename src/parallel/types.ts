@@ -66,6 +66,23 @@ export interface ScanOptions {
   signal?: AbortSignal
   /** Results in source order. Default: false. */
   ordered?: boolean
+  /**
+   * With `ordered`: threads start no record this far or farther past the
+   * first record whose results have not been handed over yet (by `onBatch`
+   * resolving, or into the results of `scan()`); a thread that would waits.
+   * So at most this many records' results are held out of order.
+   * @defaultValue 65536
+   */
+  ordered_window_records?: number
+  /**
+   * With `ordered`: when the JSON of results posted by the threads and not
+   * yet handed over reaches this many bytes (UTF-16 code units of the JSON
+   * text: bytes for ASCII), threads wait before their next chunk, except the
+   * one at the first record not handed over. Results held stay within this
+   * plus one chunk's results per thread.
+   * @defaultValue 67108864 (64 MiB)
+   */
+  ordered_window_bytes?: number
   /** What an exception in fetch or process does. Default: 'fail'. */
   on_error?: ErrorPolicy
   /** With on_error 'skip': how many errors are kept with their offsets. Default: 10. */
@@ -78,6 +95,12 @@ export interface ScanOptions {
    * scan). Default: 2000 (ms).
    */
   stop_grace_ms?: number
+}
+
+/** The ordered reorder window: most records past the handed-over front, most JSON bytes held. */
+export interface OrderedWindow {
+  records: number
+  bytes: number
 }
 
 /** A page of results as JSON text: `json` is a JSON array of `items` values. */

@@ -29,6 +29,8 @@ interface PreparedScan {
 }
 
 const MAX_TOTAL = 2 ** 31 - 1
+const ORDERED_WINDOW_RECORDS = 65_536
+const ORDERED_WINDOW_BYTES = 64 * 1024 * 1024
 
 /**
  * Worker threads that run scans by work stealing (or the thread_pool and
@@ -98,6 +100,12 @@ export class WorkStealingPool {
         throw new InvalidScanOptionError(`${key} must be a number >= 1, got ${String(ms)}`)
       }
     }
+    for (const key of ['ordered_window_records', 'ordered_window_bytes'] as const) {
+      const value = options[key]
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || (key === 'ordered_window_records' && value > MAX_TOTAL))) {
+        throw new InvalidScanOptionError(`${key} must be an integer in [1, ${key === 'ordered_window_records' ? MAX_TOTAL : Number.MAX_SAFE_INTEGER}], got ${String(value)}`)
+      }
+    }
     if (options.metrics !== undefined && typeof options.metrics !== 'function') throw new InvalidScanOptionError('metrics must be a function')
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidScanOptionError('signal must be an AbortSignal')
     return { total, moduleUrl: taskModuleUrl(task.module), params: task.params, config, options }
@@ -128,6 +136,7 @@ export class WorkStealingPool {
       state: new SharedScanState(this.#buffer, sequential ? 1 : config.max_workers),
       host,
       ordered: options.ordered ?? false,
+      window: { records: options.ordered_window_records ?? ORDERED_WINDOW_RECORDS, bytes: options.ordered_window_bytes ?? ORDERED_WINDOW_BYTES },
       onError: options.on_error ?? 'fail',
       maxErrorSamples: options.max_error_samples ?? 10,
       progressIntervalMs: options.progress_interval_ms ?? 250,

@@ -1,4 +1,4 @@
-import type { ErrorPolicy, ParallelConfigOptions, RecordErrorSample, SchedulerName, WorkerHistograms, WorkerMetrics } from './types.js'
+import type { ErrorPolicy, OrderedWindow, ParallelConfigOptions, RecordErrorSample, SchedulerName, WorkerHistograms, WorkerMetrics } from './types.js'
 
 /** Everything one thread needs to take part in a scan. */
 export interface ScanSpec {
@@ -12,6 +12,8 @@ export interface ScanSpec {
   scheduler: SchedulerName
   config: Required<ParallelConfigOptions>
   ordered: boolean
+  /** With `ordered`: the reorder window the threads keep to (see ScanOptions). */
+  window: OrderedWindow
   onError: ErrorPolicy
   maxErrorSamples: number
   /** Ranges [offset, end) this thread runs first (a replaced worker's lost work). */

@@ -3,6 +3,8 @@ import { compileExpression, type CelProgram } from './cel-expression.js'
 import { celToJson } from './cel-to-json.js'
 import { celTypeName } from './cel-type-name.js'
 import { compareGroups } from './group-order.js'
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js'
+import { TooManyGroupsError, ValueTooLargeError } from '../errors.js'
 
 type Op = AggregateSpec['metrics'][string]['op']
 
@@ -62,8 +64,11 @@ function combine (op: Op, a: MetricState, b: MetricState): MetricState {
 export class Aggregation {
   readonly #groupBy?: CelProgram
   readonly #metrics: Metric[]
+  readonly #limits: ValueLimits
+  readonly #groups = new WeakMap<AggregateState, number>()
 
-  constructor (spec: AggregateSpec) {
+  constructor (spec: AggregateSpec, limits: ValueLimits = DEFAULT_VALUE_LIMITS) {
+    this.#limits = limits
     if (spec.group_by !== undefined) this.#groupBy = compileExpression(spec.group_by, 'aggregate.group_by')
     this.#metrics = Object.entries(spec.metrics).map(([name, metric]) => {
       const label = `aggregate.metrics.${name}.expr`
@@ -79,8 +84,14 @@ export class Aggregation {
   add (state: AggregateState, record: unknown): AggregateState {
     const group = this.#groupBy === undefined ? null : celToJson(this.#groupBy(record), 'aggregate.group_by')
     const key = group === null ? 'null' : JSON.stringify(group)
-    let row = state[key]
+    let row = Object.hasOwn(state, key) ? state[key] : undefined
     if (row === undefined) {
+      if (key.length > this.#limits.valueBytes) {
+        throw new ValueTooLargeError('aggregate.group_by', 'the group', this.#limits.valueBytes, 'PARASCAN_MAX_VALUE_BYTES')
+      }
+      const groups = (this.#groups.get(state) ?? Object.keys(state).length) + 1
+      if (groups > this.#limits.groups) throw new TooManyGroupsError(this.#limits.groups)
+      this.#groups.set(state, groups)
       row = [group, ...this.#metrics.map((metric) => initial(metric.op))]
       state[key] = row
     }
@@ -100,10 +111,12 @@ export class Aggregation {
 
   /** Merges `b` into `a`. */
   merge (a: AggregateState, b: AggregateState): AggregateState {
+    let groups = this.#groups.get(a) ?? Object.keys(a).length
     for (const key of Object.keys(b)) {
       const theirs = b[key]
-      const ours = a[key]
+      const ours = Object.hasOwn(a, key) ? a[key] : undefined
       if (ours === undefined) {
+        if (++groups > this.#limits.groups) throw new TooManyGroupsError(this.#limits.groups)
         a[key] = theirs
         continue
       }
@@ -111,6 +124,7 @@ export class Aggregation {
         ours[i + 1] = combine(this.#metrics[i].op, ours[i + 1] as MetricState, theirs[i + 1] as MetricState)
       }
     }
+    this.#groups.set(a, groups)
     return a
   }
 

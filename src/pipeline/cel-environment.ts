@@ -1,5 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js'
 import { registerMixedNumbers } from './cel-numbers.js'
+import { RE2_MATCHES, re2Matches } from './re2-matches.js'
 
 /** Structural limits of every expression, checked when it is compiled. */
 export const celLimits = {
@@ -16,9 +17,10 @@ export type RecordCelType = 'dyn' | 'int' | 'double' | 'string' | 'bool' | 'map'
 function createEnvironment (recordType: RecordCelType): Environment {
   const env = registerMixedNumbers(new Environment({ homogeneousAggregateLiterals: false, limits: celLimits }))
   return env.registerVariable('record', recordType, { description: 'The current record.' })
+    .registerFunction(`string.${RE2_MATCHES}(string): bool`, re2Matches, { description: 'matches, on RE2 (linear time).' })
 }
 
-/** The one CEL environment of parascan: a single variable `record` of dynamic type. */
+/** The one CEL environment of parascan: a single variable `record` of dynamic type; `matches` runs on RE2. */
 export const celEnvironment = createEnvironment('dyn')
 
 const EQUALITY_TYPES = ['int', 'uint', 'double', 'string', 'bool', 'bytes', 'null', 'map', 'list']

@@ -1,6 +1,8 @@
 import type { ParseError, TypeError } from '@marcbachmann/cel-js'
 import { celEnvironment } from './cel-environment.js'
 import { compileFastPath, UNDECIDED } from './cel-fast-path.js'
+import { compileRe2, RE2_MATCHES, useRe2Matches } from './re2-matches.js'
+import { holdsSpecialKeys, keepSpecialKeys, withSpecialKeysAsMaps } from './cel-data-keys.js'
 
 export type CelProgram = (record: unknown) => unknown
 
@@ -18,8 +20,34 @@ export function describePosition (source: string, index: number): string {
   return source.includes('\n') ? `line ${line}, column ${column}` : `column ${column}`
 }
 
+interface AstNode {
+  op: string
+  args: unknown
+}
+
+function isAstNode (value: unknown): value is AstNode {
+  return typeof value === 'object' && value !== null && 'op' in value && 'args' in value
+}
+
+/**
+ * Adapts a parsed expression to parascan: `matches` runs on RE2, map literals keep keys such as
+ * `constructor`. Returns the literal patterns of `matches`, to be checked at once.
+ */
+function prepare (node: unknown, patterns: string[] = []): string[] {
+  if (Array.isArray(node)) {
+    for (const child of node) prepare(child, patterns)
+    return patterns
+  }
+  if (!isAstNode(node)) return patterns
+  const pattern = useRe2Matches(node)
+  if (pattern !== undefined) patterns.push(pattern)
+  if (node.op === 'map' && Array.isArray(node.args) && node.args.length > 0) keepSpecialKeys(node as unknown as Parameters<typeof keepSpecialKeys>[0])
+  prepare(node.args, patterns)
+  return patterns
+}
+
 export function describeCelError (source: string, error: CelErrorLike): string {
-  const summary = error.summary ?? error.message.split('\n')[0]
+  const summary = (error.summary ?? error.message.split('\n')[0]).replaceAll(RE2_MATCHES, 'matches')
   return error.range === undefined ? summary : `${summary} (at ${describePosition(source, error.range.start)})`
 }
 
@@ -31,7 +59,13 @@ export function checkExpression (source: string): string | null {
   } catch (error) {
     return describeCelError(source, error as CelErrorLike)
   }
-  return result.valid ? null : describeCelError(source, result.error as CelErrorLike)
+  if (!result.valid) return describeCelError(source, result.error as CelErrorLike)
+  try {
+    for (const pattern of prepare(celEnvironment.parse(source).ast)) compileRe2(pattern)
+  } catch (error) {
+    return (error as Error).message
+  }
+  return null
 }
 
 /**
@@ -43,10 +77,13 @@ export function compileExpression (source: string, label: string): CelProgram {
   const problem = checkExpression(source)
   if (problem !== null) throw new Error(`${label}: ${problem}`)
   const evaluate = celEnvironment.parse(source)
+  prepare(evaluate.ast)
   const slow: CelProgram = (record) => {
     try {
       return evaluate({ record })
     } catch (error) {
+      // cel-js tells a map by its constructor property: a record with a key of that name is handed over as a Map.
+      if (/^Unsupported type/.test((error as Error).message) && holdsSpecialKeys(record)) return slow(withSpecialKeysAsMaps(record))
       throw new Error(`${label}: ${describeCelError(source, error as CelErrorLike)}`)
     }
   }

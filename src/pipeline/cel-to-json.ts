@@ -1,3 +1,5 @@
+import { setOwnProperty } from './own-property.js'
+
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const MIN_SAFE = -MAX_SAFE
 
@@ -40,13 +42,13 @@ export function celToJson (value: unknown, where = 'result'): unknown {
   if (value instanceof Date) return value.toISOString()
   if (value instanceof Map) {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of value) out[String(k)] = celToJson(v, `${where}.${String(k)}`)
+    for (const [k, v] of value) setOwnProperty(out, String(k), celToJson(v, `${where}.${String(k)}`))
     return out
   }
   const proto = Object.getPrototypeOf(value)
   if (proto === Object.prototype || proto === null) {
     const out: Record<string, unknown> = {}
-    for (const k of Object.keys(value)) out[k] = celToJson((value as Record<string, unknown>)[k], `${where}.${k}`)
+    for (const k of Object.keys(value)) setOwnProperty(out, k, celToJson((value as Record<string, unknown>)[k], `${where}.${k}`))
     return out
   }
   const ctor = (proto as { constructor?: { name?: string } }).constructor?.name

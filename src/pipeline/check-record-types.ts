@@ -3,6 +3,7 @@ import type { FieldError } from '../errors.js'
 import { celEnvironment, typedCelEnvironment, type RecordCelType } from './cel-environment.js'
 import { describeCelError } from './cel-expression.js'
 import { fileFormat } from '../sources/file-format.js'
+import { jsonBytesUpTo } from './value-size.js'
 
 /** What is known at submit time about the record that a step receives. */
 export interface StepInput {
@@ -124,7 +125,9 @@ function checkTyped (path: string, source: string, input: StepInput, isFilter: b
   const type = declaredType(checked.type)
   if (type === 'dyn') return UNKNOWN
   const output: StepInput = { type, origin: `${path} gives ${ARTICLE[type]}` }
-  if (sampled !== undefined && 'value' in sampled && sampled.value !== null && sampled.value !== undefined) output.sample = sampled
+  // The sample goes on only while it is small: a map that doubles it at every step must not grow it in the main thread.
+  if (sampled !== undefined && 'value' in sampled && sampled.value !== null && sampled.value !== undefined &&
+    jsonBytesUpTo(sampled.value, MAX_SAMPLE_JSON) <= MAX_SAMPLE_JSON) output.sample = sampled
   return output
 }
 

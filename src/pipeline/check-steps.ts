@@ -28,8 +28,7 @@ export function checkSteps (steps: PipelineStep[], catalogue: ProcessorCatalogue
     }
     const entry = catalogue.entries.get(step.processor)
     if (entry === undefined) {
-      const left = catalogue.problems.length === 0 ? '' : `; plug-ins left out: ${catalogue.problems.join('; ')}`
-      errors.push({ path: `pipeline[${i}].processor`, message: `unknown processor ${JSON.stringify(step.processor)}; known: ${[...catalogue.entries.keys()].join(', ')}${left}` })
+      errors.push({ path: `pipeline[${i}].processor`, message: `unknown processor ${JSON.stringify(step.processor)}; known: ${[...catalogue.entries.keys()].join(', ')}` })
       return { kind: 'processor', name: step.processor, params: step.params }
     }
     const parsed = entry.processor.schema.safeParse(step.params ?? {})

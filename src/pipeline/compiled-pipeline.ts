@@ -4,6 +4,9 @@ import { celTypeName } from './cel-type-name.js'
 import { builtinProcess, type ProcessFunction } from './builtin-process.js'
 import { isProcessor, type Processor } from './processor.js'
 import type { StepParams } from './step-params.js'
+import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js'
+import { jsonBytesUpTo } from './value-size.js'
+import { ValueTooLargeError } from '../errors.js'
 
 type CompiledStep =
   | { kind: 'filter', label: string, program: CelProgram }
@@ -35,10 +38,12 @@ function loadPlugin (module: string, name: string): Promise<Processor> {
 export class CompiledPipeline {
   readonly #steps: CompiledStep[]
   readonly #integerRecords: boolean
+  readonly #limits: ValueLimits
 
-  private constructor (steps: CompiledStep[], integerRecords: boolean) {
+  private constructor (steps: CompiledStep[], integerRecords: boolean, limits: ValueLimits) {
     this.#steps = steps
     this.#integerRecords = integerRecords
+    this.#limits = limits
   }
 
   static #compileStep (step: StepParams, index: number, processor?: Processor): CompiledStep {
@@ -56,21 +61,21 @@ export class CompiledPipeline {
   }
 
   /** Compiles steps that use only CEL and built-in processors. */
-  static compileSync (steps: StepParams[], integerRecords: boolean): CompiledPipeline {
+  static compileSync (steps: StepParams[], integerRecords: boolean, limits: ValueLimits = DEFAULT_VALUE_LIMITS): CompiledPipeline {
     return new CompiledPipeline(steps.map((step, i) => {
       if (step.kind === 'processor' && step.module !== undefined) throw new Error(`pipeline[${i}]: plug-in processor "${step.name}" needs init()`)
       return CompiledPipeline.#compileStep(step, i)
-    }), integerRecords)
+    }), integerRecords, limits)
   }
 
   /** Compiles steps, importing plug-in processors (once per thread). */
-  static async compile (steps: StepParams[], integerRecords: boolean): Promise<CompiledPipeline> {
+  static async compile (steps: StepParams[], integerRecords: boolean, limits: ValueLimits = DEFAULT_VALUE_LIMITS): Promise<CompiledPipeline> {
     const compiled: CompiledStep[] = []
     for (const [i, step] of steps.entries()) {
       const plugin = step.kind === 'processor' && step.module !== undefined ? await loadPlugin(step.module, step.name) : undefined
       compiled.push(CompiledPipeline.#compileStep(step, i, plugin))
     }
-    return new CompiledPipeline(compiled, integerRecords)
+    return new CompiledPipeline(compiled, integerRecords, limits)
   }
 
   /** How many steps at the start are filters. */
@@ -85,12 +90,15 @@ export class CompiledPipeline {
 
   /**
    * Runs steps [from, to) on one JSON record. Returns DROPPED, or the result: plain JSON, or
-   * with `celResult` the CEL value (ints as BigInt), as aggregate expressions want it.
+   * with `celResult` the CEL value (ints as BigInt), as aggregate expressions want it. A value
+   * that grows past the value limit after a step, or a result past the result limit, fails the
+   * record with PARASCAN_VALUE_TOO_LARGE.
    */
   run (record: unknown, offset: number, celResult = false, from = 0, to = this.#steps.length): unknown {
     let json = record
     let cel: unknown = this.#integerRecords && typeof record === 'number' ? BigInt(record) : record
     let jsonIsStale = false
+    let bytes = -1
     for (let i = from; i < to; i++) {
       const step = this.#steps[i]
       switch (step.kind) {
@@ -104,6 +112,7 @@ export class CompiledPipeline {
           cel = step.program(cel)
           if (cel === null || cel === undefined) return DROPPED
           jsonIsStale = true
+          bytes = this.#checkValue(cel, step.label)
           break
         case 'processor':
           if (jsonIsStale) {
@@ -117,10 +126,21 @@ export class CompiledPipeline {
           }
           if (json === null || json === undefined) return DROPPED
           cel = json
+          bytes = this.#checkValue(json, step.label)
           break
       }
     }
     if (celResult) return cel
+    if (bytes < 0) bytes = jsonBytesUpTo(json, this.#limits.resultBytes)
+    if (bytes > this.#limits.resultBytes) {
+      throw new ValueTooLargeError('result', 'the result', this.#limits.resultBytes, 'PARASCAN_MAX_RESULT_BYTES')
+    }
     return jsonIsStale ? celToJson(cel) : json
+  }
+
+  #checkValue (value: unknown, label: string): number {
+    const bytes = jsonBytesUpTo(value, this.#limits.valueBytes)
+    if (bytes > this.#limits.valueBytes) throw new ValueTooLargeError(label, 'the value', this.#limits.valueBytes, 'PARASCAN_MAX_VALUE_BYTES')
+    return bytes
   }
 }

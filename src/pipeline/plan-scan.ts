@@ -11,6 +11,7 @@ import { processorCatalogue } from './processor-catalogue.js'
 import type { ScanContext } from './scan-context.js'
 import type { ScanParams } from './scan-params.js'
 import type { StepParams } from './step-params.js'
+import { DEFAULT_VALUE_LIMITS } from './value-limits.js'
 
 const scanTaskModule = new URL('../../workers/scan-task.js', import.meta.url)
 const aggregateScanTaskModule = new URL('../../workers/aggregate-scan-task.js', import.meta.url)
@@ -66,7 +67,7 @@ export async function planScan (request: ScanRequest, ctx: ScanContext): Promise
       ({ total, params: source } = await planFileSource(spec, ctx.dataDir))
       break
   }
-  const params: ScanParams = { id: randomUUID(), source, steps }
+  const params: ScanParams = { id: randomUUID(), source, steps, limits: ctx.valueLimits ?? DEFAULT_VALUE_LIMITS }
   if (request.aggregate !== undefined) params.aggregate = request.aggregate
   return {
     total,

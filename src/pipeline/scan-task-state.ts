@@ -1,8 +1,10 @@
 import type { AggregateSpec } from '../../schemas/scan-request.js'
 import { openSourceReader } from '../sources/open-source-reader.js'
-import type { SourceReader } from '../sources/source-reader.js'
+import type { RawLineFilter } from '../sources/raw-line-filter.js'
+import { REJECTED, type SourceReader } from '../sources/source-reader.js'
 import { Aggregation } from './aggregation.js'
 import { CompiledPipeline, DROPPED } from './compiled-pipeline.js'
+import { impliedRawPredicate } from './implied-raw-predicate.js'
 import { recordFields } from './record-fields.js'
 import type { ScanParams } from './scan-params.js'
 
@@ -36,18 +38,73 @@ function planProjection (params: ScanParams, reader: SourceReader, pipeline: Com
   return fields === null ? undefined : { fields, steps, whole }
 }
 
+function planRawFilter (params: ScanParams, reader: SourceReader, pipeline: CompiledPipeline): RawLineFilter | undefined {
+  if (reader.rawFilter === undefined || reader.readFiltered === undefined) return undefined
+  const predicate = impliedRawPredicate(params.steps.slice(0, pipeline.leadingFilters).map((step) => (step as { expr: string }).expr))
+  return predicate === undefined ? undefined : reader.rawFilter(predicate)
+}
+
+/** In place of the result of a record that failed: the error that process is to throw for it. */
+export class RecordFailure {
+  constructor (readonly error: unknown) {}
+}
+
+/** What the batch loop keeps between a failed record and the next. */
+interface Batch {
+  state: ScanTaskState
+  items: unknown[]
+  offset: number
+  at: number
+}
+
+/** Runs records [from, count) of the batch in place; returns count, or the index of a record that threw. */
+function runBatch (batch: Batch, from: number, count: number): number {
+  try {
+    return runUnguarded(batch, from, count)
+  } catch (error) {
+    batch.items[batch.at] = new RecordFailure(error)
+    return batch.at + 1
+  }
+}
+
+/** The loop without a try block, which V8 would run several times slower. */
+function runUnguarded (batch: Batch, from: number, count: number): number {
+  const { state, items, offset } = batch
+  for (let i = from; i < count; i++) {
+    batch.at = i
+    const raw = items[i]
+    items[i] = raw === REJECTED ? null : state.process(raw, offset + i)
+  }
+  return count
+}
+
 /** A scan's reader, compiled steps and aggregation inside one thread. */
 export class ScanTaskState {
   readonly reader: SourceReader
   readonly pipeline: CompiledPipeline
   readonly aggregation?: Aggregation
   readonly #projection?: Projection
+  readonly #rawFilter?: RawLineFilter
 
   private constructor (params: ScanParams, reader: SourceReader, pipeline: CompiledPipeline) {
     this.reader = reader
     this.pipeline = pipeline
-    if (params.aggregate !== undefined) this.aggregation = new Aggregation(params.aggregate)
+    if (params.aggregate !== undefined) this.aggregation = new Aggregation(params.aggregate, params.limits)
     this.#projection = planProjection(params, reader, pipeline)
+    this.#rawFilter = planRawFilter(params, reader, pipeline)
+  }
+
+  /**
+   * The results of records [offset, offset + count) in one pass: the result, null when dropped,
+   * or a RecordFailure. Records that the raw filter rules out are never decoded.
+   */
+  processChunk (offset: number, count: number): unknown[] {
+    const filter = this.#rawFilter
+    const items = filter === undefined ? this.reader.read(offset, count) : (this.reader.readFiltered as NonNullable<SourceReader['readFiltered']>)(offset, count, filter)
+    const batch: Batch = { state: this, items, offset, at: 0 }
+    let i = 0
+    while (i < count) i = runBatch(batch, i, count)
+    return items
   }
 
   static #withReader (params: ScanParams, build: (integerRecords: boolean) => CompiledPipeline): ScanTaskState {
@@ -61,13 +118,13 @@ export class ScanTaskState {
   }
 
   static async open (params: ScanParams): Promise<ScanTaskState> {
-    const pipeline = await CompiledPipeline.compile(params.steps, params.source.type === 'range')
+    const pipeline = await CompiledPipeline.compile(params.steps, params.source.type === 'range', params.limits)
     return ScanTaskState.#withReader(params, () => pipeline)
   }
 
   /** Without plug-in processors a state can be opened synchronously. */
   static openSync (params: ScanParams): ScanTaskState {
-    return ScanTaskState.#withReader(params, (integerRecords) => CompiledPipeline.compileSync(params.steps, integerRecords))
+    return ScanTaskState.#withReader(params, (integerRecords) => CompiledPipeline.compileSync(params.steps, integerRecords, params.limits))
   }
 
   /** The result of one raw record: null when dropped; a CEL value when aggregating, else JSON. */

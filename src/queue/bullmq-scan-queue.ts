@@ -1,6 +1,6 @@
-import { Queue, Worker, UnrecoverableError, WaitingError, type Job } from 'bullmq'
+import { FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { QueueJobState, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import type { PartitionJob, PartitionJobProcessor, QueueJobState, ScanJobFlow, ScanJobProcessor, ScanQueue } from './scan-queue.js'
 
 export interface BullmqScanQueueOptions {
   /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
@@ -19,6 +19,17 @@ export interface BullmqScanQueueOptions {
   lockDurationMs?: number
   /** How long finished jobs are kept (ms). Default: 24 h. */
   retentionMs?: number
+  /** Queue of the partition jobs. Default: 'scan-partitions'. */
+  partitionsName?: string
+  /**
+   * Lock of a running partition job, renewed every half of it; the stalled check runs this often
+   * too, so a dead instance's partitions are queued again within about twice this (ms). Default: 4000.
+   */
+  partitionLockMs?: number
+  /** Times a partition may be lost (its instance died) before the scan fails. Default: 3. */
+  partitionMaxStalled?: number
+  /** Name of this instance's workers: jobs record it as processedBy. Default: ''. */
+  instance?: string
 }
 
 /** Scans queued in BullMQ: every instance on the same Redis and prefix shares the work. */
@@ -26,9 +37,13 @@ export class BullmqScanQueue implements ScanQueue {
   readonly #options: Required<Omit<BullmqScanQueueOptions, 'workerConnection' | 'sharedConnection'>>
   readonly #sharedConnection: boolean
   readonly #queue: Queue
+  readonly #partitionQueue: Queue
+  readonly #flows: FlowProducer
   readonly #workerConnection: Redis
+  #partitionConnection: Redis | undefined
   readonly #shutdown = new AbortController()
   #worker: Worker | undefined
+  #partitionWorker: Worker | undefined
   readonly #lostListeners: Array<(id: string) => void> = []
 
   constructor (options: BullmqScanQueueOptions) {
@@ -38,7 +53,11 @@ export class BullmqScanQueue implements ScanQueue {
       name: options.name ?? 'scans',
       concurrency: options.concurrency ?? 1,
       lockDurationMs: options.lockDurationMs ?? 30_000,
-      retentionMs: options.retentionMs ?? 86_400_000
+      retentionMs: options.retentionMs ?? 86_400_000,
+      partitionsName: options.partitionsName ?? 'scan-partitions',
+      partitionLockMs: options.partitionLockMs ?? 4000,
+      partitionMaxStalled: options.partitionMaxStalled ?? 3,
+      instance: options.instance ?? ''
     }
     this.#sharedConnection = options.sharedConnection ?? false
     this.#workerConnection = options.workerConnection ?? options.connection.duplicate({ maxRetriesPerRequest: null })
@@ -48,13 +67,22 @@ export class BullmqScanQueue implements ScanQueue {
       prefix: this.#options.prefix,
       defaultJobOptions: { attempts: 1, removeOnComplete: { age }, removeOnFail: { age } }
     })
+    this.#partitionQueue = new Queue(this.#options.partitionsName, { connection: options.connection, prefix: this.#options.prefix })
+    this.#flows = new FlowProducer({ connection: options.connection, prefix: this.#options.prefix })
     // Connection errors reach the callers of each command (and /readyz); without a listener BullMQ prints them.
     this.#queue.on('error', () => {})
+    this.#partitionQueue.on('error', () => {})
+    this.#flows.on('error', () => {})
   }
 
   /** The BullMQ queue itself, for the queue dashboard. */
   get queue (): Queue {
     return this.#queue
+  }
+
+  /** The queues of scan jobs and of partition jobs, for the queue dashboard. */
+  get queues (): Queue[] {
+    return [this.#queue, this.#partitionQueue]
   }
 
   async add (id: string): Promise<void> {
@@ -69,14 +97,20 @@ export class BullmqScanQueue implements ScanQueue {
     }
   }
 
+  async dropPartitions (id: string): Promise<void> {
+    const job = await Job.fromId(this.#queue, id)
+    await job?.removeUnprocessedChildren()
+  }
+
   async counts (): Promise<Record<QueueJobState, number>> {
     const counts = await this.#queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed')
     return { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, completed: counts.completed ?? 0, failed: counts.failed ?? 0 }
   }
 
-  process (processor: ScanJobProcessor): void {
+  process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
     this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
-      const outcome = await processor(job.id!, this.#shutdown.signal)
+      const outcome = await processor(job.id!, this.#shutdown.signal, this.#flow(job, token!))
+      if (outcome === 'waiting') throw new WaitingChildrenError()
       if (outcome === 'handed_back') {
         await job.moveToWait(token)
         throw new WaitingError()
@@ -97,12 +131,68 @@ export class BullmqScanQueue implements ScanQueue {
         if (state === 'failed') for (const listener of this.#lostListeners) listener(id)
       }, () => {})
     })
+    if (partitions !== undefined) this.#processPartitions(partitions)
+  }
+
+  #processPartitions (processor: PartitionJobProcessor): void {
+    this.#partitionConnection = this.#workerConnection.duplicate()
+    this.#partitionWorker = new Worker(this.#options.partitionsName, async (job: Job<PartitionJob>, token?: string) => {
+      const outcome = await processor(job.data, this.#shutdown.signal, async (fraction) => {
+        await job.updateProgress(Math.round(fraction * 1000) / 10)
+      })
+      if (outcome === 'handed_back') {
+        await job.moveToWait(token)
+        throw new WaitingError()
+      }
+      return outcome
+    }, {
+      connection: this.#partitionConnection,
+      prefix: this.#options.prefix,
+      concurrency: this.#options.concurrency,
+      lockDuration: this.#options.partitionLockMs,
+      stalledInterval: this.#options.partitionLockMs,
+      maxStalledCount: this.#options.partitionMaxStalled,
+      ...(this.#options.instance === '' ? {} : { name: this.#options.instance })
+    })
+    this.#partitionWorker.on('error', () => {})
+    this.#partitionWorker.on('failed', (job: Job<PartitionJob> | undefined) => {
+      if (job === undefined) return
+      this.#partitionQueue.getJobState(job.id!).then((state) => {
+        if (state === 'failed') for (const listener of this.#lostListeners) listener(job.data.id)
+      }, () => {})
+    })
+  }
+
+  #flow (job: Job, token: string): ScanJobFlow {
+    return {
+      waitForPartitions: async (partitions) => {
+        const counts = await job.getDependenciesCount()
+        const children = Object.values(counts).reduce((sum, n) => sum + n, 0)
+        if (partitions !== null && children === 0) {
+          const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
+          await this.#flows.addBulk(partitions.map((partition) => ({
+            name: partitionJobName(partition),
+            queueName: this.#options.partitionsName,
+            data: partition,
+            opts: {
+              jobId: `${partition.id}-${partition.part}`,
+              parent: { id: job.id!, queue: job.queueQualifiedName },
+              failParentOnFailure: true,
+              attempts: 1,
+              removeOnComplete: { age },
+              removeOnFail: { age }
+            }
+          })))
+        }
+        return await job.moveToWaitingChildren(token)
+      }
+    }
   }
 
   async close (graceMs = 0): Promise<void> {
-    const worker = this.#worker
-    if (worker !== undefined) {
-      const closing = worker.close()
+    const workers = [this.#worker, this.#partitionWorker].filter((w) => w !== undefined)
+    if (workers.length > 0) {
+      const closing = Promise.all(workers.map(async (w) => await w.close()))
       let timer: NodeJS.Timeout | undefined
       const graceOver = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs) })
       await Promise.race([closing, graceOver])
@@ -110,8 +200,9 @@ export class BullmqScanQueue implements ScanQueue {
       this.#shutdown.abort(new Error('The instance is shutting down'))
       await closing
     }
-    await this.#queue.close()
-    await Promise.allSettled([this.#workerConnection.quit(), this.#sharedConnection ? undefined : this.#options.connection.quit()])
+    await Promise.all([this.#queue.close(), this.#partitionQueue.close(), this.#flows.close()])
+    await Promise.allSettled([this.#workerConnection.quit(), this.#partitionConnection?.quit(),
+      this.#sharedConnection ? undefined : this.#options.connection.quit()])
   }
 
   onJobLost (listener: (id: string) => void): void {
@@ -121,4 +212,9 @@ export class BullmqScanQueue implements ScanQueue {
   async ping (): Promise<void> {
     await this.#options.connection.ping()
   }
+}
+
+/** The job name the queue dashboard shows: which part of which scan. */
+function partitionJobName (partition: PartitionJob): string {
+  return `scan ${partition.id} partition ${partition.part + 1}/${partition.partitions} records ${partition.start}-${partition.end}`
 }

@@ -1,17 +1,29 @@
-import type { QueueJobState, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import type { PartitionJob, PartitionJobProcessor, QueueJobState, ScanJobOutcome, ScanJobProcessor, ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
-  /** Jobs run at the same time. Default: 1. */
+  /** Jobs run at the same time, scan jobs and partition jobs each. Default: 1. */
   concurrency?: number
 }
 
-/** The embedded queue: FIFO in this process. */
+/** The partition jobs of one scan's job: the flow of the embedded queue. */
+interface Children {
+  pending: Set<number>
+  parked: boolean
+}
+
+/** The embedded queue: FIFO in this process; a scan's partition jobs hold its job back until they are done, as BullMQ flows do. */
 export class MemoryScanQueue implements ScanQueue {
   readonly #concurrency: number
   readonly #waiting: string[] = []
   readonly #active = new Map<string, Promise<void>>()
+  readonly #waitingParts: PartitionJob[] = []
+  readonly #activeParts = new Map<string, Promise<void>>()
+  readonly #children = new Map<string, Children>()
   readonly #shutdown = new AbortController()
+  /** Scan jobs queued again while they were still running (their partitions ended first). */
+  readonly #requeue = new Set<string>()
   #processor: ScanJobProcessor | undefined
+  #partProcessor: PartitionJobProcessor | undefined
   #closing = false
   #completed = 0
   #failed = 0
@@ -21,6 +33,7 @@ export class MemoryScanQueue implements ScanQueue {
   }
 
   async add (id: string): Promise<void> {
+    if (this.#active.has(id)) this.#requeue.add(id)
     if (this.#active.has(id) || this.#waiting.includes(id)) return
     this.#waiting.push(id)
     this.#drain()
@@ -29,20 +42,40 @@ export class MemoryScanQueue implements ScanQueue {
   async remove (id: string): Promise<void> {
     const index = this.#waiting.indexOf(id)
     if (index !== -1) this.#waiting.splice(index, 1)
+    await this.dropPartitions(id)
+    if (this.#children.get(id)?.pending.size === 0) this.#children.delete(id)
+  }
+
+  async dropPartitions (id: string): Promise<void> {
+    const children = this.#children.get(id)
+    for (let i = this.#waitingParts.length - 1; i >= 0; i--) {
+      const job = this.#waitingParts[i]
+      if (job.id !== id) continue
+      this.#waitingParts.splice(i, 1)
+      children?.pending.delete(job.part)
+    }
+    this.#release(id)
   }
 
   async counts (): Promise<Record<QueueJobState, number>> {
-    return { waiting: this.#waiting.length, active: this.#active.size, delayed: 0, completed: this.#completed, failed: this.#failed }
+    return {
+      waiting: this.#waiting.length + this.#waitingParts.length,
+      active: this.#active.size + this.#activeParts.size,
+      delayed: 0,
+      completed: this.#completed,
+      failed: this.#failed
+    }
   }
 
-  process (processor: ScanJobProcessor): void {
+  process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
     this.#processor = processor
+    this.#partProcessor = partitions
     this.#drain()
   }
 
   async close (graceMs = 0): Promise<void> {
     this.#closing = true
-    const running = Promise.allSettled(this.#active.values())
+    const running = Promise.allSettled([...this.#active.values(), ...this.#activeParts.values()])
     let timer: NodeJS.Timeout | undefined
     const graceOver = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs) })
     await Promise.race([running, graceOver])
@@ -55,19 +88,69 @@ export class MemoryScanQueue implements ScanQueue {
 
   onJobLost (_listener: (id: string) => void): void {}
 
+  #flow (id: string): { waitForPartitions: (partitions: PartitionJob[] | null) => Promise<boolean> } {
+    return {
+      waitForPartitions: async (partitions) => {
+        let children = this.#children.get(id)
+        if (children === undefined && partitions !== null) {
+          children = { pending: new Set(partitions.map((job) => job.part)), parked: false }
+          this.#children.set(id, children)
+          this.#waitingParts.push(...partitions)
+          this.#drain()
+        }
+        if (children === undefined || children.pending.size === 0) return false
+        children.parked = true
+        return true
+      }
+    }
+  }
+
+  /** Queues a parked scan job again once none of its partition jobs is left. */
+  #release (id: string): void {
+    const children = this.#children.get(id)
+    if (children === undefined || children.pending.size > 0 || !children.parked) return
+    children.parked = false
+    void this.add(id)
+  }
+
+  #count (outcome: ScanJobOutcome | undefined): void {
+    if (outcome === 'waiting' || outcome === 'handed_back') return
+    if (outcome === 'failed' || outcome === undefined) this.#failed++
+    else this.#completed++
+  }
+
   #drain (): void {
     const processor = this.#processor
     if (processor === undefined) return
     while (!this.#closing && this.#active.size < this.#concurrency && this.#waiting.length > 0) {
       const id = this.#waiting.shift()!
-      const run = processor(id, this.#shutdown.signal).then(
-        (outcome) => { if (outcome === 'failed') this.#failed++; else this.#completed++ },
-        () => { this.#failed++ }
+      const run = processor(id, this.#shutdown.signal, this.#flow(id)).then(
+        (outcome) => this.#count(outcome),
+        () => this.#count(undefined)
       ).finally(() => {
         this.#active.delete(id)
+        if (this.#requeue.delete(id)) this.#waiting.push(id)
         this.#drain()
       })
       this.#active.set(id, run)
+    }
+    const parts = this.#partProcessor
+    if (parts === undefined) return
+    while (!this.#closing && this.#activeParts.size < this.#concurrency && this.#waitingParts.length > 0) {
+      const job = this.#waitingParts.shift()!
+      const key = `${job.id}/${job.part}`
+      const run = parts(job, this.#shutdown.signal, async () => {}).then(
+        (outcome) => { this.#count(outcome); return outcome },
+        () => { this.#count(undefined); return undefined }
+      ).then((outcome) => {
+        if (outcome === 'handed_back') return
+        this.#children.get(job.id)?.pending.delete(job.part)
+        this.#release(job.id)
+      }).finally(() => {
+        this.#activeParts.delete(key)
+        this.#drain()
+      })
+      this.#activeParts.set(key, run)
     }
   }
 }

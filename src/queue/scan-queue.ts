@@ -2,23 +2,50 @@ export type QueueJobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'fa
 
 export const QUEUE_JOB_STATES: readonly QueueJobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed']
 
-/** How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown). */
-export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back'
+/**
+ * How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown);
+ * 'waiting' parks a scan's job until its partition jobs are done, then it runs again.
+ */
+export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back' | 'waiting'
+
+/** One partition of a scan, as its job carries it: records [start, end). */
+export interface PartitionJob {
+  id: string
+  part: number
+  partitions: number
+  start: number
+  end: number
+}
+
+/** What a scan's job can do with its partition jobs. */
+export interface ScanJobFlow {
+  /**
+   * Adds `partitions` as child jobs of the scan's job, unless it has children already (or
+   * `partitions` is null), and parks the scan's job until they are done. True: parked (return
+   * 'waiting'); false: no child is left to wait for.
+   */
+  waitForPartitions(partitions: PartitionJob[] | null): Promise<boolean>
+}
 
 /** Runs one scan; `signal` aborts when the instance shuts down and its grace period has run out. */
-export type ScanJobProcessor = (id: string, signal: AbortSignal) => Promise<ScanJobOutcome>
+export type ScanJobProcessor = (id: string, signal: AbortSignal, flow: ScanJobFlow) => Promise<ScanJobOutcome>
+
+/** Runs one partition; `reportProgress` shows its fraction done on the queue dashboard. */
+export type PartitionJobProcessor = (job: PartitionJob, signal: AbortSignal, reportProgress: (fraction: number) => Promise<void>) => Promise<ScanJobOutcome>
 
 export interface ScanQueue {
   /** Queues a scan; the job id is the scan id. */
   add(id: string): Promise<void>
-  /** Drops the job of a scan that has not started (best effort). */
+  /** Drops the job of a scan that has not started, with its partition jobs (best effort). */
   remove(id: string): Promise<void>
+  /** Drops the partition jobs of a scan that have not started (best effort); the running ones go on. */
+  dropPartitions(id: string): Promise<void>
   counts(): Promise<Record<QueueJobState, number>>
-  /** Starts taking jobs. */
-  process(processor: ScanJobProcessor): void
+  /** Starts taking scan jobs, and partition jobs when `partitions` is given. */
+  process(processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void
   /** Stops taking jobs, gives running ones `graceMs` to finish, then aborts them, and closes. */
   close(graceMs?: number): Promise<void>
   ping(): Promise<void>
-  /** Called with the id of a job that the queue gave up on (it stalled too often: its instances kept dying). */
+  /** Called with the id of a scan whose job (or one of its partition jobs) the queue gave up on (it stalled too often: its instances kept dying). */
   onJobLost(listener: (id: string) => void): void
 }

@@ -5,7 +5,10 @@ import { csvPlainLines } from './csv-plain-lines.js'
 import { csvQuotedLineFields } from './csv-quoted-line.js'
 import { FileBytes } from './file-bytes.js'
 import type { FileSourceParams } from './file-source-params.js'
-import { UnreadableRecord, type SourceReader } from './source-reader.js'
+import { RawLineFilter } from './raw-line-filter.js'
+import type { RawPredicate } from './raw-predicate.js'
+import { REJECTED, UnreadableRecord, type SourceReader } from './source-reader.js'
+import { setOwnProperty } from '../pipeline/own-property.js'
 
 /** A raw CSV record: the text of a line without quotes, the fields csv-parse gave, or why it could not be read. */
 type CsvRaw = string | string[] | UnreadableRecord
@@ -14,6 +17,8 @@ type CsvRaw = string | string[] | UnreadableRecord
 const chunkParseOptions = { ...csvParseOptions, bom: false }
 
 const QUOTE = 0x22
+/** A chunk with more records passing its raw filter than this share is read whole. */
+const READ_WHOLE = 0.25
 const SKIP = 0
 const CHECK = 1
 const KEEP = 2
@@ -39,6 +44,7 @@ export class CsvFileReader implements SourceReader {
   readonly #path: string
   readonly #header: string[]
   readonly #converters: Array<ColumnConverter | undefined>
+  readonly #stringColumns: ReadonlySet<string>
   #projection?: Projection
 
   constructor (params: FileSourceParams) {
@@ -46,13 +52,72 @@ export class CsvFileReader implements SourceReader {
     this.#path = params.path
     this.#header = params.header ?? []
     this.#converters = this.#header.map((name) => {
-      const type = params.columns?.[name]
+      const type = params.columns !== undefined && Object.hasOwn(params.columns, name) ? params.columns[name] : undefined
       return type === undefined || type === 'string' ? undefined : columnConverter(name, type)
     })
+    this.#stringColumns = new Set(this.#header.filter((_, i) => this.#converters[i] === undefined))
   }
 
   read (offset: number, count: number): CsvRaw[] {
+    return this.#rows(this.#bytes.read(offset, count), offset, count)
+  }
+
+  /**
+   * The value of a text column is a run of the record's bytes (quotes add `""` only for a `"`), so
+   * a record whose column equals or contains a text without `"` holds its bytes. Typed columns and
+   * columns the header lacks rule out nothing.
+   */
+  rawFilter (predicate: RawPredicate): RawLineFilter | undefined {
+    return RawLineFilter.compile(predicate, (atom) => {
+      if (!this.#stringColumns.has(atom.field) || atom.value === '' || atom.value.includes('"') || atom.value.includes('\uFFFD')) return undefined
+      return { needle: Buffer.from(atom.value) }
+    })
+  }
+
+  readFiltered (offset: number, count: number, filter: RawLineFilter): unknown[] {
     const bytes = this.#bytes.read(offset, count)
+    if (!filter.begin(bytes)) return this.#rows(bytes, offset, count)
+    const files = this.#bytes
+    const base = files.offsetOf(offset)
+    const out = new Array<unknown>(count)
+    let passed = 0
+    let start = 0
+    for (let i = 0; i < count; i++) {
+      const end = files.offsetOf(offset + i + 1) - base
+      const pass = filter.pass(start, end)
+      out[i] = pass ? undefined : REJECTED
+      if (pass) passed++
+      start = end
+    }
+    filter.end(count, passed)
+    if (passed === 0) return out
+    if (passed > count * READ_WHOLE) {
+      const rows = this.#rows(bytes, offset, count)
+      for (let i = 0; i < count; i++) if (out[i] !== REJECTED) out[i] = rows[i]
+      return out
+    }
+    for (let i = 0; i < count; i++) {
+      if (out[i] === REJECTED) continue
+      out[i] = this.#row(bytes.subarray(files.offsetOf(offset + i) - base, files.offsetOf(offset + i + 1) - base))
+    }
+    return out
+  }
+
+  /** One record's bytes (with its line end and any blank lines after it) as read would give it. */
+  #row (bytes: Buffer): CsvRaw {
+    const line = csvPlainLines(bytes, 1)
+    if (line !== undefined) return line[0]
+    const fields = csvQuotedLineFields(bytes.toString('utf8'))
+    if (fields !== undefined) return fields
+    try {
+      const parsed = parse(bytes, chunkParseOptions) as string[][]
+      return parsed.length === 1 ? parsed[0] : new UnreadableRecord(`the record holds ${parsed.length} CSV rows`)
+    } catch (error) {
+      return new UnreadableRecord((error as Error).message)
+    }
+  }
+
+  #rows (bytes: Buffer, offset: number, count: number): CsvRaw[] {
     const lines = csvPlainLines(bytes, count)
     if (lines !== undefined) return lines
     const base = this.#bytes.offsetOf(offset)
@@ -115,7 +180,7 @@ export class CsvFileReader implements SourceReader {
     for (let i = 0; i < header.length; i++) {
       const convert = this.#converters[i]
       try {
-        record[header[i]] = convert === undefined ? fields[i] : convert(fields[i])
+        setOwnProperty(record, header[i], convert === undefined ? fields[i] : convert(fields[i]))
       } catch (error) {
         throw new Error(`${this.#path}: ${(error as Error).message}`)
       }

@@ -26,7 +26,6 @@ export async function readCsvHeader (file: string): Promise<string[]> {
   const header = rows[0] ?? []
   const seen = new Set<string>()
   for (const name of header) {
-    if (name === '__proto__') throw new Error('the header names a column "__proto__"')
     if (seen.has(name)) throw new Error(`the header names column ${JSON.stringify(name)} twice`)
     seen.add(name)
   }

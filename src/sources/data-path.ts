@@ -26,15 +26,26 @@ function unreadable (path: string, reason: string): Error {
   return withFieldErrors(new SourceFileError(JSON.stringify(path), reason), [{ path: 'source.path', message: reason }])
 }
 
-function reasonOf (error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
+/**
+ * Why a file cannot be used, in words that never carry a server path: system errors are told by
+ * their code, other messages lose every occurrence of `realpath`.
+ */
+export function reasonOf (error: unknown, realpath?: string, shownAs = 'the file'): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code
+  switch (code) {
     case 'ENOENT': return 'no such file'
     case 'EACCES':
     case 'EPERM': return 'permission denied'
     case 'ENOTDIR': return 'a part of the path is not a directory'
     case 'ELOOP': return 'too many symbolic links'
-    default: return (error as Error).message
+    case 'ENAMETOOLONG': return 'the path is too long'
+    case 'EISDIR': return 'not a regular file'
+    case 'EMFILE':
+    case 'ENFILE': return 'too many open files on the server; try again'
   }
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return `cannot be read (${code})`
+  const message = error instanceof Error ? error.message : String(error)
+  return realpath === undefined ? message : message.replaceAll(realpath, shownAs)
 }
 
 /**

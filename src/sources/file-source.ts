@@ -3,7 +3,7 @@ import type { z } from 'zod'
 import type { fileSourceSchema } from '../../schemas/scan-request.js'
 import { readCsvHeader } from './csv-header.js'
 import { checkFileFormat, fileFormat, type FileFormat } from './file-format.js'
-import { resolveDataFile, type DataFile } from './data-path.js'
+import { reasonOf, resolveDataFile, type DataFile } from './data-path.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { recordIndexCache } from './record-index-cache.js'
 import { MAX_RANGE_RECORDS } from './range-source.js'
@@ -14,7 +14,7 @@ async function header (spec: FileSourceSpec, file: DataFile): Promise<string[]> 
   try {
     return await readCsvHeader(file.realpath)
   } catch (error) {
-    const reason = (error as Error).message
+    const reason = reasonOf(error, file.realpath, spec.path)
     throw withFieldErrors(new SourceFileError(JSON.stringify(spec.path), reason), [{ path: 'source.path', message: reason }])
   }
 }
@@ -44,7 +44,7 @@ export async function planFileSource (spec: FileSourceSpec, dataDir: string): Pr
   try {
     index = await recordIndexCache.get(file, format)
   } catch (error) {
-    const reason = (error as Error).message
+    const reason = reasonOf(error, file.realpath, spec.path)
     throw withFieldErrors(new SourceFileError(JSON.stringify(spec.path), reason), [{ path: 'source.path', message: reason }])
   }
   if (index.count > MAX_RANGE_RECORDS) {

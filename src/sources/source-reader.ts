@@ -1,3 +1,9 @@
+import type { RawLineFilter } from './raw-line-filter.js'
+import type { RawPredicate } from './raw-predicate.js'
+
+/** In place of a record that a raw filter ruled out: it is never decoded. */
+export const REJECTED: unique symbol = Symbol('rejected')
+
 /** Reads the records of one source inside a worker thread. */
 export interface SourceReader {
   /** True when records are integers that CEL should see as `int` (they stay JSON numbers in results). */
@@ -11,6 +17,10 @@ export interface SourceReader {
    * than decoding it whole; undefined when it cannot for this record (then decode it whole).
    */
   decodeFields?(raw: unknown, fields: ReadonlySet<string>): Record<string, unknown> | undefined
+  /** A filter of raw bytes implied by `predicate`, when this format has one. */
+  rawFilter?(predicate: RawPredicate): RawLineFilter | undefined
+  /** As read, with REJECTED in place of every record that `filter` rules out. */
+  readFiltered?(offset: number, count: number, filter: RawLineFilter): unknown[]
   close(): void
 }
 

@@ -3,6 +3,9 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanErrorInfo } from '../../schemas/scan-status.js'
 import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
 import { FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type ScanRecord } from './scan-record.js'
+import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
+import { MemoryPartitions } from './memory-partitions.js'
+import { partitionedView } from '../partitions/partition-progress.js'
 
 export interface MemoryScanStoreOptions {
   /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
@@ -15,6 +18,7 @@ interface Entry {
   pages: string[]
   cancelRequested: boolean
   expiry?: NodeJS.Timeout
+  partitions?: MemoryPartitions
 }
 
 /** The embedded store: one process, nothing to install. */
@@ -50,7 +54,71 @@ export class MemoryScanStore implements ScanStore {
 
   async get (id: string): Promise<ScanRecord | undefined> {
     const entry = this.#scans.get(id)
-    return entry === undefined ? undefined : structuredClone(entry.record)
+    return entry === undefined ? undefined : this.#view(entry)
+  }
+
+  #view (entry: Entry): ScanRecord {
+    const record = structuredClone(entry.record)
+    if (entry.cancelRequested) record.cancelRequested = true
+    const partitions = entry.partitions
+    if (partitions === undefined) return record
+    const view = partitionedView(partitions.layout, partitions.states(), record.started_at, partitions.stored, record.status === 'running')
+    return record.status === 'running' ? { ...record, ...view } : { ...record, partitions: view.partitions }
+  }
+
+  async planPartitions (id: string, attempt: string, layout: PartitionLayout): Promise<boolean> {
+    const entry = this.#current(id, attempt)
+    if (entry === undefined) return false
+    entry.partitions = new MemoryPartitions(layout)
+    entry.record.progress = { ...entry.record.progress, total: layout.total }
+    return true
+  }
+
+  #partitioned (id: string): Entry & { partitions: MemoryPartitions } | undefined {
+    const entry = this.#scans.get(id)
+    return entry?.partitions !== undefined && entry.record.status === 'running' ? entry as Entry & { partitions: MemoryPartitions } : undefined
+  }
+
+  async beginPartition (id: string, part: number, attempt: string): Promise<PartitionBeginResult> {
+    const entry = this.#partitioned(id)
+    return entry === undefined ? { outcome: 'gone' } : entry.partitions.begin(part, attempt, entry.cancelRequested)
+  }
+
+  async appendPartitionPages (id: string, part: number, attempt: string, pages: string[]): Promise<boolean> {
+    const entry = this.#partitioned(id)
+    return entry !== undefined && !entry.cancelRequested && entry.partitions.append(part, attempt, pages)
+  }
+
+  async updatePartition (id: string, part: number, attempt: string, counts: PartitionCounts): Promise<boolean> {
+    return this.#partitioned(id)?.partitions.update(part, attempt, counts) ?? false
+  }
+
+  async commitPartition (id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean> {
+    const entry = this.#partitioned(id)
+    return entry !== undefined && !entry.cancelRequested && entry.partitions.commit(part, attempt, commit)
+  }
+
+  async partitionStates (id: string): Promise<PartitionState[]> {
+    return this.#scans.get(id)?.partitions?.states() ?? []
+  }
+
+  async finishPartitioned (id: string, outcome: ScanOutcome, finishedAt: string, rows: string[]): Promise<boolean> {
+    const entry = this.#partitioned(id)
+    if (entry === undefined) return false
+    Object.assign(entry.record, structuredClone(outcome), { finished_at: finishedAt })
+    entry.cancelRequested = true
+    entry.partitions.rows = rows
+    this.#expire(id, entry, finishedAt)
+    return true
+  }
+
+  async resultEntry (id: string, seq: number): Promise<ResultEntry | undefined> {
+    const entry = this.#scans.get(id)
+    return entry?.partitions?.entry(seq, entry.record.status === 'succeeded')
+  }
+
+  async readEntryPages (id: string, part: number, from: number, count: number): Promise<string[]> {
+    return this.#scans.get(id)?.partitions?.pages(part, from, count) ?? []
   }
 
   async list (options: ListOptions): Promise<ScanRecord[]> {
@@ -61,7 +129,7 @@ export class MemoryScanStore implements ScanStore {
       const record = this.#scans.get(id)!.record
       if (options.status !== undefined && record.status !== options.status) continue
       if (options.tenant !== undefined && record.tenant !== options.tenant) continue
-      out.push(structuredClone(record))
+      out.push(this.#view(this.#scans.get(id)!))
       if (out.length >= options.limit) break
     }
     return out
@@ -132,6 +200,8 @@ export class MemoryScanStore implements ScanStore {
     const entry = this.#scans.get(id)
     if (entry === undefined) return undefined
     if (!FINISHED_STATUSES.has(entry.record.status)) return { outcome: 'active', status: entry.record.status }
+    const key = entry.record.idempotency_key
+    if (key !== undefined && this.#idempotency.get(key)?.includes(id) === true) this.#idempotency.delete(key)
     this.#drop(id)
     return { outcome: 'removed' }
   }

@@ -3,6 +3,9 @@ import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmiss
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
 import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanRequest } from '../../schemas/scan-request.js'
+import { decodeLayout, RedisPartitionStore } from './redis-partition-store.js'
+import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
+import { partitionedView } from '../partitions/partition-progress.js'
 
 export interface RedisScanStoreOptions {
   /** Connection for commands; the store closes it. Required. */
@@ -104,6 +107,12 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return false end
 if status == 'queued' or status == 'running' then return { 'active', status } end
 local attempt = redis.call('HGET', KEYS[1], 'attempt') or ''
+local idempotency = redis.call('HGET', KEYS[1], 'idempotency_key')
+if idempotency and idempotency ~= '' then
+  local claim = ARGV[2] .. 'idempotency:' .. idempotency
+  local value = redis.call('GET', claim)
+  if value and string.find(value, ARGV[1], 1, true) then redis.call('DEL', claim) end
+end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return { 'removed', attempt }`
@@ -118,11 +127,12 @@ type ScriptedRedis = Redis & {
   scanFinish(key: string, pagesKey: string, ...args: string[]): Promise<number>
   scanAbandon(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<number>
   scanCancel(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<string | null>
-  scanRemove(key: string, indexKey: string, id: string): Promise<[string, string] | null>
+  scanRemove(key: string, indexKey: string, id: string, prefix: string): Promise<[string, string] | null>
 }
 
 const JSON_FIELDS = ['progress', 'result', 'error', 'errors', 'metrics'] as const
-const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', 'tenant', ...JSON_FIELDS] as const
+const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', 'tenant', 'idempotency_key', ...JSON_FIELDS,
+  'partitions', 'pmode', 'cap', 'ptotal', 'stored', 'cancel'] as const
 
 /** Scans in Redis, shared by every instance that uses the same key prefix. */
 export class RedisScanStore implements ScanStore {
@@ -132,6 +142,7 @@ export class RedisScanStore implements ScanStore {
   readonly #retentionMs: number
   readonly #listeners: Array<(id: string) => void> = []
   #subscribed: Promise<unknown> | undefined
+  readonly #partitions: RedisPartitionStore
 
   constructor (options: RedisScanStoreOptions) {
     this.#redis = options.connection as ScriptedRedis
@@ -141,6 +152,7 @@ export class RedisScanStore implements ScanStore {
     for (const [name, script] of Object.entries(SCRIPTS)) {
       this.#redis.defineCommand(name, script)
     }
+    this.#partitions = new RedisPartitionStore(this.#redis, (id) => this.#key(id))
     this.#subscriber.on('message', (channel: string, id: string) => {
       if (channel === this.#channel) for (const listener of this.#listeners) listener(id)
     })
@@ -157,7 +169,8 @@ export class RedisScanStore implements ScanStore {
       status: record.status,
       created_at: record.created_at,
       attempt: record.attempt ?? '',
-      tenant: record.tenant ?? ''
+      tenant: record.tenant ?? '',
+      idempotency_key: record.idempotency_key ?? ''
     }
     for (const name of JSON_FIELDS) fields[name] = JSON.stringify(record[name])
     fields.request = JSON.stringify(request)
@@ -168,7 +181,7 @@ export class RedisScanStore implements ScanStore {
 
   async get (id: string): Promise<ScanRecord | undefined> {
     const values = await this.#redis.hmget(this.#key(id), ...RECORD_FIELDS)
-    return values[1] === null ? undefined : this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, values[i] ?? undefined])))
+    return values[1] === null ? undefined : await this.#withPartitions(this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, values[i] ?? undefined]))))
   }
 
   async getRequest (id: string): Promise<ScanRequest | undefined> {
@@ -193,7 +206,7 @@ export class RedisScanStore implements ScanStore {
           gone.push(ids[i])
           continue
         }
-        const record = this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, values[j] ?? undefined])))
+        const record = await this.#withPartitions(this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, values[j] ?? undefined]))))
         if (options.status !== undefined && record.status !== options.status) continue
         if (options.tenant !== undefined && record.tenant !== options.tenant) continue
         out.push(record)
@@ -254,7 +267,8 @@ export class RedisScanStore implements ScanStore {
   }
 
   async remove (id: string): Promise<RemoveResult | undefined> {
-    const removed = await this.#redis.scanRemove(this.#key(id), this.#index, id)
+    await this.#partitions.drop(id)
+    const removed = await this.#redis.scanRemove(this.#key(id), this.#index, id, this.#prefix)
     if (removed === null) return undefined
     if (removed[0] === 'active') return { outcome: 'active', status: removed[1] as ScanStatusName }
     if (removed[1] !== '') await this.#redis.del(this.#pagesKey(id, removed[1]))
@@ -291,7 +305,58 @@ export class RedisScanStore implements ScanStore {
     await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])
   }
 
-  #decode (hash: Record<string, string | undefined>): ScanRecord {
+  /** A partitioned scan's progress, result count and partitions summary, summed over its partitions while it runs. */
+  async #withPartitions (decoded: ScanRecord & { layout?: PartitionLayout, stored?: number }): Promise<ScanRecord> {
+    const { layout, stored, ...record } = decoded
+    if (layout === undefined) return record
+    const states = await this.#partitions.states(record.id, layout)
+    const view = partitionedView(layout, states, record.started_at, stored ?? 0, record.status === 'running')
+    if (record.status === 'running') return { ...record, ...view }
+    return { ...record, partitions: view.partitions }
+  }
+
+  async planPartitions (id: string, attempt: string, layout: PartitionLayout): Promise<boolean> {
+    const record = await this.get(id)
+    if (record === undefined) return false
+    return await this.#partitions.plan(id, attempt, layout, { ...record.progress, total: layout.total })
+  }
+
+  async beginPartition (id: string, part: number, attempt: string): Promise<PartitionBeginResult> {
+    return await this.#partitions.begin(id, part, attempt)
+  }
+
+  async appendPartitionPages (id: string, part: number, attempt: string, pages: string[]): Promise<boolean> {
+    return await this.#partitions.append(id, part, attempt, pages)
+  }
+
+  async updatePartition (id: string, part: number, attempt: string, counts: PartitionCounts): Promise<boolean> {
+    return await this.#partitions.update(id, part, attempt, counts)
+  }
+
+  async commitPartition (id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean> {
+    return await this.#partitions.commit(id, part, attempt, commit)
+  }
+
+  async partitionStates (id: string): Promise<PartitionState[]> {
+    const values = await this.#redis.hmget(this.#key(id), 'partitions', 'pmode', 'cap', 'ptotal')
+    const layout = decodeLayout({ partitions: values[0], pmode: values[1], cap: values[2], ptotal: values[3] })
+    return layout === undefined ? [] : await this.#partitions.states(id, layout)
+  }
+
+  async finishPartitioned (id: string, outcome: ScanOutcome, finishedAt: string, rows: string[]): Promise<boolean> {
+    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
+    return await this.#partitions.finish(id, outcome, finishedAt, expiresAt, this.#retentionMs, rows)
+  }
+
+  async resultEntry (id: string, seq: number): Promise<ResultEntry | undefined> {
+    return await this.#partitions.resultEntry(id, seq)
+  }
+
+  async readEntryPages (id: string, part: number, from: number, count: number): Promise<string[]> {
+    return await this.#partitions.readEntryPages(id, part, from, count)
+  }
+
+  #decode (hash: Record<string, string | undefined>): ScanRecord & { layout?: PartitionLayout, stored?: number } {
     const parse = (name: typeof JSON_FIELDS[number]): unknown => hash[name] === undefined ? null : JSON.parse(hash[name]!)
     return {
       id: hash.id!,
@@ -306,7 +371,10 @@ export class RedisScanStore implements ScanStore {
       errors: (parse('errors') ?? []) as ScanRecord['errors'],
       metrics: parse('metrics') as ScanRecord['metrics'],
       attempt: hash.attempt === '' || hash.attempt === undefined ? null : hash.attempt,
-      ...(hash.tenant === undefined || hash.tenant === '' ? {} : { tenant: hash.tenant })
+      ...(hash.tenant === undefined || hash.tenant === '' ? {} : { tenant: hash.tenant }),
+      ...(hash.idempotency_key === undefined || hash.idempotency_key === '' ? {} : { idempotency_key: hash.idempotency_key }),
+      ...(hash.partitions === undefined ? {} : { layout: decodeLayout(hash), stored: Number(hash.stored ?? 0) }),
+      ...(hash.cancel === '1' ? { cancelRequested: true } : {})
     }
   }
 }

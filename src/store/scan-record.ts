@@ -1,4 +1,4 @@
-import type { Progress, ScanErrorInfo, ScanMetrics, ScanStatusName } from '../../schemas/scan-status.js'
+import type { PartitionsSummary, Progress, ScanErrorInfo, ScanMetrics, ScanStatusName } from '../../schemas/scan-status.js'
 import type { RecordErrorSample } from '../parallel/types.js'
 
 /** What the store keeps about one scan. */
@@ -18,6 +18,12 @@ export interface ScanRecord {
   attempt: string | null
   /** Tenant that submitted the scan (API keys on); only it can see the scan. */
   tenant?: string
+  /** Where the partitions of a partitioned scan are; progress and result then sum over them. */
+  partitions?: PartitionsSummary
+  /** A cancel of the running scan was asked for (not part of the status document). */
+  cancelRequested?: boolean
+  /** The store's Idempotency-Key entry that names this scan; deleting the scan forgets it. */
+  idempotency_key?: string
 }
 
 /** The fields a running attempt updates while it runs. */

@@ -1,6 +1,7 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
+import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 
 export type CancelResult =
   | { outcome: 'cancelled' }
@@ -42,7 +43,7 @@ export interface ListOptions {
  * attempt id: once another attempt has begun, the old one can no longer
  * change the status or add results.
  */
-export interface ScanStore {
+export interface ScanStore extends PartitionedScanStore {
   /** Creates a queued scan, unless `admission` is given and the queue is full (in all or for the record's tenant). */
   create(record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome>
   get(id: string): Promise<ScanRecord | undefined>
@@ -67,4 +68,26 @@ export interface ScanStore {
   claimIdempotencyKey(key: string, value: string): Promise<string | undefined>
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * A scan split into partitions. Every call of a partition attempt is fenced by its attempt id and
+ * by the scan still running: a superseded or late attempt changes nothing.
+ */
+export interface PartitionedScanStore {
+  /** Turns the running attempt `attempt` of a scan into a partitioned scan; false when that attempt is no longer current. */
+  planPartitions(id: string, attempt: string, layout: PartitionLayout): Promise<boolean>
+  beginPartition(id: string, part: number, attempt: string): Promise<PartitionBeginResult>
+  /** Adds result pages to the attempt; they stay invisible until it commits. */
+  appendPartitionPages(id: string, part: number, attempt: string, pages: string[]): Promise<boolean>
+  updatePartition(id: string, part: number, attempt: string, counts: PartitionCounts): Promise<boolean>
+  /** Makes the attempt's pages visible (the commit log) and stores its counters; false when fenced off or cancelled. */
+  commitPartition(id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean>
+  partitionStates(id: string): Promise<PartitionState[]>
+  /** Ends a running partitioned scan (first caller wins); `rows` are the pages of an aggregate's final rows. */
+  finishPartitioned(id: string, outcome: ScanOutcome, finishedAt: string, rows: string[]): Promise<boolean>
+  /** The `seq`-th stretch of visible results, or undefined when it is not (yet) there. */
+  resultEntry(id: string, seq: number): Promise<ResultEntry | undefined>
+  /** Pages `from`..`from+count-1` of a stretch. */
+  readEntryPages(id: string, part: number, from: number, count: number): Promise<string[]>
 }

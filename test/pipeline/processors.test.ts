@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { planScan, validateScan } from '../../src/pipeline/index.js'
+import { processorCatalogue } from '../../src/pipeline/processor-catalogue.js'
 import { syntheticCostUs, syntheticParamsSchema } from '../../src/pipeline/synthetic-processor.js'
 import { request, runPlan, scan } from '../helpers/scan-task-harness.js'
 
@@ -29,7 +30,7 @@ describe('processors', () => {
       /unknown processor "redact_fields"/)
   })
 
-  it('leave out broken plug-ins and say why when one is asked for, without failing the others', async () => {
+  it('leave out broken plug-ins (the catalogue says why, for the start-up log) without failing the others; a 400 names the known ones', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
     try {
       await writeFile(join(dir, 'double.mjs'), 'export const name = "double"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\nexport function process (r) { return r * 2 }\n')
@@ -44,10 +45,12 @@ describe('processors', () => {
       await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'broken' }] }), pluginCtx),
         (error: Error & { statusCode: number, errors: Array<{ message: string }> }) => {
           assert.equal(error.statusCode, 400)
-          assert.match(error.errors[0].message, /broken\.mjs does not export name \(string\), schema/)
-          assert.match(error.errors[0].message, /syntax\.mjs cannot be imported/)
+          assert.equal(error.errors[0].message, 'unknown processor "broken"; known: synthetic, double, picky')
           return true
         })
+      const { problems } = await processorCatalogue(dir)
+      assert.match(problems.join('\n'), /broken\.mjs does not export name \(string\), schema/)
+      assert.match(problems.join('\n'), /syntax\.mjs cannot be imported/)
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

@@ -44,7 +44,7 @@ test('Redis mode serves the queue dashboard at /admin/queues, outside the OpenAP
     const api = await fetch(server.url + '/admin/queues/api/queues?activeQueue=scans&status=latest')
     assert.equal(api.status, 200)
     const { queues } = await api.json() as { queues: Array<{ name: string, readOnlyMode: boolean, jobs: Array<{ id: string }> }> }
-    assert.deepEqual(queues.map((q) => q.name), ['scans'])
+    assert.deepEqual(queues.map((q) => q.name), ['scans', 'scan-partitions'])
     assert.equal(queues[0].readOnlyMode, true)
     assert.ok(queues[0].jobs.some((job) => job.id === id), 'the submitted scan is a job on the dashboard')
 

@@ -15,8 +15,8 @@ after(async () => {
   for (const prefix of prefixes) await dropPrefix(prefix)
 })
 
-const KEY_A = 'key-of-tenant-a'
-const KEY_B = 'key-of-tenant-b'
+const KEY_A = 'key-of-tenant-a-0001'
+const KEY_B = 'key-of-tenant-b-0002'
 const KEY_B_DIGEST = createHash('sha256').update(KEY_B).digest('hex')
 const KEYS = `a:${KEY_A},b:sha256:${KEY_B_DIGEST}`
 

@@ -46,14 +46,14 @@ function exposedNames (exposition: string): Set<string> {
 interface Panel { title?: string, type: string, targets?: Array<{ expr?: string }>, panels?: Panel[], datasource?: { uid?: string } }
 
 function dashboardQueries (): Array<{ where: string, expr: string }> {
-  const dashboard = JSON.parse(read('docker/grafana/dashboards/parascan.json')) as { panels: Panel[], templating: { list: Array<{ name: string, query: string | { query: string } }> } }
+  const dashboard = JSON.parse(read('docker/grafana/dashboards/parascan.json')) as { panels: Panel[], templating: { list: Array<{ name: string, type: string, query: string | { query: string } }> } }
   const queries: Array<{ where: string, expr: string }> = []
   const visit = (panel: Panel): void => {
     for (const target of panel.targets ?? []) if (target.expr !== undefined) queries.push({ where: `panel "${panel.title}"`, expr: target.expr })
     for (const child of panel.panels ?? []) visit(child)
   }
   dashboard.panels.forEach(visit)
-  for (const variable of dashboard.templating.list) {
+  for (const variable of dashboard.templating.list.filter((v) => v.type !== 'datasource')) {
     const query = typeof variable.query === 'string' ? variable.query : variable.query.query
     const inner = /^label_values\((.*),\s*\w+\)$/.exec(query)
     queries.push({ where: `variable $${variable.name}`, expr: inner === null ? query : inner[1] })
@@ -114,7 +114,7 @@ test('Prometheus scrapes the parascan service and Grafana reads that Prometheus'
   assert.match(read('docker/grafana/provisioning/dashboards/parascan.yml'), /path: \/var\/lib\/grafana\/dashboards/)
   const dashboard = JSON.parse(read('docker/grafana/dashboards/parascan.json')) as { uid: string, panels: Array<Panel & { id: number, gridPos: { x: number, y: number, w: number, h: number } }> }
   assert.equal(dashboard.uid, 'parascan')
-  for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) assert.equal(panel.datasource?.uid, 'prometheus', panel.title)
+  for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) assert.equal(panel.datasource?.uid, '${DS_PROMETHEUS}', panel.title)
   assert.equal(new Set(dashboard.panels.map((p) => p.id)).size, dashboard.panels.length, 'panel ids are unique')
   const cells = new Set<string>()
   for (const { title, gridPos: { x, y, w, h } } of dashboard.panels) {
@@ -127,6 +127,62 @@ test('Prometheus scrapes the parascan service and Grafana reads that Prometheus'
     }
   }
 })
+
+/** Every `datasource` object anywhere in a dashboard. */
+function datasourceRefs (value: unknown, where = '$'): Array<{ where: string, ref: unknown }> {
+  if (Array.isArray(value)) return value.flatMap((item, i) => datasourceRefs(item, `${where}[${i}]`))
+  if (typeof value !== 'object' || value === null) return []
+  return Object.entries(value).flatMap(([key, child]) => [
+    ...(key === 'datasource' ? [{ where: `${where}.${key}`, ref: child }] : []),
+    ...datasourceRefs(child, `${where}.${key}`)
+  ])
+}
+
+test('the Grafana dashboard imports into any Grafana: the datasource is the input ${DS_PROMETHEUS}, also a variable when provisioned', () => {
+  const text = read('docker/grafana/dashboards/parascan.json')
+  const dashboard = JSON.parse(text) as { __inputs: Array<Record<string, string>>, __requires: Array<Record<string, string>>, templating: { list: Array<Record<string, unknown>> } }
+  assert.deepEqual(dashboard.__inputs.map(({ name, type, pluginId }) => ({ name, type, pluginId })), [{ name: 'DS_PROMETHEUS', type: 'datasource', pluginId: 'prometheus' }])
+  assert.ok(dashboard.__requires.some((r) => r.type === 'datasource' && r.id === 'prometheus'))
+  const variable = dashboard.templating.list.find((v) => v.name === 'DS_PROMETHEUS')
+  assert.deepEqual({ type: variable?.type, query: variable?.query }, { type: 'datasource', query: 'prometheus' }, 'a provisioned copy (no import step) resolves ${DS_PROMETHEUS} through this variable')
+  const refs = datasourceRefs(dashboard).filter(({ where }) => !where.startsWith('$.__'))
+  assert.ok(refs.length >= 40, `${refs.length} datasource references`)
+  for (const { where, ref } of refs) assert.deepEqual(ref, { type: 'prometheus', uid: '${DS_PROMETHEUS}' }, where)
+
+  // What Grafana's import does: every ${DS_PROMETHEUS} becomes the uid of the datasource picked for the input.
+  const imported = JSON.parse(text.replaceAll('${DS_PROMETHEUS}', 'b3f1c-any-uid')) as unknown
+  assert.ok(!JSON.stringify(imported).includes('${DS_'), 'no input left unresolved')
+  for (const { where, ref } of datasourceRefs(imported).filter(({ where }) => !where.startsWith('$.__'))) assert.deepEqual(ref, { type: 'prometheus', uid: 'b3f1c-any-uid' }, where)
+})
+
+const promtool = (): Promise<string | undefined> => run('promtool', ['--version']).then(() => 'promtool', () => undefined)
+
+test('promtool accepts docker/prometheus.yml and docker/alerts.yml, and the alert rules pass their unit tests', async (t) => {
+  const binary = await promtool()
+  if (binary === undefined) {
+    t.skip('promtool is not installed (apt-get install prometheus; .ci/run does): alert rules not checked')
+    return
+  }
+  const docker = root + 'docker/'
+  const config = await run(binary, ['check', 'config', 'prometheus.yml'], { cwd: docker })
+  assert.match(config.stdout + config.stderr, /SUCCESS: 1 rule files found/)
+  const rules = await run(binary, ['check', 'rules', 'alerts.yml'], { cwd: docker })
+  assert.match(rules.stdout + rules.stderr, /SUCCESS: [1-9]\d* rules found/)
+  const unit = await run(binary, ['test', 'rules', 'alerts.test.yml'], { cwd: docker })
+  assert.match(unit.stdout + unit.stderr, /SUCCESS/)
+  const alerts = read('docker/alerts.yml')
+  const names = [...alerts.matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1])
+  const tested = new Set([...read('docker/alerts.test.yml').matchAll(/alertname: (\w+)/g)].map((m) => m[1]))
+  assert.deepEqual(names.filter((name) => !tested.has(name)), [], 'every alert has a unit test')
+
+  const broken = join(mkdtempSync(join(tmpdir(), 'parascan-rules-')), 'alerts.yml')
+  writeFileSync(broken, alerts.replace('expr: up{job="parascan"} == 0', 'expr: up{job="parascan" == 0'))
+  await assert.rejects(run(binary, ['check', 'rules', broken]), 'promtool refuses a broken rule')
+})
+
+function alertQueries (): Array<{ where: string, expr: string }> {
+  return [...read('docker/alerts.yml').matchAll(/^\s+- alert: (\w+)\n\s+expr: (.+)$/gm)].map((m) => ({ where: `alert ${m[1]}`, expr: m[2] }))
+}
 
 test('every metric and grouping label the dashboard queries is one that GET /metrics exports after a scan', async () => {
   const server = await startServer({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PROTO_PARALLEL_MAX_WORKERS: '2' })
@@ -152,8 +208,11 @@ test('every metric and grouping label the dashboard queries is one that GET /met
   }
   const exported = exposedNames(exposition)
   const labels = sampleLabels(exposition)
-  const queries = dashboardQueries()
-  assert.ok(queries.length >= 20)
+  const alerts = alertQueries()
+  assert.ok(alerts.length >= 5)
+  const queries = [...dashboardQueries(), ...alerts]
+  assert.ok(queries.length >= 25)
+  exported.add('up')
   const used = new Set<string>()
   for (const { where, expr } of queries) {
     const names = metricNames(expr)

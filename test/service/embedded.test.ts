@@ -87,7 +87,17 @@ test('the seed example: 50000 results whose sum is right, metrics of every worke
   assert.match(metrics, /^parascan_steals_attempted_total\{worker_id="\d"\} \d+/m)
   assert.match(metrics, /^parascan_steals_successful_total\{worker_id="\d"\} \d+/m)
   assert.match(metrics, /^parascan_lock_contention_events_total\{worker_id="\d"\} \d+/m)
-  assert.match(metrics, /parascan_scan_duration_seconds_count [1-9]/)
+  assert.match(metrics, /^parascan_scan_duration_seconds_count\{outcome="succeeded"\} [1-9]/m)
+  const buckets = [...metrics.matchAll(/^parascan_scan_duration_seconds_bucket\{le="([^"]+)",outcome="succeeded"\}/gm)].map((m) => m[1])
+  assert.equal(buckets.at(-2), '3600', 'the last finite bucket is the scan timeout (1 h by default)')
+  assert.equal(buckets.at(-1), '+Inf')
+
+  const listed = (await server.app.inject({ method: 'GET', url: '/v1/scans?limit=100' })).json() as { items: Array<Record<string, unknown>> }
+  const item = listed.items.find((entry) => entry.id === id)
+  assert.ok(item !== undefined)
+  assert.ok(!('metrics' in item), 'list items leave out the per-worker metrics')
+  assert.deepEqual(Object.keys(item).sort(), Object.keys(doc).filter((key) => key !== 'metrics').sort())
+  assert.deepEqual(item.progress, doc.progress)
   assert.match(metrics, /parascan_scan_queue_wait_seconds_count [1-9]/)
   assert.doesNotMatch(metrics, new RegExp(id))
 })

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import type { ScanStatusDocument } from '../../../schemas/scan-status.js'
+import type { ScanSummaryDocument } from '../../../schemas/scan-status.js'
 import { ApiClient } from '../api-client.js'
 import { apiKeyOption, jsonOption, positiveInteger, urlOption, writeJson, type ClientOptions } from '../options.js'
 
@@ -32,7 +32,7 @@ export function listCommand (): Command {
     })
 }
 
-function formatTable (items: ScanStatusDocument[]): string {
+function formatTable (items: ScanSummaryDocument[]): string {
   const rows = [['ID', 'STATUS', 'CREATED', 'PROCESSED', 'TOTAL', 'SKIPPED', 'RESULTS']]
   for (const item of items) {
     rows.push([item.id, item.status, item.created_at, String(item.progress.processed), String(item.progress.total), String(item.progress.skipped), String(item.result.count)])

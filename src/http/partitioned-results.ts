@@ -1,0 +1,93 @@
+import type { ScanStore } from '../store/scan-store.js'
+import { InvalidCursorError } from '../errors.js'
+
+/** Where a reader is in a partitioned scan: stretch `seq` of its results, page and item in it, items read of the stretch. */
+export interface PartitionedPosition {
+  seq: number
+  page: number
+  offset: number
+  consumed: number
+}
+
+const PAGES_PER_READ = 16
+
+export function encodePartitionedCursor (p: PartitionedPosition): string {
+  return Buffer.from(JSON.stringify(['p', p.seq, p.page, p.offset, p.consumed])).toString('base64url')
+}
+
+/** The position of a partitioned-scan cursor, or undefined when `cursor` is not one. */
+export function decodePartitionedCursor (cursor: string): PartitionedPosition | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(value) || value.length !== 5 || value[0] !== 'p') return undefined
+  const numbers = value.slice(1) as unknown[]
+  if (!numbers.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) throw new InvalidCursorError('not a cursor returned by this service')
+  const [seq, page, offset, consumed] = numbers as number[]
+  return { seq, page, offset, consumed }
+}
+
+/**
+ * A page of a partitioned scan's results, read through its stretches of visible results (the
+ * commit log, or partitions in record order when ordered). A reader never waits on a partition
+ * that has not committed unless the scan is ordered and that partition comes next.
+ */
+export async function readPartitionedResults (store: ScanStore, id: string, scan: { finished: boolean, partial: boolean }, limit: number,
+  start: PartitionedPosition): Promise<{ json: string, complete: boolean, more: boolean }> {
+  const position = { ...start }
+  const parts: string[] = []
+  let taken = 0
+  let exhausted = false
+  const nextStretch = (): void => {
+    position.seq++
+    position.page = 0
+    position.offset = 0
+    position.consumed = 0
+  }
+  while (taken < limit) {
+    const entry = await store.resultEntry(id, position.seq)
+    if (entry === undefined) {
+      exhausted = true
+      break
+    }
+    let stretchDone = position.consumed >= entry.limit
+    while (!stretchDone && taken < limit) {
+      const pages = await store.readEntryPages(id, entry.part, position.page, PAGES_PER_READ)
+      for (const text of pages) {
+        const items = JSON.parse(text) as unknown[]
+        if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
+        const n = Math.min(limit - taken, entry.limit - position.consumed, items.length - position.offset)
+        if (n > 0) {
+          parts.push(n === items.length ? text.slice(1, -1) : items.slice(position.offset, position.offset + n).map((item) => JSON.stringify(item)).join(','))
+        }
+        taken += n
+        position.consumed += n
+        if (position.offset + n === items.length) {
+          position.page++
+          position.offset = 0
+        } else {
+          position.offset += n
+        }
+        if (position.consumed >= entry.limit) {
+          stretchDone = true
+          break
+        }
+        if (taken >= limit) break
+      }
+      if (pages.length < PAGES_PER_READ && !stretchDone && taken < limit) stretchDone = true
+    }
+    if (stretchDone) nextStretch()
+  }
+  const complete = scan.finished && exhausted
+  const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
+  return {
+    json: complete
+      ? `{"items":${items},"complete":true,"partial":${scan.partial}}`
+      : `{"items":${items},"next_cursor":${JSON.stringify(encodePartitionedCursor(position))},"complete":false,"partial":${scan.partial}}`,
+    complete,
+    more: !scan.finished && exhausted
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Size of a value as JSON in UTF-8 bytes, counted only until it passes `limit`: the walk stops
+ * there, so measuring a huge value costs no more than measuring one just over the limit. Strings
+ * count their UTF-8 bytes and quotes (escapes are not counted), numbers their digits; CEL values
+ * count as celToJson writes them. Returns a number greater than `limit` when the value is larger.
+ */
+export function jsonBytesUpTo (value: unknown, limit: number): number {
+  return measure(value, limit, 0)
+}
+
+function stringBytes (text: string, room: number): number {
+  if (text.length > room) return text.length + 2
+  return (text.length < 32 && isAscii(text) ? text.length : Buffer.byteLength(text, 'utf8')) + 2
+}
+
+function isAscii (text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
+function measure (value: unknown, limit: number, used: number): number {
+  switch (typeof value) {
+    case 'string':
+      return used + stringBytes(value, limit - used)
+    case 'number':
+    case 'bigint':
+      return used + (value === 0 || value === 0n ? 1 : Math.min(24, String(value).length))
+    case 'boolean':
+      return used + 5
+    case 'object':
+      break
+    default:
+      return used + 4
+  }
+  if (value === null) return used + 4
+  if (Array.isArray(value)) {
+    used += 2
+    for (let i = 0; i < value.length && used <= limit; i++) used = measure(value[i], limit, used + 1)
+    return used
+  }
+  if (value instanceof Uint8Array) return used + Math.ceil(value.byteLength / 3) * 4 + 2
+  if (value instanceof Date) return used + 26
+  if (value instanceof Map) {
+    used += 2
+    for (const [k, v] of value) {
+      if (used > limit) break
+      used = measure(v, limit, stringBytes(String(k), limit - used) + used + 2)
+    }
+    return used
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return used + 24
+  used += 2
+  for (const k in value) {
+    if (used > limit) break
+    if (!Object.hasOwn(value, k)) continue
+    used = measure((value as Record<string, unknown>)[k], limit, stringBytes(k, limit - used) + used + 2)
+  }
+  return used
+}

@@ -1,0 +1,11 @@
+/**
+ * What the leading filters of a pipeline imply about a record, in terms that raw bytes can be
+ * tested for: a record that the filters keep satisfies the predicate. `equals` is
+ * `record[field] == value`, `contains` is `record[field].contains(value)` (both strings), `all`
+ * and `any` are conjunction and disjunction.
+ */
+export type RawPredicate =
+  | { kind: 'equals', field: string, value: string }
+  | { kind: 'contains', field: string, value: string }
+  | { kind: 'all', parts: RawPredicate[] }
+  | { kind: 'any', parts: RawPredicate[] }

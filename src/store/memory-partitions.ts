@@ -1,0 +1,86 @@
+import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
+
+interface Part extends PartitionState {
+  attempt?: string
+  /** Pages of the current attempt; the visible pages once it commits. */
+  pages: string[]
+}
+
+/** The partitions of one scan in the embedded store: the same rules as the Redis scripts. */
+export class MemoryPartitions {
+  readonly layout: PartitionLayout
+  readonly #parts: Part[]
+  readonly #log: Array<{ part: number, admitted: number }> = []
+  #stored = 0
+  rows: string[] = []
+
+  constructor (layout: PartitionLayout) {
+    this.layout = layout
+    this.#parts = Array.from({ length: layout.partitions }, (_, index) => ({ index, state: 'queued', runs: 0, processed: 0, matched: 0, skipped: 0, pages: [] }))
+  }
+
+  get stored (): number { return this.#stored }
+
+  begin (part: number, attempt: string, cancelled: boolean): PartitionBeginResult {
+    const p = this.#parts[part]
+    if (p === undefined) return { outcome: 'gone' }
+    if (cancelled) return { outcome: 'cancelled' }
+    if (p.state === 'committed') return { outcome: 'committed' }
+    Object.assign(p, { attempt, state: 'running', processed: 0, matched: 0, skipped: 0, pages: [] })
+    p.runs++
+    return { outcome: 'began', runs: p.runs }
+  }
+
+  #current (part: number, attempt: string): Part | undefined {
+    const p = this.#parts[part]
+    return p?.attempt === attempt && p.state === 'running' ? p : undefined
+  }
+
+  append (part: number, attempt: string, pages: string[]): boolean {
+    const p = this.#current(part, attempt)
+    if (p === undefined) return false
+    p.pages.push(...pages)
+    return true
+  }
+
+  update (part: number, attempt: string, counts: PartitionCounts): boolean {
+    const p = this.#current(part, attempt)
+    if (p === undefined) return false
+    Object.assign(p, { processed: counts.processed, matched: counts.matched, skipped: counts.skipped })
+    return true
+  }
+
+  commit (part: number, attempt: string, commit: PartitionCommit): boolean {
+    const p = this.#current(part, attempt)
+    if (p === undefined) return false
+    Object.assign(p, { state: 'committed', processed: commit.processed, matched: commit.matched, skipped: commit.skipped, commit: structuredClone(commit) })
+    if (this.layout.mode === 'unordered') {
+      const admitted = Math.max(0, Math.min(commit.count, this.layout.cap - this.#stored))
+      this.#stored += admitted
+      this.#log.push({ part, admitted })
+    }
+    return true
+  }
+
+  states (): PartitionState[] {
+    return this.#parts.map(({ attempt: _attempt, pages: _pages, ...state }) => structuredClone(state))
+  }
+
+  entry (seq: number, succeeded: boolean): ResultEntry | undefined {
+    if (this.layout.mode === 'aggregate') return seq === 0 && succeeded ? { part: -1, limit: this.layout.cap } : undefined
+    if (this.layout.mode === 'unordered') {
+      const e = this.#log[seq]
+      return e === undefined ? undefined : { part: e.part, limit: e.admitted }
+    }
+    const p = this.#parts[seq]
+    if (p?.state !== 'committed') return undefined
+    let before = 0
+    for (let j = 0; j < seq; j++) before += this.#parts[j].commit?.count ?? 0
+    return { part: seq, limit: Math.max(0, Math.min(p.commit!.count, this.layout.cap - before)) }
+  }
+
+  pages (part: number, from: number, count: number): string[] {
+    const pages = part === -1 ? this.rows : this.#parts[part]?.state === 'committed' ? this.#parts[part].pages : []
+    return pages.slice(from, from + count)
+  }
+}

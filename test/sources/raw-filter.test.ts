@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import fc from 'fast-check'
+import { impliedRawPredicate } from '../../src/pipeline/implied-raw-predicate.js'
+import { makeDataDir, scan, type DataDir } from '../helpers/scan-task-harness.js'
+
+/** The run of the same records from an inline source, decoded whole; undefined when submit-time checks refuse it (records all of a type the filter cannot read). */
+async function wholeRun (records: unknown[], pipeline: unknown[], ctx: DataDir['ctx'], chunk: number): Promise<Awaited<ReturnType<typeof scan>> | undefined> {
+  try {
+    return await scan({ source: { type: 'inline', records }, pipeline }, ctx, { chunk, onError: 'skip' })
+  } catch (error) {
+    if ((error as { code?: string }).code === 'PARASCAN_INVALID_SCAN') return undefined
+    throw error
+  }
+}
+
+/** Strings that the predicates look for, and strings that hold them or look like them. */
+const LITERALS = ['purchase', 'view', 'pur', 'a"b', 'a\\b', 'é', '😀', '€uro', '', ' ', 'line\nbreak', 'x,y', '\u2028', '\uFFFD', '\ud800']
+const text = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...LITERALS) },
+  { weight: 2, arbitrary: fc.array(fc.constantFrom(...LITERALS), { minLength: 1, maxLength: 3 }).map((parts) => parts.join('')) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 6, unit: 'binary' }) }
+)
+const FIELDS = ['type', 'user', 'tag']
+const KEYS = [...FIELDS, 'purchase', 'type"', 'nested', 'n']
+const scalar = fc.oneof(text, fc.integer({ min: -5, max: 5 }), fc.boolean(), fc.constant(null))
+const value = fc.oneof(
+  { weight: 5, arbitrary: scalar },
+  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...KEYS), scalar, { maxKeys: 3 }) },
+  { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) }
+)
+/** Records: usually objects with the fields the predicates read, sometimes without them, sometimes not objects. */
+const record = fc.oneof(
+  { weight: 8, arbitrary: fc.record({ type: text, user: text, tag: value }, { requiredKeys: ['type', 'user'] }).chain((base) => fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 3 }).map((extra) => ({ ...extra, ...base }))) },
+  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...KEYS), value, { maxKeys: 4 }) },
+  { weight: 1, arbitrary: fc.oneof(scalar, fc.array(text, { maxLength: 2 })) }
+)
+
+interface Style { escape: 'none' | 'values' | 'all', space: string }
+
+function hex (unit: number): string {
+  return '\\u' + unit.toString(16).padStart(4, '0')
+}
+
+/** JSON text of `v`; every letter and non-ASCII character of strings written as \uXXXX: in none, values only, or all strings. */
+function write (v: unknown, style: Style, key = false): string {
+  if (typeof v === 'string') {
+    if (style.escape === 'none' || (key && style.escape === 'values')) return JSON.stringify(v)
+    let out = '"'
+    for (let i = 0; i < v.length; i++) {
+      const c = v[i]
+      const unit = v.charCodeAt(i)
+      out += /[a-z]/i.test(c) || unit > 0x7e ? hex(unit) : JSON.stringify(c).slice(1, -1)
+    }
+    return out + '"'
+  }
+  if (Array.isArray(v)) return `[${style.space}${v.map((item) => write(item, style)).join(`,${style.space}`)}${style.space}]`
+  if (typeof v === 'object' && v !== null) {
+    return `{${style.space}${Object.entries(v).map(([k, item]) => `${write(k, style, true)}${style.space}:${style.space}${write(item, style)}`).join(`,${style.space}`)}${style.space}}`
+  }
+  return JSON.stringify(v)
+}
+
+const line = fc.record({ record: record.map((r) => JSON.parse(JSON.stringify(r)) as unknown), escape: fc.constantFrom<Style['escape']>('none', 'none', 'values', 'all'), space: fc.constantFrom('', '', ' ', '\t'), end: fc.constantFrom('\n', '\r\n', '\n\n') })
+
+const literal = fc.constantFrom(...LITERALS.filter((l) => !l.includes('\ud800')), 'purchase"', 'zzz')
+const field = fc.constantFrom(...FIELDS, 'missing')
+const cel = (s: string) => JSON.stringify(s)
+const atom = fc.oneof(
+  fc.tuple(field, literal).map(([f, l]) => `record.${f} == ${cel(l)}`),
+  fc.tuple(field, literal).map(([f, l]) => `${cel(l)} == record["${f}"]`),
+  fc.tuple(field, fc.array(literal, { minLength: 1, maxLength: 3 })).map(([f, ls]) => `record.${f} in [${ls.map(cel).join(', ')}]`),
+  fc.tuple(field, literal).map(([f, l]) => `record.${f}.contains(${cel(l)})`),
+  fc.tuple(field, literal).map(([f, l]) => `record.${f} != ${cel(l)}`),
+  field.map((f) => `has(record.${f})`),
+  fc.constant('record.n > 0.0')
+)
+const predicate: fc.Arbitrary<string> = fc.letrec((tie) => ({
+  expr: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+    atom,
+    atom,
+    fc.tuple(tie('expr'), tie('expr')).map(([a, b]) => `(${a as string}) && (${b as string})`),
+    fc.tuple(tie('expr'), tie('expr')).map(([a, b]) => `(${a as string}) || (${b as string})`),
+    tie('expr').map((a) => `!(${a as string})`))
+})).expr as fc.Arbitrary<string>
+
+describe('raw filters', () => {
+  let data: DataDir
+  let files = 0
+  before(async () => { data = await makeDataDir() })
+  after(async () => { await data.remove() })
+
+  it('derive predicates only from what keeps a record', () => {
+    assert.deepEqual(impliedRawPredicate(['record.type == "purchase" && record.amount > 100.0']), { kind: 'equals', field: 'type', value: 'purchase' })
+    assert.deepEqual(impliedRawPredicate(['record.a == "x" || record.b in ["y", "z"]', '"w" == record["c"]']), {
+      kind: 'all',
+      parts: [
+        { kind: 'any', parts: [{ kind: 'equals', field: 'a', value: 'x' }, { kind: 'any', parts: [{ kind: 'equals', field: 'b', value: 'y' }, { kind: 'equals', field: 'b', value: 'z' }] }] },
+        { kind: 'equals', field: 'c', value: 'w' }
+      ]
+    })
+    for (const none of ['record.a != "x"', '!(record.a == "x")', 'record.a == "x" || record.n > 1.0', 'record.n > 1.0', 'record.a.b == "x"', 'record.a == record.b']) {
+      assert.equal(impliedRawPredicate([none]), undefined, none)
+    }
+  })
+
+  it('NDJSON: results are those of the same records decoded whole, whatever the spelling of the lines', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 30 }), fc.array(predicate, { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 40 }), async (lines, filters, chunk) => {
+      const name = `raw-${files++}.ndjson`
+      await data.write(name, lines.map((l) => write(l.record, { escape: l.escape, space: l.space }) + l.end).join(''))
+      const pipeline = filters.map((filter) => ({ filter }))
+      const raw = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline }, data.ctx, { chunk, onError: 'skip' })
+      const whole = await wholeRun(lines.map((l) => l.record), pipeline, data.ctx, chunk)
+      if (whole === undefined) return
+      assert.deepEqual(raw.results, whole.results)
+      const failing = new Set(whole.errors.map((e) => e.offset))
+      for (const error of raw.errors) assert.ok(failing.has(error.offset), `record ${error.offset} failed only with the raw filter: ${error.message}`)
+    }), { numRuns: 400 })
+  })
+
+  it('CSV: results are those of the same rows decoded whole, however they are quoted', async () => {
+    const cell = text.filter((t) => !/[\ud800-\udfff]/.test(t.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')) && !t.includes('\r') && !t.includes('\ufeff'))
+    const row = fc.record({ type: cell, user: cell, tag: cell, quoted: fc.boolean(), end: fc.constantFrom('\n', '\r\n', '\n\n') })
+    await fc.assert(fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 30 }), fc.array(predicate, { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 40 }), async (rows, filters, chunk) => {
+      const name = `raw-${files++}.csv`
+      const quote = (t: string, always: boolean) => always || /[",\r\n]/.test(t) || t === '' ? `"${t.replaceAll('"', '""')}"` : t
+      await data.write(name, 'type,user,tag\n' + rows.map((r) => [r.type, r.user, r.tag].map((t) => quote(t, r.quoted)).join(',') + r.end).join(''))
+      const pipeline = filters.map((filter) => ({ filter }))
+      const raw = await scan({ source: { type: 'file', path: name, format: 'csv' }, pipeline }, data.ctx, { chunk, onError: 'skip' })
+      const records = rows.map((r) => ({ type: r.type, user: r.user, tag: r.tag }))
+      const whole = await wholeRun(records, pipeline, data.ctx, chunk)
+      if (whole === undefined) return
+      assert.deepEqual(raw.results, whole.results)
+      const failing = new Set(whole.errors.map((e) => e.offset))
+      for (const error of raw.errors) assert.ok(failing.has(error.offset), `row ${error.offset} failed only with the raw filter: ${error.message}`)
+    }), { numRuns: 300 })
+  })
+
+  it('rules lines out without decoding them, and still fails a field that no line holds', async () => {
+    const name = await data.write('ruled-out.ndjson', '{"type":"purchase","n":1}\n{"type":"view",\n{"type":"view","n":2}\n[]\n')
+    const kept = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline: [{ filter: 'record.type == "purchase"' }] }, data.ctx, { onError: 'skip' })
+    assert.deepEqual(kept.results, [{ type: 'purchase', n: 1 }])
+    assert.deepEqual(kept.errors.map((e) => e.offset), [3], 'a line that does not start with { is decoded')
+    const misspelt = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline: [{ filter: 'record.tpye == "purchase"' }] }, data.ctx, { onError: 'skip' })
+    assert.deepEqual(misspelt.results, [])
+    assert.equal(misspelt.errors.length, 4)
+  })
+})

@@ -1,0 +1,66 @@
+import { AttemptSupersededError } from '../src/errors.js'
+
+const MAX_PENDING_BYTES = 8 * 1024 * 1024
+
+/** Writes result pages in order, several per store call, without making the engine wait on each write. */
+export class PageWriter {
+  readonly #append: (pages: string[]) => Promise<boolean>
+  readonly #id: string
+  readonly #onSuperseded: () => void
+  readonly #onWritten: (items: number) => void
+  #pending: string[] = []
+  #pendingItems = 0
+  #pendingBytes = 0
+  #writing: Promise<void> = Promise.resolve()
+  #failure: unknown
+
+  /**
+   * `append` stores pages of the attempt, false once it is superseded; `onWritten` hears how many
+   * results each successful append stored.
+   */
+  constructor (id: string, append: (pages: string[]) => Promise<boolean>, onSuperseded: () => void, onWritten: (items: number) => void = () => {}) {
+    this.#id = id
+    this.#append = append
+    this.#onSuperseded = onSuperseded
+    this.#onWritten = onWritten
+  }
+
+  /** Queues a page of `items` results; waits while more than MAX_PENDING_BYTES wait to be written. */
+  async push (page: string, items = 0): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure
+    this.#pending.push(page)
+    this.#pendingItems += items
+    this.#pendingBytes += page.length
+    if (this.#pending.length === 1) this.#writing = this.#writing.then(() => this.#write())
+    if (this.#pendingBytes > MAX_PENDING_BYTES) await this.#writing
+  }
+
+  async flush (): Promise<void> {
+    if (this.#pending.length > 0) this.#writing = this.#writing.then(() => this.#write())
+    await this.#writing
+    if (this.#failure !== undefined) throw this.#failure
+  }
+
+  async settle (): Promise<void> {
+    await this.#writing.catch(() => {})
+  }
+
+  async #write (): Promise<void> {
+    if (this.#pending.length === 0 || this.#failure !== undefined) return
+    const pages = this.#pending
+    const items = this.#pendingItems
+    this.#pending = []
+    this.#pendingItems = 0
+    this.#pendingBytes = 0
+    try {
+      if (await this.#append(pages)) {
+        this.#onWritten(items)
+      } else {
+        this.#failure = new AttemptSupersededError(this.#id)
+        this.#onSuperseded()
+      }
+    } catch (error) {
+      this.#failure = error
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto'
+import type { ParallelConfig } from '../src/parallel/parallel-config.js'
+import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerHistograms, WorkerMetrics } from '../src/parallel/types.js'
+import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
+import type { ScanStore } from '../src/store/scan-store.js'
+import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
+import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
+import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
+import type { ScanParams } from '../src/pipeline/scan-params.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptState } from './attempt-state.js'
+import { PageWriter } from './page-writer.js'
+
+export interface PartitionRunnerOptions {
+  /** Required. */
+  pool: ScanPool
+  /** Required. */
+  config: ParallelConfig
+  /** Required. */
+  store: ScanStore
+  /** Required. */
+  planner: ScanPlanner
+  /** Required. */
+  metrics: ServiceMetrics
+  /** The scan context of a tenant. Required. */
+  contextFor: (tenant: string | undefined) => ScanContext
+  /** Names this instance in per-worker metrics. Required. */
+  instance: string
+  /** Period of progress writes to the store (ms). Default: 250. */
+  progressIntervalMs?: number
+  /** Period of progress updates of the partition's job, for the queue dashboard (ms). Default: 1000. */
+  jobProgressIntervalMs?: number
+  /** Longest run of a scan from its start (ms); a scan's `timeout_seconds` may lower it. Default: 1 h. */
+  scanTimeoutMs?: number
+  /** Bytes of results one partition may store; past them the scan fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  maxScanResultBytes?: number
+}
+
+class PartitionCancelledSignal extends Error {
+  constructor () { super('Cancelled by request') }
+}
+
+/**
+ * Runs one partition of a scan on this instance's pool: its results go to pages of its attempt and
+ * become visible when the attempt commits; a failing record fails the whole scan, with its offset
+ * in the source.
+ */
+export class PartitionRunner {
+  readonly #options: Required<PartitionRunnerOptions>
+  readonly #running = new Map<string, Set<AbortController>>()
+
+  constructor (options: PartitionRunnerOptions) {
+    this.#options = {
+      progressIntervalMs: 250,
+      jobProgressIntervalMs: 1000,
+      scanTimeoutMs: 3_600_000,
+      maxScanResultBytes: 64 * 1024 * 1024,
+      ...options
+    }
+    options.store.onCancelRequest((id) => {
+      for (const controller of this.#running.get(id) ?? []) controller.abort(new PartitionCancelledSignal())
+    })
+  }
+
+  /** The queue's partition job processor. */
+  readonly process = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> => {
+    const controller = new AbortController()
+    let running = this.#running.get(job.id)
+    if (running === undefined) this.#running.set(job.id, running = new Set())
+    running.add(controller)
+    try {
+      return await this.#run(job, controller, shutdown, reportProgress)
+    } finally {
+      running.delete(controller)
+      if (running.size === 0) this.#running.delete(job.id)
+    }
+  }
+
+  async #run (job: PartitionJob, controller: AbortController, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> {
+    const { store, metrics } = this.#options
+    const { id, part, start, end } = job
+    const attempt = randomUUID()
+    const began = await store.beginPartition(id, part, attempt)
+    if (began.outcome === 'cancelled') return 'cancelled'
+    if (began.outcome !== 'began') return 'skipped'
+    const [record, request] = await Promise.all([store.get(id), store.getRequest(id)])
+    if (record === undefined || request === undefined) return 'skipped'
+
+    const total = end - start
+    const state = new AttemptState(total, Date.now())
+    const superseded = (): void => controller.abort(new AttemptSupersededError(id))
+    const writer = new PageWriter(id, async (pages) => await store.appendPartitionPages(id, part, attempt, pages), superseded)
+    const workers: WorkerMetrics[] = []
+    let global: GlobalMetrics = { global_feeder_depth_max: 0 }
+    let lastJobProgress = 0
+    const timer = setInterval(() => {
+      const counts = { processed: state.processed, matched: state.matched, skipped: state.skipped }
+      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, () => {})
+      if (Date.now() - lastJobProgress >= this.#options.jobProgressIntervalMs) {
+        lastJobProgress = Date.now()
+        void reportProgress(total === 0 ? 1 : state.processed / total).catch(() => {})
+      }
+    }, this.#options.progressIntervalMs)
+    const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
+    const startedAt = Date.parse(record.started_at ?? new Date().toISOString())
+    const deadline = setTimeout(() => controller.abort(new ScanTimeoutError(`${timeoutMs / 1000} s`)),
+      Math.max(0, Math.min(timeoutMs - (Date.now() - startedAt), 2 ** 31 - 1)))
+    metrics.activeScans.inc()
+    try {
+      const plan = await this.#options.planner.planScan(request, this.#options.contextFor(record.tenant))
+      const aggregating = request.aggregate !== undefined
+      const params: ScanParams = { ...(plan.task.params as ScanParams), base: start, ...(aggregating ? { partial: true } : {}) }
+      const maxResults = request.max_results ?? Infinity
+      const summary: ScanSummary = await this.#options.pool.stream(total, { module: plan.task.module, params }, {
+        config: this.#options.config.with(request.parallel ?? {}),
+        signal: AbortSignal.any([controller.signal, shutdown]),
+        ordered: plan.ordered,
+        on_error: plan.on_error,
+        progress_interval_ms: Math.min(250, this.#options.progressIntervalMs),
+        metrics: (event, data) => {
+          if (event === 'progress') {
+            state.progress(data as ProgressEvent)
+            metrics.progress(data as ProgressEvent)
+          } else if (event === 'final_worker') {
+            workers.push(data as WorkerMetrics)
+            metrics.worker(data as WorkerMetrics)
+          } else if (event === 'worker_histograms') {
+            metrics.histograms(data as WorkerHistograms)
+          } else if (event === 'final_global') {
+            global = data as GlobalMetrics
+          }
+        },
+        onBatch: async (batch: ResultBatch) => {
+          if (aggregating) return
+          const page = state.admit(batch, maxResults)
+          if (page === undefined) return
+          if (state.bytes > this.#options.maxScanResultBytes) {
+            controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
+            return
+          }
+          await writer.push(page)
+        }
+      })
+      controller.signal.throwIfAborted()
+      await writer.flush()
+      state.finish(summary)
+      const scanMetrics: ScanMetrics = { workers: workers.map((w) => ({ instance: this.#options.instance, ...w })), global }
+      const committed = await store.commitPartition(id, part, attempt, {
+        processed: summary.processed,
+        matched: summary.matched,
+        skipped: summary.skipped,
+        count: state.stored,
+        truncated: state.truncated,
+        errors: summary.errors.map((e) => ({ ...e, offset: e.offset + start })),
+        ...(aggregating ? { partial: summary.aggregate?.[0] ?? {} } : {}),
+        metrics: scanMetrics
+      })
+      if (committed) void reportProgress(1).catch(() => {})
+      return committed ? 'succeeded' : 'skipped'
+    } catch (error) {
+      await writer.settle()
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
+      if (reason instanceof AttemptSupersededError) return 'skipped'
+      if (reason instanceof PartitionCancelledSignal) return 'cancelled'
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#failScan(id, describeError(reason, 0))
+      if (shutdown.aborted) return 'handed_back'
+      return await this.#failScan(id, describeError(error, start))
+    } finally {
+      clearTimeout(deadline)
+      clearInterval(timer)
+      metrics.activeScans.dec()
+    }
+  }
+
+  /** Ends the whole scan as failed; the other partitions' next progress write sees it and they stop. */
+  async #failScan (id: string, error: ScanErrorInfo): Promise<ScanJobOutcome> {
+    const record = await this.#options.store.get(id)
+    if (record === undefined) return 'skipped'
+    const finished = await this.#options.store.finishPartitioned(id, {
+      status: 'failed', progress: record.progress, result: record.result, error, errors: [], metrics: null
+    }, new Date().toISOString(), [])
+    if (!finished) return 'skipped'
+    this.#options.metrics.scans.inc({ outcome: 'failed' })
+    return 'failed'
+  }
+}
+
+/** The scan's error; a record's offset (and the message naming it) moves from the partition's range to the source. */
+function describeError (error: unknown, base: number): ScanErrorInfo {
+  const e = error as { code?: unknown, message?: unknown, offset?: unknown }
+  let message = typeof e?.message === 'string' ? e.message : String(error)
+  const info: ScanErrorInfo = { code: typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED', message }
+  if (typeof e?.offset === 'number' && Number.isSafeInteger(e.offset)) {
+    info.offset = e.offset + base
+    if (base !== 0) {
+      message = message.replace(new RegExp(`(offset |offsets? )${e.offset}\\b`), `$1${info.offset}`)
+      info.message = message
+    }
+  }
+  return info
+}
