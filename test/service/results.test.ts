@@ -102,7 +102,7 @@ describe('results of a scan', () => {
   })
 
   it('a scan that is queued or running has pages, not NDJSON (409); its pages set Retry-After at the end of what is stored', async () => {
-    const accepted = await call(server.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 50_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }], parallel: { max_workers: 1 } })
+    const accepted = await call(server.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 1_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }], parallel: { max_workers: 1 } })
     const id = accepted.json.id as string
     const refused = await ndjson(server.url, id)
     assert.equal(refused.status, 409)
@@ -132,7 +132,7 @@ describe('results of a scan', () => {
   })
 
   it('results of cancelled and failed scans stay readable and are marked partial, in pages and NDJSON alike', async () => {
-    const accepted = await call(server.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 50_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }], parallel: { max_workers: 2 } })
+    const accepted = await call(server.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 1_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }], parallel: { max_workers: 2 } })
     const id = accepted.json.id as string
     await waitFor(async () => (await call(server.url, 'GET', `/v1/scans/${id}`)).json.result.count > 1000 ? true : undefined, 30_000)
     const firstPage = await call(server.url, 'GET', `/v1/scans/${id}/results?limit=100`)
@@ -167,6 +167,44 @@ describe('results of a scan', () => {
     const empty = await ndjson(server.url, queued.json.id as string)
     assert.equal(empty.status, 200)
     assert.equal(empty.text.length >= 0, true)
+  })
+})
+
+describe('results of a partitioned scan', () => {
+  let server: RunningServer
+  before(async () => { server = await realServer({ PARASCAN_PARTITION_RECORDS: '2500', PARASCAN_CONCURRENCY: '2' }) })
+  after(async () => { await server.close() })
+
+  it('NDJSON holds what the pages hold, ordered or not, and a cancelled one stays readable', async () => {
+    for (const ordered of [true, false]) {
+      const accepted = await call(server.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 12_000 }, pipeline: [{ filter: 'record % 2 == 0' }], ordered })
+      const status = await waitFor(async () => {
+        const doc = (await call(server.url, 'GET', `/v1/scans/${accepted.json.id as string}`)).json
+        return doc.status === 'succeeded' ? doc : undefined
+      }, 60_000)
+      const pages = await allPages(server.url, status.id, 700)
+      assert.ok(pages.pages.every((page) => page.partial === false))
+      const download = await ndjson(server.url, status.id)
+      assert.equal(download.status, 200)
+      assert.equal(download.headers.get('results-count'), '6000')
+      assert.deepEqual(download.lines, pages.items)
+      assert.deepEqual([...download.lines].sort(byNumber), Array.from({ length: 6000 }, (_, i) => i * 2))
+    }
+    const slow = await call(server.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 1_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }] })
+    const id = slow.json.id as string
+    await waitFor(async () => (await call(server.url, 'GET', `/v1/scans/${id}/results?limit=1`)).json.items.length > 0 ? true : undefined, 30_000)
+    await call(server.url, 'POST', `/v1/scans/${id}/cancel`)
+    const cancelled = await waitFor(async () => {
+      const doc = (await call(server.url, 'GET', `/v1/scans/${id}`)).json
+      return doc.status === 'cancelled' ? doc : undefined
+    }, 30_000)
+    assert.equal(cancelled.result.partial, true)
+    const pages = await allPages(server.url, id, 5000)
+    assert.ok(pages.pages.every((page) => page.partial === true))
+    const download = await ndjson(server.url, id)
+    assert.equal(download.status, 200)
+    assert.equal(download.headers.get('scan-status'), 'cancelled')
+    assert.deepEqual(download.lines, pages.items)
   })
 })
 
