@@ -22,6 +22,10 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
  && mkdir -p /data \
  && chown 1000:1000 /data
 COPY --from=build /app/dist ./dist
+# The example plug-in, as a PROCESSORS_DIR of its own (a volume mounted at /processors replaces it).
+COPY --from=build /app/dist/examples/processors/redact-fields.js /processors/
+COPY examples/processors/package.json /processors/
+ENV PROCESSORS_DIR=/processors
 # uid 1000 is the `node` user of the official images; numeric so that runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 3000

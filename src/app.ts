@@ -10,6 +10,7 @@ import type { ScanService } from './http/scan-service.js'
 import type { ServiceMetrics } from './metrics/service-metrics.js'
 import { ServiceUnavailableError } from './errors.js'
 import { adminQueues } from './http/admin-queues.js'
+import type { AdminCredentials } from './config/admin-credentials.js'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import fastifyRateLimit from '@fastify/rate-limit'
@@ -36,6 +37,8 @@ export interface AppOptions {
   version?: string
   /** BullMQ queues shown by the dashboard at /admin/queues. Default: none, and no dashboard. */
   adminQueues?: Queue[]
+  /** HTTP Basic credential of the dashboard. Default: none (the dashboard is open). */
+  adminCredentials?: AdminCredentials
   /** API keys of the tenants: every /v1 route and the dashboard need one. Default: none (open). */
   apiKeys?: readonly ApiKeyEntry[]
   /** Bearer token of GET /metrics. Default: none (open). */
@@ -116,7 +119,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
 
   await app.register(scanRoutes, { service: options.service })
-  if (options.adminQueues !== undefined && options.adminQueues.length > 0) await app.register(adminQueues, { queues: options.adminQueues })
+  if (options.adminQueues !== undefined && options.adminQueues.length > 0) await app.register(adminQueues, { queues: options.adminQueues, credentials: options.adminCredentials, failures: options.authFailures })
   await app.register(operationsRoutes, {
     registry: options.metrics.registry,
     beforeScrape: options.beforeScrape,

@@ -72,6 +72,8 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     progressIntervalMs: config.progressIntervalMs,
     scanTimeoutMs: config.scanTimeoutMs,
     maxScanResultBytes: config.maxScanResultBytes,
+    maxCrashedAttempts: config.maxCrashedAttempts,
+    maxRunningPerTenant: config.maxRunningScansPerTenant,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName()
   })
@@ -113,9 +115,14 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
       await withTimeout(Promise.all([store.ping(), queue.ping()]), 2000, 'queue or store unreachable')
     },
     beforeScrape: async () => metrics.queueCounts(await withTimeout(queue.counts(), 2000, 'queue unreachable')),
-    adminQueues: queue instanceof BullmqScanQueue && config.adminUi ? queue.queues : undefined
+    // With tenants, the dashboard (every tenant's scans) needs a credential of its own; without one it is off.
+    adminQueues: queue instanceof BullmqScanQueue && config.adminUi && (config.apiKeys === undefined || config.adminCredentials !== undefined) ? queue.queues : undefined,
+    adminCredentials: config.adminCredentials
   })
-  for (const problem of (await processorCatalogue(config.processorsDir)).problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
+  const catalogue = await processorCatalogue(config.processorsDir)
+  const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
+  app.log.info({ processorsDir: config.processorsDir, processors }, `processors: ${processors.join(', ')}`)
+  for (const problem of catalogue.problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
 
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
@@ -175,7 +182,7 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
   const [commands, consumerCommands, subscriber, workerConnection] = connections
   return {
     store: new RedisScanStore({ connection: commands, subscriber: subscriber.duplicate(), keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
-    consumerStore: new RedisScanStore({ connection: consumerCommands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
+    consumerStore: new RedisScanStore({ connection: consumerCommands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs, instanceTtlMs: config.lockDurationMs }),
     rateLimitRedis: commands,
     queue: new BullmqScanQueue({
       connection: commands,

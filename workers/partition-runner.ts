@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ParallelConfig } from '../src/parallel/parallel-config.js'
-import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerHistograms, WorkerMetrics } from '../src/parallel/types.js'
+import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerMetrics } from '../src/parallel/types.js'
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
@@ -91,6 +91,7 @@ export class PartitionRunner {
     const superseded = (): void => controller.abort(new AttemptSupersededError(id))
     const writer = new PageWriter(id, async (pages) => await store.appendPartitionPages(id, part, attempt, pages), superseded)
     const workers: WorkerMetrics[] = []
+    const feed = metrics.scanFeed()
     let global: GlobalMetrics = { global_feeder_depth_max: 0 }
     let lastJobProgress = 0
     const timer = setInterval(() => {
@@ -120,12 +121,9 @@ export class PartitionRunner {
         metrics: (event, data) => {
           if (event === 'progress') {
             state.progress(data as ProgressEvent)
-            metrics.progress(data as ProgressEvent)
+            feed.progress(data as ProgressEvent)
           } else if (event === 'final_worker') {
             workers.push(data as WorkerMetrics)
-            metrics.worker(data as WorkerMetrics)
-          } else if (event === 'worker_histograms') {
-            metrics.histograms(data as WorkerHistograms)
           } else if (event === 'final_global') {
             global = data as GlobalMetrics
           }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { ParallelConfig } from '../src/parallel/parallel-config.js'
-import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerHistograms, WorkerMetrics } from '../src/parallel/types.js'
+import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerMetrics } from '../src/parallel/types.js'
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { ScanOutcome } from '../src/store/scan-record.js'
-import type { PartitionJob, ScanJobFlow, ScanJobOutcome } from '../src/queue/scan-queue.js'
+import type { PartitionJob, ScanJobFlow, ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
-import type { ScanErrorInfo } from '../schemas/scan-status.js'
+import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
 import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
@@ -37,10 +37,19 @@ export interface ScanConsumerOptions {
   contextFor?: (tenant: string | undefined) => ScanContext
   /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
   maxScanResultBytes?: number
+  /** Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. */
+  maxCrashedAttempts?: number
+  /** Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit. Default: 1. */
+  maxRunningPerTenant?: number
   /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
   partitionPolicy?: PartitionPolicy
   /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
   instance?: string
+}
+
+function jobProgress (progress: Progress): ScanJobProgress {
+  const { fraction, ...counts } = progress
+  return { progress: Math.floor(fraction * 1000) / 10, ...counts }
 }
 
 class ScanCancelledSignal extends Error {
@@ -62,6 +71,8 @@ export class ScanConsumer {
       scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
       contextFor: options.contextFor ?? (() => options.context),
       maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024,
+      maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
+      maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
       instance: options.instance ?? 'local'
     }
@@ -96,41 +107,50 @@ export class ScanConsumer {
   }
 
   /** The queue's job processor. */
-  readonly process = async (id: string, shutdown: AbortSignal, flow: ScanJobFlow): Promise<ScanJobOutcome> => {
+  readonly process: ScanJobProcessor = async (id, shutdown, flow, reportProgress = () => {}) => {
     const record = await this.#options.store.get(id)
     if (record?.partitions !== undefined) return await this.#finisher.step(record, flow)
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
-      return await this.#run(id, controller, shutdown, flow)
+      return await this.#run(id, controller, shutdown, flow, reportProgress)
     } finally {
       this.#running.delete(id)
     }
   }
 
-  async #run (id: string, controller: AbortController, shutdown: AbortSignal, flow: ScanJobFlow): Promise<ScanJobOutcome> {
+  async #run (id: string, controller: AbortController, shutdown: AbortSignal, flow: ScanJobFlow, reportProgress: (progress: ScanJobProgress) => void): Promise<ScanJobOutcome> {
     const { store, metrics } = this.#options
     const attempt = randomUUID()
     const startedAt = new Date()
-    const began = await store.begin(id, attempt, startedAt.toISOString())
+    const began = await store.begin(id, attempt, startedAt.toISOString(), this.#options.maxRunningPerTenant)
     if (began === undefined) return 'skipped'
+    if (began === 'busy') return 'deferred'
     if (began.previousAttempt === null) {
       metrics.scanQueueWait.observe(Math.max(0, startedAt.getTime() - Date.parse(began.record.created_at)) / 1000)
     }
     const total = began.record.progress.total
     const state = new AttemptState(total, startedAt.getTime())
     if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
+    if (began.crashedAttempts >= this.#options.maxCrashedAttempts) {
+      const message = `The instance running this scan died ${began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`} while it ran; ` +
+        'it is not run again, so that it cannot stop another instance (PARASCAN_MAX_CRASHED_ATTEMPTS)'
+      return await this.#end(id, attempt, state, 'failed', { code: 'PARASCAN_INSTANCE_CRASHED', message }, null)
+    }
 
     metrics.activeScans.inc()
     const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)),
       (items) => state.written(items))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
-      void store.update(id, attempt, state.snapshot()).then((current) => {
+      const snapshot = state.snapshot()
+      reportProgress(jobProgress(snapshot.progress))
+      void store.update(id, attempt, snapshot).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
       }, () => {})
     }, this.#options.progressIntervalMs)
     const workers: WorkerMetrics[] = []
+    const feed = metrics.scanFeed()
     let global: GlobalMetrics = { global_feeder_depth_max: 0 }
     try {
       const request = await store.getRequest(id)
@@ -156,12 +176,9 @@ export class ScanConsumer {
         metrics: (event, data) => {
           if (event === 'progress') {
             state.progress(data as ProgressEvent)
-            metrics.progress(data as ProgressEvent)
+            feed.progress(data as ProgressEvent)
           } else if (event === 'final_worker') {
             workers.push(data as WorkerMetrics)
-            metrics.worker(data as WorkerMetrics)
-          } else if (event === 'worker_histograms') {
-            metrics.histograms(data as WorkerHistograms)
           } else if (event === 'final_global') {
             global = data as GlobalMetrics
           }
@@ -189,6 +206,7 @@ export class ScanConsumer {
       controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
+      reportProgress(jobProgress(state.snapshot().progress))
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
     } catch (error) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
@@ -199,6 +217,7 @@ export class ScanConsumer {
       const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
       if (shutdown.aborted && !stopped) {
         await writer.settle()
+        await store.release(id, attempt).catch(() => {})
         return 'handed_back'
       }
       await writer.flush().catch(() => {})

@@ -60,7 +60,7 @@ export class ScanFinisher {
       error = { code: 'PARASCAN_SCAN_LOST', message: `Partitions ${missing.join(', ')} ended without committing their results` }
     }
     const rows: string[] = []
-    const result = { ...record.result }
+    const result = { ...record.result, truncated: record.result.truncated || states.some((state) => state.commit?.truncated === true) }
     if (status === 'succeeded' && request.aggregate !== undefined) {
       const aggregation = new Aggregation(request.aggregate)
       let merged: AggregateState = aggregation.create()

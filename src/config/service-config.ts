@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { parseDuration } from './duration.js'
 import { InvalidConfigError } from '../errors.js'
 import { parseApiKeys, type ApiKeyEntry } from './api-keys.js'
+import { parseAdminCredentials, type AdminCredentials } from './admin-credentials.js'
 
 const duration = (fallback: string) => z.string().default(fallback).transform((text, ctx) => {
   const ms = parseDuration(text)
@@ -74,8 +75,19 @@ export const serviceEnvSchema = z.object({
     }
   }),
   METRICS_TOKEN: optionalText,
+  PARASCAN_ADMIN_CREDENTIALS: z.string().optional().transform((text, ctx) => {
+    if (text === undefined || text.trim() === '') return undefined
+    try {
+      return parseAdminCredentials(text.trim())
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message })
+      return z.NEVER
+    }
+  }),
   PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_LIMIT: integer(10, 1, 1_000_000_000),
+  PARASCAN_MAX_CRASHED_ATTEMPTS: integer(1, 1, 1000),
+  PARASCAN_MAX_RUNNING_SCANS_PER_TENANT: integer(1, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_WINDOW: duration('1m'),
   PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
   PARASCAN_DATA_DIR_PER_TENANT: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false').transform((text) => text === 'true')
@@ -142,6 +154,8 @@ export interface ServiceConfig {
   maxQueuedScansPerTenant: number
   /** API keys and their tenants; unset leaves the API open. Default: unset. Env: PARASCAN_API_KEYS. */
   apiKeys?: ApiKeyEntry[]
+  /** HTTP Basic credential of the queue dashboard; with API keys and without it the dashboard is off. Default: unset. Env: PARASCAN_ADMIN_CREDENTIALS. */
+  adminCredentials?: AdminCredentials
   /** Bearer token that GET /metrics requires. Default: unset (open). Env: METRICS_TOKEN. */
   metricsToken?: string
   /** Requests per tenant (or client address) per window; 0 turns rate limiting off. Default: 0. Env: PARASCAN_RATE_LIMIT. */
@@ -152,6 +166,10 @@ export interface ServiceConfig {
   authFailureLimit: number
   /** Window of PARASCAN_AUTH_FAILURE_LIMIT (ms). Default: 1 min. Env: PARASCAN_AUTH_FAILURE_WINDOW. */
   authFailureWindowMs: number
+  /** Attempts of one scan that may end with their instance dead (Redis mode); at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. Env: PARASCAN_MAX_CRASHED_ATTEMPTS. */
+  maxCrashedAttempts: number
+  /** Scans one tenant may run at once, over all instances, while scans of other tenants wait; past it a job is put back behind theirs. 0 is no limit. Default: 1. Env: PARASCAN_MAX_RUNNING_SCANS_PER_TENANT. */
+  maxRunningScansPerTenant: number
   /** Confines each tenant's file sources to DATA_DIR/<tenant>. Default: false. Env: PARASCAN_DATA_DIR_PER_TENANT. */
   dataDirPerTenant: boolean
 }
@@ -206,10 +224,13 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     maxQueuedScansPerTenant: e.PARASCAN_MAX_QUEUED_SCANS_PER_TENANT,
     apiKeys: e.PARASCAN_API_KEYS,
     metricsToken: e.METRICS_TOKEN,
+    adminCredentials: e.PARASCAN_ADMIN_CREDENTIALS,
     rateLimit: e.PARASCAN_RATE_LIMIT,
     rateLimitWindowMs: e.PARASCAN_RATE_LIMIT_WINDOW,
     authFailureLimit: e.PARASCAN_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: e.PARASCAN_AUTH_FAILURE_WINDOW,
+    maxCrashedAttempts: e.PARASCAN_MAX_CRASHED_ATTEMPTS,
+    maxRunningScansPerTenant: e.PARASCAN_MAX_RUNNING_SCANS_PER_TENANT,
     dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT
   }
 }

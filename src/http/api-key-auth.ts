@@ -13,11 +13,11 @@ declare module 'fastify' {
 }
 
 export interface ApiKeyAuthOptions {
-  /** Keys of the tenants; unset leaves the scan API and the queue dashboard open. Default: unset. */
+  /** Keys of the tenants; unset leaves the scan API open. Default: unset. */
   apiKeys?: readonly ApiKeyEntry[]
   /** Token that GET /metrics requires; unset leaves it open. Default: unset. */
   metricsToken?: string
-  /** Route prefixes that need an API key. Default: ['/v1', '/admin/queues']. */
+  /** Route prefixes that need an API key. Default: ['/v1']. */
   protectedPrefixes?: readonly string[]
   /** How many failed keys one address may send before it gets 429s. Default: 10 per minute. */
   failures?: AuthFailureBrakeOptions
@@ -39,9 +39,9 @@ function unauthorized (request: FastifyRequest, reply: FastifyReply, realm: stri
   return sendProblem(reply.headers(error.headers), toProblem(error, request))
 }
 
-/** An onRequest hook: API keys for the scan API and the queue dashboard, a token for /metrics; /healthz, /readyz and /docs stay open. */
+/** An onRequest hook: API keys for the scan API, a token for /metrics (the queue dashboard has a credential of its own); /healthz, /readyz and /docs stay open. */
 export function apiKeyAuth (options: ApiKeyAuthOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
-  const prefixes = options.protectedPrefixes ?? ['/v1', '/admin/queues']
+  const prefixes = options.protectedPrefixes ?? ['/v1']
   const metricsDigest = options.metricsToken === undefined ? undefined : sha256(options.metricsToken)
   const brake = new AuthFailureBrake(options.failures)
   return async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
+import { describeScanJob } from '../queue/scan-job-summary.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
 import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
@@ -110,7 +111,7 @@ export class ScanService {
         const existing = await this.#options.store.get(first.id)
         if (existing !== undefined) {
           // The first request may have stored its scan and failed before its job was queued: queue it (adding is idempotent).
-          if (existing.status === 'queued') await this.#options.queue.add(first.id)
+          if (existing.status === 'queued') await this.#options.queue.add(first.id, describeScanJob(request, tenant))
           return { id: first.id, status: existing.status, created_at: first.created_at, links: this.#links(first.id) }
         }
         // The first request claimed the key and failed before it stored the scan: store it now, under the first id.
@@ -143,7 +144,7 @@ export class ScanService {
       throw withHeaders(new TooManyQueuedScansError(detail), { 'retry-after': String(this.#options.queueFullRetryAfterSeconds) })
     }
     try {
-      await this.#options.queue.add(id)
+      await this.#options.queue.add(id, describeScanJob(request, tenant))
     } catch (error) {
       await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
       throw error

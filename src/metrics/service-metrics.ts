@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { ProgressEvent, WorkerHistograms, WorkerMetrics } from '../parallel/types.js'
+import type { ProgressEvent } from '../parallel/types.js'
 import type { QueueJobState } from '../queue/scan-queue.js'
+import { BucketedHistogram } from './bucketed-histogram.js'
+import { ScanMetricsFeed } from './scan-metrics-feed.js'
 
 export type ScanOutcomeLabel = 'succeeded' | 'failed' | 'cancelled'
 
@@ -19,18 +21,16 @@ export function durationBuckets (limitSeconds: number): number[] {
 /** The Prometheus metrics of one service instance, in a Registry of its own. */
 export class ServiceMetrics {
   readonly registry = new Registry()
-  readonly chunkDuration = new Histogram({
+  readonly chunkDuration = new BucketedHistogram({
     name: 'parascan_chunk_duration_seconds',
-    help: 'Service time of a chunk (fetch + process) in a worker thread.',
-    labelNames: ['worker_id'],
+    help: 'Service time of a chunk (fetch + process) in a worker thread; updated while scans run.',
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.05, 0.1, 0.5, 1],
     registers: [this.registry]
   })
 
-  readonly chunkSize = new Histogram({
+  readonly chunkSize = new BucketedHistogram({
     name: 'parascan_chunk_size_records',
-    help: 'Records per chunk.',
-    labelNames: ['worker_id'],
+    help: 'Records per chunk; updated while scans run, the sum is exact.',
     buckets: [1, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384],
     registers: [this.registry]
   })
@@ -76,18 +76,9 @@ export class ServiceMetrics {
     event.queue_depths.forEach((depth, workerId) => this.localQueueDepth.set({ worker_id: String(workerId) }, depth))
   }
 
-  worker (metrics: WorkerMetrics): void {
-    const labels = { worker_id: String(metrics.worker_id) }
-    this.recordsProcessed.inc(labels, metrics.records_processed)
-    this.stealsAttempted.inc(labels, metrics.steals_attempted)
-    this.stealsSuccessful.inc(labels, metrics.steals_successful)
-    this.lockContention.inc(labels, metrics.lock_contention_events)
-  }
-
-  histograms (histograms: WorkerHistograms): void {
-    const labels = { worker_id: String(histograms.worker_id) }
-    for (const [ms, count] of histograms.chunk_ms) observeMany(this.chunkDuration, labels, ms / 1000, count)
-    for (const [size, count] of histograms.chunk_size) observeMany(this.chunkSize, labels, size, count)
+  /** The feed of one scan's per-worker metrics: give it every progress event of that scan. */
+  scanFeed (): ScanMetricsFeed {
+    return new ScanMetricsFeed(this)
   }
 
   queueCounts (counts: Record<QueueJobState, number>): void {
@@ -95,6 +86,3 @@ export class ServiceMetrics {
   }
 }
 
-function observeMany (histogram: Histogram, labels: Record<string, string>, value: number, count: number): void {
-  for (let i = 0; i < count; i++) histogram.observe(labels, value)
-}

@@ -11,6 +11,8 @@ export class CommitLedger {
   readonly errors: RecordErrorSample[] = []
   matched = 0
   skipped = 0
+  /** Records run a second time because the thread that started them died. */
+  rerun = 0
 
   /** Books the ranges of a commit. */
   add (message: CommitMessage): void {
@@ -23,6 +25,13 @@ export class CommitLedger {
     this.matched += matched
     this.skipped += message.skipped
     for (const sample of message.errors) this.errors.push(sample)
+  }
+
+  /** A record that failed outside its thread (its thread was ended), booked as skipped. */
+  addSkipped (offset: number, message: string): void {
+    this.committed.add(offset, offset + 1)
+    this.skipped++
+    this.errors.push({ offset, message })
   }
 
   /** Records committed, counting a record committed twice twice. */

@@ -7,7 +7,9 @@ export const FetchFailedError = createError<[number, number, string]>('PARASCAN_
 export const ShortFetchError = createError<[number, number, string]>('PARASCAN_SHORT_FETCH', 'fetch(%d, %d) returned %s', 500)
 export const RecordFailedError = createError<[number, string]>('PARASCAN_RECORD_FAILED', 'Record at offset %d failed: %s', 500)
 export const ResultEncodingError = createError<[number, number, string]>('PARASCAN_RESULT_NOT_JSON', 'Results of records [%d, %d) cannot be encoded as JSON: %s', 500)
-export const WorkerCrashedError = createError<[string, number]>('PARASCAN_WORKER_CRASHED', 'Worker threads kept exiting while processing records %s (%d restarts)', 500)
+export const WorkerCrashedError = createError<[string, number, number, number]>('PARASCAN_WORKER_CRASHED', 'Worker threads kept exiting while processing records %s: %d exits, more than the limit of %d (%d per thread)', 500)
+export const WorkerOutOfMemoryError = createError<[number, string]>('PARASCAN_WORKER_OUT_OF_MEMORY', 'A worker thread ran out of memory: its heap reached max_old_generation_mb = %d %s', 500)
+export const RecordTimeLimitError = createError<[number, number]>('PARASCAN_RECORD_TIME_LIMIT', 'Record at offset %d ran longer than record_time_limit_ms = %d; its thread was ended', 500)
 export const ScanAbortedError = createError<[string]>('PARASCAN_ABORTED', 'Scan aborted: %s', 499)
 export const PoolClosedError = createError('PARASCAN_POOL_CLOSED', 'The pool is closed', 503)
 

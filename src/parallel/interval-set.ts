@@ -71,3 +71,23 @@ export function subtractRanges (ranges: Array<[number, number]>, cut: Array<[num
   }
   return out
 }
+
+/** The parts of `ranges` that the sorted, disjoint `within` covers. */
+export function intersectRanges (ranges: Array<[number, number]>, within: Array<[number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = []
+  for (const [start, end] of ranges) {
+    for (const [s, e] of within) {
+      if (e <= start) continue
+      if (s >= end) break
+      out.push([Math.max(s, start), Math.min(e, end)])
+    }
+  }
+  return out
+}
+
+/** Records in `ranges`. */
+export function rangeSize (ranges: Array<[number, number]>): number {
+  let n = 0
+  for (const [s, e] of ranges) n += e - s
+  return n
+}

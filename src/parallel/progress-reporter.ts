@@ -57,10 +57,12 @@ export class ProgressReporter {
     }
     return {
       queue_depths: depths,
+      workers: slots.slots.map((slot) => state.liveMetrics(slot.id)),
       total,
       processed: Math.min(processed, total),
       matched: Math.max(matched, ledger.matched),
       skipped: Math.max(skipped, ledger.skipped),
+      rerun: ledger.rerun,
       elapsed_ms: this.elapsedMs
     }
   }

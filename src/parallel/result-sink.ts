@@ -37,6 +37,7 @@ export class ResultSink {
   #next = 0
   #chain: Promise<void> = Promise.resolve()
   #failed = false
+  #closed = false
   #state: unknown
 
   constructor (options: ResultSinkOptions) {
@@ -92,6 +93,11 @@ export class ResultSink {
     this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items, () => release(front, bytes))
   }
 
+  /** Hands over no more pages, also none already waiting for onBatch. */
+  close (): void {
+    this.#closed = true
+  }
+
   /** Resolves when every page has been handed over. */
   drained (): Promise<void> {
     return this.#chain
@@ -106,8 +112,9 @@ export class ResultSink {
       handedOver()
       return
     }
-    if (this.#failed) return
+    if (this.#failed || this.#closed) return
     this.#chain = this.#chain.then(async () => {
+      if (this.#closed) return
       await onBatch({ json, items })
       handedOver()
     }).catch((error: unknown) => {

@@ -5,7 +5,7 @@
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  rangeHi, rangeLo, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_SKIPPED, TAKE_LOST, TAKE_WON
+  MAX_HELD_PAIRS, rangeHi, rangeLo, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
@@ -18,8 +18,6 @@ const PARK_TIMEOUT_MS = 250
 const FLUSH_ITEMS = 16_384
 /** ...or when its oldest record is this old. */
 const FLUSH_MS = 50
-/** Most ranges a replaced thread puts in its deque from the work it took over; the rest it keeps for later. */
-const SEEDS_IN_DEQUE = 256
 
 export interface ScanRunnerOptions {
   /** Receives every message for the main thread. */
@@ -29,7 +27,7 @@ export interface ScanRunnerOptions {
 }
 
 /**
- * The scan loop of one thread: takes ranges (its seeds, its own deque,
+ * The scan loop of one thread: takes ranges (its own deque,
  * stolen ones, or the thread_pool cursor) into its shared range word, cuts
  * them into adaptive chunks, splits off the back half to its deque when a
  * thread is hungry, and posts results in batches. Everything but the chunk
@@ -47,7 +45,6 @@ export class ScanRunner {
   readonly #stealing: boolean
   readonly #splitting: boolean
   readonly #aggregate: Aggregator<unknown, unknown> | undefined
-  #seeds: Array<[number, number]>
   readonly #span: SpanState
   /** Ordered, in worker threads: the reorder window applies. */
   readonly #windowed: boolean
@@ -65,6 +62,8 @@ export class ScanRunner {
   #stealsWon = 0
   #contention = 0
   #lockWaitMs = 0
+  /** The steal figures as last added to the live ones in shared memory. */
+  readonly #published = { attempted: 0, won: 0, contention: 0, lockWaitMs: 0 }
   #depthSum = 0
   #depthMax = 0
   #feederMax = 0
@@ -86,9 +85,20 @@ export class ScanRunner {
     this.#stealing = spec.scheduler !== 'thread_pool'
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
-    this.#seeds = spec.seeds.slice().reverse()
     this.#windowed = spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
-    this.#span = { process: task.process, params: spec.params, aggregate: task.aggregate, items: [], partial: undefined, matched: 0, promise: undefined, error: undefined, at: 0 }
+    this.#span = {
+      process: task.process,
+      params: spec.params,
+      aggregate: task.aggregate,
+      items: [],
+      partial: undefined,
+      matched: 0,
+      promise: undefined,
+      error: undefined,
+      at: 0,
+      marks: state.i32,
+      mark: state.stat(spec.workerId, STAT_RECORD)
+    }
   }
 
   async run (): Promise<void> {
@@ -99,7 +109,7 @@ export class ScanRunner {
       if (this.#task.init !== undefined) await callHook('init', () => this.#task.init?.(params))
       if (this.#aggregate !== undefined) this.#span.partial = this.#aggregate.create(params)
       this.#batchStart = performance.now()
-      if (this.#spec.seeds.length > 0) this.#takeOver()
+      if (this.#spec.takeOver) this.#takeOver()
       await this.#loop()
       if (!this.#state.aborted) await this.#flush()
     } catch (error) {
@@ -224,6 +234,7 @@ export class ScanRunner {
     this.#chunkLo = lo
     this.#depthSum += depth
     if (depth > this.#depthMax) this.#depthMax = depth
+    state.holdChunk(me, lo, count)
     state.addStarted(count)
     this.#ctrl.start()
     return count
@@ -234,8 +245,11 @@ export class ScanRunner {
     const state = this.#state
     const me = this.#me
     const matched = this.#span.matched
-    this.#chunkMs.record(this.#ctrl.finish(count))
+    const ms = this.#ctrl.finish(count)
+    this.#chunkMs.record(ms)
     this.#chunkSize.record(count)
+    state.addChunk(me, count, ms)
+    if (this.#contention !== this.#published.contention || this.#stealsAttempted !== this.#published.attempted) this.#publishSteals()
     this.#processed += count
     this.#matched += matched
     state.write(me, STAT_PROCESSED, this.#processed)
@@ -261,9 +275,12 @@ export class ScanRunner {
     } else {
       ranges.push(lo, lo + count, matched)
     }
+    Atomics.store(state.i32, this.#span.mark, 0)
+    const pairs = ranges.length / 3
+    state.holdProcessed(me, pairs - 1, ranges[ranges.length - 3], lo + count, pairs)
     if (this.#aggregate === undefined) this.#batchItems += matched
     this.#batchRecords += count
-    return this.#batchItems >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
+    return pairs >= MAX_HELD_PAIRS || this.#batchItems >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
   }
 
   /**
@@ -279,7 +296,6 @@ export class ScanRunner {
     const { records, bytes } = this.#spec.window
     for (;;) {
       if (state.aborted) return false
-      if (state.windowLifted) return true
       const word = state.rangeWord(this.#me)
       const lo = rangeLo(word)
       if (rangeHi(word) <= lo) return true
@@ -294,16 +310,16 @@ export class ScanRunner {
   }
 
   /**
-   * A replaced thread: the range word and deque its slot left, and the lost
-   * ranges it was given, sorted so that its range word holds the lowest, its
-   * deque the next (the lowest at the bottom) and the rest wait privately.
-   * Nothing below a thread's range word is then held by it, which the
-   * ordered window relies on.
+   * A replaced thread: the range word and deque its slot left (crash
+   * recovery put the dead thread's lost ranges in that deque), sorted so
+   * that its range word holds the lowest and its deque the rest, the lowest
+   * at the bottom. Nothing below a thread's range word is then held by it,
+   * which the ordered window relies on.
    */
   #takeOver (): void {
     const state = this.#state
     const me = this.#me
-    const ranges: Array<[number, number]> = this.#spec.seeds.map(([lo, hi]) => [lo, hi])
+    const ranges: Array<[number, number]> = []
     for (;;) {
       const word = state.rangeWord(me)
       const lo = rangeLo(word)
@@ -314,16 +330,10 @@ export class ScanRunner {
         break
       }
     }
-    if (this.#stealing) {
-      while (state.pop(me) === TAKE_WON) ranges.push([state.takenOffset, state.takenOffset + state.takenCount])
-    }
+    while (state.pop(me) === TAKE_WON) ranges.push([state.takenOffset, state.takenOffset + state.takenCount])
     ranges.sort((a, b) => a[0] - b[0])
     const first = ranges.shift()
-    if (this.#stealing) {
-      const queued = ranges.splice(0, SEEDS_IN_DEQUE)
-      for (let i = queued.length - 1; i >= 0; i--) state.push(me, queued[i][0], queued[i][1] - queued[i][0])
-    }
-    this.#seeds = ranges.reverse()
+    for (let i = ranges.length - 1; i >= 0; i--) state.push(me, ranges[i][0], ranges[i][1] - ranges[i][0])
     if (first !== undefined) this.#own(first[0], first[1])
   }
 
@@ -350,13 +360,10 @@ export class ScanRunner {
   /** Takes the next range into the range word; false when the scan is over or aborted. */
   async #acquire (): Promise<boolean> {
     const state = this.#state
-    if (this.#stealing) {
-      const popped = state.pop(this.#me)
-      if (popped === TAKE_WON) return this.#take()
-      if (popped === TAKE_LOST) this.#contention++
-    }
-    const seed = this.#seeds.pop()
-    if (seed !== undefined) return this.#own(seed[0], seed[1])
+    // Under thread_pool only crash recovery puts ranges in a deque.
+    const popped = state.pop(this.#me)
+    if (popped === TAKE_WON) return this.#take()
+    if (popped === TAKE_LOST) this.#contention++
     if (!this.#stealing && this.#claim()) return true
     await this.#flush()
     return this.#search()
@@ -441,6 +448,7 @@ export class ScanRunner {
       }
     } finally {
       state.addHungry(-1)
+      this.#publishSteals()
     }
   }
 
@@ -487,12 +495,23 @@ export class ScanRunner {
     this.#batchErrors = []
     if (held !== 0) this.#state.addHeldBytes(held)
     this.#options.post(message)
+    this.#state.releaseProcessed(this.#me)
     this.#state.add(this.#me, STAT_POSTED, records)
     this.#state.commit(records)
     if (this.#options.afterFlush !== undefined) await this.#options.afterFlush()
   }
 
+  #publishSteals (): void {
+    const p = this.#published
+    this.#state.addSteals(this.#me, this.#stealsAttempted - p.attempted, this.#stealsWon - p.won, this.#contention - p.contention, this.#lockWaitMs - p.lockWaitMs)
+    p.attempted = this.#stealsAttempted
+    p.won = this.#stealsWon
+    p.contention = this.#contention
+    p.lockWaitMs = this.#lockWaitMs
+  }
+
   #done (): DoneMessage {
+    this.#publishSteals()
     const chunks = this.#chunkMs.count
     const metrics: WorkerMetrics = {
       worker_id: this.#me,
@@ -553,6 +572,9 @@ interface SpanState {
   error: unknown
   /** Index of the record being processed. */
   at: number
+  /** marks[mark] is 1 + the offset of the record in process(), for the main thread's record time limit. */
+  marks: Int32Array
+  mark: number
 }
 
 /**
@@ -575,8 +597,11 @@ function processUnguarded (span: SpanState, records: unknown[], lo: number, from
   const params = span.params
   const items = span.items
   const aggregate = span.aggregate
+  const marks = span.marks
+  const mark = span.mark
   for (let i = from; i < count; i++) {
     span.at = i
+    marks[mark] = lo + i + 1
     const value = process(records[i], params, lo + i)
     if (value === null || value === undefined) continue
     if (value instanceof Promise) {

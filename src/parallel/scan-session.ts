@@ -1,11 +1,13 @@
 import { CommitLedger } from './commit-ledger.js'
 import { CrashRecovery } from './crash-recovery.js'
-import { abortError } from './errors.js'
+import { abortError, RecordTimeLimitError, withOffset, WorkerOutOfMemoryError } from './errors.js'
+import { subtractRanges } from './interval-set.js'
 import type { ParallelConfig } from './parallel-config.js'
 import { ProgressReporter } from './progress-reporter.js'
+import { RecordTimer } from './record-timer.js'
 import { ResultSink } from './result-sink.js'
 import { completedScan, emitFinalMetrics, type SessionResult, type SettlementInput } from './scan-settlement.js'
-import type { SharedScanState } from './shared-scan-state.js'
+import { STAT_RECORD, type SharedScanState } from './shared-scan-state.js'
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
@@ -24,6 +26,14 @@ export interface ThreadHost {
   stop (slot: number): void
 }
 
+/** How a thread ended. */
+export interface ThreadExit {
+  /** Exit code and error message, for error texts. */
+  reason: string
+  /** Its heap reached the pool's max_old_generation_mb. */
+  outOfMemory: boolean
+}
+
 export interface ScanSessionOptions {
   scanId: number
   total: number
@@ -39,8 +49,14 @@ export interface ScanSessionOptions {
   onError: ErrorPolicy
   maxErrorSamples: number
   progressIntervalMs: number
-  /** How long threads get to finish their chunk after an abort or a failure before they are ended. */
+  /** How long threads and onBatch get after an abort or a failure before the scan settles without them. */
   stopGraceMs: number
+  /** Longest time one record may spend in process(); 0 is no limit. */
+  recordTimeLimitMs: number
+  /** How long a thread waits for the task module to import. */
+  moduleLoadTimeoutMs: number
+  /** The heap limit of the threads, named when one runs out of memory. */
+  maxOldGenerationMb: number
   metrics?: MetricsCallback
   signal?: AbortSignal
   onBatch?: (batch: ResultBatch) => void | Promise<void>
@@ -49,8 +65,8 @@ export interface ScanSessionOptions {
 /**
  * One scan as seen from the main thread: seeds the deques, starts the
  * threads, books their commits and settles once every thread has reported
- * back. Crash recovery, the stall watchdog, progress events and the final
- * outcome live in parts of their own.
+ * back. Crash recovery, the stall watchdog, the record timer, progress
+ * events and the final outcome live in parts of their own.
  */
 export class ScanSession {
   readonly #options: ScanSessionOptions
@@ -61,14 +77,19 @@ export class ScanSession {
   readonly #progress: ProgressReporter
   readonly #recovery: CrashRecovery
   readonly #watchdog: StallWatchdog
+  readonly #recordTimer: RecordTimer | undefined
   #failure: unknown
   #aborted = false
+  #threadsDone = false
   #settled = false
   #seededDepth = 0
   #stopTimer: NodeJS.Timeout | undefined
+  #graceOver: () => void = () => {}
+  readonly #graceOverPromise = new Promise<void>(resolve => { this.#graceOver = resolve })
   #resolve!: (result: SessionResult) => void
   #reject!: (error: unknown) => void
   readonly #onAbort = (): void => {
+    if (this.#settled) return
     this.#aborted = true
     this.#stop()
   }
@@ -89,26 +110,32 @@ export class ScanSession {
     this.#progress = new ProgressReporter({ ...parts, intervalMs: options.progressIntervalMs, metrics: options.metrics })
     this.#recovery = new CrashRecovery({
       ...parts,
-      scheduler: options.config.scheduler,
-      active: () => this.#running,
-      restart: (slot, seeds) => this.#restart(slot, seeds),
-      fail: (error) => this.fail(error),
-      settled: () => this.#maybeSettle()
+      restart: (slot) => this.#restart(slot),
+      fail: (error) => this.fail(error)
     })
     this.#watchdog = new StallWatchdog({
       ...parts,
-      watching: () => this.#running && !this.#recovery.recovering,
+      watching: () => this.#running,
       fail: (error) => this.fail(error)
     })
+    if (options.recordTimeLimitMs > 0 && options.config.scheduler !== 'sequential') {
+      this.#recordTimer = new RecordTimer({
+        state: this.#state,
+        slots: this.#slots,
+        limitMs: options.recordTimeLimitMs,
+        timing: () => this.#running,
+        expired: (slot, offset) => this.#endSlowRecord(slot, offset)
+      })
+    }
   }
 
   get workers (): number {
     return this.#slots.size
   }
 
-  /** Neither failed, aborted nor settled. */
+  /** Neither failed, aborted nor done. */
   get #running (): boolean {
-    return this.#failure === undefined && !this.#aborted && !this.#settled
+    return this.#failure === undefined && !this.#aborted && !this.#threadsDone
   }
 
   run (): Promise<SessionResult> {
@@ -139,9 +166,10 @@ export class ScanSession {
       if (signal.aborted) this.#onAbort()
     }
     if (config.scheduler !== 'sequential') this.#watchdog.start()
+    this.#recordTimer?.start()
     for (const slot of this.#slots.slots) {
       try {
-        this.#options.host.start(slot.id, this.#spec(slot.id, []))
+        this.#options.host.start(slot.id, this.#spec(slot.id))
       } catch (error) {
         this.fail(error)
         for (const never of this.#slots.slots) if (never.id >= slot.id) never.finish()
@@ -153,7 +181,7 @@ export class ScanSession {
   }
 
   onMessage (slotId: number, message: WorkerMessage): void {
-    if (message.scanId !== this.#options.scanId || this.#settled) return
+    if (message.scanId !== this.#options.scanId || this.#threadsDone) return
     const slot = this.#slots.get(slotId)
     try {
       if (message.type === 'commit') {
@@ -174,30 +202,72 @@ export class ScanSession {
     }
   }
 
-  onExit (slotId: number, reason: string): void {
-    if (this.#settled || slotId >= this.#slots.size) return
+  onExit (slotId: number, exit: ThreadExit): void {
+    if (this.#threadsDone || slotId >= this.#slots.size) return
     const slot = this.#slots.get(slotId)
     if (slot.finished) return
+    const endedAt = slot.endedAtRecord
+    slot.endedAtRecord = undefined
     if (!this.#running) {
       slot.finish()
-      this.#maybeSettle()
-      return
+    } else if (exit.outOfMemory) {
+      const mark = this.#state.read(slotId, STAT_RECORD)
+      slot.finish()
+      this.fail(new WorkerOutOfMemoryError(this.#options.maxOldGenerationMb, mark > 0 ? `in the record at offset ${mark - 1}` : 'outside any record'))
+    } else if (endedAt !== undefined) {
+      this.#slowRecordEnded(slot, endedAt)
+    } else {
+      this.#recovery.threadDied(slot, exit.reason)
     }
-    this.#recovery.threadDied(slot, reason)
+    this.#maybeSettle()
   }
 
   /** Stops the scan; it rejects with `error` (the first one given) once every thread has stopped. */
   fail (error: unknown): void {
+    if (this.#settled) return
     if (this.#failure === undefined) this.#failure = error
     this.#stop()
   }
 
-  #restart (slot: ThreadSlot, seeds: Array<[number, number]>): void {
-    this.#options.host.respawn(slot.id)
-    this.#options.host.start(slot.id, this.#spec(slot.id, seeds))
+  #endSlowRecord (slot: ThreadSlot, offset: number): void {
+    slot.endedAtRecord = offset
+    this.#options.host.stop(slot.id)
   }
 
-  #spec (slot: number, seeds: Array<[number, number]>): ScanSpec {
+  /**
+   * The thread of `slot` was ended inside the record at `offset`: the record
+   * fails as if process() had thrown. With on_error 'skip' it is booked as
+   * skipped and the thread's other uncommitted records are run again.
+   */
+  #slowRecordEnded (slot: ThreadSlot, offset: number): void {
+    const limit = this.#options.recordTimeLimitMs
+    const error = withOffset(new RecordTimeLimitError(offset, limit), offset)
+    if (this.#options.onError !== 'skip') {
+      slot.finish()
+      this.fail(error)
+      return
+    }
+    const lost = this.#recovery.lostWork(slot)
+    if (lost === undefined) return
+    if (lost.started.some(([from, to]) => from <= offset && offset < to)) {
+      lost.started = subtractRanges(lost.started, [[offset, offset + 1]])
+      this.#ledger.addSkipped(offset, error.message)
+      slot.committedRecords++
+      this.#state.commit(1)
+      if (this.#options.ordered) {
+        this.#state.addHeldBytes(2)
+        this.#sink.addRanges([offset, offset + 1, 0], ['[]'])
+      }
+    }
+    this.#recovery.handOver(slot, lost)
+  }
+
+  #restart (slot: ThreadSlot): void {
+    this.#options.host.respawn(slot.id)
+    this.#options.host.start(slot.id, this.#spec(slot.id, true))
+  }
+
+  #spec (slot: number, takeOver = false): ScanSpec {
     const o = this.#options
     return {
       scanId: o.scanId,
@@ -213,14 +283,17 @@ export class ScanSession {
       window: o.window ?? { records: 2 ** 31 - 1, bytes: Number.MAX_SAFE_INTEGER },
       onError: o.onError,
       maxErrorSamples: o.maxErrorSamples,
-      seeds
+      moduleLoadTimeoutMs: o.moduleLoadTimeoutMs,
+      takeOver
     }
   }
 
   /**
-   * Tells every thread to stop after its chunk; a thread still busy after the
-   * grace period (a process() that never returns) is ended, so a stopped scan
-   * always settles.
+   * Tells every thread to stop after its chunk. Once the grace period is
+   * over, threads still busy (a process() that never returns) are ended and
+   * an onBatch still pending is no longer waited for, so a stopped scan
+   * always settles. The timer keeps the process alive for that long: the
+   * scan's promise must settle even when nothing else is left running.
    */
   #stop (): void {
     this.#state.abort()
@@ -229,18 +302,26 @@ export class ScanSession {
       for (const slot of this.#slots.slots) {
         if (slot.running) this.#options.host.stop(slot.id)
       }
+      this.#graceOver()
     }, this.#options.stopGraceMs)
-    this.#stopTimer.unref()
   }
 
   #maybeSettle (): void {
-    if (this.#settled || this.#recovery.recovering || !this.#slots.allFinished) return
-    this.#settled = true
+    if (this.#threadsDone || !this.#slots.allFinished) return
+    this.#threadsDone = true
     this.#progress.stop()
     this.#watchdog.stop()
-    if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer)
-    this.#options.signal?.removeEventListener('abort', this.#onAbort)
-    this.#sink.drained().then(() => this.#settle(), (error: unknown) => this.#reject(error))
+    this.#recordTimer?.stop()
+    const settle = (): void => {
+      if (this.#settled) return
+      this.#settled = true
+      if (this.#stopTimer !== undefined) clearTimeout(this.#stopTimer)
+      this.#options.signal?.removeEventListener('abort', this.#onAbort)
+      this.#sink.close()
+      this.#settle()
+    }
+    this.#sink.drained().then(settle, settle)
+    void this.#graceOverPromise.then(settle)
   }
 
   #settle (): void {

@@ -69,6 +69,7 @@ export function completedScan (input: SettlementInput, metrics: { workers: Worke
     processed: ledger.size,
     matched: ledger.matched,
     skipped: ledger.skipped,
+    rerun: ledger.rerun,
     errors,
     duration_ms: input.progress.elapsedMs,
     workers: metrics.workers,

@@ -1,10 +1,15 @@
+import type { LiveHistogram, WorkerProgress } from './types.js'
+
 /** Int32 slots per 128-byte line: every hot word gets its own line. */
 const LINE = 32
 const RING_ENTRIES = 1024
 const RING_MASK = RING_ENTRIES - 1
-const GLOBAL_LINES = 11
-/** top, bottom, stats, range word, then the ring. */
-const WORKER_LINES = 4 + (RING_ENTRIES * 2) / LINE
+const GLOBAL_LINES = 10
+/** Buckets of each live histogram: 8 per power of two from 2^-16 up. */
+export const LIVE_BUCKETS = 512
+const LIVE_SUB_BUCKETS = 8
+/** top, bottom, stats, range word, held line, two live histograms, then the ring. */
+const WORKER_LINES = 5 + (2 * LIVE_BUCKETS) / LINE + (RING_ENTRIES * 2) / LINE
 const LOW_BITS = 0xffffffffn
 
 const ABORT = 0
@@ -19,8 +24,6 @@ const CURSOR = 7 * LINE
 const FRONT = 8 * LINE
 /** Ordered scans: bytes of JSON posted by threads and not yet handed over (a BigInt64 slot). */
 const HELD_BYTES = (9 * LINE) >> 1
-/** Ordered scans: 1 while crash recovery waits for the live threads to go idle; nobody waits at the window then. */
-const WINDOW_LIFTED = 10 * LINE
 
 /** Per-worker counters on the worker's stats line, written only by that worker. */
 export const STAT_PROCESSED = 0
@@ -30,6 +33,35 @@ export const STAT_SKIPPED = 2
 export const STAT_POSTED = 3
 /** 1 while the worker sleeps in Atomics.wait. */
 export const STAT_PARKED = 4
+/*
+ * Live figures: only ever added to during a scan (by the slot's thread and
+ * its replacements), so the calling thread can read them at any time.
+ */
+const STAT_CHUNKS = 5
+const STAT_STEALS_TRIED = 6
+const STAT_STEALS_WON = 7
+const STAT_CONTENTION = 8
+const STAT_LOCK_WAIT_US = 9
+/** BigInt64 slots on the stats line (Int32 index / 2): chunk time in ns, chunk records. */
+const STAT_CHUNK_NS = 16
+const STAT_CHUNK_RECORDS = 18
+
+/** 1 + the offset of the record inside process() (0 between chunks): the main thread times records by it. */
+export const STAT_RECORD = 10
+
+/*
+ * The held line of a worker: the records it started and has not committed
+ * (records not started are in its range word and deque), so that the main
+ * thread can hand exactly those to others when the worker dies: the chunk
+ * [runLo, runHi) it runs, and batch pairs, [from, to) ranges processed and
+ * not yet posted.
+ */
+const HELD_RUN_LO = 0
+const HELD_RUN_HI = 1
+const HELD_PAIRS = 3
+const HELD_PAIR0 = 4
+/** Batch ranges a worker may hold before it must post them. */
+export const MAX_HELD_PAIRS = (LINE - HELD_PAIR0) >> 1
 
 /** Outcomes of pop, steal and claim: a range was taken into takenOffset/takenCount... */
 export const TAKE_WON = 1
@@ -57,6 +89,7 @@ export class SharedScanState {
   readonly buffer: SharedArrayBuffer
   readonly workers: number
   readonly i32: Int32Array
+  /** 64-bit view for counters that may pass 2^31. */
   readonly #i64: BigInt64Array
   /** Offset and count of the range taken by the last successful pop or steal. */
   takenOffset = 0
@@ -81,7 +114,9 @@ export class SharedScanState {
   #bottom (w: number): number { return this.#base(w) + LINE }
   stat (w: number, field: number): number { return this.#base(w) + 2 * LINE + field }
   #range (w: number): number { return (this.#base(w) + 3 * LINE) >> 1 }
-  #ring (w: number): number { return this.#base(w) + 4 * LINE }
+  #held (w: number): number { return this.#base(w) + 4 * LINE }
+  #histogram (w: number, which: 0 | 1): number { return this.#base(w) + 5 * LINE + which * LIVE_BUCKETS }
+  #ring (w: number): number { return this.#base(w) + 5 * LINE + 2 * LIVE_BUCKETS }
 
   get aborted (): boolean { return Atomics.load(this.i32, ABORT) !== 0 }
   abort (): void {
@@ -104,12 +139,6 @@ export class SharedScanState {
     Atomics.notify(this.i32, FRONT)
   }
 
-  get windowLifted (): boolean { return Atomics.load(this.i32, WINDOW_LIFTED) !== 0 }
-  /** Calling thread: lifts the ordered window (or puts it back) and wakes the threads waiting at it. */
-  liftWindow (lifted: boolean): void {
-    Atomics.store(this.i32, WINDOW_LIFTED, lifted ? 1 : 0)
-    Atomics.notify(this.i32, FRONT)
-  }
 
   /** A thread ahead of the ordered window: sleeps until the front moves from `front` (or the abort, or `timeoutMs`). */
   waitFront (front: number, timeoutMs: number): void {
@@ -127,9 +156,9 @@ export class SharedScanState {
     if (Atomics.sub(this.i32, REMAINING, records) === records) this.wakeAll()
   }
 
-  /** Adds to the records-started counter, returns the value before. */
-  addStarted (records: number): number { return Atomics.add(this.i32, STARTED, records) }
-  get started (): number { return Atomics.load(this.i32, STARTED) }
+  /** Adds to the records-started counter (64 bits wide: re-runs cannot wrap it). */
+  addStarted (records: number): void { Atomics.add(this.#i64, STARTED >> 1, BigInt(records)) }
+  get started (): number { return Number(Atomics.load(this.#i64, STARTED >> 1)) }
 
   /**
    * thread_pool: claims up to `records` records at the shared cursor into
@@ -276,9 +305,103 @@ export class SharedScanState {
   get epoch (): number { return Atomics.load(this.i32, EPOCH) }
   addSleepers (delta: number): void { Atomics.add(this.i32, SLEEPERS, delta) }
 
+  /** Owner: it runs the chunk [lo, lo + count). */
+  holdChunk (w: number, lo: number, count: number): void {
+    const at = this.#held(w)
+    Atomics.store(this.i32, at + HELD_RUN_HI, lo + count)
+    Atomics.store(this.i32, at + HELD_RUN_LO, lo)
+  }
+
+  /** Owner: its chunk is done and now in batch range `pair`, [from, to); it holds `pairs` batch ranges. */
+  holdProcessed (w: number, pair: number, from: number, to: number, pairs: number): void {
+    const at = this.#held(w)
+    Atomics.store(this.i32, at + HELD_PAIR0 + 2 * pair, from)
+    Atomics.store(this.i32, at + HELD_PAIR0 + 2 * pair + 1, to)
+    Atomics.store(this.i32, at + HELD_PAIRS, pairs)
+    Atomics.store(this.i32, at + HELD_RUN_HI, Atomics.load(this.i32, at + HELD_RUN_LO))
+  }
+
+  /** Owner: its batch was posted. */
+  releaseProcessed (w: number): void { Atomics.store(this.i32, this.#held(w) + HELD_PAIRS, 0) }
+
+  /**
+   * Main thread, once w's thread is gone: the records it had started and
+   * not posted, as [from, to) ranges; the held line is cleared for the next
+   * thread of w.
+   */
+  takeHeld (w: number): Array<[number, number]> {
+    const at = this.#held(w)
+    const held: Array<[number, number]> = []
+    const pairs = Math.min(Atomics.load(this.i32, at + HELD_PAIRS), MAX_HELD_PAIRS)
+    for (let k = 0; k < pairs; k++) {
+      const from = Atomics.load(this.i32, at + HELD_PAIR0 + 2 * k)
+      const to = Atomics.load(this.i32, at + HELD_PAIR0 + 2 * k + 1)
+      if (to > from) held.push([from, to])
+    }
+    const runLo = Atomics.load(this.i32, at + HELD_RUN_LO)
+    const runHi = Atomics.load(this.i32, at + HELD_RUN_HI)
+    if (runHi > runLo) held.push([runLo, runHi])
+    for (let k = 0; k < LINE; k++) Atomics.store(this.i32, at + k, 0)
+    return held.sort((a, b) => a[0] - b[0])
+  }
+
   read (w: number, field: number): number { return Atomics.load(this.i32, this.stat(w, field)) }
   write (w: number, field: number, value: number): void { Atomics.store(this.i32, this.stat(w, field), value) }
   add (w: number, field: number, value: number): void { Atomics.add(this.i32, this.stat(w, field), value) }
+
+  /** A thread: books a finished chunk of `records` records that took `ms` in the live figures. */
+  addChunk (w: number, records: number, ms: number): void {
+    const stats = this.stat(w, 0)
+    const ns = Math.round(ms * 1e6)
+    Atomics.add(this.i32, stats + STAT_CHUNKS, 1)
+    Atomics.add(this.#i64, (stats + STAT_CHUNK_NS) >> 1, BigInt(ns > 0 ? ns : 0))
+    Atomics.add(this.#i64, (stats + STAT_CHUNK_RECORDS) >> 1, BigInt(records))
+    Atomics.add(this.i32, this.#histogram(w, 0) + liveBucket(ms), 1)
+    Atomics.add(this.i32, this.#histogram(w, 1) + liveBucket(records), 1)
+  }
+
+  /** A thread: adds to its live steal and contention figures. */
+  addSteals (w: number, attempted: number, won: number, contention: number, lockWaitMs: number): void {
+    const stats = this.stat(w, 0)
+    if (attempted !== 0) Atomics.add(this.i32, stats + STAT_STEALS_TRIED, attempted)
+    if (won !== 0) Atomics.add(this.i32, stats + STAT_STEALS_WON, won)
+    if (contention !== 0) Atomics.add(this.i32, stats + STAT_CONTENTION, contention)
+    const us = Math.round(lockWaitMs * 1000)
+    if (us > 0) Atomics.add(this.i32, stats + STAT_LOCK_WAIT_US, us)
+  }
+
+  /** The live figures of slot `w` so far in this scan. */
+  liveMetrics (w: number): WorkerProgress {
+    const stats = this.stat(w, 0)
+    const i32 = this.i32
+    const chunks = Atomics.load(i32, stats + STAT_CHUNKS)
+    const records = Number(Atomics.load(this.#i64, (stats + STAT_CHUNK_RECORDS) >> 1))
+    return {
+      worker_id: w,
+      chunks_processed: chunks,
+      records_processed: records,
+      steals_attempted: Atomics.load(i32, stats + STAT_STEALS_TRIED),
+      steals_successful: Atomics.load(i32, stats + STAT_STEALS_WON),
+      lock_contention_events: Atomics.load(i32, stats + STAT_CONTENTION),
+      time_waiting_on_lock_ms: Atomics.load(i32, stats + STAT_LOCK_WAIT_US) / 1000,
+      chunk_ms: this.#liveHistogram(w, 0, Number(Atomics.load(this.#i64, (stats + STAT_CHUNK_NS) >> 1)) / 1e6),
+      chunk_size: this.#liveHistogram(w, 1, records)
+    }
+  }
+
+  /** Count is the buckets' total, so a chunk booked between the reads shows in both or in neither of count and buckets. */
+  #liveHistogram (w: number, which: 0 | 1, sum: number): LiveHistogram {
+    const at = this.#histogram(w, which)
+    const buckets: Array<[number, number]> = []
+    let count = 0
+    for (let i = 0; i < LIVE_BUCKETS; i++) {
+      const n = Atomics.load(this.i32, at + i)
+      if (n === 0) continue
+      buckets.push([liveBucketBound(i), n])
+      count += n
+    }
+    return { count, sum, buckets }
+  }
 
   /**
    * Main thread, while the owner is gone: the ranges still in w's range word
@@ -315,4 +438,16 @@ export function rangeLo (word: bigint): number {
 
 export function rangeHi (word: bigint): number {
   return Number(word >> 32n)
+}
+
+/** Live histogram bucket of v: bucket 0 holds v <= 2^-16, bucket i holds (2^((i-1)/8 - 16), 2^(i/8 - 16)]. */
+export function liveBucket (v: number): number {
+  if (!(v > 1.52587890625e-5)) return 0
+  const i = Math.ceil((Math.log2(v) + 16) * LIVE_SUB_BUCKETS)
+  return i < LIVE_BUCKETS ? i : LIVE_BUCKETS - 1
+}
+
+/** Upper bound of live histogram bucket i (Infinity for the last one). */
+export function liveBucketBound (i: number): number {
+  return i >= LIVE_BUCKETS - 1 ? Infinity : 2 ** (i / LIVE_SUB_BUCKETS - 16)
 }

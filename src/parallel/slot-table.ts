@@ -14,16 +14,15 @@ export class ThreadSlot {
   /** The thread stopped for good: `report` is its final report, or undefined when it ended without one. */
   finished = false
   report: DoneMessage | undefined
-  /** The thread exited and waits for crash recovery to replace it. */
-  dead = false
+  /** The main thread is ending this slot's thread because the record at this offset ran too long. */
+  endedAtRecord: number | undefined
 
   constructor (id: number) {
     this.id = id
   }
 
-  /** Neither finished nor waiting for a replacement. */
   get running (): boolean {
-    return !this.finished && !this.dead
+    return !this.finished
   }
 
   finish (report?: DoneMessage): void {
@@ -56,10 +55,6 @@ export class SlotTable {
 
   get allFinished (): boolean {
     return this.slots.every(slot => slot.finished)
-  }
-
-  get dead (): ThreadSlot[] {
-    return this.slots.filter(slot => slot.dead)
   }
 
   /** Every running thread sleeps now and everything it posted has arrived. */

@@ -1,6 +1,7 @@
 import { loadTaskModule } from './task-module-loader.js'
 import { ScanRunner, type ScanRunnerOptions } from './scan-runner.js'
 import { SharedScanState } from './shared-scan-state.js'
+import type { TaskModule } from './types.js'
 import { describeError, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
 
 const states = new WeakMap<SharedArrayBuffer, Map<number, SharedScanState>>()
@@ -18,7 +19,7 @@ export async function runThreadScan (spec: ScanSpec, post: (message: WorkerMessa
   const state = stateFor(spec.buffer, spec.workers)
   let runner: ScanRunner
   try {
-    const task = await loadTaskModule(spec.moduleUrl)
+    const task = await loadWithin(spec.moduleUrl, spec.moduleLoadTimeoutMs)
     runner = new ScanRunner(spec, task, state, { post, afterFlush })
   } catch (error) {
     state.abort()
@@ -38,4 +39,16 @@ export async function runThreadScan (spec: ScanSpec, post: (message: WorkerMessa
     return
   }
   await runner.run()
+}
+
+async function loadWithin (url: string, ms: number): Promise<TaskModule> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish loading within module_load_timeout_ms = ${ms} (a top-level await that never settles?)`)), ms)
+  })
+  try {
+    return await Promise.race([loadTaskModule(url), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -95,6 +95,21 @@ export interface ScanOptions {
    * scan). Default: 2000 (ms).
    */
   stop_grace_ms?: number
+  /**
+   * Longest time one record may spend in process(); a thread still inside
+   * the record after it is ended and replaced, and the record fails with
+   * PARASCAN_RECORD_TIME_LIMIT (skipped with on_error 'skip'). Not enforced
+   * by the sequential scheduler, which runs on the calling thread.
+   * @defaultValue 0 (no limit)
+   */
+  record_time_limit_ms?: number
+  /**
+   * Longest time the task module may take to import, in the calling thread
+   * and in each worker thread (a top-level await that never settles fails
+   * the scan with PARASCAN_TASK_MODULE instead of hanging it).
+   * @defaultValue 30000 (ms)
+   */
+  module_load_timeout_ms?: number
 }
 
 /** The ordered reorder window: most records past the handed-over front, most JSON bytes held. */
@@ -117,10 +132,14 @@ export interface StreamOptions extends ScanOptions {
 export interface ProgressEvent {
   /** Ranges waiting in each worker's deque at the time of the event, by worker_id. */
   queue_depths: number[]
+  /** Live per-worker figures, by worker_id: cumulative over the scan, read from shared memory. */
+  workers: WorkerProgress[]
   total: number
   processed: number
   matched: number
   skipped: number
+  /** Records run a second time because the thread that started them died (they count once in `processed`). */
+  rerun: number
   elapsed_ms: number
 }
 
@@ -138,6 +157,34 @@ export interface WorkerMetrics {
   avg_local_queue_depth: number
   lock_contention_events: number
   time_waiting_on_lock_ms: number
+}
+
+/**
+ * A histogram as its threads keep it in shared memory: exact count and sum,
+ * and counts in logarithmic buckets (8 per power of two) as [upper bound, count]
+ * pairs, ascending, non-empty buckets only. A bucket holds the values v with
+ * previous bound < v <= upper bound, so every power of two is a bound.
+ */
+export interface LiveHistogram {
+  count: number
+  sum: number
+  buckets: Array<[number, number]>
+}
+
+/** One worker slot's figures so far in a running scan; every field only grows during a scan. */
+export interface WorkerProgress {
+  worker_id: number
+  chunks_processed: number
+  /** Records the slot's threads processed (a record re-run after a crash counts again). */
+  records_processed: number
+  steals_attempted: number
+  steals_successful: number
+  lock_contention_events: number
+  time_waiting_on_lock_ms: number
+  /** Chunk service time (fetch + process), ms; the sum is exact to the nanosecond. */
+  chunk_ms: LiveHistogram
+  /** Records per chunk; the sum is exact (it equals records_processed). */
+  chunk_size: LiveHistogram
 }
 
 export interface GlobalMetrics {
@@ -161,6 +208,8 @@ export interface ScanSummary {
   processed: number
   matched: number
   skipped: number
+  /** Records run a second time because the thread that started them died. */
+  rerun: number
   errors: RecordErrorSample[]
   duration_ms: number
   /** Final rows when the task module aggregates. */

@@ -16,8 +16,10 @@ export interface ScanSpec {
   window: OrderedWindow
   onError: ErrorPolicy
   maxErrorSamples: number
-  /** Ranges [offset, end) this thread runs first (a replaced worker's lost work). */
-  seeds: Array<[number, number]>
+  /** How long the thread waits for the task module to import before it fails the scan. */
+  moduleLoadTimeoutMs: number
+  /** The thread replaces one that died: it sorts the ranges its slot left before it starts. */
+  takeOver: boolean
 }
 
 export interface ScanMessage { type: 'scan', spec: ScanSpec }

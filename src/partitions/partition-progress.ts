@@ -35,7 +35,7 @@ export function partitionedView (layout: PartitionLayout, states: PartitionState
   }
   summary.queued = layout.partitions - summary.succeeded - summary.running
   const count = layout.mode === 'unordered' ? stored : layout.mode === 'ordered' ? Math.min(layout.cap, committedCount) : 0
-  if (layout.mode !== 'aggregate' && committedCount > layout.cap) truncated = true
+  if (layout.mode !== 'aggregate' && committedCount > count) truncated = true
   const elapsed = startedAt === null ? 0 : Math.max(1, now - Date.parse(startedAt)) / 1000
   const rate = elapsed === 0 ? 0 : processed / elapsed
   const remaining = layout.total - processed

@@ -36,11 +36,33 @@ function comparable (a: unknown, b: unknown): boolean {
   return type === typeof b && (type === 'number' || type === 'string' || type === 'boolean')
 }
 
+/** An int (BigInt) with an int or a double: CEL compares them as numbers, as JS does. */
+function numeric (a: unknown, b: unknown): boolean {
+  const ta = typeof a
+  const tb = typeof b
+  return (ta === 'bigint' && (tb === 'bigint' || tb === 'number')) || (ta === 'number' && tb === 'bigint')
+}
+
+/** `left % divisor` for an int (BigInt) left operand and an int literal divisor other than 0 and -1. */
+function remainder (left: Fast, divisor: unknown): Fast | undefined {
+  if (!isNode(divisor) || divisor.op !== 'value' || typeof divisor.args !== 'bigint' || divisor.args === 0n || divisor.args === -1n) return undefined
+  const d = divisor.args
+  return (record) => {
+    const a = left(record)
+    return typeof a === 'bigint' ? a % d : UNDECIDED
+  }
+}
+
 function compile (node: unknown): Fast | undefined {
   if (!isNode(node)) return undefined
   const args = node.args as unknown[]
   switch (node.op) {
     case 'value': return literal(node.args)
+    case 'id': return node.args === 'record' ? (record) => record : undefined
+    case '%': {
+      const left = compile(args[0])
+      return left === undefined ? undefined : remainder(left, args[1])
+    }
     case '.':
       return isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && typeof args[1] === 'string' ? field(args[1]) : undefined
     case '[]':
@@ -56,7 +78,8 @@ function compile (node: unknown): Fast | undefined {
       return (record) => {
         const a = left(record)
         const b = right(record)
-        return comparable(a, b) ? (a === b) === equal : UNDECIDED
+        // loose equality: an int (BigInt) and a double are equal when their values are
+        return comparable(a, b) ? (a === b) === equal : numeric(a, b) ? ((a as number) == (b as number)) === equal : UNDECIDED
       }
     }
     case '<':
@@ -70,8 +93,10 @@ function compile (node: unknown): Fast | undefined {
       return (record) => {
         const a = left(record)
         const b = right(record)
-        if (typeof a !== 'number' || typeof b !== 'number') return UNDECIDED
-        return op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : a >= b
+        if ((typeof a !== 'number' || typeof b !== 'number') && !numeric(a, b)) return UNDECIDED
+        const x = a as number
+        const y = b as number
+        return op === '<' ? x < y : op === '<=' ? x <= y : op === '>' ? x > y : x >= y
       }
     }
     case '&&':
@@ -104,11 +129,12 @@ function compile (node: unknown): Fast | undefined {
 const BOOLEAN_ROOTS = new Set(['==', '!=', '<', '<=', '>', '>=', '&&', '||', '!_'])
 
 /**
- * A plain JS function for a boolean expression made only of top-level record fields, string,
- * double, bool and small int literals, comparisons, `&&`, `||` and `!`. It returns a bool only
- * when the operands are of the plain kinds whose CEL meaning is JS's own (numbers with numbers,
- * strings with strings, bools with bools) and UNDECIDED otherwise, so cel-js still decides every
- * other case, errors included. Undefined when the expression is outside that subset.
+ * A plain JS function for a boolean expression made only of the record, its top-level fields,
+ * string, double, bool and small int literals, `% <int literal>` of an int, comparisons, `&&`,
+ * `||` and `!`. It returns a bool only when the operands are of the plain kinds whose CEL meaning
+ * is JS's own (numbers with numbers, ints with ints or doubles, strings with strings, bools with
+ * bools) and UNDECIDED otherwise, so cel-js still decides every other case, errors included.
+ * Undefined when the expression is outside that subset.
  */
 export function compileFastPath (ast: unknown): Fast | undefined {
   return isNode(ast) && BOOLEAN_ROOTS.has(ast.op) ? compile(ast) : undefined

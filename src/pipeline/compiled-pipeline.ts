@@ -2,7 +2,7 @@ import { compileExpression, type CelProgram } from './cel-expression.js'
 import { celToJson } from './cel-to-json.js'
 import { celTypeName } from './cel-type-name.js'
 import { builtinProcess, type ProcessFunction } from './builtin-process.js'
-import { isProcessor, type Processor } from './processor.js'
+import { processorOf, type Processor } from './processor.js'
 import type { StepParams } from './step-params.js'
 import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js'
 import { jsonBytesUpTo } from './value-size.js'
@@ -21,9 +21,12 @@ const loadedPlugins = new Map<string, Promise<Processor>>()
 function loadPlugin (module: string, name: string): Promise<Processor> {
   let loaded = loadedPlugins.get(module)
   if (loaded === undefined) {
-    loaded = import(module).then((exported: unknown) => {
-      if (!isProcessor(exported) || exported.name !== name) throw new Error(`${module} does not export processor "${name}"`)
-      return exported
+    loaded = import(module).catch(() => {
+      throw new Error(`the plug-in of processor "${name}" cannot be loaded in a worker thread (the service log of a restart says why)`)
+    }).then((exported: Record<string, unknown>) => {
+      const processor = processorOf(exported)
+      if (typeof processor === 'string' || processor.name !== name) throw new Error(`the plug-in of processor "${name}" no longer exports it`)
+      return processor
     })
     loadedPlugins.set(module, loaded)
   }

@@ -1,18 +1,20 @@
-import { readdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { readdir, realpath, stat } from 'node:fs/promises'
+import { isAbsolute, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { isProcessor, type Processor } from './processor.js'
+import { processorOf, type Processor } from './processor.js'
 import { syntheticProcessor } from './synthetic-processor.js'
 
 export interface CatalogueEntry {
   processor: Processor
   /** File URL of the plug-in module; undefined for built-ins. */
   module?: string
+  /** File name of the plug-in inside PROCESSORS_DIR; undefined for built-ins. */
+  file?: string
 }
 
 export interface ProcessorCatalogue {
   entries: Map<string, CatalogueEntry>
-  /** Why plug-in files of PROCESSORS_DIR were left out (a deployment fault, told to whoever asks for a missing processor). */
+  /** Why plug-in files of PROCESSORS_DIR were left out: for the operator's log (they may name server paths). */
   problems: string[]
 }
 
@@ -22,33 +24,62 @@ export const builtinProcessors: ReadonlyMap<string, Processor> = new Map<string,
 
 const PLUGIN_FILE = /\.(?:m?js|cjs)$/
 
+/** How long one plug-in module may take to load (top-level await included) before it is left out. */
+export const PLUGIN_LOAD_TIMEOUT_MS = 10_000
+
 const catalogues = new Map<string, Promise<ProcessorCatalogue>>()
 
 function builtinCatalogue (): Map<string, CatalogueEntry> {
   return new Map([...builtinProcessors].map(([name, processor]) => [name, { processor }]))
 }
 
-async function loadCatalogue (dir: string): Promise<ProcessorCatalogue> {
+async function importWithin (module: string, ms: number): Promise<Record<string, unknown>> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish loading within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([import(module) as Promise<Record<string, unknown>>, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The plug-in's real file, or why it is not one: not a regular file, or a link to a file outside the directory. */
+async function pluginFile (realDir: string, dir: string, file: string): Promise<string> {
+  const real = await realpath(join(dir, file))
+  const inside = relative(realDir, real)
+  if (inside.startsWith('..') || isAbsolute(inside)) throw new Error(`links to ${real}, outside PROCESSORS_DIR`)
+  if (!(await stat(real)).isFile()) throw new Error('is not a regular file')
+  return real
+}
+
+/** Loads the plug-ins of `dir` afresh (processorCatalogue() caches this per directory). */
+export async function loadProcessorCatalogue (dir: string, options: { loadTimeoutMs?: number } = {}): Promise<ProcessorCatalogue> {
   const entries = builtinCatalogue()
   const problems: string[] = []
   let files: string[] = []
+  let realDir = dir
   try {
+    realDir = await realpath(dir)
     files = (await readdir(dir)).filter((file) => PLUGIN_FILE.test(file)).sort()
   } catch (error) {
-    problems.push(`PROCESSORS_DIR cannot be read: ${(error as Error).message}`)
+    problems.push(`PROCESSORS_DIR ${dir} cannot be read: ${(error as Error).message}`)
   }
   for (const file of files) {
-    const module = pathToFileURL(join(dir, file)).href
-    let exported: unknown
+    let exported: Record<string, unknown>
+    let module: string
     try {
-      exported = await import(module)
+      module = pathToFileURL(await pluginFile(realDir, dir, file)).href
+      exported = await importWithin(module, options.loadTimeoutMs ?? PLUGIN_LOAD_TIMEOUT_MS)
     } catch (error) {
-      problems.push(`${file} cannot be imported: ${(error as Error).message}`)
+      problems.push(`${join(dir, file)} cannot be loaded: ${(error as Error).message}`)
       continue
     }
-    if (!isProcessor(exported)) problems.push(`${file} does not export name (string), schema (with safeParse) and process (function)`)
-    else if (entries.has(exported.name)) problems.push(`${file} defines processor "${exported.name}", which already exists`)
-    else entries.set(exported.name, { processor: exported, module })
+    const processor = processorOf(exported)
+    if (typeof processor === 'string') problems.push(`${join(dir, file)} ${processor}`)
+    else if (entries.has(processor.name)) problems.push(`${join(dir, file)} defines processor "${processor.name}", which already exists`)
+    else entries.set(processor.name, { processor, module, file })
   }
   return { entries, problems }
 }
@@ -62,7 +93,7 @@ export function processorCatalogue (processorsDir?: string): Promise<ProcessorCa
   const dir = resolve(processorsDir)
   let catalogue = catalogues.get(dir)
   if (catalogue === undefined) {
-    catalogue = loadCatalogue(dir)
+    catalogue = loadProcessorCatalogue(dir)
     catalogues.set(dir, catalogue)
   }
   return catalogue

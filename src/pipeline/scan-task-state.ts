@@ -39,7 +39,7 @@ function planProjection (params: ScanParams, reader: SourceReader, pipeline: Com
 }
 
 function planRawFilter (params: ScanParams, reader: SourceReader, pipeline: CompiledPipeline): RawLineFilter | undefined {
-  if (reader.rawFilter === undefined || reader.readFiltered === undefined) return undefined
+  if (reader.rawFilter === undefined) return undefined
   const predicate = impliedRawPredicate(params.steps.slice(0, pipeline.leadingFilters).map((step) => (step as { expr: string }).expr))
   return predicate === undefined ? undefined : reader.rawFilter(predicate)
 }
@@ -99,8 +99,8 @@ export class ScanTaskState {
    * or a RecordFailure. Records that the raw filter rules out are never decoded.
    */
   processChunk (offset: number, count: number): unknown[] {
-    const filter = this.#rawFilter
-    const items = filter === undefined ? this.reader.read(offset, count) : (this.reader.readFiltered as NonNullable<SourceReader['readFiltered']>)(offset, count, filter)
+    const reader = this.reader
+    const items = reader.readFiltered === undefined ? reader.read(offset, count) : reader.readFiltered(offset, count, this.#rawFilter, this.#projection !== undefined)
     const batch: Batch = { state: this, items, offset, at: 0 }
     let i = 0
     while (i < count) i = runBatch(batch, i, count)

@@ -1,6 +1,8 @@
-import { FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq'
+import { DelayedError, FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq'
 import type { Redis } from 'ioredis'
-import type { PartitionJob, PartitionJobProcessor, QueueJobState, ScanJobFlow, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
+import type { ScanJobInfo } from './scan-job-summary.js'
+import { JobProgressThrottle } from './job-progress-throttle.js'
 
 export interface BullmqScanQueueOptions {
   /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
@@ -19,6 +21,8 @@ export interface BullmqScanQueueOptions {
   lockDurationMs?: number
   /** How long finished jobs are kept (ms). Default: 24 h. */
   retentionMs?: number
+  /** Shortest time between two job progress writes of a running scan (ms). Default: 1000. */
+  progressIntervalMs?: number
   /** Queue of the partition jobs. Default: 'scan-partitions'. */
   partitionsName?: string
   /**
@@ -34,7 +38,8 @@ export interface BullmqScanQueueOptions {
 
 /** Scans queued in BullMQ: every instance on the same Redis and prefix shares the work. */
 export class BullmqScanQueue implements ScanQueue {
-  readonly #options: Required<Omit<BullmqScanQueueOptions, 'workerConnection' | 'sharedConnection'>>
+  readonly #options: Required<Omit<BullmqScanQueueOptions, 'workerConnection' | 'sharedConnection' | 'progressIntervalMs'>>
+  readonly #progressIntervalMs: number
   readonly #sharedConnection: boolean
   readonly #queue: Queue
   readonly #partitionQueue: Queue
@@ -59,6 +64,7 @@ export class BullmqScanQueue implements ScanQueue {
       partitionMaxStalled: options.partitionMaxStalled ?? 3,
       instance: options.instance ?? ''
     }
+    this.#progressIntervalMs = options.progressIntervalMs ?? 1000
     this.#sharedConnection = options.sharedConnection ?? false
     this.#workerConnection = options.workerConnection ?? options.connection.duplicate({ maxRetriesPerRequest: null })
     const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
@@ -85,8 +91,8 @@ export class BullmqScanQueue implements ScanQueue {
     return [this.#queue, this.#partitionQueue]
   }
 
-  async add (id: string): Promise<void> {
-    await this.#queue.add('scan', { id }, { jobId: id })
+  async add (id: string, info?: ScanJobInfo): Promise<void> {
+    await this.#queue.add(info?.name ?? 'scan', info === undefined ? { id } : { id, summary: info.summary }, { jobId: id })
   }
 
   async remove (id: string): Promise<void> {
@@ -109,8 +115,13 @@ export class BullmqScanQueue implements ScanQueue {
 
   process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
     this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
-      const outcome = await processor(job.id!, this.#shutdown.signal, this.#flow(job, token!))
+      const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs })
+      const outcome = await processor(job.id!, this.#shutdown.signal, this.#flow(job, token!), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
+      if (outcome === 'deferred') {
+        await job.moveToDelayed(Date.now() + DEFER_MS, token)
+        throw new DelayedError()
+      }
       if (outcome === 'handed_back') {
         await job.moveToWait(token)
         throw new WaitingError()

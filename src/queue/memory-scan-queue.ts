@@ -1,4 +1,4 @@
-import type { PartitionJob, PartitionJobProcessor, QueueJobState, ScanJobOutcome, ScanJobProcessor, ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
   /** Jobs run at the same time, scan jobs and partition jobs each. Default: 1. */
@@ -114,9 +114,18 @@ export class MemoryScanQueue implements ScanQueue {
   }
 
   #count (outcome: ScanJobOutcome | undefined): void {
-    if (outcome === 'waiting' || outcome === 'handed_back') return
+    if (outcome === 'waiting' || outcome === 'handed_back' || outcome === 'deferred') return
     if (outcome === 'failed' || outcome === undefined) this.#failed++
     else this.#completed++
+  }
+
+  #defer (id: string): void {
+    const timer = setTimeout(() => {
+      if (this.#closing) return
+      this.#waiting.push(id)
+      this.#drain()
+    }, DEFER_MS)
+    timer.unref()
   }
 
   #drain (): void {
@@ -125,7 +134,10 @@ export class MemoryScanQueue implements ScanQueue {
     while (!this.#closing && this.#active.size < this.#concurrency && this.#waiting.length > 0) {
       const id = this.#waiting.shift()!
       const run = processor(id, this.#shutdown.signal, this.#flow(id)).then(
-        (outcome) => this.#count(outcome),
+        (outcome) => {
+          this.#count(outcome)
+          if (outcome === 'deferred') this.#defer(id)
+        },
         () => this.#count(undefined)
       ).finally(() => {
         this.#active.delete(id)

@@ -1,12 +1,18 @@
+import type { ScanJobInfo } from './scan-job-summary.js'
+
 export type QueueJobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed'
 
 export const QUEUE_JOB_STATES: readonly QueueJobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed']
 
 /**
  * How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown);
- * 'waiting' parks a scan's job until its partition jobs are done, then it runs again.
+ * 'waiting' parks a scan's job until its partition jobs are done, then it runs again;
+ * 'deferred' puts it back for a moment, behind the others (its tenant already runs its share).
  */
-export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back' | 'waiting'
+export type ScanJobOutcome = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'handed_back' | 'waiting' | 'deferred'
+
+/** How long a deferred job waits before it can be taken again (ms). */
+export const DEFER_MS = 500
 
 /** One partition of a scan, as its job carries it: records [start, end). */
 export interface PartitionJob {
@@ -27,15 +33,29 @@ export interface ScanJobFlow {
   waitForPartitions(partitions: PartitionJob[] | null): Promise<boolean>
 }
 
-/** Runs one scan; `signal` aborts when the instance shuts down and its grace period has run out. */
-export type ScanJobProcessor = (id: string, signal: AbortSignal, flow: ScanJobFlow) => Promise<ScanJobOutcome>
+/** Live progress of a running scan job, for the queue dashboard; `progress` is the percentage done. */
+export interface ScanJobProgress {
+  progress: number
+  processed: number
+  total: number
+  matched: number
+  skipped: number
+  records_per_second: number
+  eta_seconds: number | null
+}
+
+/**
+ * Runs one scan; `signal` aborts when the instance shuts down and its grace period has run out;
+ * `reportProgress` passes its progress to the queue (throttled there), as often as it likes.
+ */
+export type ScanJobProcessor = (id: string, signal: AbortSignal, flow: ScanJobFlow, reportProgress?: (progress: ScanJobProgress) => void) => Promise<ScanJobOutcome>
 
 /** Runs one partition; `reportProgress` shows its fraction done on the queue dashboard. */
 export type PartitionJobProcessor = (job: PartitionJob, signal: AbortSignal, reportProgress: (fraction: number) => Promise<void>) => Promise<ScanJobOutcome>
 
 export interface ScanQueue {
-  /** Queues a scan; the job id is the scan id. */
-  add(id: string): Promise<void>
+  /** Queues a scan; the job id is the scan id; `info` names the job on the queue dashboard. */
+  add(id: string, info?: ScanJobInfo): Promise<void>
   /** Drops the job of a scan that has not started, with its partition jobs (best effort). */
   remove(id: string): Promise<void>
   /** Drops the partition jobs of a scan that have not started (best effort); the running ones go on. */

@@ -16,11 +16,26 @@ function isDigit (c: number): boolean {
 
 /** Whether `text` is `[+-]digits[.digits]` with a digit on both ends: the common case of NUMBER, needing no trim. */
 function isPlainDecimal (text: string): boolean {
-  const last = text.length - 1
-  if (last < 0 || !isDigit(text.charCodeAt(last))) return false
-  let i = 0
-  const first = text.charCodeAt(0)
-  if (first === PLUS || first === MINUS) i = 1
+  return isPlainDecimalAt(text, 0, text.length)
+}
+
+/** Digits that Number() reads as a finite double whatever they are. */
+const MAX_PLAIN_DECIMAL = 300
+
+/**
+ * Whether text[start, end) is a plain decimal (see isPlainDecimal) short enough to be finite:
+ * then a `number` column accepts it, and the text need not be cut out to be checked.
+ */
+export function isFiniteDecimalAt (text: string, start: number, end: number): boolean {
+  return end - start <= MAX_PLAIN_DECIMAL && isPlainDecimalAt(text, start, end)
+}
+
+function isPlainDecimalAt (text: string, start: number, end: number): boolean {
+  const last = end - 1
+  if (last < start || !isDigit(text.charCodeAt(last))) return false
+  let i = start
+  const first = text.charCodeAt(start)
+  if (first === PLUS || first === MINUS) i++
   if (!isDigit(text.charCodeAt(i))) return false
   let dot = false
   for (i++; i < last; i++) {

@@ -1,5 +1,5 @@
 import { parse } from 'csv-parse/sync'
-import { columnConverter, type ColumnConverter } from './csv-column-converter.js'
+import { columnConverter, isFiniteDecimalAt, type ColumnConverter } from './csv-column-converter.js'
 import { csvParseOptions } from './csv-options.js'
 import { csvPlainLines } from './csv-plain-lines.js'
 import { csvQuotedLineFields } from './csv-quoted-line.js'
@@ -45,6 +45,8 @@ export class CsvFileReader implements SourceReader {
   readonly #header: string[]
   readonly #converters: Array<ColumnConverter | undefined>
   readonly #stringColumns: ReadonlySet<string>
+  /** Per column: 1 for a `number` column. */
+  readonly #numberColumns: Uint8Array
   #projection?: Projection
 
   constructor (params: FileSourceParams) {
@@ -56,6 +58,7 @@ export class CsvFileReader implements SourceReader {
       return type === undefined || type === 'string' ? undefined : columnConverter(name, type)
     })
     this.#stringColumns = new Set(this.#header.filter((_, i) => this.#converters[i] === undefined))
+    this.#numberColumns = Uint8Array.from(this.#header, (name) => params.columns !== undefined && Object.hasOwn(params.columns, name) && params.columns[name] === 'number' ? 1 : 0)
   }
 
   read (offset: number, count: number): CsvRaw[] {
@@ -74,9 +77,9 @@ export class CsvFileReader implements SourceReader {
     })
   }
 
-  readFiltered (offset: number, count: number, filter: RawLineFilter): unknown[] {
+  readFiltered (offset: number, count: number, filter: RawLineFilter | undefined): unknown[] {
     const bytes = this.#bytes.read(offset, count)
-    if (!filter.begin(bytes)) return this.#rows(bytes, offset, count)
+    if (filter === undefined || !filter.begin(bytes)) return this.#rows(bytes, offset, count)
     const files = this.#bytes
     const base = files.offsetOf(offset)
     const out = new Array<unknown>(count)
@@ -233,7 +236,9 @@ export class CsvFileReader implements SourceReader {
     for (; column <= lastNeeded; column++) {
       const comma = line.indexOf(',', start)
       const end = comma === -1 ? line.length : comma
-      if (roles[column] !== SKIP && !this.#project(out, column, roles[column], line.slice(start, end))) return undefined
+      const role = roles[column]
+      if (role !== SKIP && !(role === CHECK && this.#numberColumns[column] === 1 && isFiniteDecimalAt(line, start, end)) &&
+        !this.#project(out, column, role, line.slice(start, end))) return undefined
       if (comma === -1) return column + 1 === roles.length ? out : undefined
       start = comma + 1
     }

@@ -189,17 +189,27 @@ export function extractJsonFields (text: string, wanted: ReadonlySet<string>): R
       if (keyEnd < 0) return undefined
       const keyEscaped = escaped
       const key = keyEscaped ? JSON.parse(text.slice(i, keyEnd)) as string : wantedKeyAt(text, i + 1, keyEnd - 1, wanted)
-      i = skipWhitespace(text, keyEnd)
+      i = text.charCodeAt(keyEnd) === COLON ? keyEnd : skipWhitespace(text, keyEnd)
       if (text.charCodeAt(i) !== COLON) return undefined
-      const start = skipWhitespace(text, i + 1)
-      const end = scanValue(text, start, 1)
+      let start = i + 1
+      let c = text.charCodeAt(start)
+      if (c <= 0x20) {
+        start = skipWhitespace(text, start)
+        c = text.charCodeAt(start)
+      }
+      const end = c === QUOTE ? scanString(text, start) : c >= ZERO && c <= NINE ? scanNumber(text, start) : scanValue(text, start, 1)
       if (end < 0) return undefined
       if (key !== undefined && (!keyEscaped || wanted.has(key))) out[key] = valueOf(text, start, end, escaped)
-      i = skipWhitespace(text, end)
-      const c = text.charCodeAt(i)
+      c = text.charCodeAt(end)
+      i = end
+      if (c <= 0x20) {
+        i = skipWhitespace(text, end)
+        c = text.charCodeAt(i)
+      }
       if (c === CLOSE_OBJECT) break
       if (c !== COMMA) return undefined
-      i = skipWhitespace(text, i + 1)
+      i++
+      if (text.charCodeAt(i) <= 0x20) i = skipWhitespace(text, i)
     }
   }
   return skipWhitespace(text, i + 1) === text.length ? out : undefined

@@ -1,4 +1,5 @@
 import { FileBytes } from './file-bytes.js'
+import { extractJsonFieldsFromBytes, WantedFields } from './json-bytes-extractor.js'
 import { extractJsonFields } from './json-field-extractor.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { RawLineFilter, type AtomSpelling } from './raw-line-filter.js'
@@ -37,6 +38,11 @@ export class NdjsonFileReader implements SourceReader {
   readonly integerRecords = false
   readonly #bytes: FileBytes
   readonly #path: string
+  /** The chunk of the last readFiltered with positions: its bytes and the file offset of its first byte. */
+  #chunk: Buffer = Buffer.alloc(0)
+  #chunkBase = 0
+  #chunkFirst = 0
+  #wanted?: WantedFields
 
   constructor (params: FileSourceParams) {
     this.#bytes = new FileBytes(params)
@@ -67,9 +73,15 @@ export class NdjsonFileReader implements SourceReader {
     return RawLineFilter.compile(predicate, ndjsonSpelling, { escape: BACKSLASH, opener: OPEN_OBJECT })
   }
 
-  readFiltered (offset: number, count: number, filter: RawLineFilter): unknown[] {
+  /**
+   * With `positions`, a record is its index in the file (a number) instead of its text, valid
+   * until the next read: decodeFields then reads it straight from the chunk's bytes, and only the
+   * values of the wanted fields become strings.
+   */
+  readFiltered (offset: number, count: number, filter: RawLineFilter | undefined, positions = false): unknown[] {
     const bytes = this.#bytes.read(offset, count)
-    if (!filter.begin(bytes)) return this.#lines(bytes, offset, count)
+    const filtering = filter !== undefined && filter.begin(bytes)
+    if (!filtering && !positions) return this.#lines(bytes, offset, count)
     const files = this.#bytes
     const base = files.offsetOf(offset)
     const out = new Array<unknown>(count)
@@ -77,42 +89,62 @@ export class NdjsonFileReader implements SourceReader {
     let start = 0
     for (let i = 0; i < count; i++) {
       const end = files.offsetOf(offset + i + 1) - base
-      if (filter.pass(start, end)) {
-        out[i] = start
+      if (!filtering || (filter as RawLineFilter).pass(start, end)) {
+        out[i] = offset + i
         passed++
       } else {
         out[i] = REJECTED
       }
       start = end
     }
-    filter.end(count, passed)
+    if (filtering) (filter as RawLineFilter).end(count, passed)
+    if (positions) {
+      this.#chunk = bytes
+      this.#chunkBase = base
+      this.#chunkFirst = offset
+      return out
+    }
     if (passed === 0) return out
     if (passed > count * DECODE_WHOLE) {
       const lines = this.#lines(bytes, offset, count)
       for (let i = 0; i < count; i++) if (out[i] !== REJECTED) out[i] = lines[i]
       return out
     }
-    for (let i = 0; i < count; i++) {
-      if (out[i] === REJECTED) continue
-      const from = out[i] as number
-      let to = files.offsetOf(offset + i + 1) - base
-      for (let c = bytes[to - 1]; to > from && (c === LF || c === CR || c === SPACE || c === TAB); c = bytes[to - 1]) to--
-      if (to === from) throw this.#moved(offset, count)
-      out[i] = bytes.toString('utf8', from, to)
-    }
+    for (let i = 0; i < count; i++) if (out[i] !== REJECTED) out[i] = this.#lineAt(bytes, base, offset + i, offset, count)
     return out
+  }
+
+  /** The text of record `index` in `bytes` (which start at file offset `base`), without its line end. */
+  #lineAt (bytes: Buffer, base: number, index: number, offset: number, count: number): string {
+    const from = this.#bytes.offsetOf(index) - base
+    let to = this.#bytes.offsetOf(index + 1) - base
+    for (let c = bytes[to - 1]; to > from && (c === LF || c === CR || c === SPACE || c === TAB); c = bytes[to - 1]) to--
+    if (to === from) throw this.#moved(offset, count)
+    return bytes.toString('utf8', from, to)
+  }
+
+  /** The text of a raw record: itself, or the line of a position from readFiltered. */
+  #text (raw: unknown): string {
+    if (typeof raw !== 'number') return raw as string
+    const index = raw - this.#chunkFirst
+    return this.#lineAt(this.#chunk, this.#chunkBase, raw, this.#chunkFirst, index + 1)
   }
 
   decode (raw: unknown): unknown {
     try {
-      return JSON.parse(raw as string)
+      return JSON.parse(this.#text(raw))
     } catch (error) {
       throw new Error(`${this.#path}: not valid JSON: ${(error as Error).message}`)
     }
   }
 
   decodeFields (raw: unknown, fields: ReadonlySet<string>): Record<string, unknown> | undefined {
-    return extractJsonFields(raw as string, fields)
+    if (typeof raw !== 'number') return extractJsonFields(raw as string, fields)
+    let wanted = this.#wanted
+    if (wanted?.set !== fields) wanted = this.#wanted = new WantedFields(fields)
+    if (!wanted.comparable) return extractJsonFields(this.#text(raw), fields)
+    const files = this.#bytes
+    return extractJsonFieldsFromBytes(this.#chunk, files.offsetOf(raw) - this.#chunkBase, files.offsetOf(raw + 1) - this.#chunkBase, wanted)
   }
 
   close (): void {

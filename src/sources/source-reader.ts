@@ -19,8 +19,12 @@ export interface SourceReader {
   decodeFields?(raw: unknown, fields: ReadonlySet<string>): Record<string, unknown> | undefined
   /** A filter of raw bytes implied by `predicate`, when this format has one. */
   rawFilter?(predicate: RawPredicate): RawLineFilter | undefined
-  /** As read, with REJECTED in place of every record that `filter` rules out. */
-  readFiltered?(offset: number, count: number, filter: RawLineFilter): unknown[]
+  /**
+   * As read, with REJECTED in place of every record that `filter` rules out. With `positions`
+   * (a hint: the records are about to go through decodeFields), raw records may be positions
+   * that stay valid only until the next read.
+   */
+  readFiltered?(offset: number, count: number, filter: RawLineFilter | undefined, positions?: boolean): unknown[]
   close(): void
 }
 

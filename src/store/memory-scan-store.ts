@@ -135,15 +135,27 @@ export class MemoryScanStore implements ScanStore {
     return out
   }
 
-  async begin (id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined> {
+  async begin (id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined>
+  async begin (id: string, attempt: string, startedAt: string, maxRunningPerTenant: number): Promise<BeginResult | 'busy' | undefined>
+  async begin (id: string, attempt: string, startedAt: string, maxRunningPerTenant = 0): Promise<BeginResult | 'busy' | undefined> {
     const entry = this.#scans.get(id)
     if (entry === undefined || FINISHED_STATUSES.has(entry.record.status)) return undefined
+    if (maxRunningPerTenant > 0 && entry.record.status === 'queued' && this.#tenantIsBusy(entry.record.tenant, maxRunningPerTenant)) return 'busy'
     const previousAttempt = entry.record.attempt
     this.#queued.delete(id)
     Object.assign(entry.record, { status: 'running', attempt, started_at: startedAt, result: { count: 0, truncated: false } })
     entry.record.progress = { ...entry.record.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
     entry.pages = []
-    return { record: structuredClone(entry.record), previousAttempt, cancelRequested: entry.cancelRequested }
+    return { record: structuredClone(entry.record), previousAttempt, cancelRequested: entry.cancelRequested, crashedAttempts: 0 }
+  }
+
+  async release (): Promise<void> {}
+
+  #tenantIsBusy (tenant: string | undefined, maxRunning: number): boolean {
+    if (![...this.#queued.values()].some((other) => other !== tenant)) return false
+    let running = 0
+    for (const { record } of this.#scans.values()) if (record.status === 'running' && record.tenant === tenant) running++
+    return running >= maxRunning
   }
 
   async update (id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean> {

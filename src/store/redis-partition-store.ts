@@ -10,9 +10,9 @@ const SCRIPTS = {
   partitionBegin: { numberOfKeys: 2, file: 'partition-begin' },
   partitionAppend: { numberOfKeys: 3, file: 'partition-append' },
   partitionProgress: { numberOfKeys: 2, file: 'partition-progress' },
-  partitionCommit: { numberOfKeys: 3, file: 'partition-commit' },
-  partitionFinish: { numberOfKeys: 4, file: 'partition-finish' },
-  partitionDrop: { numberOfKeys: 4, file: 'partition-drop' },
+  partitionCommit: { numberOfKeys: 4, file: 'partition-commit' },
+  partitionFinish: { numberOfKeys: 5, file: 'partition-finish' },
+  partitionDrop: { numberOfKeys: 5, file: 'partition-drop' },
   resultEntry: { numberOfKeys: 3, file: 'result-entry' }
 } as const
 
@@ -27,6 +27,7 @@ export class PartitionKeys {
   get parts (): string { return `${this.scan}:parts` }
   get log (): string { return `${this.scan}:log` }
   get rows (): string { return `${this.scan}:rows` }
+  get commits (): string { return `${this.scan}:commits` }
   pages (part: number): string { return `${this.scan}:part:${part}` }
   attemptPages (part: number, attempt: string): string { return `${this.scan}:part:${part}:${attempt}` }
 }
@@ -70,25 +71,27 @@ export class RedisPartitionStore {
 
   async commit (id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean> {
     const k = this.#keys(id)
-    return await this.#redis.partitionCommit(k.scan, k.parts, k.log, String(part), attempt, String(commit.count), counts(commit),
+    return await this.#redis.partitionCommit(k.scan, k.parts, k.log, k.commits, String(part), attempt, String(commit.count), counts(commit),
       JSON.stringify({ errors: commit.errors, partial: commit.partial, metrics: commit.metrics, truncated: commit.truncated })) === 1
   }
 
-  async states (id: string, layout: PartitionLayout): Promise<PartitionState[]> {
-    const hash = await this.#redis.hgetall(this.#keys(id).parts)
-    return decodeStates(hash, layout.partitions)
+  /** Where the partitions are; with `commits`, also what each committed partition stored (errors, partial aggregate, metrics). */
+  async states (id: string, layout: PartitionLayout, commits = false): Promise<PartitionState[]> {
+    const k = this.#keys(id)
+    const [hash, committed] = await Promise.all([this.#redis.hgetall(k.parts), commits ? this.#redis.hgetall(k.commits) : {}])
+    return decodeStates(hash, committed, layout.partitions)
   }
 
   async finish (id: string, outcome: ScanOutcome, finishedAt: string, expiresAt: string, retentionMs: number, rows: string[]): Promise<boolean> {
     const k = this.#keys(id)
-    return await this.#redis.partitionFinish(k.scan, k.parts, k.log, k.rows, outcome.status, finishedAt, expiresAt, String(retentionMs),
+    return await this.#redis.partitionFinish(k.scan, k.parts, k.log, k.rows, k.commits, outcome.status, finishedAt, expiresAt, String(retentionMs),
       JSON.stringify(outcome.progress), JSON.stringify(outcome.result), JSON.stringify(outcome.error), JSON.stringify(outcome.errors),
       JSON.stringify(outcome.metrics), ...rows) === 1
   }
 
   async drop (id: string): Promise<void> {
     const k = this.#keys(id)
-    await this.#redis.partitionDrop(k.scan, k.parts, k.log, k.rows)
+    await this.#redis.partitionDrop(k.scan, k.parts, k.log, k.rows, k.commits)
   }
 
   async resultEntry (id: string, seq: number): Promise<ResultEntry | undefined> {
@@ -109,7 +112,7 @@ export function decodeLayout (fields: { partitions?: string | null, pmode?: stri
   return { partitions: Number(fields.partitions), mode: fields.pmode as PartitionMode, cap: Number(fields.cap), total: Number(fields.ptotal) }
 }
 
-function decodeStates (hash: Record<string, string>, partitions: number): PartitionState[] {
+function decodeStates (hash: Record<string, string>, commits: Record<string, string>, partitions: number): PartitionState[] {
   const states: PartitionState[] = []
   for (let index = 0; index < partitions; index++) {
     const s = hash[`${index}:s`]
@@ -123,7 +126,7 @@ function decodeStates (hash: Record<string, string>, partitions: number): Partit
       skipped
     }
     if (s === 'c') {
-      const extra = JSON.parse(hash[`${index}:x`] ?? '{}') as Omit<PartitionCommit, 'count' | keyof PartitionCounts>
+      const extra = JSON.parse(commits[String(index)] ?? '{}') as Omit<PartitionCommit, 'count' | keyof PartitionCounts>
       state.commit = { ...extra, errors: extra.errors ?? [], metrics: extra.metrics ?? null, truncated: extra.truncated ?? false, count: Number(hash[`${index}:c`] ?? 0), processed, matched, skipped }
     }
     states.push(state)

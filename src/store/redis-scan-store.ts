@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
@@ -16,6 +17,13 @@ export interface RedisScanStoreOptions {
   keyPrefix?: string
   /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
   retentionMs?: number
+  /**
+   * When set, the store says in Redis that this instance lives (a key renewed every third of this
+   * many ms) and names it in the scans it begins, so that the next attempt of a scan can tell an
+   * attempt whose instance died from one that was handed back or whose instance is still alive.
+   * Keep it at most the queue's lock duration. Default: unset (attempts are not counted as crashed).
+   */
+  instanceTtlMs?: number
 }
 
 const CHECK_ATTEMPT = `
@@ -46,11 +54,32 @@ return 1`
     lua: `${DEQUEUE}
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' and status ~= 'running' then return false end
+local tenant = redis.call('HGET', KEYS[1], 'tenant') or ''
+local running = ARGV[5] .. 'running:' .. tenant
+if tonumber(ARGV[9]) > 0 and status == 'queued' and
+  redis.call('ZCARD', ARGV[5] .. 'queued') > redis.call('ZCARD', ARGV[5] .. 'queued:' .. tenant) then
+  local count = 0
+  for _, other in ipairs(redis.call('SMEMBERS', running)) do
+    if redis.call('HGET', ARGV[5] .. 'scan:{' .. other .. '}', 'status') == 'running' then count = count + 1
+    else redis.call('SREM', running, other) end
+  end
+  if count >= tonumber(ARGV[9]) then return 'busy' end
+end
+redis.call('SADD', running, ARGV[6])
 local previous = redis.call('HGET', KEYS[1], 'attempt') or ''
 local cancel = redis.call('HGET', KEYS[1], 'cancel') or ''
+local crashes = tonumber(redis.call('HGET', KEYS[1], 'crashes') or '0')
+if status == 'running' and ARGV[8] ~= '' and redis.call('HGET', KEYS[1], 'instance') == ARGV[8] then crashes = crashes + 1 end
 dequeue(KEYS[1], ARGV[5], ARGV[6])
-redis.call('HSET', KEYS[1], 'status', 'running', 'attempt', ARGV[1], 'started_at', ARGV[2], 'progress', ARGV[3], 'result', ARGV[4])
-return { previous, cancel }`
+redis.call('HSET', KEYS[1], 'status', 'running', 'attempt', ARGV[1], 'started_at', ARGV[2], 'progress', ARGV[3], 'result', ARGV[4],
+  'instance', ARGV[7], 'crashes', crashes)
+return { previous, cancel, crashes }`
+  },
+  scanRelease: {
+    numberOfKeys: 1,
+    lua: `${CHECK_ATTEMPT}
+redis.call('HSET', KEYS[1], 'instance', '')
+return 1`
   },
   scanUpdate: {
     numberOfKeys: 1,
@@ -121,7 +150,8 @@ return { 'removed', attempt }`
 
 type ScriptedRedis = Redis & {
   scanCreate(key: string, indexKey: string, queuedKey: string, tenantQueuedKey: string, id: string, maxQueued: string, maxTenantQueued: string, ...fields: string[]): Promise<number>
-  scanBegin(key: string, attempt: string, startedAt: string, progress: string, result: string, prefix: string, id: string): Promise<[string, string] | null>
+  scanBegin(key: string, attempt: string, startedAt: string, progress: string, result: string, prefix: string, id: string, instance: string, deadInstance: string, maxRunningPerTenant: string): Promise<[string, string, number] | 'busy' | null>
+  scanRelease(key: string, attempt: string): Promise<number>
   scanUpdate(key: string, attempt: string, progress: string, result: string): Promise<number>
   scanAppend(key: string, pagesKey: string, attempt: string, ...pages: string[]): Promise<number>
   scanFinish(key: string, pagesKey: string, ...args: string[]): Promise<number>
@@ -141,6 +171,9 @@ export class RedisScanStore implements ScanStore {
   readonly #prefix: string
   readonly #retentionMs: number
   readonly #listeners: Array<(id: string) => void> = []
+  readonly #instance: string
+  readonly #instanceTtlMs: number
+  #heartbeat: NodeJS.Timeout | undefined
   #subscribed: Promise<unknown> | undefined
   readonly #partitions: RedisPartitionStore
 
@@ -149,6 +182,16 @@ export class RedisScanStore implements ScanStore {
     this.#subscriber = options.subscriber ?? options.connection.duplicate()
     this.#prefix = `${options.keyPrefix ?? 'parascan'}:`
     this.#retentionMs = options.retentionMs ?? 86_400_000
+    this.#instance = options.instanceTtlMs === undefined ? '' : randomUUID()
+    this.#instanceTtlMs = options.instanceTtlMs ?? 0
+    if (options.instanceTtlMs !== undefined) {
+      const ttl = options.instanceTtlMs
+      const beat = (): void => { this.#redis.set(`${this.#prefix}instance:${this.#instance}`, '1', 'PX', ttl).catch(() => {}) }
+      beat()
+      this.#heartbeat = setInterval(beat, Math.max(100, Math.floor(ttl / 3)))
+      this.#heartbeat.unref()
+      this.#redis.on('ready', beat)
+    }
     for (const [name, script] of Object.entries(SCRIPTS)) {
       this.#redis.defineCommand(name, script)
     }
@@ -218,18 +261,40 @@ export class RedisScanStore implements ScanStore {
     }
   }
 
-  async begin (id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined> {
+  async begin (id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined>
+  async begin (id: string, attempt: string, startedAt: string, maxRunningPerTenant: number): Promise<BeginResult | 'busy' | undefined>
+  async begin (id: string, attempt: string, startedAt: string, maxRunningPerTenant = 0): Promise<BeginResult | 'busy' | undefined> {
     const key = this.#key(id)
     const current = await this.get(id)
     if (current === undefined) return undefined
     const progress = { ...current.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
-    const began = await this.#redis.scanBegin(key, attempt, startedAt, JSON.stringify(progress), JSON.stringify({ count: 0, truncated: false }), this.#prefix, id)
+    const dead = current.status === 'running' ? await this.#deadInstance(id) : ''
+    const began = await this.#redis.scanBegin(key, attempt, startedAt, JSON.stringify(progress), JSON.stringify({ count: 0, truncated: false }), this.#prefix, id, this.#instance, dead, String(maxRunningPerTenant))
     if (began === null) return undefined
-    const [previous, cancel] = began
+    if (began === 'busy') return 'busy'
+    const [previous, cancel, crashes] = began
     if (previous !== '' && previous !== attempt) await this.#redis.del(this.#pagesKey(id, previous))
     const record = await this.get(id)
     if (record === undefined) return undefined
-    return { record, previousAttempt: previous === '' ? null : previous, cancelRequested: cancel === '1' }
+    return { record, previousAttempt: previous === '' ? null : previous, cancelRequested: cancel === '1', crashedAttempts: Number(crashes) }
+  }
+
+  /**
+   * The instance named by a running scan when it no longer says that it lives, '' otherwise. An
+   * instance that was cut off from Redis says so again within a third of its TTL once it is back:
+   * it is given that long (and a second) before it counts as dead.
+   */
+  async #deadInstance (id: string): Promise<string> {
+    const instance = await this.#redis.hget(this.#key(id), 'instance')
+    if (instance === null || instance === '' || instance === this.#instance) return ''
+    const alive = async (): Promise<boolean> => await this.#redis.exists(`${this.#prefix}instance:${instance}`) === 1
+    if (await alive()) return ''
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(this.#instanceTtlMs / 3) + 1000))
+    return await alive() ? '' : instance
+  }
+
+  async release (id: string, attempt: string): Promise<void> {
+    await this.#redis.scanRelease(this.#key(id), attempt)
   }
 
   async update (id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean> {
@@ -302,6 +367,10 @@ export class RedisScanStore implements ScanStore {
 
   async close (): Promise<void> {
     this.#listeners.length = 0
+    if (this.#heartbeat !== undefined) {
+      clearInterval(this.#heartbeat)
+      await this.#redis.del(`${this.#prefix}instance:${this.#instance}`).catch(() => {})
+    }
     await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])
   }
 
@@ -340,7 +409,7 @@ export class RedisScanStore implements ScanStore {
   async partitionStates (id: string): Promise<PartitionState[]> {
     const values = await this.#redis.hmget(this.#key(id), 'partitions', 'pmode', 'cap', 'ptotal')
     const layout = decodeLayout({ partitions: values[0], pmode: values[1], cap: values[2], ptotal: values[3] })
-    return layout === undefined ? [] : await this.#partitions.states(id, layout)
+    return layout === undefined ? [] : await this.#partitions.states(id, layout, true)
   }
 
   async finishPartitioned (id: string, outcome: ScanOutcome, finishedAt: string, rows: string[]): Promise<boolean> {

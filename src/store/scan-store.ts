@@ -27,6 +27,8 @@ export interface BeginResult {
   previousAttempt: string | null
   /** A cancel was asked for before this attempt began. */
   cancelRequested: boolean
+  /** Attempts of this scan that ended with their instance dead (Redis store; 0 in memory). */
+  crashedAttempts: number
 }
 
 export interface ListOptions {
@@ -50,11 +52,18 @@ export interface ScanStore extends PartitionedScanStore {
   getRequest(id: string): Promise<ScanRequest | undefined>
   /** Newest first. */
   list(options: ListOptions): Promise<ScanRecord[]>
-  /** Makes `attempt` the visible attempt of a queued or running scan; undefined when the scan is gone or finished. */
+  /**
+   * Makes `attempt` the visible attempt of a queued or running scan; undefined when the scan is gone
+   * or finished. With `maxRunningPerTenant` (> 0), 'busy' (and nothing changed) when the scan's
+   * tenant already runs that many scans while scans of other tenants wait.
+   */
   begin(id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined>
+  begin(id: string, attempt: string, startedAt: string, maxRunningPerTenant: number): Promise<BeginResult | 'busy' | undefined>
   update(id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean>
   appendPages(id: string, attempt: string, pages: string[]): Promise<boolean>
   finish(id: string, attempt: string, outcome: ScanOutcome, finishedAt: string): Promise<boolean>
+  /** The attempt stops without an outcome and its instance lives (a hand-back at shutdown): the next attempt does not count it as crashed. */
+  release(id: string, attempt: string): Promise<void>
   /** Fails a queued or running scan whatever its attempt (its job was lost); false when it had already finished. */
   abandon(id: string, error: ScanErrorInfo, finishedAt: string): Promise<boolean>
   /** Cancels a queued scan at once, signals a running one (on any instance). */

@@ -44,7 +44,10 @@ async function scanWith (total: number, config: ParallelConfigOptions, tamper: (
     onError: 'fail',
     maxErrorSamples: 10,
     progressIntervalMs: 250,
-    stopGraceMs: 2000
+    stopGraceMs: 2000,
+    recordTimeLimitMs: 0,
+    moduleLoadTimeoutMs: 30_000,
+    maxOldGenerationMb: 512
   })
   const began = performance.now()
   let timer: NodeJS.Timeout | undefined

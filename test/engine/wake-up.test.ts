@@ -59,7 +59,7 @@ test('a push made because the deque was empty wakes a thief that parked just bef
     const config = new ParallelConfig({ max_workers: 2, initial_chunk_size: 200, min_chunk_size: 100 }).toJSON()
     const spec: ScanSpec = {
       scanId: 1, moduleUrl: 'inline:', params: undefined, buffer: state.buffer, workers: 2, workerId: 0, total,
-      scheduler: 'work_stealing', config, ordered: false, window: { records: total, bytes: 1 << 30 }, onError: 'fail', maxErrorSamples: 0, seeds: []
+      scheduler: 'work_stealing', config, ordered: false, window: { records: total, bytes: 1 << 30 }, onError: 'fail', maxErrorSamples: 0, moduleLoadTimeoutMs: 30_000, takeOver: false
     }
     await new ScanRunner(spec, task, state, { post: () => {} }).run()
     assert.ok(heldFor >= 0, 'the owner ran a second chunk')

@@ -37,7 +37,9 @@ export async function startInstance (env: Record<string, string>, children: Chil
 
 export async function finished (base: string, id: string, timeoutMs = 60_000): Promise<any> {
   return await waitFor(async () => {
-    const { json } = await http(base, 'GET', `/v1/scans/${id}`)
+    const { status, json } = await http(base, 'GET', `/v1/scans/${id}`)
+    if (status === 503) return undefined
+    assert.equal(status, 200, JSON.stringify(json))
     return json.status === 'running' || json.status === 'queued' ? undefined : json
   }, timeoutMs, 100)
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { inspect } from 'node:util'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { celEnvironment } from '../../src/pipeline/cel-environment.js'
@@ -18,7 +19,7 @@ function outcome (run: () => unknown): Outcome {
 const atom = fc.constantFrom(
   'record.a', 'record.b', 'record["c"]', 'record.missing',
   '"x"', '"y"', '""', '1.5', '2.0', '0.0', '-1.0', '1', '2', '0', '-3', '9007199254740993', 'true', 'false', 'null',
-  '(record.a % 2)', '(record.b + 1)', '(record.c - 0.5)', '(record.a / 2)', '(record.b * 2.0)', '(1 + 0.5)'
+  'record', '(record % 64)', '(record % 3)', '(record % -2)', '(record % 0)', '(record % -1)', '(record.a % 2)', '(record.b + 1)', '(record.c - 0.5)', '(record.a / 2)', '(record.b * 2.0)', '(1 + 0.5)'
 )
 const comparison = fc.tuple(atom, fc.constantFrom('==', '!=', '<', '<=', '>', '>='), atom).map(([a, op, b]) => `${a} ${op} ${b}`)
 const expression = fc.letrec<{ expr: string }>((tie) => ({
@@ -34,7 +35,9 @@ const expression = fc.letrec<{ expr: string }>((tie) => ({
 const value = fc.oneof(fc.constantFrom('x', 'y', '', 1.5, 2, 0, -0, -1, 1, true, false, null, 2 ** 53), fc.double(), fc.string(), fc.array(fc.integer(), { maxLength: 2 }), fc.constant({ k: 1 }))
 const record = fc.oneof(
   fc.record({ a: value, b: value, c: value }, { requiredKeys: [] }),
-  value
+  value,
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+  fc.bigInt({ min: -200n, max: 200n })
 )
 
 describe('CEL fast path', () => {
@@ -46,8 +49,8 @@ describe('CEL fast path', () => {
       for (const r of records) {
         const expected = outcome(() => reference({ record: r }))
         const got = outcome(() => compiled(r))
-        if ('error' in expected) assert.ok('error' in got, `${source} on ${JSON.stringify(r)}: cel-js fails, the fast path gave ${JSON.stringify(got)}`)
-        else assert.deepEqual(got, expected, `${source} on ${JSON.stringify(r)}`)
+        if ('error' in expected) assert.ok('error' in got, `${source} on ${inspect(r)}: cel-js fails, the fast path gave ${inspect(got)}`)
+        else assert.deepEqual(got, expected, `${source} on ${inspect(r)}`)
       }
     }), { numRuns: 3000 })
   })
@@ -60,7 +63,12 @@ describe('CEL fast path', () => {
     assert.equal(fast({ type: 'purchase', amount: '150' }), UNDECIDED)
     assert.equal(fast({ amount: 1 }), UNDECIDED)
     assert.equal(fast(7n), UNDECIDED)
-    assert.equal(compileFastPath(celEnvironment.parse('record % 2 == 0').ast), undefined)
+    const even = compileFastPath(celEnvironment.parse('record % 2 == 0').ast)
+    assert.ok(even !== undefined)
+    assert.equal(even(4n), true)
+    assert.equal(even(-3n), false)
+    assert.equal(even(4), UNDECIDED)
+    assert.equal(compileFastPath(celEnvironment.parse('record % record == 0').ast), undefined)
     assert.equal(compileFastPath(celEnvironment.parse('record.a').ast), undefined)
     assert.equal(compileFastPath(celEnvironment.parse('record.a.b == 1').ast), undefined)
   })

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
 import { planScan, validateScan } from '../../src/pipeline/index.js'
-import { processorCatalogue } from '../../src/pipeline/processor-catalogue.js'
+import { loadProcessorCatalogue, processorCatalogue } from '../../src/pipeline/processor-catalogue.js'
+import { paramsJsonSchema } from '../../src/pipeline/processor.js'
 import { syntheticCostUs, syntheticParamsSchema } from '../../src/pipeline/synthetic-processor.js'
 import { request, runPlan, scan } from '../helpers/scan-task-harness.js'
 
@@ -49,10 +50,61 @@ describe('processors', () => {
           return true
         })
       const { problems } = await processorCatalogue(dir)
-      assert.match(problems.join('\n'), /broken\.mjs does not export name \(string\), schema/)
-      assert.match(problems.join('\n'), /syntax\.mjs cannot be imported/)
+      assert.match(problems.join('\n'), /broken\.mjs does not export process \(a function\)/)
+      assert.match(problems.join('\n'), /syntax\.mjs cannot be loaded: /)
     } finally {
       await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('leave out plug-ins that throw at import, export garbage, link out of the directory or never finish loading; the rest load', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
+    const dir = join(root, 'processors')
+    await mkdir(dir)
+    const ok = 'export const schema = (z) => z.object({}).strict()\nexport function process (r) { return r }\n'
+    try {
+      await writeFile(join(dir, 'package.json'), '{ "type": "module" }')
+      await writeFile(join(dir, 'good.js'), `export const name = "good"\nexport const description = "passes records through"\n${ok}`)
+      await writeFile(join(dir, 'throws.js'), 'throw new Error("no licence key")\n')
+      await writeFile(join(dir, 'number-name.js'), `export const name = 42\n${ok}`)
+      await writeFile(join(dir, 'path-name.js'), `export const name = "../../etc"\n${ok}`)
+      await writeFile(join(dir, 'bad-schema.js'), 'export const name = "bad_schema"\nexport const schema = { parse () {} }\nexport function process (r) { return r }\n')
+      await writeFile(join(dir, 'factory-throws.js'), 'export const name = "factory_throws"\nexport const schema = () => { throw new Error("wrong zod") }\nexport function process (r) { return r }\n')
+      await writeFile(join(dir, 'garbage.js'), 'export default 7\nexport const process = "x"\n')
+      await writeFile(join(dir, 'hangs.js'), `await new Promise(() => {})\nexport const name = "hangs"\n${ok}`)
+      await writeFile(join(dir, 'zz-again.js'), `export const name = "good"\n${ok}`)
+      await writeFile(join(root, 'outside.js'), `export const name = "outside"\n${ok}`)
+      await symlink(join(root, 'outside.js'), join(dir, 'link-out.js'))
+      await mkdir(join(dir, 'inner'))
+      await writeFile(join(dir, 'inner', 'inside.js'), `export const name = "linked_inside"\n${ok}`)
+      await symlink(join(dir, 'inner', 'inside.js'), join(dir, 'link-in.js'))
+      await mkdir(join(dir, 'folder.js'))
+      await writeFile(join(dir, 'as-default.mjs'), `export default { name: "as_default", schema: { safeParse: (v) => ({ success: true, data: v }) }, process: (r) => [r] }\n`)
+
+      const catalogue = await loadProcessorCatalogue(dir, { loadTimeoutMs: 1500 })
+      assert.deepEqual([...catalogue.entries.keys()], ['synthetic', 'as_default', 'good', 'linked_inside'])
+      const problems = catalogue.problems.join('\n')
+      const expected: Array<[string, RegExp]> = [
+        ['throws.js', /throws\.js cannot be loaded: no licence key/],
+        ['number-name.js', /number-name\.js does not export name \(a string\)/],
+        ['path-name.js', /path-name\.js exports name "\.\.\/\.\.\/etc", which is not 1 to 64 letters/],
+        ['bad-schema.js', /bad-schema\.js does not export schema/],
+        ['factory-throws.js', /factory-throws\.js schema\(z\) threw: wrong zod/],
+        ['garbage.js', /garbage\.js does not export name/],
+        ['hangs.js', /hangs\.js cannot be loaded: did not finish loading within 1500 ms/],
+        ['zz-again.js', /zz-again\.js defines processor "good", which already exists/],
+        ['link-out.js', /link-out\.js cannot be loaded: links to .*outside\.js, outside PROCESSORS_DIR/],
+        ['folder.js', /folder\.js cannot be loaded: is not a regular file/]
+      ]
+      for (const [file, pattern] of expected) assert.match(problems, pattern, file)
+      assert.equal(catalogue.problems.length, expected.length, problems)
+      assert.equal(catalogue.entries.get('good')?.processor.description, 'passes records through')
+      assert.deepEqual(paramsJsonSchema(catalogue.entries.get('good')!.processor), { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: {}, additionalProperties: false })
+      assert.equal(paramsJsonSchema(catalogue.entries.get('as_default')!.processor), null, 'a schema that is not zod 4 and no jsonSchema: unknown')
+      const run = await scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'good' }, { processor: 'as_default' }] }, { dataDir: '.', processorsDir: dir })
+      assert.deepEqual(run.results, [[1], [2]])
+    } finally {
+      await rm(root, { recursive: true, force: true })
     }
   })
 

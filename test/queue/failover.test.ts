@@ -61,13 +61,14 @@ async function startedWithResults (base: string, id: string): Promise<{ next_cur
   return await waitFor(async () => {
     const page = (await http(base, 'GET', `/v1/scans/${id}/results?limit=100`)).json
     return page.items?.length > 0 ? page : undefined
-  }, 15_000, 50)
+  }, 60_000, 50)
 }
 
-test('an instance killed with SIGKILL mid-scan: another instance takes the scan over and finishes it exactly', async () => {
+test('an instance killed with SIGKILL mid-scan: with PARASCAN_MAX_CRASHED_ATTEMPTS=2 another instance takes the scan over and finishes it exactly', async () => {
   const prefix = uniquePrefix()
   prefixes.push(prefix)
-  const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_LOCK_DURATION: '2s' }
+  // An instance that dies mid-scan fails its scan by default (PARASCAN_MAX_CRASHED_ATTEMPTS=1); with 2 another instance runs it again.
+  const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_LOCK_DURATION: '2s', PARASCAN_MAX_CRASHED_ATTEMPTS: '2' }
   const doomed = await childInstance(env)
   const { json: accepted } = await http(doomed.url, 'POST', '/v1/scans', scan)
   const firstPage = await startedWithResults(doomed.url, accepted.id)
@@ -83,7 +84,7 @@ test('an instance killed with SIGKILL mid-scan: another instance takes the scan 
   const doc = await waitFor(async () => {
     const { json } = await http(survivor.url, 'GET', `/v1/scans/${accepted.id}`)
     return json.status === 'running' || json.status === 'queued' ? undefined : json
-  }, 30_000, 100)
+  }, 90_000, 100)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
   assert.deepEqual(doc.result, { count: 40000, truncated: false, partial: false })
   assert.equal(doc.progress.processed, 40000)
@@ -110,7 +111,7 @@ test('SIGTERM hands a running scan back to the queue after SHUTDOWN_GRACE and ex
   const doc = await waitFor(async () => {
     const { json } = await http(survivor.url, 'GET', `/v1/scans/${accepted.id}`)
     return json.status === 'running' || json.status === 'queued' ? undefined : json
-  }, 30_000, 100)
+  }, 90_000, 100)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
   assert.ok(Date.parse(doc.started_at) >= stoppedAt - 1000, 'the survivor ran a new attempt')
   assert.deepEqual(await readAll(survivor.url, accepted.id), expected)

@@ -86,6 +86,11 @@ test('the Dockerfile passes dockerfile-utils lint and keeps the image convention
   assert.match(runtime, /^CMD \["node", "dist\/src\/main\.js"\]$/m, 'exec form, so node receives SIGTERM')
   const ignored = read('.dockerignore')
   assert.match(ignored, /^\*\*$/m, '.dockerignore sends only what the build needs')
+  assert.match(ignored, /^!examples\/\*\*$/m, 'the example plug-in is built into the image')
+  assert.match(runtime, /^COPY --from=build \/app\/dist\/examples\/processors\/redact-fields\.js \/processors\/$/m)
+  assert.match(runtime, /^COPY examples\/processors\/package\.json \/processors\/$/m)
+  assert.match(runtime, /^ENV PROCESSORS_DIR=\/processors$/m)
+  assert.match(read('docker/compose.yml'), /^ {6}- \$\{PARASCAN_PROCESSORS:-processors\}:\/processors:ro$/m, 'compose mounts a processors volume')
 })
 
 test('docker-compose accepts docker/compose.yml', async (t) => {

@@ -207,3 +207,44 @@ test(`fuzzed requests (${Math.ceil(RUNS / 3)}) with API keys and a rate limit: n
 
   for (const [id, key] of accepted) await allFinish(server, [id], { authorization: `Bearer ${key}` })
 })
+
+const grower = fc.constantFrom('record + record', '{"l": record, "r": record}', '[record, record, record]', 'string(record) + string(record)',
+  'record.map(x, record)', 'size(string(record)) > 0 ? [record, record] : record', '{"__proto__": record, "constructor": record}')
+const seed = fc.constantFrom<unknown>([0], [1, 2], 'a', '€😀', { k: 'v' }, 0, ['x'.repeat(100)], { __proto__: null, constructor: 1 })
+const hostileScan = fc.oneof(
+  fc.record({ seed, expr: grower, times: fc.integer({ min: 1, max: 30 }), skip: fc.boolean(), ordered: fc.boolean(), end: fc.integer({ min: 1, max: 40 }) })
+    .map(({ seed, expr, times, skip, ordered, end }) => ({
+      source: { type: 'inline', records: Array.from({ length: end }, () => seed) },
+      pipeline: Array.from({ length: times }, () => ({ map: expr })),
+      on_error: skip ? 'skip' : 'fail',
+      ordered
+    })),
+  fc.record({ n: fc.integer({ min: 20, max: 60 }), pattern: fc.constantFrom('^(a+)+$', '(a|a)*b', '(a*)*$', '^(a|aa)+$', '(.*a){12}') })
+    .map(({ n, pattern }) => ({ source: { type: 'inline', records: [`${'a'.repeat(n)}!`, 'aaaa'] }, pipeline: [{ filter: `record.matches(${JSON.stringify(pattern)})` }] })),
+  fc.integer({ min: 1, max: 400 }).map((n) => ({ source: { type: 'inline', records: [{ l: Array.from({ length: n }, (_, i) => i) }] }, pipeline: [{ filter: 'record.l.all(a, record.l.all(b, record.l.all(c, a + b + c >= 0.0)))' }] })),
+  fc.integer({ min: 1, max: 20 }).map((n) => ({ source: { type: 'range', start: 0, end: 50_000 }, aggregate: { group_by: `string(record)${' + string(record)'.repeat(n)}`, metrics: { n: { op: 'count' } } } })),
+  fc.integer({ min: 1, max: 12 }).map((n) => ({ source: { type: 'range', start: 0, end: 2000 }, ordered: true, max_results: 10, pipeline: [{ map: 'string(record) + "-"' }, ...Array.from({ length: n }, () => ({ map: 'record + record' }))] }))
+)
+
+test(`hostile scans (${Math.ceil(RUNS / 10)}): values that grow, backtracking patterns, nested macros, huge aggregates; never a 5xx, the instance stays up with bounded memory and every scan ends`, async () => {
+  const server = await realServer({
+    PARASCAN_SCAN_TIMEOUT: '2s',
+    PARASCAN_MAX_VALUE_BYTES: String(256 * 1024),
+    PARASCAN_MAX_RESULT_BYTES: String(64 * 1024),
+    PARASCAN_MAX_GROUPS: '5000',
+    PARASCAN_MAX_SCAN_RESULT_BYTES: String(4 * 1024 * 1024),
+    PARASCAN_CONCURRENCY: '1'
+  })
+  servers.push(server)
+  const app = server.app
+  let peakRss = process.memoryUsage().rss
+  await fc.assert(fc.asyncProperty(hostileScan, async (scan) => {
+    const response = await app.inject({ method: 'POST', url: '/v1/scans', payload: scan })
+    checkResponse(`hostile ${JSON.stringify(scan).slice(0, 200)}`, 'POST', response)
+    if (response.statusCode === 202) await allFinish(server, [response.json().id])
+    assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+    peakRss = Math.max(peakRss, process.memoryUsage().rss)
+  }), { numRuns: Math.ceil(RUNS / 10) })
+  process.stdout.write(`# hostile scans: peak RSS ${Math.round(peakRss / 2 ** 20)} MiB\n`)
+  assert.ok(peakRss < 1.5 * 2 ** 30, `peak RSS ${peakRss}`)
+})

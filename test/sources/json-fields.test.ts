@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { extractJsonFields } from '../../src/sources/json-field-extractor.js'
+import { extractJsonFieldsFromBytes, WantedFields } from '../../src/sources/json-bytes-extractor.js'
 import { recordFields } from '../../src/pipeline/record-fields.js'
 import { makeDataDir, scan } from '../helpers/scan-task-harness.js'
 
@@ -72,6 +73,38 @@ describe('JSON field extraction', () => {
     assert.equal(extractJsonFields('{"a":1} x', new Set(['a'])), undefined)
     assert.equal(extractJsonFields('{"a":01}', new Set(['a'])), undefined)
     assert.equal(extractJsonFields('{"a":1,}', new Set(['a'])), undefined)
+  })
+})
+
+describe('JSON field extraction from bytes', () => {
+  const piece = fc.oneof(
+    fc.constantFrom('', '"', '\\', ',', '}', '{', ']', '[', ':', '-', '0', '1.5', 'e', '.', '\u0001', 'tru', 'null', ' ', '\t', '\r\n', 'é', '😀', '\\u00e9', '\\"', '\u001f'),
+    fc.constantFrom('\xff', '\xc3', '\xe2\x82', '\x80').map((latin1) => Buffer.from(latin1, 'latin1'))
+  )
+  const line = fc.tuple(fc.dictionary(keys, fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 }), fc.constantFrom(undefined, 1, '\t'), fc.array(fc.tuple(fc.nat(), fc.nat(), piece), { maxLength: 2 }))
+    .map(([object, space, edits]) => {
+      let bytes = Buffer.from(JSON.stringify(object, null, space))
+      for (const [at, cut, insert] of edits) {
+        const i = at % (bytes.length + 1)
+        bytes = Buffer.concat([bytes.subarray(0, i), typeof insert === 'string' ? Buffer.from(insert) : insert, bytes.subarray(i + (cut % 3))])
+      }
+      return bytes
+    })
+
+  it('gives what the text scanner gives on the decoded line, valid or not, whatever bytes surround it (property)', () => {
+    fc.assert(fc.property(line, fc.subarray(['a', 'b', 'type', 'amount', 'é', 'x"y', 'a\\b', '', 'missing']), fc.constantFrom('', '{"a":1}', '"', '\n{'), (bytes, wanted, around) => {
+      const set = new Set(wanted)
+      const framed = Buffer.concat([Buffer.from(around), bytes, Buffer.from(around)])
+      const start = Buffer.byteLength(around)
+      const expected = extractJsonFields(bytes.toString('utf8'), set)
+      assert.deepEqual(extractJsonFieldsFromBytes(framed, start, start + bytes.length, new WantedFields(set)), expected, JSON.stringify(bytes.toString('latin1')))
+    }), { numRuns: 5000 })
+  })
+
+  it('cannot compare names that invalid UTF-8 could stand for', () => {
+    assert.equal(new WantedFields(new Set(['a', 'é'])).comparable, true)
+    assert.equal(new WantedFields(new Set(['\uFFFD'])).comparable, false)
+    assert.equal(new WantedFields(new Set(['\ud800'])).comparable, false)
   })
 })
 

@@ -7,6 +7,7 @@
       KEYS[1] scan hash
       KEYS[2] partitions hash
       KEYS[3] commit log (LIST of 'index:admitted')
+      KEYS[4] commits hash (index -> the commit)
 
       ARGV[1] partition index
       ARGV[2] attempt
@@ -27,7 +28,8 @@ if redis.call('HGET', scanKey, 'status') ~= 'running' or redis.call('HGET', scan
 end
 local pending = scanKey .. ':part:' .. k .. ':' .. ARGV[2]
 if redis.call('EXISTS', pending) == 1 then redis.call('RENAME', pending, scanKey .. ':part:' .. k) end
-redis.call('HSET', partsKey, k .. ':s', 'c', k .. ':p', ARGV[4], k .. ':c', ARGV[3], k .. ':x', ARGV[5])
+redis.call('HSET', partsKey, k .. ':s', 'c', k .. ':p', ARGV[4], k .. ':c', ARGV[3])
+redis.call('HSET', KEYS[4], k, ARGV[5])
 if redis.call('HGET', scanKey, 'pmode') == 'unordered' then
   local room = tonumber(redis.call('HGET', scanKey, 'cap')) - tonumber(redis.call('HGET', scanKey, 'stored'))
   local admitted = math.max(0, math.min(tonumber(ARGV[3]), room))

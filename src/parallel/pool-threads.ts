@@ -1,0 +1,104 @@
+import { Worker } from 'node:worker_threads'
+import type { ThreadExit } from './scan-session.js'
+import type { WorkerMessage } from './worker-protocol.js'
+
+interface PoolThread {
+  worker: Worker
+  exited: boolean
+  error?: Error & { code?: string }
+}
+
+export interface PoolThreadsOptions {
+  /** Heap limit of every thread (resourceLimits.maxOldGenerationSizeMb). */
+  maxOldGenerationMb: number
+  onMessage: (slot: number, message: WorkerMessage) => void
+  onExit: (slot: number, exit: ThreadExit) => void
+}
+
+/** Flags of the main process that make no sense for a worker thread (its code is a file, not -e text or stdin). */
+const MAIN_ONLY_FLAGS = new Set(['--input-type', '-e', '--eval', '-p', '--print', '-c', '--check', '-i', '--interactive', '--test', '--watch', '--watch-path', '--watch-preserve-output'])
+/** Of those, the ones whose value may come as the next argument. */
+const TAKES_VALUE = new Set(['--input-type', '-e', '--eval', '-p', '--print', '--watch-path'])
+
+/** The flags of `execArgv` that apply to worker threads: entry-point and process-only flags are left out. */
+export function workerExecArgv (execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]
+    const name = arg.startsWith('--') ? arg.split('=', 1)[0] : arg
+    if (!MAIN_ONLY_FLAGS.has(name) && !name.startsWith('--test-')) {
+      out.push(arg)
+    } else if (TAKES_VALUE.has(name) && !arg.includes('=')) {
+      i++
+    }
+  }
+  return out
+}
+
+/**
+ * The worker threads of a pool, by slot: each is made on first use, with
+ * the flags that apply to workers and a heap limit, and replaced once it
+ * has exited. Their messages and exits go to the callbacks.
+ */
+export class PoolThreads {
+  readonly #options: PoolThreadsOptions
+  readonly #threads: Array<PoolThread | undefined> = []
+  readonly #execArgv = workerExecArgv()
+
+  constructor (options: PoolThreadsOptions) {
+    this.#options = options
+  }
+
+  /** The live thread of `slot`, made now when there is none. */
+  get (slot: number): Worker {
+    const existing = this.#threads[slot]
+    if (existing !== undefined && !existing.exited) return existing.worker
+    const thread: PoolThread = { worker: this.#create(), exited: false }
+    this.#threads[slot] = thread
+    thread.worker.unref()
+    thread.worker.on('message', (message: WorkerMessage) => {
+      if (!thread.exited) this.#options.onMessage(slot, message)
+    })
+    thread.worker.on('error', (error: Error) => {
+      thread.error = error
+    })
+    thread.worker.on('exit', (code: number) => {
+      thread.exited = true
+      if (this.#threads[slot] !== thread) return
+      this.#threads[slot] = undefined
+      const error = thread.error
+      this.#options.onExit(slot, {
+        reason: `thread exited with code ${code}${error !== undefined ? `: ${error.message}` : ''}`,
+        outOfMemory: error?.code === 'ERR_WORKER_OUT_OF_MEMORY'
+      })
+    })
+    return thread.worker
+  }
+
+  /** Ends the thread of `slot`, if it has one. */
+  stop (slot: number): void {
+    void this.#threads[slot]?.worker.terminate()
+  }
+
+  /** Lets the process exit while the threads idle. */
+  unrefAll (): void {
+    for (const thread of this.#threads) thread?.worker.unref()
+  }
+
+  async terminateAll (): Promise<void> {
+    await Promise.all(this.#threads.map(async (thread) => await thread?.worker.terminate()))
+    this.#threads.length = 0
+  }
+
+  #create (): Worker {
+    const resourceLimits = { maxOldGenerationSizeMb: this.#options.maxOldGenerationMb }
+    const here = import.meta.url
+    if (here.endsWith('.ts')) {
+      const entry = new URL('../../workers/pool-worker.ts', here).href
+      const tsx = import.meta.resolve('tsx/esm/api')
+      const code = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}) })`
+      return new Worker(code, { eval: true, execArgv: this.#execArgv, resourceLimits })
+    }
+    return new Worker(new URL('../../workers/pool-worker.js', here), { execArgv: this.#execArgv, resourceLimits })
+  }
+}

@@ -1,0 +1,222 @@
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d
+const OPEN_ARRAY = 0x5b
+const CLOSE_ARRAY = 0x5d
+const COMMA = 0x2c
+const COLON = 0x3a
+const MINUS = 0x2d
+const PLUS = 0x2b
+const DOT = 0x2e
+const ZERO = 0x30
+const NINE = 0x39
+const MAX_DEPTH = 64
+const TRUE = Buffer.from('true')
+const FALSE = Buffer.from('false')
+const NULL = Buffer.from('null')
+
+/** The wanted top-level fields, with the UTF-8 bytes of each name. */
+export class WantedFields {
+  readonly names: string[]
+  readonly bytes: Buffer[]
+  readonly set: ReadonlySet<string>
+
+  constructor (set: ReadonlySet<string>) {
+    this.set = set
+    this.names = [...set]
+    this.bytes = this.names.map((name) => Buffer.from(name))
+  }
+
+  /** Whether the bytes of a name can stand for it: invalid UTF-8 decodes to U+FFFD, which bytes alone cannot match. */
+  get comparable (): boolean {
+    return this.names.every((name) => !/[\uFFFD\uD800-\uDFFF]/.test(name))
+  }
+}
+
+/** Set by scanString: whether the last string scanned holds an escape. */
+let escaped = false
+
+function isHex (c: number): boolean {
+  return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+}
+
+function skipWhitespace (b: Buffer, i: number, end: number): number {
+  while (i < end) {
+    const c = b[i]
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i
+    i++
+  }
+  return i
+}
+
+/** `i` is at an opening quote; returns the index after the closing one, or -1. */
+function scanString (b: Buffer, i: number, end: number): number {
+  escaped = false
+  for (let j = i + 1; j < end; j++) {
+    const c = b[j]
+    if (c === QUOTE) return j + 1
+    if (c < 0x20) return -1
+    if (c === BACKSLASH) {
+      escaped = true
+      if (j + 1 >= end) return -1
+      const e = b[j + 1]
+      if (e === 0x75) {
+        if (j + 5 >= end || !(isHex(b[j + 2]) && isHex(b[j + 3]) && isHex(b[j + 4]) && isHex(b[j + 5]))) return -1
+        j += 5
+      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        j += 1
+      } else {
+        return -1
+      }
+    }
+  }
+  return -1
+}
+
+function scanDigits (b: Buffer, i: number, end: number): number {
+  const start = i
+  while (i < end && b[i] >= ZERO && b[i] <= NINE) i++
+  return i === start ? -1 : i
+}
+
+function scanNumber (b: Buffer, i: number, end: number): number {
+  if (i < end && b[i] === MINUS) i++
+  if (i < end && b[i] === ZERO) i++
+  else if ((i = scanDigits(b, i, end)) < 0) return -1
+  if (i < end && b[i] === DOT && (i = scanDigits(b, i + 1, end)) < 0) return -1
+  if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
+    i++
+    if (i < end && (b[i] === PLUS || b[i] === MINUS)) i++
+    if ((i = scanDigits(b, i, end)) < 0) return -1
+  }
+  return i
+}
+
+function scanLiteral (b: Buffer, i: number, end: number, literal: Buffer): number {
+  if (i + literal.length > end) return -1
+  for (let k = 0; k < literal.length; k++) if (b[i + k] !== literal[k]) return -1
+  return i + literal.length
+}
+
+function scanContainer (b: Buffer, i: number, end: number, depth: number, close: number): number {
+  i = skipWhitespace(b, i + 1, end)
+  if (i < end && b[i] === close) return i + 1
+  for (;;) {
+    if (close === CLOSE_OBJECT) {
+      if (i >= end || b[i] !== QUOTE || (i = scanString(b, i, end)) < 0) return -1
+      i = skipWhitespace(b, i, end)
+      if (i >= end || b[i] !== COLON) return -1
+      i = skipWhitespace(b, i + 1, end)
+    }
+    if ((i = scanValue(b, i, end, depth + 1)) < 0) return -1
+    i = skipWhitespace(b, i, end)
+    if (i >= end) return -1
+    const c = b[i]
+    if (c === close) return i + 1
+    if (c !== COMMA) return -1
+    i = skipWhitespace(b, i + 1, end)
+  }
+}
+
+/** Returns the index after the JSON value that starts at `i`, or -1 when it is not valid JSON. */
+function scanValue (b: Buffer, i: number, end: number, depth: number): number {
+  if (i >= end) return -1
+  const c = b[i]
+  if (c === QUOTE) return scanString(b, i, end)
+  if (c === OPEN_OBJECT || c === OPEN_ARRAY) return depth >= MAX_DEPTH ? -1 : scanContainer(b, i, end, depth, c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY)
+  if (c === MINUS || (c >= ZERO && c <= NINE)) return scanNumber(b, i, end)
+  if (c === 0x74) return scanLiteral(b, i, end, TRUE)
+  if (c === 0x66) return scanLiteral(b, i, end, FALSE)
+  if (c === 0x6e) return scanLiteral(b, i, end, NULL)
+  return -1
+}
+
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k)
+
+/** A JSON number already checked by scanNumber, read as JSON.parse reads it (see json-field-extractor.ts). */
+function numberOf (b: Buffer, start: number, end: number): number {
+  let i = start
+  const negative = b[i] === MINUS
+  if (negative) i++
+  let digits = 0
+  let mantissa = 0
+  let fraction = -1
+  for (; i < end; i++) {
+    const c = b[i]
+    if (c === DOT) {
+      fraction = 0
+      continue
+    }
+    if (c < ZERO || c > NINE || ++digits > 15) return Number(b.toString('latin1', start, end))
+    mantissa = mantissa * 10 + (c - ZERO)
+    if (fraction >= 0) fraction++
+  }
+  const value = fraction > 0 ? mantissa / POWERS_OF_TEN[fraction] : mantissa
+  return negative ? -value : value
+}
+
+function valueOf (b: Buffer, start: number, end: number, stringEscaped: boolean): unknown {
+  const c = b[start]
+  if (c === QUOTE && !stringEscaped) return b.toString('utf8', start + 1, end - 1)
+  if (c === MINUS || (c >= ZERO && c <= NINE)) return numberOf(b, start, end)
+  if (c === 0x74) return true
+  if (c === 0x66) return false
+  if (c === 0x6e) return null
+  return JSON.parse(b.toString('utf8', start, end))
+}
+
+/** The wanted name whose bytes are b[start, end), without decoding them. */
+function wantedKeyAt (b: Buffer, start: number, end: number, wanted: WantedFields): string | undefined {
+  const length = end - start
+  const keys = wanted.bytes
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]
+    if (key.length !== length) continue
+    let i = 0
+    while (i < length && b[start + i] === key[i]) i++
+    if (i === length) return wanted.names[k]
+  }
+  return undefined
+}
+
+/**
+ * extractJsonFields (json-field-extractor.ts) on the UTF-8 bytes b[start, end) of a line, without
+ * decoding it: only the values of wanted fields become strings. Same results: what JSON.parse of
+ * the decoded line gives for the wanted members, or undefined for anything this scanner does not
+ * accept (then the caller parses the line whole). Needs `wanted.comparable`.
+ */
+export function extractJsonFieldsFromBytes (b: Buffer, start: number, end: number, wanted: WantedFields): Record<string, unknown> | undefined {
+  let i = skipWhitespace(b, start, end)
+  if (i >= end || b[i] !== OPEN_OBJECT) return undefined
+  const out: Record<string, unknown> = {}
+  i = skipWhitespace(b, i + 1, end)
+  if (i < end && b[i] !== CLOSE_OBJECT) {
+    for (;;) {
+      if (i >= end || b[i] !== QUOTE) return undefined
+      const keyEnd = scanString(b, i, end)
+      if (keyEnd < 0) return undefined
+      const keyEscaped = escaped
+      const key = keyEscaped ? JSON.parse(b.toString('utf8', i, keyEnd)) as string : wantedKeyAt(b, i + 1, keyEnd - 1, wanted)
+      i = keyEnd < end && b[keyEnd] === COLON ? keyEnd : skipWhitespace(b, keyEnd, end)
+      if (i >= end || b[i] !== COLON) return undefined
+      let from = i + 1
+      let c = from < end ? b[from] : -1
+      if (c <= 0x20) {
+        from = skipWhitespace(b, from, end)
+        c = from < end ? b[from] : -1
+      }
+      const to = c === QUOTE ? scanString(b, from, end) : c >= ZERO && c <= NINE ? scanNumber(b, from, end) : scanValue(b, from, end, 1)
+      if (to < 0) return undefined
+      if (key !== undefined && (!keyEscaped || wanted.set.has(key))) out[key] = valueOf(b, from, to, escaped)
+      i = skipWhitespace(b, to, end)
+      if (i >= end) return undefined
+      c = b[i]
+      if (c === CLOSE_OBJECT) break
+      if (c !== COMMA) return undefined
+      i = skipWhitespace(b, i + 1, end)
+    }
+  }
+  if (i >= end) return undefined
+  return skipWhitespace(b, i + 1, end) === end ? out : undefined
+}

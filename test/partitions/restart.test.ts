@@ -1,0 +1,111 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { freePort } from '../helpers/free-port.js'
+import { dropPrefix, http, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
+
+const children: ChildProcess[] = []
+const dir = mkdtempSync(join(tmpdir(), 'parascan-redis-'))
+const prefixes: string[] = []
+
+after(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  for (const prefix of prefixes) await dropPrefix(prefix)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function startRedis (port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
+    '--appendfsync', 'always', '--save', '', '--daemonize', 'no'], { stdio: 'ignore' })
+  children.push(child)
+  await waitFor(async () => {
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    probe.on('error', () => {})
+    try {
+      await probe.connect()
+      return await probe.ping() === 'PONG' ? true : undefined
+    } catch {
+      return undefined
+    } finally {
+      probe.disconnect()
+    }
+  }, 10_000, 50)
+  return child
+}
+
+async function stop (child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGKILL')
+  await exited
+}
+
+/** Attempts begun per partition. */
+async function runsOf (redis: Redis, prefix: string, id: string): Promise<number[]> {
+  const hash = await redis.hgetall(`${prefix}:scan:{${id}}:parts`)
+  const runs: number[] = []
+  for (const [field, value] of Object.entries(hash)) {
+    const match = /^(\d+):n$/.exec(field)
+    if (match !== null) runs[Number(match[1])] = Number(value)
+  }
+  return runs
+}
+
+const slow = { processor: 'sleep', params: { ms: 0.5 } }
+
+test('Redis killed and restarted from its AOF mid-scan: three instances carry the partitioned scan on to an exact result', async () => {
+  const port = await freePort()
+  let redis = await startRedis(port)
+  const env = { REDIS_URL: `redis://127.0.0.1:${port}`, PARASCAN_PARTITION_RECORDS: '500', PARASCAN_PROGRESS_INTERVAL: '100ms' }
+  const instances = await Promise.all([0, 1, 2].map(async () => await startInstance(env, children)))
+  const scan = (await http(instances[0].url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 12000 }, pipeline: [slow], ordered: true })).json
+  await waitFor(async () => {
+    const doc = (await http(instances[1].url, 'GET', `/v1/scans/${scan.id}`)).json
+    return doc.partitions?.succeeded >= 3 ? doc : undefined
+  }, 30_000, 50)
+  await stop(redis)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  redis = await startRedis(port)
+  const doc = await finished(instances[2].url, scan.id, 60_000)
+  assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
+  assert.equal(doc.progress.processed, 12000)
+  assert.deepEqual(await readAll(instances[0].url, scan.id, 5000), Array.from({ length: 12000 }, (_, i) => i))
+  assert.equal(doc.partitions.succeeded, 24)
+})
+
+test('one instance killed and started again resumes from its committed partitions', async () => {
+  const prefix = uniquePrefix()
+  prefixes.push(prefix)
+  const redis = new Redis(REDIS_URL)
+  try {
+    const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_PARTITION_RECORDS: '500', PARASCAN_PROGRESS_INTERVAL: '100ms' }
+    const first = await startInstance(env, children)
+    const scan = (await http(first.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 5000 }, pipeline: [slow] })).json
+    await waitFor(async () => {
+      const doc = (await http(first.url, 'GET', `/v1/scans/${scan.id}`)).json
+      return doc.partitions?.succeeded >= 3 ? doc : undefined
+    }, 30_000, 50)
+    await stop(first.child)
+    const before = await runsOf(redis, prefix, scan.id)
+    const committed = (await redis.hgetall(`${prefix}:scan:{${scan.id}}:parts`))
+    const done = Object.keys(committed).filter((field) => /^\d+:s$/.test(field) && committed[field] === 'c').map((field) => Number(field.split(':')[0]))
+    assert.ok(done.length >= 3)
+
+    const second = await startInstance(env, children)
+    const doc = await finished(second.url, scan.id, 60_000)
+    assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
+    const runs = await runsOf(redis, prefix, scan.id)
+    for (const part of done) assert.equal(runs[part], 1, `committed partition ${part} ran again`)
+    const rerun = runs.map((n, part) => n > 1 ? part : -1).filter((part) => part >= 0)
+    assert.ok(rerun.length <= 1 && rerun.every((part) => before[part] === 1), `re-run: ${rerun.join(', ')}`)
+    assert.equal(doc.partitions.rerun, rerun.length)
+    const items = await readAll(second.url, scan.id, 2000) as number[]
+    assert.deepEqual([...items].sort((a, b) => a - b), Array.from({ length: 5000 }, (_, i) => i))
+  } finally {
+    redis.disconnect()
+  }
+})
