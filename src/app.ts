@@ -3,6 +3,7 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import { scanRoutes } from '../routes/scans.js'
+import { processorRoutes } from '../routes/processors.js'
 import { operationsRoutes } from '../routes/operations.js'
 import { openApiOptions } from './http/openapi.js'
 import { toProblem, sendProblem } from './http/problem-details.js'
@@ -119,6 +120,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
 
   await app.register(scanRoutes, { service: options.service })
+  await app.register(processorRoutes, { service: options.service })
   if (options.adminQueues !== undefined && options.adminQueues.length > 0) await app.register(adminQueues, { queues: options.adminQueues, credentials: options.adminCredentials, failures: options.authFailures })
   await app.register(operationsRoutes, {
     registry: options.metrics.registry,

@@ -79,6 +79,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
   deleteScan: {
     responses: { 204: 'The scan and its results are deleted.', 409: 'The scan is queued or running: cancel it first.' }
   },
+  listProcessors: { responses: { 200: 'Every processor a pipeline step can name, with the JSON Schema of its params.' } },
   getHealth: { responses: { 200: 'The process is alive.' } },
   getReadiness: { responses: { 200: 'The queue and the store are reachable and the worker threads started.', 503: 'Not ready: the problem says what is missing.' } },
   getMetrics: { responses: { 200: 'Prometheus text exposition format.', 401: 'No METRICS_TOKEN, or a wrong one.' } }
@@ -225,6 +226,7 @@ export function openApiOptions (options: OpenApiOptions): FastifyDynamicSwaggerO
       },
       tags: [
         { name: 'scans', description: 'Submit scans, follow them and read their results.' },
+        { name: 'processors', description: 'The processors that pipeline steps can use.' },
         { name: 'operations', description: 'Health, readiness and Prometheus metrics.' }
       ]
     },

@@ -1,6 +1,8 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { describeScanJob } from '../queue/scan-job-summary.js'
+import { listProcessors } from '../pipeline/processor-catalogue.js'
+import type { ProcessorInfo } from '../../schemas/processor.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
 import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
@@ -150,6 +152,11 @@ export class ScanService {
       throw error
     }
     return { id, status: 'queued', created_at: createdAt, links: this.#links(id) }
+  }
+
+  /** The processors that pipeline steps can name here. */
+  async processors (): Promise<ProcessorInfo[]> {
+    return await listProcessors(this.#options.context.processorsDir)
   }
 
   async status (id: string, tenant?: string): Promise<ScanStatusDocument> {
