@@ -107,7 +107,7 @@ describe('results of a scan', () => {
     const refused = await ndjson(server.url, id)
     assert.equal(refused.status, 409)
     assert.equal(JSON.parse(refused.text).code, 'PARASCAN_SCAN_NOT_FINISHED')
-    await waitFor(async () => (await call(server.url, 'GET', `/v1/scans/${id}`)).json.result.count > 0 ? true : undefined)
+    await waitFor(async () => (await call(server.url, 'GET', `/v1/scans/${id}`)).json.result.count > 0 ? true : undefined, 30_000)
     const last = await call(server.url, 'GET', `/v1/scans/${id}/results?limit=10000`)
     assert.equal(last.json.complete, false)
     assert.ok(last.json.items.length < 10_000 ? last.headers.get('retry-after') !== null : last.headers.get('retry-after') === null)
@@ -140,7 +140,7 @@ describe('results of a scan', () => {
     const cancelled = await waitFor(async () => {
       const status = (await call(server.url, 'GET', `/v1/scans/${id}`)).json
       return status.status === 'cancelled' ? status : undefined
-    })
+    }, 30_000)
     assert.equal(cancelled.result.partial, true)
     assert.ok(cancelled.result.count <= cancelled.progress.processed)
     const resumed = await call(server.url, 'GET', `/v1/scans/${id}/results?limit=100&cursor=${firstPage.json.next_cursor as string}`)
