@@ -4,12 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
-import { ScanService } from '../../src/http/scan-service.js'
 import { prefersNdjson } from '../../src/http/prefers-ndjson.js'
-import { ServiceMetrics } from '../../src/metrics/service-metrics.js'
-import { ParallelConfig } from '../../src/parallel/parallel-config.js'
-import { validateScan, planScan } from '../../src/pipeline/index.js'
-import { MemoryScanQueue } from '../../src/queue/memory-scan-queue.js'
 import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
 import { emptyProgress } from '../../src/store/scan-record.js'
 import type { RunningServer } from '../../src/server.js'
@@ -225,7 +220,6 @@ describe('NDJSON download of a large result set', () => {
   let app: FastifyInstance
   let store: CountingStore
   let base: string
-  let queue: MemoryScanQueue
 
   async function stored (id: string): Promise<void> {
     await store.create({ id, status: 'queued', created_at: new Date().toISOString(), started_at: null, finished_at: null, expires_at: null, progress: emptyProgress(PAGES * PER_PAGE), result: { count: 0, truncated: false }, error: null, errors: [], metrics: null, attempt: null }, { source: { type: 'range', start: 0, end: 1 }, pipeline: [], ordered: false, on_error: 'fail' })
@@ -249,13 +243,11 @@ describe('NDJSON download of a large result set', () => {
 
   before(async () => {
     store = new CountingStore()
-    queue = new MemoryScanQueue()
-    const service = new ScanService({ store, queue, planner: { validateScan, planScan }, context: { dataDir: tempDataDir() }, config: new ParallelConfig({ max_workers: 1 }, {}) })
-    app = await buildApp({ service, metrics: new ServiceMetrics(), readiness: async () => {}, logLevel: false })
+    app = await buildApp({ store, consume: false, env: { LOG_LEVEL: 'silent', DATA_DIR: tempDataDir(), PROTO_PARALLEL_MAX_WORKERS: '1' } })
     base = await app.listen({ port: 0, host: '127.0.0.1' })
     await stored('big')
   })
-  after(async () => { await app.close(); await queue.close(); await store.close() })
+  after(async () => { await app.close() })
 
   it('reads the store only as fast as a slow client reads, then sends every line', async () => {
     store.pagesRead = 0
