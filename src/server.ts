@@ -50,7 +50,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
 
   let pool: ScanPool & { close(): Promise<void> }
   try {
-    pool = new WorkStealingPool({ config: parallel })
+    pool = new WorkStealingPool({ config: parallel, max_old_generation_mb: config.workerHeapMb })
   } catch (error) {
     await Promise.allSettled([queue.close(), store.close(), consumerStore.close()])
     throw error
@@ -73,6 +73,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     scanTimeoutMs: config.scanTimeoutMs,
     maxScanResultBytes: config.maxScanResultBytes,
     maxCrashedAttempts: config.maxCrashedAttempts,
+    recordTimeLimitMs: config.recordTimeLimitMs,
     maxRunningPerTenant: config.maxRunningScansPerTenant,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName()
@@ -141,6 +142,10 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     return { app, url: address, config, close }
   } catch (error) {
     await close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new Error(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${(error as Error).message}`)
+    }
     throw error
   }
 }

@@ -9,6 +9,7 @@ import {
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
+import { beginChunkMarks } from './record-mark.js'
 
 /** Steal rounds over all victims before a hungry thread sleeps. */
 const SPIN_ROUNDS = 64
@@ -153,6 +154,7 @@ export class ScanRunner {
       const lo = this.#chunkLo
       let records: unknown[]
       try {
+        beginChunkMarks(span.marks, span.mark, lo)
         const fetched = task.fetch(lo, count, params)
         records = fetched instanceof Promise ? await fetched : fetched
       } catch (error) {
