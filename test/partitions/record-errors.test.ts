@@ -42,7 +42,8 @@ for (const mode of ['embedded', 'redis'] as const) {
     assert.equal(skipped.status, 'succeeded', JSON.stringify(skipped))
     assert.deepEqual(skipped.errors.map((e: any) => e.offset), [2750, 3333], JSON.stringify(skipped.errors))
     for (const e of skipped.errors) assert.doesNotMatch(e.message, /offset (250|333)\b/, e.message)
-    assert.deepEqual(skipped.result, { count: 3500, truncated: true })
+    assert.equal(skipped.result.count, 3500)
+    assert.equal(skipped.result.truncated, true)
     const want = Array.from({ length: 4000 }, (_, i) => i).filter((i) => i !== 2750 && i !== 3333).slice(0, 3500)
     assert.deepEqual(await readAll(base, skipping.id, 999), want)
 
