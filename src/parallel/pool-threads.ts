@@ -80,9 +80,9 @@ export class PoolThreads {
     void this.#threads[slot]?.worker.terminate()
   }
 
-  /** Lets the process exit while the threads idle. */
-  unrefAll (): void {
-    for (const thread of this.#threads) thread?.worker.unref()
+  /** Lets the process exit while the thread idles. */
+  unref (slot: number): void {
+    this.#threads[slot]?.worker.unref()
   }
 
   async terminateAll (): Promise<void> {
