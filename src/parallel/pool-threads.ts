@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import type { ThreadExit } from './scan-session.js'
+import type { ThreadExit } from './scan-session-options.js'
 import type { WorkerMessage } from './worker-protocol.js'
 
 interface PoolThread {
