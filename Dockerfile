@@ -22,6 +22,8 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
  && mkdir -p /data \
  && chown 1000:1000 /data
 COPY --from=build /app/dist ./dist
+# Lua scripts of the Redis store, read at start (src/store/lua-script.ts).
+COPY --from=build /app/src/store/lua ./src/store/lua
 # The example plug-in, as a PROCESSORS_DIR of its own (a volume mounted at /processors replaces it).
 COPY --from=build /app/dist/examples/processors/redact-fields.js /processors/
 COPY examples/processors/package.json /processors/

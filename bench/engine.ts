@@ -50,8 +50,11 @@ const workloads: Workload[] = []
 const n = (records: number): number => Math.round(records * scale)
 /** Every workload's params have the same keys in the same order, so no call site turns polymorphic between workloads. */
 function task (params: EngineTaskParams): EngineTaskParams {
-  return { spin: params.spin ?? 0, shape: params.shape ?? 'uniform', total: 0, keepEvery: params.keepEvery ?? 0, result: params.result ?? 'number' }
+  return { spin: params.spin ?? 0, shape: params.shape ?? 'uniform', total: 0, keepEvery: params.keepEvery ?? 0, result: params.result ?? 'number', blockAt: params.blockAt ?? -1, blockMs: params.blockMs ?? 0 }
 }
+/** The record that blocks its thread for BLOCK_MS in the blocked workload (in the first chunk of the first thread). */
+const BLOCK_MS = 1000
+const BLOCKED = 'one record in the first chunk blocks 1 s (2 µs)'
 function defineWorkloads (): Workload[] {
   return [
     { name: 'uniform cheap (100 ns)', total: n(8_000_000), params: task({ spin: spinFor(100) }) },
@@ -61,11 +64,20 @@ function defineWorkloads (): Workload[] {
     { name: 'hotspot 5% ×100 in middle', total: n(150_000), params: task({ spin: spinFor(1_000), shape: 'hot-middle' }) },
     { name: 'hotspot 5% ×100 at end', total: n(150_000), params: task({ spin: spinFor(1_000), shape: 'hot-end' }) },
     { name: 'ramp (0 → 4 µs)', total: n(500_000), params: task({ spin: spinFor(2_000), shape: 'ramp' }) },
-    { name: 'half the records as results (200 ns)', total: n(3_000_000), params: task({ spin: spinFor(200), keepEvery: 2, result: 'object' }) }
+    { name: 'half the records as results (200 ns)', total: n(3_000_000), params: task({ spin: spinFor(200), keepEvery: 2, result: 'object' }) },
+    { name: BLOCKED, total: n(1_000_000), params: task({ spin: spinFor(2_000), blockAt: 10, blockMs: BLOCK_MS }) }
   ]
 }
 
-interface Run { ms: number, count: number, p99: number | null, steals: number | null }
+interface Run { ms: number, count: number, p99: number | null, steals: number | null, cpuMs?: number }
+
+/** Wall time of `run` with the process's CPU time (every thread) beside it. */
+async function timed (run: () => Promise<Run> | Run): Promise<Run> {
+  const cpu = globalThis.process.cpuUsage()
+  const result = await run()
+  const used = globalThis.process.cpuUsage(cpu)
+  return { ...result, cpuMs: (used.user + used.system) / 1000 }
+}
 
 function percentile (values: number[], q: number): number {
   const sorted = values.slice().sort((a, b) => a - b)
@@ -135,8 +147,9 @@ const piscinaPool = new Piscina({ filename: new URL('./piscina-scan-task.js', im
 
 const lines: string[] = []
 const fmt = (v: number | null, digits = 2): string => v === null ? '–' : v.toFixed(digits)
-lines.push('| workload | contestant | ms | speedup | efficiency | p99 chunk ms | steals |')
-lines.push('|---|---|---:|---:|---:|---:|---:|')
+lines.push('| workload | contestant | ms | CPU ms | speedup | vs best Piscina | efficiency | p99 chunk ms | steals |')
+lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+const blockedLines: string[] = []
 const verdicts: string[] = []
 
 await engine(pool, { name: 'warm-up', total: 100_000, params: task({ spin: 1, keepEvery: 1 }) })
@@ -151,20 +164,35 @@ for (const w of workloads) {
   const bestRuns = new Map<string, Run>()
   for (let r = 0; r < repeats; r++) {
     for (const [label, run] of runners) {
-      const result = await run()
+      const result = await timed(run)
       const top = bestRuns.get(label)
       if (top === undefined || result.ms < top.ms) bestRuns.set(label, result)
     }
   }
   const contestants = runners.map(([label]): [string, Run] => [label, bestRuns.get(label) as Run])
   const seq = contestants[0][1]
+  const bestPiscina = Math.min(...contestants.filter(([l]) => l.startsWith('Piscina')).map(([, r]) => r.ms))
   for (const [label, run] of contestants) {
     if (run.count !== seq.count) throw new Error(`${w.name} / ${label}: ${run.count} results, sequential gave ${seq.count}`)
     const speedup = seq.ms / run.ms
-    lines.push(`| ${w.name} | ${label} | ${run.ms.toFixed(0)} | ${speedup.toFixed(2)}x | ${(speedup / workers * 100).toFixed(0)}% | ${fmt(run.p99)} | ${run.steals ?? '–'} |`)
+    lines.push(`| ${w.name} | ${label} | ${run.ms.toFixed(0)} | ${fmt(run.cpuMs ?? null, 0)} | ${speedup.toFixed(2)}x | ${(bestPiscina / run.ms).toFixed(2)}x | ${(speedup / workers * 100).toFixed(0)}% | ${fmt(run.p99)} | ${run.steals ?? '–'} |`)
   }
   const ws = contestants.at(-1)![1]
-  const bestPiscina = Math.min(...contestants.filter(([l]) => l.startsWith('Piscina')).map(([, r]) => r.ms))
+  if (w.name === BLOCKED) {
+    // The blocked record holds one thread for BLOCK_MS; the rest of the work (the sequential time, which includes the block) spread evenly cannot end sooner.
+    const ideal = Math.max(BLOCK_MS, seq.ms / workers)
+    blockedLines.push(
+      `Blocked record (${w.total} records of ~2 µs, record 10 blocks its thread for ${BLOCK_MS} ms): an ideal schedule finishes at max(${BLOCK_MS} ms, sequential time / ${workers} threads) = ${ideal.toFixed(0)} ms.`,
+      '',
+      '| contestant | ms | × ideal |',
+      '|---|---:|---:|',
+      ...contestants.map(([label, run]) => `| ${label} | ${run.ms.toFixed(0)} | ${(run.ms / ideal).toFixed(2)} |`),
+      ''
+    )
+    verdicts.push(`- ${w.name}: work_stealing finished in ${(ws.ms / ideal).toFixed(2)}x the ideal schedule (${ws.ms.toFixed(0)} vs ${ideal.toFixed(0)} ms); best Piscina ${(bestPiscina / ideal).toFixed(2)}x`)
+    console.error(`done: ${w.name}`)
+    continue
+  }
   verdicts.push(`- ${w.name}: ${(seq.ms / ws.ms).toFixed(2)}x sequential; ${ws.ms <= bestPiscina ? 'at least as fast as' : 'slower than'} the best Piscina run (${ws.ms.toFixed(0)} vs ${bestPiscina.toFixed(0)} ms)`)
   console.error(`done: ${w.name}`)
 }
@@ -253,11 +281,12 @@ const section = [
   `\`${command}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, Node ${globalThis.process.version}, ${availableParallelism()} cores (${cpu}), ${workers} worker threads, default ParallelConfig.`,
   `Best of ${repeats} interleaved run${repeats > 1 ? 's' : ''}; spin calibrated at ${itersPerNs.toFixed(2)} iterations/ns.`,
   'Every contestant returns the same results to the main thread (checked). Speedup is over the sequential loop; efficiency is speedup / threads.',
-  'p99 chunk ms is over chunks (Piscina: tasks; static: one range per thread).',
+  'p99 chunk ms is over chunks (Piscina: tasks; static: one range per thread). CPU ms is the process\'s CPU time (all threads) during that run; "vs best Piscina" is the best fixed-chunk Piscina time over this contestant\'s (above 1.00x: faster). Every ratio comes from runs taken side by side in this one invocation.',
   `1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end: above ~0.5 other work shares the cores and every parallel contestant loses alike.`,
   '',
   lines.join('\n'),
   '',
+  ...blockedLines,
   ...pipelineLines,
   'Against the targets (≥ 1.85x sequential on CPU-bound workloads with few results; at least as fast as the best fixed-chunk Piscina run):',
   '',

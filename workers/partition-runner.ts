@@ -34,6 +34,8 @@ export interface PartitionRunnerOptions {
   scanTimeoutMs?: number
   /** Bytes of results one partition may store; past them the scan fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
   maxScanResultBytes?: number
+  /** Longest time one record may spend in the pipeline (ms); 0 is no limit. Default: 0. */
+  recordTimeLimitMs?: number
 }
 
 class PartitionCancelledSignal extends Error {
@@ -55,6 +57,7 @@ export class PartitionRunner {
       jobProgressIntervalMs: 1000,
       scanTimeoutMs: 3_600_000,
       maxScanResultBytes: 64 * 1024 * 1024,
+      recordTimeLimitMs: 0,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -117,6 +120,7 @@ export class PartitionRunner {
         signal: AbortSignal.any([controller.signal, shutdown]),
         ordered: plan.ordered,
         on_error: plan.on_error,
+        record_time_limit_ms: this.#options.recordTimeLimitMs,
         progress_interval_ms: Math.min(250, this.#options.progressIntervalMs),
         metrics: (event, data) => {
           if (event === 'progress') {

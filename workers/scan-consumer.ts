@@ -37,6 +37,8 @@ export interface ScanConsumerOptions {
   contextFor?: (tenant: string | undefined) => ScanContext
   /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
   maxScanResultBytes?: number
+  /** Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies). 0 is no limit. Default: 0. */
+  recordTimeLimitMs?: number
   /** Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. */
   maxCrashedAttempts?: number
   /** Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit. Default: 1. */
@@ -71,6 +73,7 @@ export class ScanConsumer {
       scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
       contextFor: options.contextFor ?? (() => options.context),
       maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024,
+      recordTimeLimitMs: options.recordTimeLimitMs ?? 0,
       maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
       maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
@@ -88,7 +91,8 @@ export class ScanConsumer {
       instance: this.#options.instance,
       progressIntervalMs: this.#options.progressIntervalMs,
       scanTimeoutMs: this.#options.scanTimeoutMs,
-      maxScanResultBytes: this.#options.maxScanResultBytes
+      maxScanResultBytes: this.#options.maxScanResultBytes,
+      recordTimeLimitMs: this.#options.recordTimeLimitMs
     })
   }
 
@@ -108,8 +112,10 @@ export class ScanConsumer {
 
   /** The queue's job processor. */
   readonly process: ScanJobProcessor = async (id, shutdown, flow, reportProgress = () => {}) => {
-    const record = await this.#options.store.get(id)
-    if (record?.partitions !== undefined) return await this.#finisher.step(record, flow)
+    if (flow.partitioned) {
+      const record = await this.#options.store.get(id)
+      return record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
+    }
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
@@ -126,6 +132,8 @@ export class ScanConsumer {
     const began = await store.begin(id, attempt, startedAt.toISOString(), this.#options.maxRunningPerTenant)
     if (began === undefined) return 'skipped'
     if (began === 'busy') return 'deferred'
+    // Partitioned on an earlier run that ended before it could say so to the queue.
+    if (began.record.partitions !== undefined) return await this.#finisher.step(began.record, flow)
     if (began.previousAttempt === null) {
       metrics.scanQueueWait.observe(Math.max(0, startedAt.getTime() - Date.parse(began.record.created_at)) / 1000)
     }
@@ -171,6 +179,7 @@ export class ScanConsumer {
         signal: AbortSignal.any([controller.signal, shutdown]),
         ordered: plan.ordered,
         on_error: plan.on_error,
+        record_time_limit_ms: this.#options.recordTimeLimitMs,
         progress_interval_ms: Math.min(250, this.#options.progressIntervalMs),
         metrics: (event, data) => {
           if (event === 'progress') {

@@ -87,6 +87,8 @@ export const serviceEnvSchema = z.object({
   PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_LIMIT: integer(10, 1, 1_000_000_000),
   PARASCAN_MAX_CRASHED_ATTEMPTS: integer(1, 1, 1000),
+  PARASCAN_RECORD_TIME_LIMIT: duration('10s'),
+  PARASCAN_WORKER_HEAP_MB: integer(512, 16, 65_536),
   PARASCAN_MAX_RUNNING_SCANS_PER_TENANT: integer(1, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_WINDOW: duration('1m'),
   PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
@@ -168,6 +170,10 @@ export interface ServiceConfig {
   authFailureWindowMs: number
   /** Attempts of one scan that may end with their instance dead (Redis mode); at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. Env: PARASCAN_MAX_CRASHED_ATTEMPTS. */
   maxCrashedAttempts: number
+  /** Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies); 0 is no limit. Default: 10 s. Env: PARASCAN_RECORD_TIME_LIMIT. */
+  recordTimeLimitMs: number
+  /** Heap limit of each worker thread (MiB); a thread past it fails its scan with PARASCAN_WORKER_OUT_OF_MEMORY and is replaced. Default: 512. Env: PARASCAN_WORKER_HEAP_MB. */
+  workerHeapMb: number
   /** Scans one tenant may run at once, over all instances, while scans of other tenants wait; past it a job is put back behind theirs. 0 is no limit. Default: 1. Env: PARASCAN_MAX_RUNNING_SCANS_PER_TENANT. */
   maxRunningScansPerTenant: number
   /** Confines each tenant's file sources to DATA_DIR/<tenant>. Default: false. Env: PARASCAN_DATA_DIR_PER_TENANT. */
@@ -230,6 +236,8 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     authFailureLimit: e.PARASCAN_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: e.PARASCAN_AUTH_FAILURE_WINDOW,
     maxCrashedAttempts: e.PARASCAN_MAX_CRASHED_ATTEMPTS,
+    recordTimeLimitMs: e.PARASCAN_RECORD_TIME_LIMIT,
+    workerHeapMb: e.PARASCAN_WORKER_HEAP_MB,
     maxRunningScansPerTenant: e.PARASCAN_MAX_RUNNING_SCANS_PER_TENANT,
     dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT
   }

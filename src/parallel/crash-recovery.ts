@@ -29,7 +29,7 @@ export interface LostWork {
  * the records the dead thread started and never committed (each thread keeps
  * them on its held line in shared memory) go back into its deque, where the
  * live threads can steal them and its replacement pops them. Its records not
- * yet started stay where they are, in its range word and deque, for thieves
+ * yet started stay where they are, in its current range and deque, for thieves
  * and the replacement. A crash costs the dead thread's uncommitted work only,
  * however long the scan.
  */

@@ -5,10 +5,11 @@
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  MAX_HELD_PAIRS, rangeHi, rangeLo, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, TAKE_LOST, TAKE_WON
+  MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
+import { beginChunkMarks } from './record-mark.js'
 
 /** Steal rounds over all victims before a hungry thread sleeps. */
 const SPIN_ROUNDS = 64
@@ -28,7 +29,7 @@ export interface ScanRunnerOptions {
 
 /**
  * The scan loop of one thread: takes ranges (its own deque,
- * stolen ones, or the thread_pool cursor) into its shared range word, cuts
+ * stolen ones, or the thread_pool cursor) into its shared current range, cuts
  * them into adaptive chunks, splits off the back half to its deque when a
  * thread is hungry, and posts results in batches. Everything but the chunk
  * it runs can be stolen. Never throws: a failure is posted and aborts the scan.
@@ -153,6 +154,7 @@ export class ScanRunner {
       const lo = this.#chunkLo
       let records: unknown[]
       try {
+        beginChunkMarks(span.marks, span.mark, lo)
         const fetched = task.fetch(lo, count, params)
         records = fetched instanceof Promise ? await fetched : fetched
       } catch (error) {
@@ -183,10 +185,10 @@ export class ScanRunner {
   }
 
   /**
-   * Claims the next chunk at the front of the range word into #chunkLo
+   * Claims the next chunk at the front of the current range into #chunkLo
    * (splitting the back half off to the deque when due); returns its
-   * records, 0 when the range is empty. The rest of the range stays in the
-   * word, where a thief can take its back part while this chunk runs.
+   * records, 0 when the range is empty. The rest of the range stays
+   * shared, where a thief can take its back part while this chunk runs.
    */
   #beginChunk (): number {
     const state = this.#state
@@ -200,37 +202,30 @@ export class ScanRunner {
     // Room in the window for two chunks of every thread, so they need not take turns.
     if (this.#windowed && size > Math.ceil(windowRecords / (2 * this.#spec.workers))) size = Math.ceil(windowRecords / (2 * this.#spec.workers))
     let depth = state.depth(me)
-    let lo: number
-    let count: number
-    for (;;) {
-      const word = state.rangeWord(me)
-      lo = rangeLo(word)
-      const hi = rangeHi(word)
-      const left = hi - lo
-      if (left <= 0) return 0
-      let end = hi
-      if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker && (depth === 0 || state.hungry > 0)) {
-        end = lo + Math.max(size, left >>> 1)
+    const lo = state.rangeLo(me)
+    const hi = state.rangeHi(me)
+    const left = hi - lo
+    if (left <= 0) return 0
+    if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker && (depth === 0 || state.hungry > 0)) {
+      const end = lo + Math.max(size, left >>> 1)
+      const before = state.cutBack(me, end)
+      if (end < before) {
+        state.push(me, end, before - end)
+        depth++
+        const waiting = state.totalDepth()
+        if (waiting > this.#feederMax) this.#feederMax = waiting
+        // Also when nobody looked hungry: a thief may have parked after the look and before the push.
+        state.signalWork()
       }
-      count = Math.min(size, end - lo)
-      if (this.#windowed) {
-        // No record at or past the window's end: #admit let lo in, and the front only moves up.
-        const room = state.front + windowRecords - lo
-        if (count > room) count = Math.max(1, room)
-      }
-      if (state.updateRange(me, word, lo + count, end)) {
-        if (end < hi) {
-          state.push(me, end, hi - end)
-          depth++
-          const waiting = state.totalDepth()
-          if (waiting > this.#feederMax) this.#feederMax = waiting
-          // Also when nobody looked hungry: a thief may have parked after the look and before the push.
-          state.signalWork()
-        }
-        break
-      }
-      this.#contention++
     }
+    let count = size
+    if (this.#windowed) {
+      // No record at or past the window's end: #admit let lo in, and the front only moves up.
+      const room = state.front + windowRecords - lo
+      if (count > room) count = Math.max(1, room)
+    }
+    count = state.claimFront(me, count)
+    if (count === 0) return 0
     this.#chunkLo = lo
     this.#depthSum += depth
     if (depth > this.#depthMax) this.#depthMax = depth
@@ -289,16 +284,15 @@ export class ScanRunner {
    * while the JSON held reaches window.bytes. It flushes first (its own
    * results may be what the front waits for), then sleeps on the front. The
    * thread at the front always goes on, so the window cannot close for good;
-   * the range word stays stealable meanwhile. False when the scan stops.
+   * the current range stays stealable meanwhile. False when the scan stops.
    */
   async #admit (): Promise<boolean> {
     const state = this.#state
     const { records, bytes } = this.#spec.window
     for (;;) {
       if (state.aborted) return false
-      const word = state.rangeWord(this.#me)
-      const lo = rangeLo(word)
-      if (rangeHi(word) <= lo) return true
+      const lo = state.rangeLo(this.#me)
+      if (state.rangeHi(this.#me) <= lo) return true
       const front = state.front
       if (lo < front + records && (lo <= front || state.heldBytes + this.#partBytes < bytes)) return true
       if (this.#batchRecords > 0) {
@@ -310,26 +304,18 @@ export class ScanRunner {
   }
 
   /**
-   * A replaced thread: the range word and deque its slot left (crash
+   * A replaced thread: the current range and deque its slot left (crash
    * recovery put the dead thread's lost ranges in that deque), sorted so
-   * that its range word holds the lowest and its deque the rest, the lowest
-   * at the bottom. Nothing below a thread's range word is then held by it,
+   * that its current range holds the lowest and its deque the rest, the lowest
+   * at the bottom. Nothing below a thread's current range is then held by it,
    * which the ordered window relies on.
    */
   #takeOver (): void {
     const state = this.#state
     const me = this.#me
     const ranges: Array<[number, number]> = []
-    for (;;) {
-      const word = state.rangeWord(me)
-      const lo = rangeLo(word)
-      const hi = rangeHi(word)
-      if (hi <= lo) break
-      if (state.updateRange(me, word, lo, lo)) {
-        ranges.push([lo, hi])
-        break
-      }
-    }
+    const [lo, hi] = state.setRange(me, 0, 0)
+    if (hi > lo) ranges.push([lo, hi])
     while (state.pop(me) === TAKE_WON) ranges.push([state.takenOffset, state.takenOffset + state.takenCount])
     ranges.sort((a, b) => a[0] - b[0])
     const first = ranges.shift()
@@ -357,7 +343,7 @@ export class ScanRunner {
     }
   }
 
-  /** Takes the next range into the range word; false when the scan is over or aborted. */
+  /** Takes the next range as the current range; false when the scan is over or aborted. */
   async #acquire (): Promise<boolean> {
     const state = this.#state
     // Under thread_pool only crash recovery puts ranges in a deque.
@@ -373,7 +359,7 @@ export class ScanRunner {
     return this.#own(this.#state.takenOffset, this.#state.takenOffset + this.#state.takenCount)
   }
 
-  /** Makes [lo, hi) the range word; thieves that looked before may take part of it, so they are told. */
+  /** Makes [lo, hi) the current range; thieves that looked before may take part of it, so they are told. */
   #own (lo: number, hi: number): true {
     this.#state.setRange(this.#me, lo, hi)
     if (this.#splitting) this.#state.signalWork()
@@ -416,7 +402,7 @@ export class ScanRunner {
           const start = (Math.random() * n) | 0
           const min = this.#spec.config.min_chunk_size
           let failedAt = 0
-          // A round over the deques first, then over the range words of threads busy with a chunk.
+          // A round over the deques first, then over the current ranges of threads busy with a chunk.
           for (let k = 0; k < 2 * n; k++) {
             const victim = (start + k) % n
             if (victim === me) continue

@@ -13,9 +13,8 @@ const GLOBAL_LINES = 10
 /** Buckets of each live histogram: 8 per power of two from 2^-16 up. */
 export const LIVE_BUCKETS = 512
 const LIVE_SUB_BUCKETS = 8
-/** top, bottom, stats, range word, held line, two live histograms, then the ring. */
+/** top, bottom, stats, current range (lo, hi, lock), held line, two live histograms, then the ring. */
 const WORKER_LINES = 5 + (2 * LIVE_BUCKETS) / LINE + (RING_ENTRIES * 2) / LINE
-const LOW_BITS = 0xffffffffn
 
 const ABORT = 0
 const HUNGRY = 1 * LINE
@@ -47,7 +46,7 @@ const STAT_STEALS_TRIED = 6
 const STAT_STEALS_WON = 7
 const STAT_CONTENTION = 8
 const STAT_LOCK_WAIT_US = 9
-/** BigInt64 slots on the stats line (Int32 index / 2): chunk time in ns, chunk records. */
+/** Float64 slots on the stats line (Int32 index / 2): chunk time in ns, chunk records. */
 const STAT_CHUNK_NS = 16
 const STAT_CHUNK_RECORDS = 18
 
@@ -56,7 +55,7 @@ export const STAT_RECORD = 10
 
 /*
  * The held line of a worker: the records it started and has not committed
- * (records not started are in its range word and deque), so that the main
+ * (records not started are in its current range and deque), so that the main
  * thread can hand exactly those to others when the worker dies: the chunk
  * [runLo, runHi) it runs, and batch pairs, [from, to) ranges processed and
  * not yet posted.
@@ -80,11 +79,12 @@ export const TAKE_LOST = 2
  * (abort flag, hungry and sleeper counts, wake epoch, remaining and started
  * records, the thread_pool cursor) and, per worker, a Chase-Lev deque of
  * [offset, count] ranges in a fixed ring, the worker's counters, and its
- * range word: the records of its current range not yet started, as one
- * 64-bit [lo, hi) that the owner moves lo of and thieves move hi of, both
- * by CAS. The owner pushes and pops the deque bottom; thieves CAS the top.
- * JS Atomics are sequentially consistent, so the textbook algorithm needs
- * no fences.
+ * current range: the records not yet started, [lo, hi), where the owner
+ * moves lo and thieves move hi (Cilk's THE protocol: the owner's fast path
+ * is a store and a load, a thief holds the range's lock, conflicts go
+ * through the lock). The owner pushes and pops the deque bottom; thieves
+ * CAS the top. JS Atomics are sequentially consistent, so both textbook
+ * algorithms need no fences.
  */
 export class SharedScanState {
   static bytesFor (workers: number): number {
@@ -96,6 +96,7 @@ export class SharedScanState {
   readonly i32: Int32Array
   /** 64-bit view for counters that may pass 2^31. */
   readonly #i64: BigInt64Array
+  readonly #f64: Float64Array
   /** Offset and count of the range taken by the last successful pop or steal. */
   takenOffset = 0
   takenCount = 0
@@ -105,6 +106,7 @@ export class SharedScanState {
     this.workers = workers
     this.i32 = new Int32Array(buffer)
     this.#i64 = new BigInt64Array(buffer)
+    this.#f64 = new Float64Array(buffer)
   }
 
   reset (): void {
@@ -118,7 +120,9 @@ export class SharedScanState {
   #top (w: number): number { return this.#base(w) }
   #bottom (w: number): number { return this.#base(w) + LINE }
   stat (w: number, field: number): number { return this.#base(w) + 2 * LINE + field }
-  #range (w: number): number { return (this.#base(w) + 3 * LINE) >> 1 }
+  #lo (w: number): number { return this.#base(w) + 3 * LINE }
+  #hi (w: number): number { return this.#base(w) + 3 * LINE + 1 }
+  #lock (w: number): number { return this.#base(w) + 3 * LINE + 2 }
   #held (w: number): number { return this.#base(w) + 4 * LINE }
   #histogram (w: number, which: 0 | 1): number { return this.#base(w) + 5 * LINE + which * LIVE_BUCKETS }
   #ring (w: number): number { return this.#base(w) + 5 * LINE + 2 * LIVE_BUCKETS }
@@ -253,44 +257,90 @@ export class SharedScanState {
     return TAKE_WON
   }
 
-  /** The range word of `w`: its records not yet started, [rangeLo(word), rangeHi(word)). */
-  rangeWord (w: number): bigint { return Atomics.load(this.#i64, this.#range(w)) }
+  /** First record of `w`'s current range not yet started. */
+  rangeLo (w: number): number { return Atomics.load(this.i32, this.#lo(w)) }
+  /** End of `w`'s current range; thieves lower it. */
+  rangeHi (w: number): number { return Atomics.load(this.i32, this.#hi(w)) }
 
-  /** Owner only, while its range word is empty (thieves leave an empty word alone): makes [lo, hi) its range. */
-  setRange (w: number, lo: number, hi: number): void {
-    Atomics.store(this.#i64, this.#range(w), packRange(lo, hi))
+  #acquireLock (w: number): void {
+    while (Atomics.compareExchange(this.i32, this.#lock(w), 0, 1) !== 0) { /* a thief holds it for a few loads and stores */ }
   }
 
-  /** Owner only: replaces `word` (as read) by [lo, hi); false when a thief moved it first. */
-  updateRange (w: number, word: bigint, lo: number, hi: number): boolean {
-    return Atomics.compareExchange(this.#i64, this.#range(w), word, packRange(lo, hi)) === word
+  #releaseLock (w: number): void { Atomics.store(this.i32, this.#lock(w), 0) }
+
+  /** Owner (or the calling thread while the owner is gone): makes [lo, hi) the current range; returns what was left of the old one. */
+  setRange (w: number, lo: number, hi: number): [number, number] {
+    this.#acquireLock(w)
+    const left: [number, number] = [Atomics.load(this.i32, this.#lo(w)), Atomics.load(this.i32, this.#hi(w))]
+    Atomics.store(this.i32, this.#lo(w), lo)
+    Atomics.store(this.i32, this.#hi(w), hi)
+    this.#releaseLock(w)
+    return left
   }
 
   /**
-   * Takes the back part of `victim`'s range word: the back half when it has
-   * at least `2 * min` records, else all of it. TAKE_WON, TAKE_EMPTY, or
-   * TAKE_LOST when the owner or another thief moved the word first.
+   * Owner only: claims up to `count` records at the front of its range;
+   * returns how many it got (0 when thieves took the rest). The fast path
+   * stores the new lo and loads hi; only when a thief lowered hi past it does
+   * the owner back off and claim again under the lock.
    */
-  stealRange (victim: number, min: number): number {
-    const at = this.#range(victim)
-    const word = Atomics.load(this.#i64, at)
-    const lo = rangeLo(word)
-    const hi = rangeHi(word)
-    const left = hi - lo
-    if (left <= 0) return TAKE_EMPTY
-    const mid = left >= 2 * min ? lo + (left >>> 1) : lo
-    if (Atomics.compareExchange(this.#i64, at, word, packRange(lo, mid)) !== word) return TAKE_LOST
-    this.takenOffset = mid
-    this.takenCount = hi - mid
-    return TAKE_WON
+  claimFront (w: number, count: number): number {
+    const at = this.#lo(w)
+    const lo = Atomics.load(this.i32, at)
+    Atomics.store(this.i32, at, lo + count)
+    if (lo + count <= Atomics.load(this.i32, this.#hi(w))) return count
+    Atomics.store(this.i32, at, lo)
+    this.#acquireLock(w)
+    const hi = Atomics.load(this.i32, this.#hi(w))
+    const got = hi - lo < count ? Math.max(0, hi - lo) : count
+    Atomics.store(this.i32, at, lo + got)
+    this.#releaseLock(w)
+    return got
   }
 
-  /** Records waiting in some deque or range word: something a hungry thread can take. */
+  /** Owner only: lowers its range's end to `end` (if a thief has not already); returns the end before, so [end, before) is the owner's to push. */
+  cutBack (w: number, end: number): number {
+    this.#acquireLock(w)
+    const hi = Atomics.load(this.i32, this.#hi(w))
+    if (end < hi) Atomics.store(this.i32, this.#hi(w), end)
+    this.#releaseLock(w)
+    return hi
+  }
+
+  /**
+   * Takes the back part of `victim`'s current range: the back half when it
+   * has at least `2 * min` records, else all of it. TAKE_WON, TAKE_EMPTY, or
+   * TAKE_LOST when another thief holds the range's lock or the owner's next
+   * chunk reached past the cut.
+   */
+  stealRange (victim: number, min: number): number {
+    const lock = this.#lock(victim)
+    if (Atomics.load(this.i32, lock) !== 0 || Atomics.compareExchange(this.i32, lock, 0, 1) !== 0) return TAKE_LOST
+    const lo = Atomics.load(this.i32, this.#lo(victim))
+    const hi = Atomics.load(this.i32, this.#hi(victim))
+    const left = hi - lo
+    let result = TAKE_EMPTY
+    if (left > 0) {
+      const mid = left >= 2 * min ? lo + (left >>> 1) : lo
+      Atomics.store(this.i32, this.#hi(victim), mid)
+      if (Atomics.load(this.i32, this.#lo(victim)) > mid) {
+        Atomics.store(this.i32, this.#hi(victim), hi)
+        result = TAKE_LOST
+      } else {
+        this.takenOffset = mid
+        this.takenCount = hi - mid
+        result = TAKE_WON
+      }
+    }
+    this.#releaseLock(victim)
+    return result
+  }
+
+  /** Records waiting in some deque or current range: something a hungry thread can take. */
   stealable (): boolean {
     for (let w = 0; w < this.workers; w++) {
       if (this.depth(w) > 0) return true
-      const word = this.rangeWord(w)
-      if (rangeHi(word) > rangeLo(word)) return true
+      if (this.rangeHi(w) > this.rangeLo(w)) return true
     }
     return false
   }
@@ -358,11 +408,14 @@ export class SharedScanState {
   addChunk (w: number, records: number, ms: number): void {
     const stats = this.stat(w, 0)
     const ns = Math.round(ms * 1e6)
-    Atomics.add(this.i32, stats + STAT_CHUNKS, 1)
-    Atomics.add(this.#i64, (stats + STAT_CHUNK_NS) >> 1, BigInt(ns > 0 ? ns : 0))
-    Atomics.add(this.#i64, (stats + STAT_CHUNK_RECORDS) >> 1, BigInt(records))
-    Atomics.add(this.i32, this.#histogram(w, 0) + liveBucket(ms), 1)
-    Atomics.add(this.i32, this.#histogram(w, 1) + liveBucket(records), 1)
+    // One writer at a time (the slot's thread, then its replacement), so plain stores: aligned, never torn;
+    // doubles are exact for integers below 2^53.
+    const i32 = this.i32
+    this.#f64[(stats + STAT_CHUNK_NS) >> 1] += ns > 0 ? ns : 0
+    this.#f64[(stats + STAT_CHUNK_RECORDS) >> 1] += records
+    i32[stats + STAT_CHUNKS]++
+    i32[this.#histogram(w, 0) + liveBucket(ms)]++
+    i32[this.#histogram(w, 1) + liveBucket(records)]++
   }
 
   /** A thread: adds to its live steal and contention figures. */
@@ -380,7 +433,7 @@ export class SharedScanState {
     const stats = this.stat(w, 0)
     const i32 = this.i32
     const chunks = Atomics.load(i32, stats + STAT_CHUNKS)
-    const records = Number(Atomics.load(this.#i64, (stats + STAT_CHUNK_RECORDS) >> 1))
+    const records = this.#f64[(stats + STAT_CHUNK_RECORDS) >> 1]
     return {
       worker_id: w,
       chunks_processed: chunks,
@@ -389,7 +442,7 @@ export class SharedScanState {
       steals_successful: Atomics.load(i32, stats + STAT_STEALS_WON),
       lock_contention_events: Atomics.load(i32, stats + STAT_CONTENTION),
       time_waiting_on_lock_ms: Atomics.load(i32, stats + STAT_LOCK_WAIT_US) / 1000,
-      chunk_ms: this.#liveHistogram(w, 0, Number(Atomics.load(this.#i64, (stats + STAT_CHUNK_NS) >> 1)) / 1e6),
+      chunk_ms: this.#liveHistogram(w, 0, this.#f64[(stats + STAT_CHUNK_NS) >> 1] / 1e6),
       chunk_size: this.#liveHistogram(w, 1, records)
     }
   }
@@ -409,15 +462,18 @@ export class SharedScanState {
   }
 
   /**
-   * Main thread, while the owner is gone: the ranges still in w's range word
+   * Main thread, while the owner is gone: the ranges still in w's current range
    * and deque, as [offset, end) pairs. They stay there for thieves and for the
-   * owner's replacement, which goes on with the range word first. A bottom
+   * owner's replacement, which goes on with the current range first. A bottom
    * that an interrupted pop left below top is raised to top.
    */
   queued (w: number): Array<[number, number]> {
     const ranges: Array<[number, number]> = []
-    const word = this.rangeWord(w)
-    if (rangeHi(word) > rangeLo(word)) ranges.push([rangeLo(word), rangeHi(word)])
+    this.#acquireLock(w)
+    const lo = this.rangeLo(w)
+    const hi = this.rangeHi(w)
+    this.#releaseLock(w)
+    if (hi > lo) ranges.push([lo, hi])
     const t = Atomics.load(this.i32, this.#top(w))
     const b = Atomics.load(this.i32, this.#bottom(w))
     if (b < t) {
@@ -431,18 +487,6 @@ export class SharedScanState {
     }
     return ranges
   }
-}
-
-function packRange (lo: number, hi: number): bigint {
-  return (BigInt(hi) << 32n) | BigInt(lo)
-}
-
-export function rangeLo (word: bigint): number {
-  return Number(word & LOW_BITS)
-}
-
-export function rangeHi (word: bigint): number {
-  return Number(word >> 32n)
 }
 
 /** Live histogram bucket of v: bucket 0 holds v <= 2^-16, bucket i holds (2^((i-1)/8 - 16), 2^(i/8 - 16)]. */

@@ -1,7 +1,8 @@
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { processorOf, type Processor } from './processor.js'
+import { paramsJsonSchema, processorOf, type Processor } from './processor.js'
+import type { ProcessorInfo } from '../../schemas/processor.js'
 import { syntheticProcessor } from './synthetic-processor.js'
 
 export interface CatalogueEntry {
@@ -97,4 +98,16 @@ export function processorCatalogue (processorsDir?: string): Promise<ProcessorCa
     catalogues.set(dir, catalogue)
   }
   return catalogue
+}
+
+/** What GET /v1/processors lists: built-ins first, then plug-ins by name; no server paths. */
+export async function listProcessors (processorsDir?: string): Promise<ProcessorInfo[]> {
+  const { entries } = await processorCatalogue(processorsDir)
+  const infos = [...entries.values()].map(({ processor, module }): ProcessorInfo => ({
+    name: processor.name,
+    description: processor.description ?? null,
+    builtin: module === undefined,
+    params_schema: paramsJsonSchema(processor)
+  }))
+  return infos.sort((a, b) => Number(b.builtin) - Number(a.builtin) || a.name.localeCompare(b.name))
 }

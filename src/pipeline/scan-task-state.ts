@@ -7,6 +7,7 @@ import { CompiledPipeline, DROPPED } from './compiled-pipeline.js'
 import { impliedRawPredicate } from './implied-raw-predicate.js'
 import { recordFields } from './record-fields.js'
 import type { ScanParams } from './scan-params.js'
+import { markRecord } from '../parallel/record-mark.js'
 
 interface Projection {
   fields: ReadonlySet<string>
@@ -72,6 +73,7 @@ function runUnguarded (batch: Batch, from: number, count: number): number {
   const { state, items, offset } = batch
   for (let i = from; i < count; i++) {
     batch.at = i
+    markRecord(i)
     const raw = items[i]
     items[i] = raw === REJECTED ? null : state.process(raw, offset + i)
   }

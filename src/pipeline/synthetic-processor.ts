@@ -20,6 +20,7 @@ export const syntheticParamsSchema: z.ZodType<SyntheticParams, Record<string, un
 /** Spends a chosen CPU time on each record and passes it through: for demos and benchmarks. */
 export const syntheticProcessor: Processor<SyntheticParams> = {
   name: 'synthetic',
+  description: 'Spends a chosen CPU time on each record and passes it through: for demos and benchmarks.',
   schema: syntheticParamsSchema,
   process: processSynthetic
 }

@@ -174,12 +174,14 @@ export class BullmqScanQueue implements ScanQueue {
     })
   }
 
-  #flow (job: Job, token: string): ScanJobFlow {
+  #flow (job: Job<{ id: string, partitioned?: boolean }>, token: string): ScanJobFlow {
     return {
+      partitioned: job.data.partitioned === true,
       waitForPartitions: async (partitions) => {
         const counts = await job.getDependenciesCount()
         const children = Object.values(counts).reduce((sum, n) => sum + n, 0)
         if (partitions !== null && children === 0) {
+          if (job.data.partitioned !== true) await job.updateData({ ...job.data, partitioned: true })
           const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
           await this.#flows.addBulk(partitions.map((partition) => ({
             name: partitionJobName(partition),

@@ -1,4 +1,4 @@
-import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
   /** Jobs run at the same time, scan jobs and partition jobs each. Default: 1. */
@@ -88,8 +88,9 @@ export class MemoryScanQueue implements ScanQueue {
 
   onJobLost (_listener: (id: string) => void): void {}
 
-  #flow (id: string): { waitForPartitions: (partitions: PartitionJob[] | null) => Promise<boolean> } {
+  #flow (id: string): ScanJobFlow {
     return {
+      partitioned: this.#children.has(id),
       waitForPartitions: async (partitions) => {
         let children = this.#children.get(id)
         if (children === undefined && partitions !== null) {
@@ -135,6 +136,7 @@ export class MemoryScanQueue implements ScanQueue {
       const id = this.#waiting.shift()!
       const run = processor(id, this.#shutdown.signal, this.#flow(id)).then(
         (outcome) => {
+          if (outcome !== 'waiting') this.#children.delete(id)
           this.#count(outcome)
           if (outcome === 'deferred') this.#defer(id)
         },

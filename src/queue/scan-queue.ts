@@ -25,6 +25,8 @@ export interface PartitionJob {
 
 /** What a scan's job can do with its partition jobs. */
 export interface ScanJobFlow {
+  /** The job added partition jobs on an earlier run: this run finishes the partitioned scan. */
+  readonly partitioned: boolean
   /**
    * Adds `partitions` as child jobs of the scan's job, unless it has children already (or
    * `partitions` is null), and parks the scan's job until they are done. True: parked (return

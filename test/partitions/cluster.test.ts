@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { Queue } from 'bullmq'
-import { dropPrefix, http, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { dropPrefix, http, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
 import { finished, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
 
 const prefix = uniquePrefix()
@@ -11,7 +13,8 @@ const children: ChildProcess[] = []
 const instances: Instance[] = []
 const redis = new Redis(REDIS_URL)
 const partitionQueue = new Queue('scan-partitions', { connection: redis, prefix })
-const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_PARTITION_RECORDS: '1000', PARASCAN_PROGRESS_INTERVAL: '100ms' }
+const dataDir = tempDataDir()
+const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_PARTITION_RECORDS: '1000', PARASCAN_PROGRESS_INTERVAL: '100ms', DATA_DIR: dataDir }
 
 before(async () => {
   instances.push(...await Promise.all([0, 1, 2].map(async () => await startInstance(env, children))))
@@ -84,12 +87,33 @@ test('three instances, more partitions than instances: exact ordered, unordered,
   })
   assert.deepEqual(await readAll(b.url, aggregate.id), want)
 
+  const jobs = (await partitionQueue.getJobs(['completed'])).filter((job) => job.data.id === ordered.id)
+  assert.equal(jobs.length, 24)
+  for (const job of jobs) {
+    assert.equal(job.name, `scan ${ordered.id} partition ${job.data.part + 1}/24 records ${job.data.start}-${job.data.end}`)
+    assert.equal(job.progress, 100)
+  }
+
   for (const id of [ordered.id, unordered.id]) {
     assert.ok((await redis.keys(`${prefix}:scan:{${id}}*`)).length > 3)
     assert.ok((await redis.pttl(`${prefix}:scan:{${id}}:part:0`)) > 0, 'retention covers the partition pages')
     assert.equal((await http(a.url, 'DELETE', `/v1/scans/${id}`)).status, 204)
     assert.deepEqual(await redis.keys(`${prefix}:scan:{${id}}*`), [])
   }
+})
+
+test('a file source on a volume every instance mounts: partitions read their own records, offsets are the file\'s', async () => {
+  const [a, b] = instances
+  writeFileSync(join(dataDir, 'events.ndjson'), Array.from({ length: 7000 }, (_, i) => JSON.stringify({ n: i, kind: i % 5 === 0 ? 'x' : 'y' })).join('\n') + '\n')
+  const scan = (await http(a.url, 'POST', '/v1/scans', {
+    source: { type: 'file', path: 'events.ndjson', format: 'ndjson' },
+    pipeline: [{ filter: 'record.kind == "x"' }, { map: 'record.n' }, slow(0.05)],
+    ordered: true
+  })).json
+  const doc = await finished(b.url, scan.id)
+  assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
+  assert.equal(doc.partitions.total, 7)
+  assert.deepEqual(await readAll(b.url, scan.id), Array.from({ length: 1400 }, (_, i) => i * 5))
 })
 
 test('a cancel sent to another instance stops every running partition within about a second and drops the queued ones', async () => {

@@ -1,8 +1,8 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { RunningServer } from '../../src/server.js'
-import { http, realServer } from '../helpers/service-harness.js'
-import { finished, readAll } from '../helpers/cluster-harness.js'
+import { http, realServer, waitFor } from '../helpers/service-harness.js'
+import { finished, PROCESSORS_DIR, readAll } from '../helpers/cluster-harness.js'
 
 const servers: RunningServer[] = []
 after(async () => { await Promise.allSettled(servers.map(async (server) => await server.close())) })
@@ -55,6 +55,11 @@ test('embedded: a scan over PARASCAN_PARTITION_RECORDS runs as partitions throug
   assert.deepEqual(rows, want)
   assert.ok(aggregateDoc.metrics.workers.every((w: any) => typeof w.instance === 'string'))
 
+  const tooMany = await http(base, 'POST', '/v1/scans', { source, partitions: 1001 })
+  assert.equal(tooMany.status, 400)
+  assert.equal(tooMany.json.errors[0].path, 'partitions')
+  assert.match(tooMany.json.errors[0].message, /PARASCAN_MAX_PARTITIONS/)
+
   const single = (await http(base, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 2500 } })).json
   const singleDoc = await finished(base, single.id)
   assert.equal(singleDoc.partitions, undefined, 'at the threshold the scan stays one job')
@@ -76,4 +81,31 @@ test('embedded: a failing record fails the partitioned scan with its offset in t
   assert.equal(skipped.status, 'succeeded', JSON.stringify(skipped.error))
   assert.equal(skipped.progress.skipped, 5)
   assert.deepEqual(skipped.errors.map((e: any) => e.offset), [7, 1007, 2007, 3007, 4007])
+})
+
+test('embedded: a partitioned scan is cancelled with its queued partitions dropped, and times out as a whole', async () => {
+  const server = await realServer({ PARASCAN_PARTITION_RECORDS: '100', PROCESSORS_DIR, PARASCAN_PROGRESS_INTERVAL: '50ms' })
+  servers.push(server)
+  const base = server.url
+  const slow = { processor: 'sleep', params: { ms: 2 } }
+  const scan = (await http(base, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 3000 }, pipeline: [slow] })).json
+  await waitFor(async () => {
+    const doc = (await http(base, 'GET', `/v1/scans/${scan.id}`)).json
+    return doc.partitions?.succeeded >= 1 ? doc : undefined
+  }, 20_000, 20)
+  assert.equal((await http(base, 'POST', `/v1/scans/${scan.id}/cancel`)).status, 202)
+  const cancelled = await finished(base, scan.id, 5000)
+  assert.equal(cancelled.status, 'cancelled')
+  assert.ok(cancelled.partitions.succeeded < 30)
+  assert.ok(cancelled.progress.processed < 3000)
+
+  const timed = (await http(base, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 3000 }, pipeline: [slow], timeout_seconds: 0.5 })).json
+  const doc = await finished(base, timed.id, 10_000)
+  assert.equal(doc.status, 'failed')
+  assert.equal(doc.error.code, 'PARASCAN_SCAN_TIMEOUT')
+
+  const after = (await http(base, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 1000 }, ordered: true })).json
+  const ok = await finished(base, after.id)
+  assert.equal(ok.status, 'succeeded')
+  assert.deepEqual(await readAll(base, after.id), Array.from({ length: 1000 }, (_, i) => i))
 })

@@ -77,6 +77,25 @@ test('a PROCESSORS_DIR outside the repository with its own dependencies: its plu
       { title: 'Plug-ins: outside', slug: 'plug-ins-outside' }
     ])
 
+    const listed = await fetch(`${base}/v1/processors`)
+    assert.equal(listed.status, 200)
+    const { items } = await listed.json() as { items: Array<{ name: string, description: string | null, builtin: boolean, params_schema: Record<string, unknown> | null }> }
+    assert.deepEqual(items.map(({ name, builtin }) => [name, builtin]), [['synthetic', true], ['redact_fields', false], ['slugify', false]])
+    const [synthetic, redact, slugify] = items
+    assert.match(synthetic.description ?? '', /CPU time/)
+    assert.equal((synthetic.params_schema?.properties as Record<string, { default?: unknown }>).cost_us.default, 10)
+    assert.equal(redact.description, 'Replaces the named top-level fields of object records with a mask; other records pass through.')
+    assert.deepEqual(redact.params_schema?.required, ['fields'])
+    assert.equal(redact.params_schema?.additionalProperties, false)
+    assert.deepEqual(Object.keys(redact.params_schema?.properties as object), ['fields', 'mask', 'drop_unmatched'])
+    assert.deepEqual(slugify.params_schema?.properties, { field: { type: 'string', minLength: 1, description: 'Field to slug.' } })
+    assert.ok(!JSON.stringify(items).includes(dir), 'the list names no server path')
+    const openapi = await (await fetch(`${base}/docs/json`)).json() as { paths: Record<string, { get?: { operationId: string, responses: Record<string, { content: Record<string, { schema: { $ref?: string } }> }> } }>, components: { schemas: Record<string, unknown> } }
+    const operation = openapi.paths['/v1/processors'].get!
+    assert.equal(operation.operationId, 'listProcessors')
+    assert.equal(operation.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/ProcessorList')
+    assert.ok(openapi.components.schemas.Processor !== undefined)
+
     const missing = await fetch(`${base}/v1/scans`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

@@ -287,7 +287,8 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   const two = await start(env)
   const a = { authorization: `Bearer ${keyA}` }
   const b = { authorization: `Bearer ${keyB}` }
-  const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }], parallel: { max_workers: 1 } })
+  // One job per scan (partitions: 1): the limit is on whole scans; a partitioned scan's partitions are not counted per tenant.
+  const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }], parallel: { max_workers: 1 }, partitions: 1 })
   const status = async (id: string, headers: Record<string, string>): Promise<string> => (await http(one.url, 'GET', `/v1/scans/${id}`, undefined, headers)).json.status
   // a fills both instances (nobody else waits, so it may), then queues a third scan; b queues one after it.
   const short = await submit(one.url, scan(30_000), a)
@@ -301,4 +302,61 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   assert.equal(await status(third, a), 'queued', 'the third scan of a let the later scan of b go first')
   await waitFor(async () => (await status(third, a)) === 'running' ? true : undefined, 60_000, 100)
   for (const id of [long, third]) await http(one.url, 'POST', `/v1/scans/${id}/cancel`, undefined, a)
+})
+
+test('an ordered scan whose record 0 is stuck while the others make 200-character results holds a bounded number of bytes (max_results 10)', async () => {
+  const processorsDir = mkdtempSync(join(tmpdir(), 'parascan-plugins-'))
+  writeFileSync(join(processorsDir, 'stuck.mjs'), [
+    'export const name = "stuck_first"',
+    'export const schema = { safeParse: (value) => ({ success: true, data: value }) }',
+    'export function process (record, params, offset) { if (offset === 0) { const end = Date.now() + 6000; while (Date.now() < end); } return `${record}:${"x".repeat(200)}` }'
+  ].join('\n'))
+  const server = await start({ PROCESSORS_DIR: processorsDir, PARASCAN_SCAN_TIMEOUT: '8s' })
+  const before = process.memoryUsage().rss
+  let peak = before
+  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss) }, 50)
+  try {
+    const id = await submit(server.url, { source: { type: 'range', start: 0, end: 20_000_000 }, ordered: true, max_results: 10, pipeline: [{ processor: 'stuck_first' }] })
+    const doc = await finished(server.url, id, {}, 60_000)
+    assert.ok(doc.status === 'failed' || doc.status === 'succeeded', doc.status)
+    assert.ok(doc.result.count <= 10)
+  } finally {
+    clearInterval(sampler)
+  }
+  const grew = peak - before
+  process.stdout.write(`# ordered scan with a stuck record 0: RSS grew by ${Math.round(grew / 2 ** 20)} MiB\n`)
+  assert.ok(grew < 400 * 2 ** 20, `RSS grew by ${grew} bytes`)
+  assert.equal((await http(server.url, 'GET', '/healthz')).status, 200)
+})
+
+test('a value that outgrows a worker thread\'s heap inside one step fails its scan with PARASCAN_WORKER_OUT_OF_MEMORY; the instance and its store live on', async () => {
+  const server = await start({ PARASCAN_WORKER_HEAP_MB: '64', PARASCAN_RECORD_TIME_LIMIT: '0' })
+  const earlier = await submit(server.url, { source: { type: 'range', start: 0, end: 100 } })
+  assert.equal((await finished(server.url, earlier)).status, 'succeeded')
+  // Each step concatenates 400 copies of its input (under the value limit after two steps); the third needs half a gigabyte at once.
+  const concat = Array.from({ length: 400 }, () => 'record').join(' + ')
+  const doc = await finished(server.url, await submit(server.url, { source: { type: 'inline', records: [[0]] }, pipeline: [{ map: concat }, { map: concat }, { map: concat }] }), {}, 90_000)
+  assert.equal(doc.status, 'failed')
+  assert.equal(doc.error.code, 'PARASCAN_WORKER_OUT_OF_MEMORY', JSON.stringify(doc.error))
+  assert.equal((await http(server.url, 'GET', '/healthz')).status, 200)
+  assert.equal((await http(server.url, 'GET', `/v1/scans/${earlier}`)).json.status, 'succeeded', 'the store kept the earlier scan')
+  const next = await finished(server.url, await submit(server.url, { source: { type: 'range', start: 0, end: 1000 } }))
+  assert.equal(next.status, 'succeeded')
+  assert.equal(next.result.count, 1000)
+})
+
+test('a record stuck inside one expression (nested all macros) fails alone after PARASCAN_RECORD_TIME_LIMIT; with on_error skip the scan goes on', async () => {
+  const server = await start({ PARASCAN_RECORD_TIME_LIMIT: '1s' })
+  const stuck = { l: Array.from({ length: 1000 }, (_, i) => i) }
+  const body = { source: { type: 'inline', records: [{ l: [1] }, stuck, { l: [2] }] }, ordered: true, pipeline: [{ filter: 'record.l.all(a, record.l.all(b, record.l.all(c, a + b + c >= 0.0)))' }] }
+  const began = Date.now()
+  const failed = await finished(server.url, await submit(server.url, body), {}, 60_000)
+  assert.equal(failed.status, 'failed')
+  assert.equal(failed.error.code, 'PARASCAN_RECORD_TIME_LIMIT')
+  assert.equal(failed.error.offset, 1)
+  assert.ok(Date.now() - began < 30_000, `${Date.now() - began} ms`)
+  const skipped = await finished(server.url, await submit(server.url, { ...body, on_error: 'skip' }), {}, 60_000)
+  assert.equal(skipped.status, 'succeeded')
+  assert.equal(skipped.progress.skipped, 1)
+  assert.equal(skipped.result.count, 2)
 })

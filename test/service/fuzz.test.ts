@@ -229,6 +229,8 @@ const hostileScan = fc.oneof(
 test(`hostile scans (${Math.ceil(RUNS / 10)}): values that grow, backtracking patterns, nested macros, huge aggregates; never a 5xx, the instance stays up with bounded memory and every scan ends`, async () => {
   const server = await realServer({
     PARASCAN_SCAN_TIMEOUT: '2s',
+    PARASCAN_RECORD_TIME_LIMIT: '500ms',
+    PARASCAN_WORKER_HEAP_MB: '128',
     PARASCAN_MAX_VALUE_BYTES: String(256 * 1024),
     PARASCAN_MAX_RESULT_BYTES: String(64 * 1024),
     PARASCAN_MAX_GROUPS: '5000',
