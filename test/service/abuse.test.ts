@@ -287,7 +287,8 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   const two = await start(env)
   const a = { authorization: `Bearer ${keyA}` }
   const b = { authorization: `Bearer ${keyB}` }
-  const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }], parallel: { max_workers: 1 } })
+  // One job per scan (partitions: 1): the limit is on whole scans; a partitioned scan's partitions are not counted per tenant.
+  const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 20 } }], parallel: { max_workers: 1 }, partitions: 1 })
   const status = async (id: string, headers: Record<string, string>): Promise<string> => (await http(one.url, 'GET', `/v1/scans/${id}`, undefined, headers)).json.status
   // a fills both instances (nobody else waits, so it may), then queues a third scan; b queues one after it.
   const short = await submit(one.url, scan(30_000), a)
