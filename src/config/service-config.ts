@@ -54,11 +54,8 @@ export const serviceEnvSchema = z.object({
   PARASCAN_PORT: integer(3000, 0, 65535),
   PARASCAN_HOST: doc(z.string().min(1).default('0.0.0.0'), { default: '0.0.0.0', range: 'an address' }),
   PARASCAN_REDIS_URL: parsed((text) => {
-    let url: URL | undefined
-    try {
-      url = new URL(text)
-    } catch {}
-    if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) throw new Error(`"${text}" is not a redis:// or rediss:// URL`)
+    const protocol = URL.canParse(text) ? new URL(text).protocol : ''
+    if (protocol !== 'redis:' && protocol !== 'rediss:') throw new Error(`"${text}" is not a redis:// or rediss:// URL`)
     return text
   }, 'a redis:// or rediss:// URL'),
   PARASCAN_DATA_DIR: doc(z.string().min(1).default('./data'), { default: './data', range: 'a directory' }),
