@@ -152,7 +152,7 @@ test('PARASCAN_MAX_RESULTS caps a scan that gives no max_results', async () => {
   const accepted = await server.app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 5000 } } })
   const doc = await finished(server.app, accepted.json().id)
   assert.equal(doc.status, 'succeeded')
-  assert.deepEqual(doc.result, { count: 100, truncated: true })
+  assert.deepEqual(doc.result, { count: 100, truncated: true, partial: false })
   assert.equal(doc.progress.matched, 5000)
 })
 
