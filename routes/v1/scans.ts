@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
@@ -30,6 +31,10 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
   const retryAfter = String(options.retryAfterSeconds ?? 1)
   const links = (id: string): { self: string, results: string } => ({ self: `${app.prefix}/scans/${id}`, results: `${app.prefix}/scans/${id}/results` })
   const withLinks = <T extends { id: string }>(scan: T): T & { links: { self: string, results: string } } => ({ ...scan, links: links(scan.id) })
+
+  // A client that stops reading would hold its download, and with it the server's close, forever.
+  const downloads = new Set<ServerResponse>()
+  app.addHook('preClose', async () => { for (const response of downloads) response.destroy() })
 
   app.post('/scans', {
     schema: {
@@ -105,6 +110,8 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
     if (prefersNdjson(request.headers.accept)) {
       const download = await service.resultLines(request.params.id, request.tenant)
       const body = Readable.from(download.lines, { objectMode: false, highWaterMark: NDJSON_BUFFER_BYTES })
+      downloads.add(reply.raw)
+      reply.raw.once('close', () => downloads.delete(reply.raw))
       return reply.type('application/x-ndjson; charset=utf-8')
         .header('scan-status', download.status)
         .header('results-count', String(download.count))
