@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
 import { build, waitFor } from '../helpers/service-harness.js'
 
-const app: FastifyInstance = await build({ after }, { consume: false, env: { BODY_LIMIT: '4096' } })
+const app: FastifyInstance = await build({ after }, { consume: false, env: { PARASCAN_BODY_LIMIT: '4096' } })
 
 const seedScan = {
   source: { type: 'range', start: 0, end: 100000 },

@@ -115,6 +115,8 @@ test('admission on Redis is atomic and shared by instances: concurrent submits n
 
 test('a scan past PARASCAN_SCAN_TIMEOUT or its own timeout_seconds fails with PARASCAN_SCAN_TIMEOUT; the instance goes on', async () => {
   const server = await startServer({ PARASCAN_SCAN_TIMEOUT: '600ms' })
+  // The pool's first threads start before the first scan: a scan waiting for them meanwhile would time out while queued.
+  await waitFor(async () => (await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined, 20_000)
   const slow = { source: { type: 'range', start: 0, end: 1_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }] }
   for (const [payload, limitMs] of [[slow, 600], [{ ...slow, timeout_seconds: 0.2 }, 200]] as const) {
     const accepted = await server.app.inject({ method: 'POST', url: '/v1/scans', payload })
@@ -135,6 +137,8 @@ test('a scan past PARASCAN_SCAN_TIMEOUT or its own timeout_seconds fails with PA
 
 test('a scan stuck inside one record (nested all macros, a billion steps) still times out, and the instance goes on', async () => {
   const server = await startServer({ PARASCAN_SCAN_TIMEOUT: '500ms' })
+  // The pool's first threads start before the first scan: a scan waiting for them meanwhile would time out while queued.
+  await waitFor(async () => (await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined, 20_000)
   const records = [{ l: [1] }, { l: Array.from({ length: 1000 }, (_, i) => i) }, { l: [2] }]
   const accepted = await server.app.inject({
     method: 'POST', url: '/v1/scans', payload: { source: { type: 'inline', records }, pipeline: [{ filter: 'record.l.all(a, record.l.all(b, record.l.all(c, a + b + c >= 0.0)))' }] }
