@@ -2,7 +2,6 @@ import type { ScanJobInfo } from './scan-job-summary.js'
 
 export type QueueJobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed'
 
-export const QUEUE_JOB_STATES: readonly QueueJobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed']
 
 /**
  * How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown);
