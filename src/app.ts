@@ -16,6 +16,8 @@ import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import fastifyRateLimit from '@fastify/rate-limit'
 import { apiKeyAuth } from './http/api-key-auth.js'
+import { clientErrorHandler } from './http/client-error.js'
+import { refuseContentEncoding } from './http/content-encoding.js'
 import type { AuthFailureBrakeOptions } from './http/auth-failure-brake.js'
 import { isRedisUnavailable } from './http/redis-unavailable.js'
 import type { ApiKeyEntry } from './config/api-keys.js'
@@ -54,19 +56,37 @@ export interface AppOptions {
   rateLimitRedis?: Redis
   /** Namespace of the rate-limit keys in Redis. Default: 'parascan:rate-limit:'. */
   rateLimitNamespace?: string
+  /** Time to receive a whole request, headers and body (ms); past it a 408 problem+json and the connection is closed. Default: 30000. */
+  requestTimeoutMs?: number
+  /** Time to receive a request's headers (ms), at most `requestTimeoutMs`. Default: 10000. */
+  headersTimeoutMs?: number
+  /** How long an idle keep-alive connection stays open (ms). Default: 5000. */
+  keepAliveTimeoutMs?: number
+  /** Most open connections; more are closed at once. Default: 1000. */
+  maxConnections?: number
   /** Seconds in the Retry-After header of a 503 (Redis unreachable). Default: 2. */
   unavailableRetryAfterSeconds?: number
 }
 
 /** The Fastify application: routes, validation, problem+json errors, OpenAPI and metrics. */
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
   const app = Fastify({
     logger: options.logLevel === false ? false : { level: options.logLevel ?? 'info' },
     bodyLimit: options.bodyLimit ?? 32 * 1024 * 1024,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5000,
+    // Timeouts are checked this often (Node's default is every 30 s).
+    http: { headersTimeout: Math.min(options.headersTimeoutMs ?? 10_000, requestTimeoutMs), connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeoutMs / 4)) },
+    clientErrorHandler,
+    // Keys such as __proto__ are data: JSON.parse keeps them as own properties, which nothing here copies by assignment.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
     frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request))
   }).withTypeProvider<ZodTypeProvider>()
+  app.server.maxConnections = options.maxConnections ?? 1000
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.removeContentTypeParser('text/plain')
@@ -81,6 +101,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     if (problem.status === 503) reply.header('retry-after', unavailableRetryAfter)
     return sendProblem(reply, problem)
   })
+  app.addHook('onRequest', refuseContentEncoding)
   app.addHook('onRequest', apiKeyAuth({ apiKeys: options.apiKeys, metricsToken: options.metricsToken, failures: options.authFailures }))
   if ((options.rateLimit ?? 0) > 0) {
     await app.register(fastifyRateLimit, {
@@ -92,7 +113,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       nameSpace: options.rateLimitNamespace ?? 'parascan:rate-limit:',
       skipOnError: true,
       keyGenerator: (request) => request.tenant === undefined ? `ip:${request.ip}` : `tenant:${request.tenant}`,
-      errorResponseBuilder: (_request, context) => new RateLimitedError(`at most ${context.max} requests per ${context.after}`)
+      errorResponseBuilder: (_request, context) => new RateLimitedError(`at most ${context.max} requests per ${(options.rateLimitWindowMs ?? 60_000) / 1000} s; retry in ${context.after}`)
     })
   }
   app.setNotFoundHandler((request, reply) => sendProblem(reply, {
@@ -129,7 +150,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       try {
         await options.readiness()
       } catch (error) {
-        throw new ServiceUnavailableError((error as Error).message)
+        throw error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError((error as Error).message)
       }
     }
   })

@@ -3,7 +3,7 @@ import { startServer } from './server.js'
 
 try {
   const server = await startServer(process.env)
-  closeWithGrace({ delay: server.config.shutdownGraceMs + 10_000, logger: false }, async ({ signal, err }) => {
+  closeWithGrace({ delay: server.config.shutdownGraceMs + 5000, logger: false }, async ({ signal, err }) => {
     if (err !== undefined) server.app.log.error({ err }, 'fatal error, shutting down')
     else server.app.log.info({ signal }, 'shutting down')
     await server.close()

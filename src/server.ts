@@ -32,6 +32,8 @@ export interface RunningServer {
 
 const REDIS_CONNECT_TIMEOUT_MS = 5000
 const REQUEST_COMMAND_TIMEOUT_MS = 3000
+/** How long after SHUTDOWN_GRACE a shutdown may wait for Redis before it drops the connections. */
+const SHUTDOWN_FENCE_MS = 2000
 
 /** Starts one service instance from the environment: embedded without REDIS_URL, on BullMQ + Redis with it. */
 export async function startServer (env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
@@ -44,7 +46,7 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
   const planner = { validateScan, planScan }
   const metrics = new ServiceMetrics({ scanTimeoutMs: config.scanTimeoutMs })
 
-  const { store, consumerStore, queue, rateLimitRedis } = config.redisUrl === undefined
+  const { store, consumerStore, queue, rateLimitRedis, disconnect } = config.redisUrl === undefined
     ? embedded(config)
     : await connectRedis(config)
 
@@ -108,6 +110,10 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     rateLimitRedis,
     rateLimitNamespace: `${config.keyPrefix}:rate-limit:`,
     bodyLimit: config.bodyLimit,
+    requestTimeoutMs: config.requestTimeoutMs,
+    headersTimeoutMs: config.headersTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections: config.maxConnections,
     logLevel: config.logLevel,
     readiness: async () => {
       if (!poolOpen) throw new ServiceUnavailableError('the worker pool is closed')
@@ -128,11 +134,28 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
   let closing: Promise<void> | undefined
   const close = async (): Promise<void> => {
     closing ??= (async () => {
-      await app.close()
-      await queue.close(config.shutdownGraceMs)
-      poolOpen = false
-      await pool.close()
-      await Promise.all([store.close(), consumerStore === store ? undefined : consumerStore.close()])
+      const steps = (async () => {
+        await app.close()
+        await queue.close(config.shutdownGraceMs)
+        poolOpen = false
+        await pool.close()
+        await Promise.all([store.close(), consumerStore === store ? undefined : consumerStore.close()])
+      })()
+      // Whatever Redis does, the shutdown ends a few seconds after the grace period: every Redis connection is
+      // dropped then, and a second later the close is over even if a client library still waits.
+      let timer: NodeJS.Timeout | undefined
+      const fence = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          app.log.warn('Redis held the shutdown up; its connections are dropped')
+          disconnect?.()
+          timer = setTimeout(resolve, 1000)
+        }, config.shutdownGraceMs + SHUTDOWN_FENCE_MS)
+      })
+      try {
+        await Promise.race([steps, fence])
+      } finally {
+        clearTimeout(timer)
+      }
     })()
     return await closing
   }
@@ -153,6 +176,8 @@ interface Backends {
   consumerStore: ScanStore
   queue: ScanQueue
   rateLimitRedis?: Redis
+  /** Drops every Redis connection at once (a shutdown that Redis holds up). Default: nothing to drop. */
+  disconnect?: () => void
 }
 
 function embedded (config: ServiceConfig): Backends {
@@ -181,8 +206,10 @@ async function connectRedis (config: ServiceConfig): Promise<Backends> {
     throw new ServiceUnavailableError(`cannot reach Redis at ${host}:${port} (REDIS_URL=${redact(url)}): ${reason}`)
   }
   const [commands, consumerCommands, subscriber, workerConnection] = connections
+  const subscriberOfRequests = subscriber.duplicate()
   return {
-    store: new RedisScanStore({ connection: commands, subscriber: subscriber.duplicate(), keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
+    disconnect: () => { for (const connection of [...connections, subscriberOfRequests]) connection.disconnect() },
+    store: new RedisScanStore({ connection: commands, subscriber: subscriberOfRequests, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }),
     consumerStore: new RedisScanStore({ connection: consumerCommands, subscriber, keyPrefix: config.keyPrefix, retentionMs: config.retentionMs, instanceTtlMs: config.lockDurationMs }),
     rateLimitRedis: commands,
     queue: new BullmqScanQueue({
