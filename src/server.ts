@@ -165,6 +165,10 @@ export async function startServer (env: NodeJS.ProcessEnv = process.env): Promis
     return { app, url: address, config, close }
   } catch (error) {
     await close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new Error(`cannot listen on ${config.host}:${config.port} (HOST, PORT): ${(error as Error).message}`)
+    }
     throw error
   }
 }

@@ -106,6 +106,20 @@ test('npm start with Redis unreachable exits 1 with one line naming REDIS_URL an
   }
 })
 
+test('npm start on a port in use exits 1 with one line naming HOST, PORT and the address', async () => {
+  const taken = createServer()
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+  const port = (taken.address() as { port: number }).port
+  try {
+    const run = await startMain({ HOST: '127.0.0.1', PORT: String(port), REDIS_URL: '' })
+    assert.equal(run.status, 1)
+    assert.match(run.stderr, new RegExp(`^parascan: cannot start: cannot listen on 127\\.0\\.0\\.1:${port} \\(HOST, PORT\\): .*EADDRINUSE`))
+    assert.equal(run.stderr.trim().split('\n').length, 1)
+  } finally {
+    await new Promise((resolve) => taken.close(resolve))
+  }
+})
+
 test('readyz is a 503 problem when the queue or store is unreachable', async () => {
   const store = new MemoryScanStore()
   const queue = new MemoryScanQueue()
