@@ -21,16 +21,14 @@ export class WantedFields {
   readonly names: string[]
   readonly bytes: Buffer[]
   readonly set: ReadonlySet<string>
+  /** Whether the bytes of each name can stand for it: invalid UTF-8 decodes to U+FFFD, which bytes alone cannot match. */
+  readonly comparable: boolean
 
   constructor (set: ReadonlySet<string>) {
     this.set = set
     this.names = [...set]
     this.bytes = this.names.map((name) => Buffer.from(name))
-  }
-
-  /** Whether the bytes of a name can stand for it: invalid UTF-8 decodes to U+FFFD, which bytes alone cannot match. */
-  get comparable (): boolean {
-    return this.names.every((name) => !/[\uFFFD\uD800-\uDFFF]/.test(name))
+    this.comparable = this.names.every((name) => !/[\uFFFD\uD800-\uDFFF]/.test(name))
   }
 }
 
@@ -55,6 +53,7 @@ function scanString (b: Buffer, i: number, end: number): number {
   escaped = false
   for (let j = i + 1; j < end; j++) {
     const c = b[j]
+    if (c > BACKSLASH) continue
     if (c === QUOTE) return j + 1
     if (c < 0x20) return -1
     if (c === BACKSLASH) {
