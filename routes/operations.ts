@@ -1,20 +1,18 @@
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import type { Registry } from 'prom-client'
 import { problemSchema } from '../schemas/problem.js'
-
-export interface OperationsRoutesOptions {
-  /** Metrics served at /metrics. Required. */
-  registry: Registry
-  /** Throws when the instance cannot serve scans (queue, store or pool down). Required. */
-  readiness: () => Promise<void>
-  /** Refreshes gauges that are read on demand (queue job counts). Default: none. */
-  beforeScrape?: () => Promise<void>
-}
+import { withTimeout } from '../src/http/with-timeout.js'
+import { ServiceUnavailableError } from '../src/errors.js'
 
 const healthSchema = z.object({ status: z.literal('ok') })
 
-export const operationsRoutes: FastifyPluginAsyncZod<OperationsRoutesOptions> = async (app, options) => {
+const PROBE_TIMEOUT_MS = 2000
+
+/** /healthz, /readyz and /metrics, outside the /v1 scope: probes and Prometheus need no API key. */
+export const operationsRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { metrics } = app
+  const { metricsToken } = app.auth
+
   app.get('/healthz', {
     schema: { operationId: 'getHealth', tags: ['operations'], summary: 'Liveness', response: { 200: healthSchema } }
   }, async () => ({ status: 'ok' as const }))
@@ -27,21 +25,32 @@ export const operationsRoutes: FastifyPluginAsyncZod<OperationsRoutesOptions> = 
       response: { 200: healthSchema, 503: problemSchema }
     }
   }, async () => {
-    await options.readiness()
+    try {
+      await withTimeout(Promise.all([app.store.ping(), app.queue.ping()]), PROBE_TIMEOUT_MS, 'queue or store unreachable')
+      app.checkPool()
+    } catch (error) {
+      throw error instanceof ServiceUnavailableError ? error : new ServiceUnavailableError((error as Error).message)
+    }
     return { status: 'ok' as const }
   })
 
   app.get('/metrics', {
+    onRequest: metricsToken === undefined ? [] : [metricsToken],
     schema: {
       operationId: 'getMetrics',
       tags: ['operations'],
       summary: 'Prometheus metrics',
       produces: ['text/plain'],
+      ...(metricsToken === undefined ? {} : { security: [{ metricsToken: [] }] }),
       response: { 200: z.string().describe('Prometheus text exposition format.') }
     }
-  }, async (_request, reply) => {
-    await options.beforeScrape?.().catch(() => {})
-    const text = await options.registry.metrics()
-    return reply.type(options.registry.contentType).send(text)
+  }, async (request, reply) => {
+    try {
+      metrics.queueCounts(await withTimeout(app.queue.counts(), PROBE_TIMEOUT_MS, 'queue unreachable'))
+    } catch (error) {
+      request.log.warn({ err: error }, 'queue job counts not refreshed')
+    }
+    const text = await metrics.registry.metrics()
+    return reply.type(metrics.registry.contentType).send(text)
   })
 }

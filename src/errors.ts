@@ -23,6 +23,7 @@ export const LimitExceededError = createError<[string]>('PARASCAN_LIMIT_EXCEEDED
 export const TooManyQueuedScansError = createError<[string]>('PARASCAN_TOO_MANY_QUEUED', 'Too many scans queued: %s', 429)
 export const UnauthorizedError = createError<[string]>('PARASCAN_UNAUTHORIZED', 'Unauthorized: %s', 401)
 export const RateLimitedError = createError<[string]>('PARASCAN_RATE_LIMITED', 'Too many requests: %s', 429)
+export const ScanLostError = createError('PARASCAN_SCAN_LOST', 'The instances running this scan kept stopping; the queue gave up on it', 500)
 export const ScanTimeoutError = createError<[string]>('PARASCAN_SCAN_TIMEOUT', 'The scan ran longer than its time limit of %s', 500)
 
 /** Attaches response headers (e.g. Retry-After, WWW-Authenticate) that the error handler sends with the problem. */

@@ -1,12 +1,14 @@
 import closeWithGrace from 'close-with-grace'
-import { startServer } from './server.js'
+import { buildApp } from './app.js'
+import { closeApp, listen } from './server.js'
 
 try {
-  const server = await startServer(process.env)
-  closeWithGrace({ delay: server.config.shutdownGraceMs + 5000, logger: false }, async ({ signal, err }) => {
-    if (err !== undefined) server.app.log.error({ err }, 'fatal error, shutting down')
-    else server.app.log.info({ signal }, 'shutting down')
-    await server.close()
+  const app = await buildApp({ env: process.env })
+  await listen(app)
+  closeWithGrace({ delay: app.config.shutdownGraceMs + 5000, logger: false }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'fatal error, shutting down')
+    else app.log.info({ signal }, 'shutting down')
+    await closeApp(app)
   })
 } catch (error) {
   process.stderr.write(`parascan: cannot start: ${(error as Error).message}\n`)

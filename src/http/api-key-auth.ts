@@ -12,16 +12,7 @@ declare module 'fastify' {
   }
 }
 
-export interface ApiKeyAuthOptions {
-  /** Keys of the tenants; unset leaves the scan API open. Default: unset. */
-  apiKeys?: readonly ApiKeyEntry[]
-  /** Token that GET /metrics requires; unset leaves it open. Default: unset. */
-  metricsToken?: string
-  /** Route prefixes that need an API key. Default: ['/v1']. */
-  protectedPrefixes?: readonly string[]
-  /** How many failed keys one address may send before it gets 429s. Default: 10 per minute. */
-  failures?: AuthFailureBrakeOptions
-}
+type OnRequestHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
 
 const BEARER = /^Bearer +([^\s]+) *$/i
 
@@ -39,33 +30,46 @@ function unauthorized (request: FastifyRequest, reply: FastifyReply, realm: stri
   return sendProblem(reply.headers(error.headers), toProblem(error, request))
 }
 
-/** An onRequest hook: API keys for the scan API, a token for /metrics (the queue dashboard has a credential of its own); /healthz, /readyz and /docs stay open. */
-export function apiKeyAuth (options: ApiKeyAuthOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
-  const prefixes = options.protectedPrefixes ?? ['/v1']
-  const metricsDigest = options.metricsToken === undefined ? undefined : sha256(options.metricsToken)
+export interface AuthOptions {
+  /** Keys of the tenants; unset leaves the scan API and the queue dashboard open. Default: unset. */
+  apiKeys?: readonly ApiKeyEntry[]
+  /** Token that GET /metrics requires; unset leaves it open. Default: unset. */
+  metricsToken?: string
+  /** How many failed keys or tokens one address may send before it gets 429s. Default: 10 per minute. */
+  failures?: AuthFailureBrakeOptions
+}
+
+export interface AuthHooks {
+  /** For a scope whose every route needs an API key; sets `request.tenant`. Undefined without API keys. */
+  apiKey?: OnRequestHook
+  /** For GET /metrics. Undefined without a metrics token. */
+  metricsToken?: OnRequestHook
+}
+
+/** onRequest hooks that check bearer credentials; failures from one address, of either kind, share one brake. */
+export function authHooks (options: AuthOptions): AuthHooks {
   const brake = new AuthFailureBrake(options.failures)
-  return async (request, reply) => {
-    const route = request.routeOptions.url ?? request.url.split('?')[0]
-    const isMetrics = route === '/metrics'
-    if (isMetrics ? metricsDigest === undefined : options.apiKeys === undefined || !prefixes.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))) return
+  const guard = (realm: string, accept: (request: FastifyRequest, token: string) => boolean): OnRequestHook => async (request, reply) => {
     const wait = brake.retryAfter(request.ip)
     if (wait > 0) {
       const error = withHeaders(new RateLimitedError(`too many failed authentications from this address; retry in ${wait} s`), { 'retry-after': String(wait) })
       return sendProblem(reply.headers(error.headers), toProblem(error, request))
     }
-    const realm = isMetrics ? 'parascan-metrics' : 'parascan'
     const token = presented(request)
     if (token === undefined) return unauthorized(request, reply, realm, false)
-    if (isMetrics) {
-      if (timingSafeEqual(sha256(token), metricsDigest!)) return
-    } else {
-      const tenant = findTenant(options.apiKeys!, token)
-      if (tenant !== undefined) {
-        request.tenant = tenant
-        return
-      }
-    }
+    if (accept(request, token)) return
     brake.fail(request.ip)
     return unauthorized(request, reply, realm, true)
+  }
+  const { apiKeys, metricsToken } = options
+  const metricsDigest = metricsToken === undefined ? undefined : sha256(metricsToken)
+  return {
+    apiKey: apiKeys === undefined
+      ? undefined
+      : guard('parascan', (request, token) => {
+        request.tenant = findTenant(apiKeys, token)
+        return request.tenant !== undefined
+      }),
+    metricsToken: metricsDigest === undefined ? undefined : guard('parascan-metrics', (_request, token) => timingSafeEqual(sha256(token), metricsDigest))
   }
 }

@@ -5,9 +5,9 @@ import { isDeepStrictEqual } from 'node:util'
 export interface OpenApiOptions {
   /** Version in `info`. Required. */
   version: string
-  /** Every /v1 route needs an API key. Default: false. */
+  /** API keys are set: the apiKey security scheme is listed. Routes that need one say so in their schema. Default: false. */
   apiKeys?: boolean
-  /** GET /metrics needs METRICS_TOKEN. Default: false. */
+  /** A metrics token is set: the metricsToken security scheme is listed. Default: false. */
   metricsToken?: boolean
 }
 
@@ -184,13 +184,10 @@ function oneSchemaPerShape (doc: Json): void {
 function refine (doc: Json, options: OpenApiOptions): Json {
   doc.servers = [{ url: '/', description: 'The instance that serves this document.' }]
   const paths = doc.paths as Record<string, Record<string, Json>>
-  for (const [path, operations] of Object.entries(paths)) {
+  for (const operations of Object.values(paths)) {
     for (const operation of Object.values(operations)) {
       describeResponses(String(operation.operationId), operation.responses as Responses)
-      if (operation.security === undefined) {
-        const scheme = path.startsWith('/v1') && options.apiKeys === true ? 'apiKey' : path === '/metrics' && options.metricsToken === true ? 'metricsToken' : undefined
-        operation.security = scheme === undefined ? [] : [{ [scheme]: [] }]
-      }
+      operation.security ??= []
     }
   }
   const components = doc.components as Json

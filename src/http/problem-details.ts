@@ -46,13 +46,11 @@ function flatten (issue: ZodIssueLike, base: PropertyKey[]): FieldError[] {
 }
 
 function validationErrors (error: FastifyError): FieldError[] {
-  const context = (error as { validationContext?: string }).validationContext
-  const base: PropertyKey[] = context === 'querystring' || context === 'params' || context === 'headers' ? [] : []
   const out: FieldError[] = []
   for (const entry of error.validation ?? []) {
     const e = entry as { instancePath?: string, message?: string, params?: ZodIssueLike }
     const segments = (e.instancePath ?? '').split('/').filter((s) => s !== '')
-    out.push(...flatten({ ...e.params, path: segments, message: e.message }, base))
+    out.push(...flatten({ ...e.params, path: segments, message: e.message }, []))
   }
   return out
 }
@@ -87,4 +85,17 @@ export function toProblem (error: FastifyError & { errors?: FieldError[] }, requ
 
 export function sendProblem (reply: FastifyReply, problem: Problem): FastifyReply {
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem))
+}
+
+/** The not-found handler: a 404 problem naming the method and path. */
+export function sendNotFound (request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.url.split('?')[0]
+  return sendProblem(reply, {
+    type: 'urn:parascan:problem:PARASCAN_NOT_FOUND',
+    title: 'Not Found',
+    status: 404,
+    detail: `No route ${request.method} ${path}`,
+    code: 'PARASCAN_NOT_FOUND',
+    instance: path
+  })
 }

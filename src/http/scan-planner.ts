@@ -1,17 +1,8 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ErrorPolicy, ResultBatch, ScanSummary, ScanTask, StreamOptions } from '../parallel/types.js'
+import type { ResultBatch, ScanSummary, ScanTask, StreamOptions } from '../parallel/types.js'
+import type { ScanContext, ScanPlan } from '../pipeline/index.js'
 
-export interface ScanContext {
-  dataDir: string
-  processorsDir?: string
-}
-
-export interface ScanPlan {
-  total: number
-  task: ScanTask
-  ordered: boolean
-  on_error: ErrorPolicy
-}
+export type { ScanContext, ScanPlan }
 
 /** Turns a scan request into what the pool runs (the scan pipeline). */
 export interface ScanPlanner {

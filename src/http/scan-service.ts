@@ -30,8 +30,6 @@ export interface ScanServiceOptions {
   context: ScanContext
   /** The instance's engine config: per-scan `parallel` overrides must stay within it. Required. */
   config: ParallelConfig
-  /** Prefix of the links in status documents. Default: '/v1/scans'. */
-  basePath?: string
   /** Bounds on each scan request. Default: `new ScanLimits()`. */
   limits?: ScanLimits
   /** Bounds on queued scans; past them a submit is a 429. Default: 10000 in all, 1000 per tenant. */
@@ -48,8 +46,13 @@ export interface SubmitResult {
   id: string
   status: ScanStatusName
   created_at: string
-  links: { self: string, results: string }
 }
+
+/** A status document without its links: where a scan is read from is the HTTP layer's business. */
+export type ScanStatus = Omit<ScanStatusDocument, 'links'>
+
+/** A list item without its links. */
+export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
 
 export interface ResultsPage {
   /** The JSON text of the page, ready to send. */
@@ -68,7 +71,6 @@ export class ScanService {
   constructor (options: ScanServiceOptions) {
     this.#options = {
       ...options,
-      basePath: options.basePath ?? '/v1/scans',
       limits: options.limits ?? new ScanLimits(),
       admission: options.admission ?? { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
@@ -98,7 +100,7 @@ export class ScanService {
         if (existing !== undefined) {
           // The first request may have stored its scan and failed before its job was queued: queue it (adding is idempotent).
           if (existing.status === 'queued') await this.#options.queue.add(first.id, describeScanJob(request, tenant))
-          return { id: first.id, status: existing.status, created_at: first.created_at, links: this.#links(first.id) }
+          return { id: first.id, status: existing.status, created_at: first.created_at }
         }
         // The first request claimed the key and failed before it stored the scan: store it now, under the first id.
         id = first.id
@@ -135,7 +137,7 @@ export class ScanService {
       await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
       throw error
     }
-    return { id, status: 'queued', created_at: createdAt, links: this.#links(id) }
+    return { id, status: 'queued', created_at: createdAt }
   }
 
   /** The processors that pipeline steps can name here. */
@@ -143,11 +145,11 @@ export class ScanService {
     return await listProcessors(this.#options.context.processorsDir)
   }
 
-  async status (id: string, tenant?: string): Promise<ScanStatusDocument> {
+  async status (id: string, tenant?: string): Promise<ScanStatus> {
     return this.#document(await this.#record(id, tenant))
   }
 
-  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanSummaryDocument[], next_cursor?: string }> {
+  async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanSummary[], next_cursor?: string }> {
     const before = options.cursor === undefined ? undefined : decodeListCursor(options.cursor)
     const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before, tenant: options.tenant })
     const items = records.slice(0, options.limit).map((record) => {
@@ -159,7 +161,7 @@ export class ScanService {
       : { items }
   }
 
-  async cancel (id: string, tenant?: string): Promise<ScanStatusDocument> {
+  async cancel (id: string, tenant?: string): Promise<ScanStatus> {
     await this.#record(id, tenant)
     const result = await this.#options.store.cancel(id, new Date().toISOString())
     if (result === undefined) throw new ScanNotFoundError(id)
@@ -264,13 +266,9 @@ export class ScanService {
     return record
   }
 
-  #document (record: ScanRecord): ScanStatusDocument {
+  #document (record: ScanRecord): ScanStatus {
     const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, cancelRequested: _cancel, ...fields } = record
-    return { ...fields, links: this.#links(record.id) }
-  }
-
-  #links (id: string): { self: string, results: string } {
-    return { self: `${this.#options.basePath}/${id}`, results: `${this.#options.basePath}/${id}/results` }
+    return fields
   }
 
   #checkParallel (request: ScanRequest): void {

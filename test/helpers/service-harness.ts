@@ -2,13 +2,7 @@ import { mkdtempSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { ScanService } from '../../src/http/scan-service.js'
-import { ServiceMetrics } from '../../src/metrics/service-metrics.js'
-import { MemoryScanQueue } from '../../src/queue/memory-scan-queue.js'
-import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
-import { ParallelConfig } from '../../src/parallel/parallel-config.js'
-import { validateScan, planScan } from '../../src/pipeline/index.js'
+import { buildApp, type AppOptions } from '../../src/app.js'
 import { startServer, type RunningServer } from '../../src/server.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -23,16 +17,22 @@ export function uniquePrefix (): string {
   return `parascan-test-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-/** An embedded app whose queue is never consumed: scans stay queued. */
-export async function queuedOnlyApp (options: { bodyLimit?: number, maxWorkers?: number } = {}): Promise<{ app: FastifyInstance, close(): Promise<void> }> {
-  const store = new MemoryScanStore()
-  const queue = new MemoryScanQueue()
-  const metrics = new ServiceMetrics()
-  const config = new ParallelConfig({ max_workers: options.maxWorkers ?? 2 }, {})
-  const context = { dataDir: tempDataDir() }
-  const service = new ScanService({ store, queue, planner: { validateScan, planScan }, context, config })
-  const app = await buildApp({ service, metrics, readiness: async () => {}, logLevel: false, bodyLimit: options.bodyLimit })
-  return { app, close: async () => { await app.close(); await queue.close(); await store.close() } }
+export interface BuildOptions extends Omit<AppOptions, 'env'> {
+  /** Environment of the app, over a quiet embedded default (a fresh DATA_DIR, 2 workers); process.env is not read. */
+  env?: Record<string, string>
+}
+
+/**
+ * The app as `npm start` builds it, not listening (use `app.inject`), closed when `t` ends: pass a test's
+ * context, or `{ after }` of node:test for an app that a whole file shares.
+ */
+export async function build (t: { after(fn: () => Promise<void>): void }, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = await buildApp({
+    ...options,
+    env: { LOG_LEVEL: 'silent', DATA_DIR: tempDataDir(), PROTO_PARALLEL_MAX_WORKERS: '2', ...options.env }
+  })
+  t.after(async () => await app.close())
+  return app
 }
 
 /** The real server, embedded (no REDIS_URL) unless `env.REDIS_URL` is given. */

@@ -6,15 +6,10 @@ import { fileURLToPath } from 'node:url'
 import { loadServiceConfig } from '../../src/config/service-config.js'
 import { parseDuration } from '../../src/config/duration.js'
 import { startServer } from '../../src/server.js'
-import { buildApp } from '../../src/app.js'
-import { ScanService } from '../../src/http/scan-service.js'
-import { ServiceMetrics } from '../../src/metrics/service-metrics.js'
-import { MemoryScanQueue } from '../../src/queue/memory-scan-queue.js'
 import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
-import { ParallelConfig } from '../../src/parallel/parallel-config.js'
-import { validateScan, planScan } from '../../src/pipeline/index.js'
 import { decodeResultCursor, encodeResultCursor } from '../../src/store/result-cursor.js'
 import { newScanId } from '../../src/store/scan-id.js'
+import { build } from '../helpers/service-harness.js'
 import { freePort } from '../helpers/free-port.js'
 
 test('defaults of the service configuration', () => {
@@ -120,23 +115,15 @@ test('npm start on a port in use exits 1 with one line naming HOST, PORT and the
   }
 })
 
-test('readyz is a 503 problem when the queue or store is unreachable', async () => {
+test('readyz is a 503 problem when the queue or store is unreachable', async (t) => {
   const store = new MemoryScanStore()
-  const queue = new MemoryScanQueue()
-  const config = new ParallelConfig({ max_workers: 1 }, {})
-  const service = new ScanService({ store, queue, planner: { validateScan, planScan }, context: { dataDir: '.' }, config })
-  const app = await buildApp({ service, metrics: new ServiceMetrics(), logLevel: false, readiness: async () => { throw new Error('store unreachable') } })
-  try {
-    const response = await app.inject({ method: 'GET', url: '/readyz' })
-    assert.equal(response.statusCode, 503)
-    assert.match(String(response.headers['content-type']), /^application\/problem\+json/)
-    assert.equal(response.json().code, 'PARASCAN_UNAVAILABLE')
-    assert.match(response.json().detail, /store unreachable/)
-  } finally {
-    await app.close()
-    await queue.close()
-    await store.close()
-  }
+  store.ping = async () => { throw new Error('store unreachable') }
+  const app = await build(t, { store, consume: false })
+  const response = await app.inject({ method: 'GET', url: '/readyz' })
+  assert.equal(response.statusCode, 503)
+  assert.match(String(response.headers['content-type']), /^application\/problem\+json/)
+  assert.equal(response.json().code, 'PARASCAN_UNAVAILABLE')
+  assert.match(response.json().detail, /store unreachable/)
 })
 
 test('result cursors round-trip and reject anything else', () => {

@@ -1,15 +1,9 @@
-import { test, after, before } from 'node:test'
+import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
-import { queuedOnlyApp } from '../helpers/service-harness.js'
+import { build, waitFor } from '../helpers/service-harness.js'
 
-let app: FastifyInstance
-let close: () => Promise<void>
-
-before(async () => {
-  ({ app, close } = await queuedOnlyApp({ bodyLimit: 4096 }))
-})
-after(async () => { await close() })
+const app: FastifyInstance = await build({ after }, { consume: false, env: { BODY_LIMIT: '4096' } })
 
 const seedScan = {
   source: { type: 'range', start: 0, end: 100000 },
@@ -202,7 +196,7 @@ test('OpenAPI 3.1 document, Swagger UI, health and metrics', async () => {
   const ui = await app.inject({ method: 'GET', url: '/docs' })
   assert.ok(ui.statusCode === 200 || ui.statusCode === 302)
   assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' })
-  assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
+  await waitFor(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined)
   const metrics = await app.inject({ method: 'GET', url: '/metrics' })
   assert.equal(metrics.statusCode, 200)
   assert.match(metrics.body, /parascan_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/scans\/:id"/)

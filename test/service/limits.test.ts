@@ -1,18 +1,9 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { ScanService } from '../../src/http/scan-service.js'
-import { ScanLimits } from '../../src/http/scan-limits.js'
-import { ServiceMetrics } from '../../src/metrics/service-metrics.js'
-import { MemoryScanQueue } from '../../src/queue/memory-scan-queue.js'
-import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
-import { ParallelConfig } from '../../src/parallel/parallel-config.js'
-import { validateScan, planScan } from '../../src/pipeline/index.js'
 import { loadServiceConfig } from '../../src/config/service-config.js'
-import { parseApiKeys } from '../../src/config/api-keys.js'
 import type { RunningServer } from '../../src/server.js'
-import { dropPrefix, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { build, dropPrefix, realServer, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
 
 const closers: Array<() => Promise<void>> = []
 after(async () => { for (const close of closers) await close() })
@@ -24,30 +15,6 @@ function assertProblem (response: { statusCode: number, headers: Record<string, 
   assert.equal(body.code, code)
   assert.equal(body.status, status)
   return body
-}
-
-/** An app whose queue is never consumed, with the given limits and admission. */
-async function limitedApp (options: { limits?: ScanLimits, maxQueued?: number, maxQueuedPerTenant?: number, keys?: string } = {}): Promise<FastifyInstance> {
-  const store = new MemoryScanStore()
-  const queue = new MemoryScanQueue()
-  const service = new ScanService({
-    store,
-    queue,
-    planner: { validateScan, planScan },
-    context: { dataDir: tempDataDir() },
-    config: new ParallelConfig({ max_workers: 2 }, {}),
-    limits: options.limits,
-    admission: { maxQueued: options.maxQueued ?? 1000, maxQueuedPerTenant: options.maxQueuedPerTenant ?? 1000 }
-  })
-  const app = await buildApp({
-    service,
-    metrics: new ServiceMetrics(),
-    readiness: async () => {},
-    logLevel: false,
-    apiKeys: options.keys === undefined ? undefined : parseApiKeys(options.keys)
-  })
-  closers.push(async () => { await app.close(); await queue.close(); await store.close() })
-  return app
 }
 
 async function startServer (env: Record<string, string>): Promise<RunningServer> {
@@ -63,8 +30,11 @@ async function finished (app: FastifyInstance, id: string, timeoutMs = 15_000): 
   }, timeoutMs)
 }
 
-test('each request limit is a 400 PARASCAN_LIMIT_EXCEEDED naming the field and its setting; at the limit is fine', async () => {
-  const app = await limitedApp({ limits: new ScanLimits({ maxInlineRecords: 3, maxExpressionLength: 20, maxPipelineSteps: 2, maxResults: 50, scanTimeoutMs: 10_000 }) })
+test('each request limit is a 400 PARASCAN_LIMIT_EXCEEDED naming the field and its setting; at the limit is fine', async (t) => {
+  const app = await build(t, {
+    consume: false,
+    env: { PARASCAN_MAX_INLINE_RECORDS: '3', PARASCAN_MAX_EXPRESSION_LENGTH: '20', PARASCAN_MAX_PIPELINE_STEPS: '2', PARASCAN_MAX_RESULTS: '50', PARASCAN_SCAN_TIMEOUT: '10s' }
+  })
   const post = async (payload: object) => await app.inject({ method: 'POST', url: '/v1/scans', payload })
   const cases: Array<[object, string, RegExp]> = [
     [{ source: { type: 'inline', records: [1, 2, 3, 4] } }, 'source.records', /at most 3 \(PARASCAN_MAX_INLINE_RECORDS\)/],
@@ -83,8 +53,8 @@ test('each request limit is a 400 PARASCAN_LIMIT_EXCEEDED naming the field and i
   assert.equal((await post({ source: { type: 'inline', records: [1, 2, 3] }, pipeline: [{ map: 'record' }, { filter: 'record >= 1' }], max_results: 50, timeout_seconds: 10 })).statusCode, 202)
 })
 
-test('CEL parse-tree limits hold for expressions under the length limit', async () => {
-  const app = await limitedApp({ limits: new ScanLimits({ maxExpressionLength: 100_000 }) })
+test('CEL parse-tree limits hold for expressions under the length limit', async (t) => {
+  const app = await build(t, { consume: false, env: { PARASCAN_MAX_EXPRESSION_LENGTH: '100000' } })
   const deep = `${'('.repeat(200)}record${')'.repeat(200)} == 1`
   const wide = `[${Array.from({ length: 1500 }, (_, i) => i).join(',')}].size() > 0`
   for (const filter of [deep, wide]) {
@@ -93,8 +63,11 @@ test('CEL parse-tree limits hold for expressions under the length limit', async 
   }
 })
 
-test('admission: past PARASCAN_MAX_QUEUED_SCANS and the per-tenant bound, 429 with Retry-After; room again once a scan leaves the queue', async () => {
-  const app = await limitedApp({ maxQueued: 3, maxQueuedPerTenant: 2, keys: 'alpha:alpha-key-0123456789,beta:beta-key-0123456789' })
+test('admission: past PARASCAN_MAX_QUEUED_SCANS and the per-tenant bound, 429 with Retry-After; room again once a scan leaves the queue', async (t) => {
+  const app = await build(t, {
+    consume: false,
+    env: { PARASCAN_MAX_QUEUED_SCANS: '3', PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: '2', PARASCAN_API_KEYS: 'alpha:alpha-key-0123456789,beta:beta-key-0123456789' }
+  })
   const scan = { source: { type: 'range', start: 0, end: 10 } }
   const post = async (key: string) => await app.inject({ method: 'POST', url: '/v1/scans', payload: scan, headers: { authorization: `Bearer ${key}` } })
   const a1 = await post('alpha-key-0123456789')

@@ -1,19 +1,15 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
-import { buildApp } from '../../src/app.js'
-import { ScanService } from '../../src/http/scan-service.js'
-import { ServiceMetrics } from '../../src/metrics/service-metrics.js'
+import type { TestContext } from 'node:test'
 import { MemoryScanQueue } from '../../src/queue/memory-scan-queue.js'
 import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
 import { RedisScanStore } from '../../src/store/redis-scan-store.js'
-import { ParallelConfig } from '../../src/parallel/parallel-config.js'
-import { validateScan, planScan } from '../../src/pipeline/index.js'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import { emptyProgress, type ScanRecord } from '../../src/store/scan-record.js'
 import { newScanId } from '../../src/store/scan-id.js'
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import { dropPrefix, REDIS_URL, tempDataDir, uniquePrefix } from '../helpers/service-harness.js'
+import { build, dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/service-harness.js'
 
 const closers: Array<() => Promise<void>> = []
 after(async () => { for (const close of closers) await close() })
@@ -50,20 +46,18 @@ class FlakyQueue extends MemoryScanQueue {
   }
 }
 
-async function flakyApp () {
+async function flakyApp (t: TestContext) {
   const store = new FlakyStore()
   const queue = new FlakyQueue()
-  const service = new ScanService({ store, queue, planner: { validateScan, planScan }, context: { dataDir: tempDataDir() }, config: new ParallelConfig({ max_workers: 2 }, {}) })
-  const app = await buildApp({ service, metrics: new ServiceMetrics(), readiness: async () => {}, logLevel: false })
-  closers.push(async () => { await app.close(); await queue.close(); await store.close() })
+  const app = await build(t, { store, queue, consume: false })
   const post = async (key?: string) => await app.inject({
     method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 10 } }, headers: key === undefined ? {} : { 'idempotency-key': key }
   })
   return { app, store, queue, post }
 }
 
-test('a retry with the same Idempotency-Key stores and queues a scan whose first request failed after claiming the key', async () => {
-  const { app, store, queue, post } = await flakyApp()
+test('a retry with the same Idempotency-Key stores and queues a scan whose first request failed after claiming the key', async (t) => {
+  const { app, store, queue, post } = await flakyApp(t)
   store.failNextCreate = true
   const first = await post('retry-1')
   assert.equal(first.statusCode, 503)
@@ -77,8 +71,8 @@ test('a retry with the same Idempotency-Key stores and queues a scan whose first
   assert.equal((await queue.counts()).waiting, 1, 'and do not queue it twice')
 })
 
-test('a scan stored but not queued is marked failed, or, when even that fails, queued by the retry with the same Idempotency-Key', async () => {
-  const { app, store, queue, post } = await flakyApp()
+test('a scan stored but not queued is marked failed, or, when even that fails, queued by the retry with the same Idempotency-Key', async (t) => {
+  const { app, store, queue, post } = await flakyApp(t)
   queue.failNextAdd = true
   const lost = await post()
   assert.equal(lost.statusCode, 503)

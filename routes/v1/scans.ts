@@ -1,15 +1,12 @@
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { scanRequestSchema } from '../schemas/scan-request.js'
-import { resultsPageSchema, scanAcceptedSchema, scanListSchema, scanStatusNameSchema, scanStatusSchema } from '../schemas/scan-status.js'
-import { problemSchema } from '../schemas/problem.js'
-import type { ScanService } from '../src/http/scan-service.js'
-import '../src/http/api-key-auth.js'
-import { FINISHED_STATUSES } from '../src/store/scan-record.js'
+import { scanRequestSchema } from '../../schemas/scan-request.js'
+import { resultsPageSchema, scanAcceptedSchema, scanListSchema, scanStatusNameSchema, scanStatusSchema } from '../../schemas/scan-status.js'
+import { problemSchema } from '../../schemas/problem.js'
+import '../../src/http/api-key-auth.js'
+import { FINISHED_STATUSES } from '../../src/store/scan-record.js'
 
 export interface ScanRoutesOptions {
-  /** Required. */
-  service: ScanService
   /** Seconds in the Retry-After header of queued and running scans. Default: 1. */
   retryAfterSeconds?: number
 }
@@ -24,10 +21,12 @@ const queryInt = (description: string, clampAt: number) => z.string().regex(/^-?
   .transform((text) => Math.min(Number(text), clampAt)).optional().describe(description)
 
 export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, options) => {
-  const { service } = options
+  const service = app.scans
   const retryAfter = String(options.retryAfterSeconds ?? 1)
+  const links = (id: string): { self: string, results: string } => ({ self: `${app.prefix}/scans/${id}`, results: `${app.prefix}/scans/${id}/results` })
+  const withLinks = <T extends { id: string }>(scan: T): T & { links: { self: string, results: string } } => ({ ...scan, links: links(scan.id) })
 
-  app.post('/v1/scans', {
+  app.post('/scans', {
     schema: {
       operationId: 'submitScan',
       tags: ['scans'],
@@ -41,11 +40,11 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       response: { 202: scanAcceptedSchema, ...problems(400, 401, 413, 415, 422, 429, 503) }
     }
   }, async (request, reply) => {
-    const accepted = await service.submit(request.body, request.headers['idempotency-key'], request.tenant)
-    return reply.code(202).header('location', accepted.links.self).send(accepted as z.infer<typeof scanAcceptedSchema>)
+    const accepted = withLinks(await service.submit(request.body, request.headers['idempotency-key'], request.tenant))
+    return reply.code(202).header('location', accepted.links.self).send(accepted)
   })
 
-  app.get('/v1/scans', {
+  app.get('/scans', {
     schema: {
       operationId: 'listScans',
       tags: ['scans'],
@@ -60,10 +59,11 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
     }
   }, async (request) => {
     const { status, limit, cursor } = request.query
-    return await service.list({ status, limit: limit ?? 100, cursor, tenant: request.tenant })
+    const page = await service.list({ status, limit: limit ?? 100, cursor, tenant: request.tenant })
+    return { ...page, items: page.items.map(withLinks) }
   })
 
-  app.get('/v1/scans/:id', {
+  app.get('/scans/:id', {
     schema: {
       operationId: 'getScan',
       tags: ['scans'],
@@ -75,10 +75,10 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
   }, async (request, reply) => {
     const document = await service.status(request.params.id, request.tenant)
     if (!FINISHED_STATUSES.has(document.status)) reply.header('retry-after', retryAfter)
-    return document
+    return withLinks(document)
   })
 
-  app.get('/v1/scans/:id/results', {
+  app.get('/scans/:id/results', {
     schema: {
       operationId: 'getScanResults',
       tags: ['scans'],
@@ -100,7 +100,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
     return reply.type('application/json; charset=utf-8').send(page.json as unknown as z.infer<typeof resultsPageSchema>)
   })
 
-  app.post('/v1/scans/:id/cancel', {
+  app.post('/scans/:id/cancel', {
     schema: {
       operationId: 'cancelScan',
       tags: ['scans'],
@@ -110,10 +110,10 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       response: { 202: scanStatusSchema, ...problems(401, 404, 409, 429, 503) }
     }
   }, async (request, reply) => {
-    return reply.code(202).send(await service.cancel(request.params.id, request.tenant))
+    return reply.code(202).send(withLinks(await service.cancel(request.params.id, request.tenant)))
   })
 
-  app.delete('/v1/scans/:id', {
+  app.delete('/scans/:id', {
     schema: {
       operationId: 'deleteScan',
       tags: ['scans'],

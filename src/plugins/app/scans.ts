@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin'
+import { ScanService } from '../../http/scan-service.js'
+import { ScanLimits } from '../../http/scan-limits.js'
+import { validateScan, planScan } from '../../pipeline/index.js'
+import { processorCatalogue } from '../../pipeline/processor-catalogue.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Submit, status, list, results, cancel and delete, independent of HTTP. */
+    scans: ScanService
+  }
+}
+
+export default fp(async (app) => {
+  const { config } = app
+  app.decorate('scans', new ScanService({
+    store: app.store,
+    queue: app.queue,
+    planner: { validateScan, planScan },
+    context: app.scanContext(),
+    contextFor: app.scanContext,
+    config: app.parallelConfig,
+    limits: new ScanLimits({
+      maxInlineRecords: config.maxInlineRecords,
+      maxExpressionLength: config.maxExpressionLength,
+      maxPipelineSteps: config.maxPipelineSteps,
+      maxResults: config.maxResults,
+      scanTimeoutMs: config.scanTimeoutMs,
+      maxPartitions: config.maxPartitions
+    }),
+    admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
+    maxPageBytes: config.maxPageBytes
+  }))
+  const catalogue = await processorCatalogue(config.processorsDir)
+  const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
+  app.log.info({ processorsDir: config.processorsDir, processors }, `processors: ${processors.join(', ')}`)
+  for (const problem of catalogue.problems) app.log.warn({ processorsDir: config.processorsDir }, `plug-in left out: ${problem}`)
+}, { name: 'scans', dependencies: ['config', 'store', 'queue'] })

@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin'
+import type { ScanStore } from '../../store/scan-store.js'
+import { MemoryScanStore } from '../../store/memory-scan-store.js'
+import { RedisScanStore } from '../../store/redis-scan-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The store HTTP requests read and write. */
+    store: ScanStore
+    /** The store of the scans that run here (on Redis, a connection that waits for Redis instead of failing fast). */
+    consumerStore: ScanStore
+  }
+}
+
+export interface StorePluginOptions {
+  /** Used for both stores instead of the one the configuration picks. Default: memory, or Redis with REDIS_URL. */
+  store?: ScanStore
+}
+
+export default fp<StorePluginOptions>(async (app, options) => {
+  const { config, redis } = app
+  let store: ScanStore
+  let consumerStore: ScanStore
+  if (options.store !== undefined || redis === null) {
+    store = consumerStore = options.store ?? new MemoryScanStore({ retentionMs: config.retentionMs })
+  } else {
+    const shared = { keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }
+    store = new RedisScanStore({ ...shared, connection: redis.requests, subscriber: redis.subscriber.duplicate() })
+    const scans = new RedisScanStore({ ...shared, connection: redis.scans, subscriber: redis.subscriber, instanceTtlMs: config.lockDurationMs })
+    consumerStore = scans
+  }
+  app.decorate('store', store)
+  app.decorate('consumerStore', consumerStore)
+  app.addHook('onClose', async () => {
+    await Promise.all([store.close(), consumerStore === store ? undefined : consumerStore.close()])
+  })
+  if (consumerStore instanceof RedisScanStore) await consumerStore.ready()
+}, { name: 'store', dependencies: ['config', 'redis'] })
