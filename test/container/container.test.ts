@@ -109,11 +109,11 @@ async function finishedStatus (url: string, id: string): Promise<{ status: strin
   })
 }
 
-async function allResults (url: string, id: string): Promise<number[]> {
-  const items: number[] = []
+async function allResults (url: string, id: string): Promise<unknown[]> {
+  const items: unknown[] = []
   let cursor: string | undefined
   for (;;) {
-    const page = await json<{ items: number[], next_cursor?: string, complete: boolean }>(
+    const page = await json<{ items: unknown[], next_cursor?: string, complete: boolean }>(
       fetch(`${url}/v1/scans/${id}/results?limit=10000${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`))
     items.push(...page.items)
     if (page.complete) return items
@@ -195,6 +195,12 @@ describe('container image', { skip }, () => {
     const items = await allResults(url, id)
     assert.equal(items.length, 50_000)
     assert.ok(items.every((value, index) => value === index * 4))
+
+    const processors = await json<{ items: Array<{ name: string, builtin: boolean }> }>(fetch(`${url}/v1/processors`))
+    assert.deepEqual(processors.items.map((p) => [p.name, p.builtin]), [['synthetic', true], ['redact_fields', false]], 'the image ships the example plug-in in /processors')
+    const redacted = await submitScan(url, { source: { type: 'inline', records: [{ user: 'ann', email: 'a@x' }] }, pipeline: [{ processor: 'redact_fields', params: { fields: ['email'] } }] })
+    assert.equal((await finishedStatus(url, redacted)).status, 'succeeded')
+    assert.deepEqual(await allResults(url, redacted), [{ user: 'ann', email: '***' }])
 
     const slowId = await submitScan(url, { source: { type: 'range', start: 0, end: 100_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 100 } }] })
     await until('slow scan running', 30_000, async () => (await json<{ status: string }>(fetch(`${url}/v1/scans/${slowId}`))).status === 'running' || undefined)
