@@ -17,7 +17,8 @@ export const progressSchema = z.object({
 
 export const scanResultInfoSchema = z.object({
   count: z.number().int().describe('Results stored (at most max_results).'),
-  truncated: z.boolean().describe('True when max_results cut off results.')
+  truncated: z.boolean().describe('True when max_results cut off results.'),
+  partial: z.boolean().describe('True when the scan failed or was cancelled: the results are those stored before it stopped, and stay readable.')
 }).meta({ id: 'ScanResultInfo' })
 
 export const scanErrorSchema = z.object({
@@ -92,7 +93,7 @@ export const scanStatusSchema = z.object({
     finished_at: null,
     expires_at: null,
     progress: { total: 100000, processed: 40000, matched: 20000, skipped: 0, fraction: 0.4, records_per_second: 1200000, eta_seconds: 0.05 },
-    result: { count: 20000, truncated: false },
+    result: { count: 20000, truncated: false, partial: false },
     error: null,
     errors: [],
     metrics: null,
@@ -127,10 +128,11 @@ export const scanListSchema = z.object({
 export const resultsPageSchema = z.object({
   items: z.array(z.unknown()).describe('Results as plain JSON values, in source order for ordered scans.'),
   next_cursor: z.string().optional().describe('Opaque; absent only on the last page of a finished scan.'),
-  complete: z.boolean().describe('True on the last page of a finished scan.')
+  complete: z.boolean().describe('True on the last page of a finished scan.'),
+  partial: z.boolean().describe('True when the scan failed or was cancelled: its results are those stored before it stopped.')
 }).meta({
   id: 'ResultsPage',
-  examples: [{ items: [0, 4, 8], next_cursor: 'eyJhIjoiMSIsInAiOjAsIm8iOjN9', complete: false }]
+  examples: [{ items: [0, 4, 8], next_cursor: 'eyJhIjoiMSIsInAiOjAsIm8iOjN9', complete: false, partial: false }]
 })
 
 export type ScanStatusName = z.infer<typeof scanStatusNameSchema>

@@ -81,6 +81,7 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.removeContentTypeParser('text/plain')
+  for (const line of serviceConfig.deprecated) app.log.warn(line)
   try {
     await app.register(parascan, { ...options, config: serviceConfig, parallelConfig })
     await app.ready()

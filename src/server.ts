@@ -13,14 +13,14 @@ export interface RunningServer {
 
 /** Listens on HOST and PORT; when it cannot, closes the app and throws an error that names them. */
 export async function listen (app: FastifyInstance): Promise<string> {
-  const { host, port } = app.config
+  const { host, port, variables } = app.config
   try {
     return await app.listen({ port, host })
   } catch (error) {
     await app.close()
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-      throw new Error(`cannot listen on ${host}:${port} (HOST, PORT): ${(error as Error).message}`)
+      throw new Error(`cannot listen on ${host}:${port} (${variables.PARASCAN_HOST}, ${variables.PARASCAN_PORT}): ${(error as Error).message}`)
     }
     throw error
   }

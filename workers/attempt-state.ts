@@ -10,6 +10,7 @@ export class AttemptState {
   #matched = 0
   #skipped = 0
   #stored = 0
+  #written = 0
   #bytes = 0
   #truncated = false
 
@@ -39,6 +40,11 @@ export class AttemptState {
   get stored (): number { return this.#stored }
   get truncated (): boolean { return this.#truncated }
 
+  /** Results that reached the store: the count that status documents show. */
+  written (items: number): void {
+    this.#written += items
+  }
+
   /** Bytes of the pages admitted so far. */
   get bytes (): number { return this.#bytes }
 
@@ -62,21 +68,27 @@ export class AttemptState {
     return page
   }
 
+  /**
+   * Progress and the stored results. Progress events come at intervals and results as they are
+   * made, so between two events more results can be stored than the last event counted: each
+   * result stands for a processed record, so processed and matched are at least the results.
+   */
   snapshot (): { progress: Progress, result: { count: number, truncated: boolean } } {
     const elapsed = Math.max(1, Date.now() - this.startedAt) / 1000
-    const rate = this.#processed / elapsed
-    const remaining = this.#total - this.#processed
+    const processed = Math.max(this.#processed, this.#written)
+    const rate = processed / elapsed
+    const remaining = this.#total - processed
     return {
       progress: {
         total: this.#total,
-        processed: this.#processed,
-        matched: this.#matched,
+        processed,
+        matched: Math.max(this.#matched, this.#written),
         skipped: this.#skipped,
-        fraction: this.#total === 0 ? 1 : Math.min(1, this.#processed / this.#total),
+        fraction: this.#total === 0 ? 1 : Math.min(1, processed / this.#total),
         records_per_second: Math.round(rate),
         eta_seconds: remaining <= 0 ? 0 : rate > 0 ? remaining / rate : null
       },
-      result: { count: this.#stored, truncated: this.#truncated }
+      result: { count: this.#written, truncated: this.#truncated }
     }
   }
 }

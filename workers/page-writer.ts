@@ -7,21 +7,29 @@ export class PageWriter {
   readonly #append: (pages: string[]) => Promise<boolean>
   readonly #id: string
   readonly #onSuperseded: () => void
+  readonly #onWritten: (items: number) => void
   #pending: string[] = []
+  #pendingItems = 0
   #pendingBytes = 0
   #writing: Promise<void> = Promise.resolve()
   #failure: unknown
 
-  /** `append` stores pages of the attempt, false once it is superseded. */
-  constructor (id: string, append: (pages: string[]) => Promise<boolean>, onSuperseded: () => void) {
+  /**
+   * `append` stores pages of the attempt, false once it is superseded; `onWritten` hears how many
+   * results each successful append stored.
+   */
+  constructor (id: string, append: (pages: string[]) => Promise<boolean>, onSuperseded: () => void, onWritten: (items: number) => void = () => {}) {
     this.#id = id
     this.#append = append
     this.#onSuperseded = onSuperseded
+    this.#onWritten = onWritten
   }
 
-  async push (page: string): Promise<void> {
+  /** Queues a page of `items` results; waits while more than MAX_PENDING_BYTES wait to be written. */
+  async push (page: string, items = 0): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
     this.#pending.push(page)
+    this.#pendingItems += items
     this.#pendingBytes += page.length
     if (this.#pending.length === 1) this.#writing = this.#writing.then(() => this.#write())
     if (this.#pendingBytes > MAX_PENDING_BYTES) await this.#writing
@@ -40,10 +48,14 @@ export class PageWriter {
   async #write (): Promise<void> {
     if (this.#pending.length === 0 || this.#failure !== undefined) return
     const pages = this.#pending
+    const items = this.#pendingItems
     this.#pending = []
+    this.#pendingItems = 0
     this.#pendingBytes = 0
     try {
-      if (!await this.#append(pages)) {
+      if (await this.#append(pages)) {
+        this.#onWritten(items)
+      } else {
         this.#failure = new AttemptSupersededError(this.#id)
         this.#onSuperseded()
       }

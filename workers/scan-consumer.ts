@@ -147,7 +147,8 @@ export class ScanConsumer {
     }
 
     metrics.activeScans.inc()
-    const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)))
+    const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)),
+      (items) => state.written(items))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
       const snapshot = state.snapshot()
@@ -192,21 +193,23 @@ export class ScanConsumer {
           }
         },
         onBatch: async (batch: ResultBatch) => {
+          const before = state.stored
           const page = state.admit(batch, maxResults)
           if (page === undefined) return
           if (state.bytes > this.#options.maxScanResultBytes) {
             controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
             return
           }
-          await writer.push(page)
+          await writer.push(page, state.stored - before)
         }
       })
       if (summary.aggregate !== undefined) {
         for (let i = 0; i < summary.aggregate.length; i += this.#options.aggregatePageSize) {
           const rows = summary.aggregate.slice(i, i + this.#options.aggregatePageSize)
+          const before = state.stored
           const page = state.admit({ json: JSON.stringify(rows), items: rows.length }, maxResults)
           if (page !== undefined && state.bytes > this.#options.maxScanResultBytes) throw new ResultsTooLargeError(this.#options.maxScanResultBytes)
-          if (page !== undefined) await writer.push(page)
+          if (page !== undefined) await writer.push(page, state.stored - before)
         }
       }
       controller.signal.throwIfAborted()
@@ -215,16 +218,21 @@ export class ScanConsumer {
       reportProgress(jobProgress(state.snapshot().progress))
       return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
     } catch (error) {
-      await writer.settle()
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
-      if (reason instanceof AttemptSupersededError) return 'skipped'
-      const ran = workers.length > 0 ? { workers, global } : null
-      if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
-      if (shutdown.aborted) {
+      if (reason instanceof AttemptSupersededError) {
+        await writer.settle()
+        return 'skipped'
+      }
+      const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
+      if (shutdown.aborted && !stopped) {
+        await writer.settle()
         await store.release(id, attempt).catch(() => {})
         return 'handed_back'
       }
+      await writer.flush().catch(() => {})
+      const ran = workers.length > 0 ? { workers, global } : null
+      if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
       return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
     } finally {
       clearTimeout(deadline)

@@ -1,15 +1,20 @@
+import { Readable } from 'node:stream'
 import { z } from 'zod'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { scanRequestSchema } from '../../schemas/scan-request.js'
 import { resultsPageSchema, scanAcceptedSchema, scanListSchema, scanStatusNameSchema, scanStatusSchema } from '../../schemas/scan-status.js'
 import { problemSchema } from '../../schemas/problem.js'
 import '../../src/http/api-key-auth.js'
+import { prefersNdjson } from '../../src/http/prefers-ndjson.js'
 import { FINISHED_STATUSES } from '../../src/store/scan-record.js'
 
 export interface ScanRoutesOptions {
   /** Seconds in the Retry-After header of queued and running scans. Default: 1. */
   retryAfterSeconds?: number
 }
+
+/** Bytes of NDJSON buffered ahead of a slow client before the store is read again. */
+const NDJSON_BUFFER_BYTES = 1 << 20
 
 const idParams = z.object({ id: z.string().min(1).max(200).describe('Scan id.') })
 
@@ -84,8 +89,10 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       tags: ['scans'],
       summary: 'A page of results',
       description: 'Readable while the scan runs. Following next_cursor never skips or repeats an item; `complete` is true on the last ' +
-        'page of a finished scan. Results of failed or cancelled scans are not served (409). If the scan was taken over by another ' +
-        'instance after its first page was read, a cursor of the old attempt gets a 409 (read again from the first page).',
+        'page of a finished scan. Results of failed or cancelled scans stay readable and are marked `partial`. If the scan was taken ' +
+        'over by another instance after its first page was read, a cursor of the old attempt gets a 409 (read again from the first page). ' +
+        'With `Accept: application/x-ndjson`, a finished scan sends every stored result in one response, one JSON value per line ' +
+        '(`limit` and `cursor` do not apply; a scan that is still queued or running is a 409).',
       params: idParams,
       querystring: z.object({
         limit: queryInt('Items per page: default 1000; larger values are clamped to 10000; zero or negative is a 400.', 10_000)
@@ -95,8 +102,16 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       response: { 200: resultsPageSchema, ...problems(400, 401, 404, 409, 429, 503) }
     }
   }, async (request, reply) => {
+    if (prefersNdjson(request.headers.accept)) {
+      const download = await service.resultLines(request.params.id, request.tenant)
+      const body = Readable.from(download.lines, { objectMode: false, highWaterMark: NDJSON_BUFFER_BYTES })
+      return reply.type('application/x-ndjson; charset=utf-8')
+        .header('scan-status', download.status)
+        .header('results-count', String(download.count))
+        .send(body as unknown as z.infer<typeof resultsPageSchema>)
+    }
     const page = await service.results(request.params.id, request.query.limit ?? 1000, request.query.cursor, request.tenant)
-    if (!page.complete) reply.header('retry-after', retryAfter)
+    if (page.more) reply.header('retry-after', retryAfter)
     return reply.type('application/json; charset=utf-8').send(page.json as unknown as z.infer<typeof resultsPageSchema>)
   })
 

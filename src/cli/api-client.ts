@@ -9,12 +9,6 @@ export interface ScanAccepted {
   links: { self: string, results: string }
 }
 
-export interface ResultsPage {
-  items: unknown[]
-  next_cursor?: string
-  complete: boolean
-}
-
 export interface ScanList {
   items: ScanSummaryDocument[]
   next_cursor?: string
@@ -59,11 +53,25 @@ export class ApiClient {
     return this.#request('GET', `/v1/scans/${encodeURIComponent(id)}`)
   }
 
-  results (id: string, options: { limit?: number, cursor?: string } = {}): Promise<ResultsPage> {
-    const query = new URLSearchParams()
-    if (options.limit !== undefined) query.set('limit', String(options.limit))
-    if (options.cursor !== undefined) query.set('cursor', options.cursor)
-    return this.#request('GET', `/v1/scans/${encodeURIComponent(id)}/results?${query}`)
+  /** Every stored result of a finished scan as NDJSON: the response's body, its scan status and line count. */
+  async resultLines (id: string): Promise<{ status: ScanStatusName, count: number, body: AsyncIterable<Uint8Array> }> {
+    const target = `${this.url}/v1/scans/${encodeURIComponent(id)}/results`
+    const headersReceived = new AbortController()
+    const timer = setTimeout(() => headersReceived.abort(new DOMException('no answer in time', 'TimeoutError')), this.#timeoutMs)
+    let response: Response
+    try {
+      response = await fetch(target, { headers: { ...this.#authorization, accept: 'application/x-ndjson' }, signal: headersReceived.signal })
+    } catch (error) {
+      throw connectionError(this.url, headersReceived.signal.aborted ? headersReceived.signal.reason : error)
+    } finally {
+      clearTimeout(timer)
+    }
+    if (!response.ok || response.body === null) throw this.#failure(response, 'GET', target, await response.text())
+    return {
+      status: response.headers.get('scan-status') as ScanStatusName,
+      count: Number(response.headers.get('results-count')),
+      body: response.body as unknown as AsyncIterable<Uint8Array>
+    }
   }
 
   cancel (id: string): Promise<ScanStatusDocument> {
@@ -92,14 +100,18 @@ export class ApiClient {
     }
     const text = await response.text()
     if (response.ok) return (text === '' ? undefined : JSON.parse(text)) as T
+    throw this.#failure(response, method, target, text)
+  }
+
+  #failure (response: Response, method: string, target: string, text: string): Error {
     const problem = parseProblem(text)
     if (problem?.code !== undefined) {
       const detail = problem.detail ?? problem.title ?? ''
       const fields = (problem.errors ?? []).map((field) => `${field.path}: ${field.message}`).filter((text) => !detail.includes(text))
       const hint = response.status === 401 ? [this.#authorization.authorization === undefined ? 'give your key with --api-key or PARASCAN_API_KEY' : 'the key given by --api-key or PARASCAN_API_KEY was refused'] : []
-      throw Object.assign(new ApiProblemError(problem.code, [detail, ...fields, ...hint].filter((part) => part !== '').join('; ')), { statusCode: response.status, problemCode: problem.code })
+      return Object.assign(new ApiProblemError(problem.code, [detail, ...fields, ...hint].filter((part) => part !== '').join('; ')), { statusCode: response.status, problemCode: problem.code })
     }
-    throw new UnexpectedResponseError(response.status, `${method} ${target}`, text.slice(0, 200) || response.statusText)
+    return new UnexpectedResponseError(response.status, `${method} ${target}`, text.slice(0, 200) || response.statusText)
   }
 }
 

@@ -9,6 +9,7 @@ export const UsageError = createError<[string]>('PARASCAN_CLI_USAGE', '%s')
 export const ScanFileError = createError<[string, string]>('PARASCAN_CLI_SCAN_FILE', 'Cannot use scan file %s: %s')
 export const OutputFileError = createError<[string, string]>('PARASCAN_CLI_OUTPUT_FILE', 'Cannot write %s: %s')
 export const ScanFailedError = createError<[string, string, string]>('PARASCAN_CLI_SCAN_FAILED', 'Scan %s failed: %s: %s')
+export const ResultsCutShortError = createError<[string, number, number, string]>('PARASCAN_CLI_RESULTS_CUT_SHORT', 'Results of scan %s stopped after %d of %d: %s')
 export const ScanCancelledError = createError<[string, string]>('PARASCAN_CLI_SCAN_CANCELLED', 'Scan %s was cancelled: %s')
 
 /** Process exit codes; any other error exits with 1. */

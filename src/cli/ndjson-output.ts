@@ -34,23 +34,25 @@ export class NdjsonOutput {
     let text = ''
     for (const item of items) text += JSON.stringify(item) + '\n'
     this.#lines += items.length
+    await this.#write(text)
+  }
+
+  /** Writes NDJSON text as it came (any cut between lines), counting its lines. */
+  async writeChunk (chunk: Uint8Array): Promise<void> {
+    if (chunk.length === 0) return
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.#lines++
+    await this.#write(chunk)
+  }
+
+  async #write (data: string | Uint8Array): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       if (this.#error !== undefined) return reject(this.#error)
-      if (this.#stream.write(text)) return resolve()
+      if (this.#stream.write(data)) return resolve()
       const onDrain = (): void => { this.#stream.off('error', onError); resolve() }
       const onError = (error: Error): void => { this.#stream.off('drain', onDrain); reject(this.#wrap(error)) }
       this.#stream.once('drain', onDrain)
       this.#stream.once('error', onError)
     })
-  }
-
-  /** Drops what was written so far (a file starts again empty); false when that cannot be done (stdout). */
-  async restart (): Promise<boolean> {
-    if (this.#path === undefined) return false
-    await this.#close()
-    this.#stream = await this.#openPartial()
-    this.#lines = 0
-    return true
   }
 
   async commit (): Promise<void> {
@@ -61,6 +63,13 @@ export class NdjsonOutput {
     } catch (error) {
       throw this.#wrap(error as Error)
     }
+  }
+
+  /** Closes a file as `<path>.partial` (the results of a failed or cancelled scan); returns where they are. */
+  async keepPartial (): Promise<string> {
+    if (this.#path === undefined) return 'standard output'
+    await this.#close()
+    return this.#partialPath()
   }
 
   async discard (): Promise<void> {

@@ -15,8 +15,8 @@ type Json = Record<string, unknown>
 type Responses = Record<string, Json>
 
 const DESCRIPTION = `Parallel scans as a service. Submit a scan (a source of records plus a pipeline of CEL filters, maps and
-processors, or an aggregate), poll its status, and page through its results while it runs. Every error is
-application/problem+json with a stable \`code\`; validation errors list each bad field in \`errors\`.`
+processors, or an aggregate), poll its status, and page through its results while it runs or download them as NDJSON.
+Every error is application/problem+json with a stable \`code\`; validation errors list each bad field in \`errors\`.`
 
 const PROBLEM_MEDIA_TYPE = 'application/problem+json'
 const REF = '#/components/schemas/'
@@ -40,6 +40,10 @@ interface OperationDoc {
   content?: Record<string, Record<string, Json>>
 }
 
+const NDJSON = {
+  schema: { type: 'string', description: 'One JSON value per line, each followed by `\\n`: every stored result, in source order for ordered scans.' }
+}
+
 /** What each operation's responses mean, beyond ERROR_DESCRIPTIONS, and the headers they carry. */
 const OPERATIONS: Record<string, OperationDoc> = {
   submitScan: {
@@ -57,10 +61,14 @@ const OPERATIONS: Record<string, OperationDoc> = {
   },
   getScanResults: {
     responses: {
-      200: 'A page of results. `Retry-After` is set on a page after which more results can still come (the scan is queued or running).',
-      409: 'The scan failed or was cancelled, or the cursor belongs to an attempt that another instance replaced (read again from the first page).'
+      200: 'A page of results (`application/json`), or with `Accept: application/x-ndjson` every stored result of a finished scan, one JSON value ' +
+        'per line, with `Scan-Status` and `Results-Count`. `Retry-After` is set on a page that reached the last stored result while the scan ' +
+        'is queued or running (more can come).',
+      409: 'NDJSON was asked for while the scan is queued or running (read pages, or wait until it finishes), or the cursor belongs to an ' +
+        'attempt that another instance replaced (read again from the first page).'
     },
-    headers: { 200: ['Retry-After'] }
+    headers: { 200: ['Retry-After', 'Scan-Status', 'Results-Count'] },
+    content: { 200: { 'application/x-ndjson': NDJSON } }
   },
   cancelScan: {
     responses: {
@@ -80,6 +88,8 @@ const OPERATIONS: Record<string, OperationDoc> = {
 const HEADERS: Record<string, Json> = {
   'Retry-After': { description: 'Seconds to wait before asking again.', schema: { type: 'integer', minimum: 0 } },
   Location: { description: 'Path of the scan\'s status document.', schema: { type: 'string' } },
+  'Scan-Status': { description: 'NDJSON only: the status of the finished scan; `failed` and `cancelled` mean the results are partial.', schema: { type: 'string' } },
+  'Results-Count': { description: 'NDJSON only: how many lines (results) the response holds.', schema: { type: 'integer', minimum: 0 } },
   'WWW-Authenticate': { description: 'How to authenticate: `Bearer`.', schema: { type: 'string' } }
 }
 

@@ -35,7 +35,8 @@ export function decodePartitionedCursor (cursor: string): PartitionedPosition | 
  * commit log, or partitions in record order when ordered). A reader never waits on a partition
  * that has not committed unless the scan is ordered and that partition comes next.
  */
-export async function readPartitionedResults (store: ScanStore, id: string, finished: boolean, limit: number, start: PartitionedPosition): Promise<{ json: string, complete: boolean }> {
+export async function readPartitionedResults (store: ScanStore, id: string, scan: { finished: boolean, partial: boolean }, limit: number,
+  start: PartitionedPosition): Promise<{ json: string, complete: boolean, more: boolean }> {
   const position = { ...start }
   const parts: string[] = []
   let taken = 0
@@ -80,12 +81,13 @@ export async function readPartitionedResults (store: ScanStore, id: string, fini
     }
     if (stretchDone) nextStretch()
   }
-  const complete = finished && exhausted
+  const complete = scan.finished && exhausted
   const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
   return {
     json: complete
-      ? `{"items":${items},"complete":true}`
-      : `{"items":${items},"next_cursor":${JSON.stringify(encodePartitionedCursor(position))},"complete":false}`,
-    complete
+      ? `{"items":${items},"complete":true,"partial":${scan.partial}}`
+      : `{"items":${items},"next_cursor":${JSON.stringify(encodePartitionedCursor(position))},"complete":false,"partial":${scan.partial}}`,
+    complete,
+    more: !scan.finished && exhausted
   }
 }

@@ -55,6 +55,11 @@ function validationErrors (error: FastifyError): FieldError[] {
   return out
 }
 
+function unsupportedMediaType (request: FastifyRequest): string {
+  const type = request.headers['content-type']
+  return `Unsupported media type ${type === undefined ? '(no Content-Type)' : JSON.stringify(type.slice(0, 100))}: send the body as application/json`
+}
+
 /** Turns any error into RFC 9457 problem details; client errors keep their status, everything else is a 500. */
 export function toProblem (error: FastifyError & { errors?: FieldError[] }, request: FastifyRequest): Problem {
   if (hasZodFastifySchemaValidationErrors(error)) {
@@ -75,7 +80,7 @@ export function toProblem (error: FastifyError & { errors?: FieldError[] }, requ
     type: `urn:parascan:problem:${code}`,
     title: STATUS_CODES[status] ?? 'Error',
     status,
-    detail: status >= 500 && !error.code?.startsWith('PARASCAN_') ? 'Internal server error' : error.message,
+    detail: status >= 500 && !error.code?.startsWith('PARASCAN_') ? 'Internal server error' : code === 'PARASCAN_UNSUPPORTED_MEDIA_TYPE' ? unsupportedMediaType(request) : error.message,
     code,
     instance: request.url.split('?')[0]
   }

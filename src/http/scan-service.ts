@@ -12,10 +12,10 @@ import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
-import { decodePartitionedCursor, readPartitionedResults } from './partitioned-results.js'
+import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
 import { jsonDepth } from './json-depth.js'
 import {
-  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ResultsUnavailableError, ScanActiveError,
+  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
   ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
@@ -58,9 +58,25 @@ export interface ResultsPage {
   /** The JSON text of the page, ready to send. */
   json: string
   complete: boolean
+  /** The scan is queued or running and the page reached the last stored result: more can come later. */
+  more: boolean
+}
+
+export interface ResultLines {
+  status: ScanStatusName
+  /** The scan failed or was cancelled: the results are those stored before it stopped. */
+  partial: boolean
+  /** How many results the lines hold. */
+  count: number
+  /** NDJSON text, one or more whole lines at a time, read from the store as it is consumed. */
+  lines: AsyncIterable<string>
 }
 
 const PAGES_PER_READ = 16
+/** Result pages read from the store at a time for NDJSON: what one download holds in memory beside the socket's buffer. */
+const NDJSON_PAGES_PER_READ = 4
+/** Results read at a time for NDJSON of a partitioned scan. */
+const NDJSON_ITEMS_PER_READ = 2000
 /** Deepest nesting accepted in an inline record. */
 export const MAX_RECORD_DEPTH = 128
 
@@ -181,15 +197,15 @@ export class ScanService {
 
   async results (id: string, limit: number, cursor?: string, tenant?: string): Promise<ResultsPage> {
     const record = await this.#record(id, tenant)
-    if (record.status === 'failed' || record.status === 'cancelled') throw new ResultsUnavailableError(id, `was ${record.status}`)
     const finished = FINISHED_STATUSES.has(record.status)
+    const partial = isPartial(record.status)
     if (record.partitions !== undefined) {
       const start = cursor === undefined ? undefined : decodePartitionedCursor(cursor)
       if (cursor !== undefined && start === undefined) {
         const old = decodeResultCursor(cursor)
         if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
       }
-      return await readPartitionedResults(this.#options.store, id, finished, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
+      return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
     }
     const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
     if (position.attempt !== (record.attempt ?? '')) {
@@ -253,11 +269,45 @@ export class ScanService {
     const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
     return {
       json: complete
-        ? `{"items":${items},"complete":true}`
-        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false}`,
-      complete
+        ? `{"items":${items},"complete":true,"partial":${partial}}`
+        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
+      complete,
+      more: !finished && exhausted
     }
   }
+
+  /** Every stored result of a finished scan as NDJSON, read page by page as the lines are consumed. */
+  async resultLines (id: string, tenant?: string): Promise<ResultLines> {
+    const record = await this.#record(id, tenant)
+    if (!FINISHED_STATUSES.has(record.status)) throw new ScanNotFinishedError(id, record.status)
+    const count = record.result.count
+    const lines = record.partitions === undefined ? this.#lines(id, record.attempt) : this.#partitionedLines(id)
+    return { status: record.status, partial: isPartial(record.status), count, lines: checkedCount(id, lines, count) }
+  }
+
+  async * #partitionedLines (id: string): AsyncGenerator<string> {
+    let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
+    for (;;) {
+      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)
+      const { items, next_cursor: next } = JSON.parse(page.json) as { items: unknown[], next_cursor?: string }
+      if (items.length > 0) yield ndjsonLines(items)
+      if (page.complete || next === undefined) return
+      position = decodePartitionedCursor(next) as PartitionedPosition
+    }
+  }
+
+  async * #lines (id: string, attempt: string | null): AsyncGenerator<string> {
+    for (let page = 0; attempt !== null;) {
+      const pages = await this.#options.store.readPages(id, attempt, page, NDJSON_PAGES_PER_READ)
+      for (const text of pages) {
+        const items = JSON.parse(text) as unknown[]
+        if (items.length > 0) yield ndjsonLines(items)
+      }
+      if (pages.length < NDJSON_PAGES_PER_READ) break
+      page += pages.length
+    }
+  }
+
 
   /** The scan, if it exists and `tenant` may see it; a scan of another tenant is not found. */
   async #record (id: string, tenant?: string): Promise<ScanRecord> {
@@ -268,7 +318,7 @@ export class ScanService {
 
   #document (record: ScanRecord): ScanStatus {
     const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, cancelRequested: _cancel, ...fields } = record
-    return fields
+    return { ...fields, result: { ...fields.result, partial: isPartial(record.status) } }
   }
 
   #checkParallel (request: ScanRequest): void {
@@ -312,4 +362,24 @@ function decodeListCursor (cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8')
   if (!/^[0-9a-f-]{36}$/.test(id)) throw new InvalidCursorError('not a cursor returned by this service')
   return id
+}
+
+function isPartial (status: ScanStatusName): boolean {
+  return status === 'failed' || status === 'cancelled'
+}
+
+function ndjsonLines (items: unknown[]): string {
+  let lines = ''
+  for (const item of items) lines += JSON.stringify(item) + '\n'
+  return lines
+}
+
+/** Passes `lines` on, and throws at their end when they held fewer than `count` results (they went away meanwhile). */
+async function * checkedCount (id: string, lines: AsyncIterable<string>, count: number): AsyncGenerator<string> {
+  let sent = 0
+  for await (const text of lines) {
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) sent++
+    yield text
+  }
+  if (sent < count) throw new ResultsGoneError(id, sent, count)
 }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads'
-import type { ThreadExit } from './scan-session.js'
+import type { ThreadExit } from './scan-session-options.js'
 import type { WorkerMessage } from './worker-protocol.js'
 
 interface PoolThread {
@@ -80,9 +80,9 @@ export class PoolThreads {
     void this.#threads[slot]?.worker.terminate()
   }
 
-  /** Lets the process exit while the threads idle. */
-  unrefAll (): void {
-    for (const thread of this.#threads) thread?.worker.unref()
+  /** Lets the process exit while the thread idles. */
+  unref (slot: number): void {
+    this.#threads[slot]?.worker.unref()
   }
 
   async terminateAll (): Promise<void> {

@@ -2,65 +2,20 @@ import { CommitLedger } from './commit-ledger.js'
 import { CrashRecovery } from './crash-recovery.js'
 import { abortError, RecordTimeLimitError, withOffset, WorkerOutOfMemoryError } from './errors.js'
 import { subtractRanges } from './interval-set.js'
-import type { ParallelConfig } from './parallel-config.js'
 import { ProgressReporter } from './progress-reporter.js'
 import { RecordTimer } from './record-timer.js'
 import { ResultSink } from './result-sink.js'
 import { completedScan, emitFinalMetrics, type SessionResult, type SettlementInput } from './scan-settlement.js'
+import type { ScanSessionOptions, ThreadExit } from './scan-session-options.js'
 import { STAT_RECORD, type SharedScanState } from './shared-scan-state.js'
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
-import type { ErrorPolicy, MetricsCallback, OrderedWindow, ResultBatch, TaskModule } from './types.js'
 import type { ScanSpec, WorkerMessage } from './worker-protocol.js'
 
 export type { SessionResult } from './scan-settlement.js'
 
-/** Where the threads of a scan run: worker threads of a pool, or the calling thread. */
-export interface ThreadHost {
-  /** Starts slot `slot` on `spec`; its messages come back through ScanSession#onMessage. */
-  start (slot: number, spec: ScanSpec): void
-  /** Replaces the dead thread of `slot` with a new one. */
-  respawn (slot: number): void
-  /** Ends the thread of `slot` wherever it is; its exit comes back through ScanSession#onExit. */
-  stop (slot: number): void
-}
-
-/** How a thread ended. */
-export interface ThreadExit {
-  /** Exit code and error message, for error texts. */
-  reason: string
-  /** Its heap reached the pool's max_old_generation_mb. */
-  outOfMemory: boolean
-}
-
-export interface ScanSessionOptions {
-  scanId: number
-  total: number
-  moduleUrl: string
-  params: unknown
-  task: TaskModule
-  config: ParallelConfig
-  state: SharedScanState
-  host: ThreadHost
-  ordered: boolean
-  /** With `ordered`: the reorder window. Default: none (every result may be held). */
-  window?: OrderedWindow
-  onError: ErrorPolicy
-  maxErrorSamples: number
-  progressIntervalMs: number
-  /** How long threads and onBatch get after an abort or a failure before the scan settles without them. */
-  stopGraceMs: number
-  /** Longest time one record may spend in process(); 0 is no limit. */
-  recordTimeLimitMs: number
-  /** How long a thread waits for the task module to import. */
-  moduleLoadTimeoutMs: number
-  /** The heap limit of the threads, named when one runs out of memory. */
-  maxOldGenerationMb: number
-  metrics?: MetricsCallback
-  signal?: AbortSignal
-  onBatch?: (batch: ResultBatch) => void | Promise<void>
-}
+export type { ScanSessionOptions, ThreadExit, ThreadHost } from './scan-session-options.js'
 
 /**
  * One scan as seen from the main thread: seeds the deques, starts the

@@ -1,3 +1,8 @@
+/*
+ * Longer than the other engine files on purpose: it is the one layout of the
+ * memory the threads of a scan share, and every word of it is read and
+ * written only through this class.
+ */
 import type { LiveHistogram, WorkerProgress } from './types.js'
 
 /** Int32 slots per 128-byte line: every hot word gets its own line. */

@@ -4,6 +4,7 @@ import { PoolThreads } from './pool-threads.js'
 import { ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
 import { prepareScan, type PreparedScan } from './scan-options.js'
 import { SharedScanState } from './shared-scan-state.js'
+import { ThreadLeases } from './thread-leases.js'
 import { loadTaskModule } from './task-module-loader.js'
 import { runThreadScan } from './thread-scan.js'
 import type { ParallelConfigOptions, ScanOptions, ScanSummary, ScanTask, StreamOptions, TaskModule } from './types.js'
@@ -19,6 +20,14 @@ export interface WorkStealingPoolOptions {
    * @defaultValue 512
    */
   max_old_generation_mb?: number
+  /**
+   * Let scans run at once on disjoint sets of threads: a scan gets the free
+   * threads, up to its max_workers, as soon as one is free (first come,
+   * first served), so a long scan does not hold a pool shared by several
+   * tenants for itself. Off: scans run one after the other.
+   * @defaultValue false
+   */
+  concurrent_scans?: boolean
 }
 
 /** Default of WorkStealingPoolOptions.max_old_generation_mb. */
@@ -38,13 +47,12 @@ export class WorkStealingPool {
   readonly config: ParallelConfig
   readonly #threads: PoolThreads
   readonly #maxOldGenerationMb: number
-  readonly #buffer: SharedArrayBuffer
+  readonly #leases: ThreadLeases
   readonly #closing = new AbortController()
-  #tail: Promise<unknown> = Promise.resolve()
-  /** The running scan. */
-  #session: ScanSession | undefined
-  /** The running scan when it runs on the pool's threads (not the sequential scheduler's calling thread). */
-  #threadSession: ScanSession | undefined
+  /** The scans running now, with their outcome (which never rejects). */
+  readonly #running = new Map<ScanSession, Promise<unknown>>()
+  /** Which scan, and which of its slots, each pool thread serves now. */
+  readonly #owners: Array<{ session: ScanSession, slot: number } | undefined> = []
   #scanIds = 0
 
   constructor (options: WorkStealingPoolOptions = {}) {
@@ -54,12 +62,21 @@ export class WorkStealingPool {
       throw new InvalidScanOptionError(`max_old_generation_mb must be an integer >= 16, got ${String(mb)}`)
     }
     this.#maxOldGenerationMb = mb
-    this.#buffer = new SharedArrayBuffer(SharedScanState.bytesFor(this.config.max_workers))
+    if (options.concurrent_scans !== undefined && typeof options.concurrent_scans !== 'boolean') {
+      throw new InvalidScanOptionError(`concurrent_scans must be a boolean, got ${String(options.concurrent_scans)}`)
+    }
+    this.#leases = new ThreadLeases(this.config.max_workers, options.concurrent_scans ?? false)
     this.#threads = new PoolThreads({
       maxOldGenerationMb: mb,
-      onMessage: (slot, message) => this.#threadSession?.onMessage(slot, message),
-      // Exits of threads the running scan does not use are not its business.
-      onExit: (slot, exit) => this.#threadSession?.onExit(slot, exit)
+      onMessage: (thread, message) => {
+        const owner = this.#owners[thread]
+        owner?.session.onMessage(owner.slot, message)
+      },
+      // Exits of threads a scan does not use are not its business.
+      onExit: (thread, exit) => {
+        const owner = this.#owners[thread]
+        owner?.session.onExit(owner.slot, exit)
+      }
     })
   }
 
@@ -80,27 +97,25 @@ export class WorkStealingPool {
 
   /**
    * Fails the running and queued scans with PARASCAN_POOL_CLOSED and ends
-   * every thread; resolves within the running scan's stop_grace_ms and a
-   * little more, whatever its task or its onBatch does.
+   * every thread; resolves within the running scans' stop_grace_ms and a
+   * little more, whatever their tasks or their onBatch do.
    */
   async close (): Promise<void> {
     if (this.#closing.signal.aborted) return
     this.#closing.abort()
-    this.#session?.fail(new PoolClosedError())
-    await this.#tail.catch(() => {})
+    for (const session of this.#running.keys()) session.fail(new PoolClosedError())
+    await Promise.all(this.#running.values())
     await this.#threads.terminateAll()
   }
 
-  #enqueue (prepared: PreparedScan): Promise<SessionResult> {
-    const previous = this.#tail
-    const run = this.#runAfter(previous, prepared)
-    this.#tail = previous.then(async () => await run).catch(() => {})
-    return run
-  }
-
-  async #runAfter (previous: Promise<unknown>, prepared: PreparedScan): Promise<SessionResult> {
-    await this.#untilStopped(previous, prepared.options.signal)
-    return await this.#run(prepared)
+  async #enqueue (prepared: PreparedScan): Promise<SessionResult> {
+    const sequential = prepared.config.scheduler === 'sequential'
+    const lease = await this.#leases.acquire(sequential ? 0 : prepared.config.max_workers, prepared.options.signal, this.#closing.signal)
+    try {
+      return await this.#run(prepared, lease.threads)
+    } finally {
+      lease.release()
+    }
   }
 
   /** `promise`, or a rejection as soon as the scan's signal aborts or the pool closes. */
@@ -136,12 +151,15 @@ export class WorkStealingPool {
     }
   }
 
-  async #run (prepared: PreparedScan): Promise<SessionResult> {
-    const { options, config } = prepared
+  async #run (prepared: PreparedScan, threads: number[]): Promise<SessionResult> {
+    const { options } = prepared
     const task = await this.#load(prepared)
-    const sequential = config.scheduler === 'sequential'
+    if (this.#closing.signal.aborted) throw new PoolClosedError()
+    const sequential = prepared.config.scheduler === 'sequential'
+    const config = !sequential && threads.length < prepared.config.max_workers ? prepared.config.with({ max_workers: threads.length }) : prepared.config
+    const workers = sequential ? 1 : config.max_workers
     const local: { session?: ScanSession } = {}
-    const host: ThreadHost = sequential ? this.#localHost(local) : this.#threadHost()
+    const host: ThreadHost = sequential ? this.#localHost(local) : this.#threadHost(threads)
     const session = local.session = new ScanSession({
       scanId: ++this.#scanIds,
       total: prepared.total,
@@ -149,7 +167,7 @@ export class WorkStealingPool {
       params: prepared.params,
       task,
       config,
-      state: new SharedScanState(this.#buffer, sequential ? 1 : config.max_workers),
+      state: new SharedScanState(new SharedArrayBuffer(SharedScanState.bytesFor(workers)), workers),
       host,
       ordered: options.ordered ?? false,
       window: { records: options.ordered_window_records ?? ORDERED_WINDOW_RECORDS, bytes: options.ordered_window_bytes ?? ORDERED_WINDOW_BYTES },
@@ -164,15 +182,20 @@ export class WorkStealingPool {
       signal: options.signal,
       onBatch: prepared.onBatch
     })
-    if (!sequential) for (let slot = 0; slot < session.workers; slot++) this.#threads.get(slot).ref()
-    this.#session = session
-    if (!sequential) this.#threadSession = session
+    threads.forEach((thread, slot) => {
+      this.#owners[thread] = { session, slot }
+      this.#threads.get(thread).ref()
+    })
+    const outcome = session.run()
+    this.#running.set(session, outcome.catch(() => {}))
     try {
-      return await session.run()
+      return await outcome
     } finally {
-      this.#session = undefined
-      this.#threadSession = undefined
-      this.#threads.unrefAll()
+      this.#running.delete(session)
+      for (const thread of threads) {
+        this.#owners[thread] = undefined
+        this.#threads.unref(thread)
+      }
     }
   }
 
@@ -186,10 +209,10 @@ export class WorkStealingPool {
     }
   }
 
-  #threadHost (): ThreadHost {
+  #threadHost (threads: number[]): ThreadHost {
     return {
       start: (slot: number, spec: ScanSpec) => {
-        const worker = this.#threads.get(slot)
+        const worker = this.#threads.get(threads[slot])
         worker.ref()
         try {
           worker.postMessage({ type: 'scan', spec })
@@ -198,9 +221,9 @@ export class WorkStealingPool {
         }
       },
       respawn: (slot: number) => {
-        this.#threads.get(slot)
+        this.#threads.get(threads[slot])
       },
-      stop: (slot: number) => this.#threads.stop(slot)
+      stop: (slot: number) => this.#threads.stop(threads[slot])
     }
   }
 }

@@ -2,6 +2,7 @@ import type { AggregateSpec, PipelineStep, SourceSpec } from '../../schemas/scan
 import type { FieldError } from '../errors.js'
 import { celEnvironment, typedCelEnvironment, type RecordCelType } from './cel-environment.js'
 import { describeCelError } from './cel-expression.js'
+import { fileFormat } from '../sources/file-format.js'
 import { jsonBytesUpTo } from './value-size.js'
 
 /** What is known at submit time about the record that a step receives. */
@@ -69,7 +70,7 @@ export function sourceInput (source: SourceSpec): StepInput {
       return (JSON.stringify(sample)?.length ?? Infinity) <= MAX_SAMPLE_JSON ? { type, origin, sample: { value: sample } } : { type, origin }
     }
     case 'file':
-      return source.format === 'csv' ? { type: 'map', origin: 'CSV records are maps of column names to values' } : UNKNOWN
+      return fileFormat(source) === 'csv' ? { type: 'map', origin: 'CSV records are maps of column names to values' } : UNKNOWN
   }
 }
 

@@ -2,6 +2,7 @@ import { SourceFileError, withFieldErrors, type FieldError } from '../errors.js'
 import type { z } from 'zod'
 import type { fileSourceSchema } from '../../schemas/scan-request.js'
 import { readCsvHeader } from './csv-header.js'
+import { checkFileFormat, fileFormat, type FileFormat } from './file-format.js'
 import { reasonOf, resolveDataFile, type DataFile } from './data-path.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { recordIndexCache } from './record-index-cache.js'
@@ -20,7 +21,7 @@ async function header (spec: FileSourceSpec, file: DataFile): Promise<string[]> 
 
 function checkColumns (spec: FileSourceSpec, names: string[]): FieldError[] {
   if (spec.columns === undefined) return []
-  if (spec.format !== 'csv') return [{ path: 'source.columns', message: 'only CSV sources have typed columns' }]
+  if (fileFormat(spec) !== 'csv') return [{ path: 'source.columns', message: 'only CSV sources have typed columns' }]
   const known = new Set(names)
   return Object.keys(spec.columns).filter((name) => !known.has(name))
     .map((name) => ({ path: `source.columns.${name}`, message: `${spec.path} has no column ${JSON.stringify(name)}` }))
@@ -28,17 +29,20 @@ function checkColumns (spec: FileSourceSpec, names: string[]): FieldError[] {
 
 /** Submit-time checks: the path is confined and readable, typed columns exist. */
 export async function checkFileSource (spec: FileSourceSpec, dataDir: string): Promise<FieldError[]> {
+  const format = checkFileFormat(spec)
+  if (format.length > 0) return format
   const file = await resolveDataFile(dataDir, spec.path)
-  return checkColumns(spec, spec.format === 'csv' ? await header(spec, file) : [])
+  return checkColumns(spec, fileFormat(spec) === 'csv' ? await header(spec, file) : [])
 }
 
 /** Resolves the file and its record index (built once per file version, then cached). */
 export async function planFileSource (spec: FileSourceSpec, dataDir: string): Promise<{ total: number, params: FileSourceParams }> {
+  const format = fileFormat(spec) as FileFormat
   const file = await resolveDataFile(dataDir, spec.path)
-  const names = spec.format === 'csv' ? await header(spec, file) : undefined
+  const names = format === 'csv' ? await header(spec, file) : undefined
   let index
   try {
-    index = await recordIndexCache.get(file, spec.format)
+    index = await recordIndexCache.get(file, format)
   } catch (error) {
     const reason = reasonOf(error, file.realpath, spec.path)
     throw withFieldErrors(new SourceFileError(JSON.stringify(spec.path), reason), [{ path: 'source.path', message: reason }])
@@ -51,7 +55,7 @@ export async function planFileSource (spec: FileSourceSpec, dataDir: string): Pr
     total: index.count,
     params: {
       type: 'file',
-      format: spec.format,
+      format,
       path: spec.path,
       realpath: file.realpath,
       size: file.size,

@@ -110,6 +110,8 @@ if status ~= 'queued' and status ~= 'running' then return 0 end
 dequeue(KEYS[1], ARGV[5], ARGV[6])
 redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local attempt = redis.call('HGET', KEYS[1], 'attempt')
+if attempt and attempt ~= '' then redis.call('PEXPIRE', ARGV[5] .. 'scan:{' .. ARGV[6] .. '}:pages:' .. attempt, ARGV[3]) end
 return 1`
   },
   scanCancel: {

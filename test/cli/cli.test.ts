@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { freePort } from '../helpers/free-port.js'
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -72,7 +72,7 @@ test('--help describes every command and exits 0', async () => {
 
 test('submit --wait --out writes every result as NDJSON, with plain progress lines off a terminal', async () => {
   const out = join(dir, 'example.ndjson')
-  const run = await parascan(['submit', scanFile('example.json', { ...example, ordered: true }), '--wait', '--out', out, '--interval', '50', '--page-size', '4000'])
+  const run = await parascan(['submit', scanFile('example.json', { ...example, ordered: true }), '--wait', '--out', out, '--interval', '50'])
   assert.equal(run.code, 0, run.stderr)
   assert.equal(run.stdout, '')
   const lines = readFileSync(out, 'utf8').split('\n')
@@ -112,7 +112,7 @@ test('submit without --wait prints the id; status, results and list use it', asy
   const id = submitted.stdout.trim()
   assert.match(id, /^\S+$/)
 
-  const results = await parascan(['results', id, '--interval', '50', '--page-size', '1000'])
+  const results = await parascan(['results', id, '--interval', '50'])
   assert.equal(results.code, 0, results.stderr)
   const values = results.stdout.trim().split('\n').map((line) => JSON.parse(line) as number)
   assert.deepEqual(values.sort((a, b) => a - b), evenDoubled(0, 30_000))
@@ -140,7 +140,7 @@ test('submit without --wait prints the id; status, results and list use it', asy
   assert.match(gone.stderr, /^parascan: PARASCAN_SCAN_NOT_FOUND: /)
 })
 
-test('a failing scan exits with 3 and names the record offset; its results are refused in one line', async () => {
+test('a failing scan exits with 3 and names the record offset; `results` writes its partial results and exits with 3 too', async () => {
   const failing = { source: { type: 'inline', records: ['ab', 'cd', 5, 'ef'] }, pipeline: [{ map: 'size(record)' }], ordered: true }
   const out = join(dir, 'failed.ndjson')
   const run = await parascan(['submit', scanFile('failing.json', failing), '--wait', '--out', out, '--interval', '20'])
@@ -149,8 +149,16 @@ test('a failing scan exits with 3 and names the record offset; its results are r
   assert.ok(!existsSync(out) && !existsSync(out + '.partial'), 'no results file for a failed scan')
   const id = /Scan (\S+) failed/.exec(run.stderr)![1]
   const results = await parascan(['results', id])
-  assert.equal(results.code, 1)
-  assert.match(results.stderr, /^parascan: PARASCAN_RESULTS_UNAVAILABLE: .+\n$/)
+  assert.equal(results.code, 3, results.stderr)
+  const partial = results.stdout === '' ? [] : results.stdout.trim().split('\n').map((line) => JSON.parse(line) as number)
+  assert.deepEqual(partial, [2, 2].slice(0, partial.length))
+  assert.match(results.stderr, new RegExp(`^scan ${id} failed: ${partial.length} partial results written to standard output\n`))
+  assert.match(results.stderr, /^parascan: Scan \S+ failed: PARASCAN_\w+: .*offset 2\b/m)
+  const saved = await parascan(['results', id, '--out', out])
+  assert.equal(saved.code, 3)
+  assert.ok(!existsSync(out), 'the partial results are not under the complete name')
+  assert.equal(readFileSync(out + '.partial', 'utf8'), results.stdout)
+  rmSync(out + '.partial')
 })
 
 test('cancel stops a running scan; the waiting client exits with 4', async () => {
@@ -174,6 +182,12 @@ test('cancel stops a running scan; the waiting client exits with 4', async () =>
   const run = await waiting
   assert.equal(run.code, 4, run.stderr)
   assert.match(run.stderr, new RegExp(`parascan: Scan ${id} was cancelled`))
+  const results = await parascan(['results', id])
+  assert.equal(results.code, 4, results.stderr)
+  const count = JSON.parse((await parascan(['status', id, '--json'])).stdout).result.count as number
+  assert.equal(results.stdout === '' ? 0 : results.stdout.trim().split('\n').length, count)
+  assert.match(results.stderr, new RegExp(`^scan ${id} cancelled: ${count} partial results written to standard output$`, 'm'))
+  assert.match(results.stderr, new RegExp(`parascan: Scan ${id} was cancelled`))
   const again = await parascan(['cancel', id])
   assert.equal(again.code, 1)
   assert.match(again.stderr, /^parascan: PARASCAN_SCAN_FINISHED: .+\n$/)

@@ -139,7 +139,7 @@ describe('container image', { skip }, () => {
   async function start (name: string, env: Record<string, string>): Promise<string> {
     const port = await freePort()
     const container = `parascan-test-${tag}-${name}`
-    const flags = Object.entries({ PORT: String(port), HOST: '127.0.0.1', PROTO_PARALLEL_MAX_WORKERS: '2', ...env }).flatMap(([key, value]) => ['-e', `${key}=${value}`])
+    const flags = Object.entries({ PARASCAN_PORT: String(port), PARASCAN_HOST: '127.0.0.1', PROTO_PARALLEL_MAX_WORKERS: '2', ...env }).flatMap(([key, value]) => ['-e', `${key}=${value}`])
     await exec(engine!.name, [...engine!.run, '-d', '--name', container, ...flags, image])
     containers.push(container)
     const url = `http://127.0.0.1:${port}`

@@ -17,7 +17,8 @@ for (const scheduler of ['work_stealing', 'thread_pool', 'sequential'] as const)
     // Record 30 000 waits until a progress event has shown work on every slot, so the figures must move before the end.
     const timer = setTimeout(() => { Atomics.store(new Int32Array(gate), 0, 1); Atomics.notify(new Int32Array(gate), 0) }, 8000)
     try {
-      await pool.stream(total, { module, params: { blockAt: 30_000, gate, spin: 200 } }, {
+      // The sequential scheduler runs in this thread: a record there may block it only briefly.
+      await pool.stream(total, { module, params: { blockAt: 30_000, gate, spin: 200, blockMs: scheduler === 'sequential' ? 300 : 10_000 } }, {
         config: { scheduler, initial_chunk_size: 500, min_chunk_size: 100, max_chunk_size: 1000 },
         progress_interval_ms: 20,
         metrics: (event, data) => {

@@ -17,8 +17,10 @@ const SETTLE_SLACK_MS = 2_000
 const module = new URL('../fixtures/engine-task.js', import.meta.url)
 const dir = mkdtempSync(join(tmpdir(), 'parascan-property-'))
 const pool = new WorkStealingPool({ config: { max_workers: POOL_WORKERS } })
+const sharedPool = new WorkStealingPool({ config: { max_workers: POOL_WORKERS }, concurrent_scans: true })
 after(async () => {
   await pool.close()
+  await sharedPool.close()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -57,7 +59,7 @@ const cases: fc.Arbitrary<Case> = fc.record({
 
 let markers = 0
 
-async function runCase (c: Case): Promise<void> {
+async function runCase (c: Case, on = pool): Promise<void> {
   const params: EngineTaskParams = { crashAtEach: c.crashes, crashMarker: join(dir, `m${++markers}`), fetchSleepMs: c.fetchSleepMs === 0 ? undefined : c.fetchSleepMs }
   const config = { max_workers: c.workers, scheduler: c.scheduler, min_chunk_size: c.minChunk, initial_chunk_size: c.minChunk, max_chunk_size: c.maxChunk }
   const controller = new AbortController()
@@ -71,10 +73,10 @@ async function runCase (c: Case): Promise<void> {
   let outcome: unknown[] | ScanSummary | Error
   try {
     if (c.consumer === 'collect') {
-      outcome = await pool.scan(c.total, { module, params }, options).catch((error: unknown) => error as Error)
+      outcome = await on.scan(c.total, { module, params }, options).catch((error: unknown) => error as Error)
       if (Array.isArray(outcome)) delivered.push(...outcome as number[])
     } else {
-      outcome = await pool.stream(c.total, { module, params }, {
+      outcome = await on.stream(c.total, { module, params }, {
         ...options,
         onBatch: async ({ json }) => {
           delivered.push(...JSON.parse(json) as number[])
@@ -111,4 +113,11 @@ test('random scans (ordered ones with random reorder windows) with crashes, abor
     await runCase(c)
   }), { numRuns: RUNS })
   assert.equal((await pool.scan(1_000, { module })).length, 1_000)
+})
+
+test('random scans run two at a time on a pool that shares its threads keep the same promises', async () => {
+  await fc.assert(fc.asyncProperty(cases, cases, async (a, b) => {
+    await Promise.all([runCase(a, sharedPool), runCase(b, sharedPool)])
+  }), { numRuns: Math.ceil(RUNS / 2) })
+  assert.equal((await sharedPool.scan(1_000, { module })).length, 1_000)
 })

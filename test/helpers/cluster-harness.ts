@@ -22,16 +22,18 @@ export async function startInstance (env: Record<string, string>, children: Chil
     stdio: ['ignore', 'ignore', 'pipe']
   })
   children.push(child)
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000) })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const url = `http://127.0.0.1:${port}`
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`instance exited with ${child.exitCode}`)
+    if (child.exitCode !== null) throw new Error(`instance exited with ${child.exitCode}: ${stderr}`)
     try {
       return (await fetch(`${url}/readyz`)).ok ? true : undefined
     } catch {
       return undefined
     }
-  }, 30_000, 50)
+  }, 90_000, 100).catch((error: Error) => { throw new Error(`${error.message}; instance stderr: ${stderr}`) })
   return { child, url, pid: child.pid!, exited }
 }
 

@@ -29,7 +29,7 @@ export interface BuildOptions extends Omit<AppOptions, 'env'> {
 export async function build (t: { after(fn: () => Promise<void>): void }, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = await buildApp({
     ...options,
-    env: { LOG_LEVEL: 'silent', DATA_DIR: tempDataDir(), PROTO_PARALLEL_MAX_WORKERS: '2', ...options.env }
+    env: { PARASCAN_LOG_LEVEL: 'silent', PARASCAN_DATA_DIR: tempDataDir(), PROTO_PARALLEL_MAX_WORKERS: '2', ...options.env }
   })
   t.after(async () => await app.close())
   return app

@@ -68,10 +68,10 @@ test('three instances, more partitions than instances: exact ordered, unordered,
   assert.deepEqual([...items].sort((x, y) => x - y), kept)
 
   const cappedDoc = await finished(a.url, capped.id)
-  assert.deepEqual(cappedDoc.result, { count: 12345, truncated: true })
+  assert.deepEqual(cappedDoc.result, { count: 12345, truncated: true, partial: false })
   assert.deepEqual(await readAll(a.url, capped.id, 5000), Array.from({ length: 12345 }, (_, i) => i))
   const cappedUnorderedDoc = await finished(a.url, cappedUnordered.id)
-  assert.deepEqual(cappedUnorderedDoc.result, { count: 12345, truncated: true })
+  assert.deepEqual(cappedUnorderedDoc.result, { count: 12345, truncated: true, partial: false })
   const some = await readAll(b.url, cappedUnordered.id, 5000) as number[]
   assert.equal(some.length, 12345)
   assert.equal(new Set(some).size, 12345)

@@ -19,7 +19,7 @@ test('embedded: a scan over PARASCAN_PARTITION_RECORDS runs as partitions throug
   assert.deepEqual(doc.partitions, { total: 8, queued: 0, running: 0, succeeded: 8, rerun: 0 })
   assert.equal(doc.progress.processed, 20000)
   const expected = Array.from({ length: 20000 }, (_, i) => i).filter((i) => i % 3 === 0)
-  assert.deepEqual(doc.result, { count: expected.length, truncated: false })
+  assert.deepEqual(doc.result, { count: expected.length, truncated: false, partial: false })
   assert.deepEqual(await readAll(base, ordered.id), expected)
 
   const unordered = (await http(base, 'POST', '/v1/scans', { source, pipeline: [{ map: 'record * 2' }] })).json
@@ -29,13 +29,13 @@ test('embedded: a scan over PARASCAN_PARTITION_RECORDS runs as partitions throug
 
   const cappedOrdered = (await http(base, 'POST', '/v1/scans', { source, ordered: true, max_results: 6001 })).json
   const cappedDoc = await finished(base, cappedOrdered.id)
-  assert.deepEqual(cappedDoc.result, { count: 6001, truncated: true })
+  assert.deepEqual(cappedDoc.result, { count: 6001, truncated: true, partial: false })
   assert.deepEqual(await readAll(base, cappedOrdered.id), Array.from({ length: 6001 }, (_, i) => i))
 
   const cappedUnordered = (await http(base, 'POST', '/v1/scans', { source, max_results: 6001, partitions: 5 })).json
   const cappedUnorderedDoc = await finished(base, cappedUnordered.id)
   assert.equal(cappedUnorderedDoc.partitions.total, 5)
-  assert.deepEqual(cappedUnorderedDoc.result, { count: 6001, truncated: true })
+  assert.deepEqual(cappedUnorderedDoc.result, { count: 6001, truncated: true, partial: false })
   const some = await readAll(base, cappedUnordered.id) as number[]
   assert.equal(some.length, 6001)
   assert.equal(new Set(some).size, 6001)

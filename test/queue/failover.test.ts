@@ -86,7 +86,7 @@ test('an instance killed with SIGKILL mid-scan: with PARASCAN_MAX_CRASHED_ATTEMP
     return json.status === 'running' || json.status === 'queued' ? undefined : json
   }, 90_000, 100)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
-  assert.deepEqual(doc.result, { count: 40000, truncated: false })
+  assert.deepEqual(doc.result, { count: 40000, truncated: false, partial: false })
   assert.equal(doc.progress.processed, 40000)
   assert.deepEqual(await readAll(survivor.url, accepted.id), expected)
 

@@ -50,6 +50,18 @@ describe('file sources and pipelines through the HTTP API', () => {
     assert.deepEqual(run.items, expected)
   })
 
+  it('tells the file format from the extension when none is given; an unknown extension is a 400 at source.format', async () => {
+    const ndjson = await results({ source: { type: 'file', path: 'events.ndjson' }, pipeline: [{ filter: 'record.id < 3' }, { map: 'record.id' }], ordered: true })
+    assert.deepEqual(ndjson.items, [0, 1, 2])
+    const csv = await results({ source: { type: 'file', path: 'events.csv', columns: { id: 'integer' } }, pipeline: [{ filter: 'record.id % 1000 == 0' }, { map: 'record.id' }], ordered: true })
+    assert.deepEqual(csv.items, [0, 1000, 2000, 3000])
+    writeFileSync(join(server.config.dataDir, 'events.txt'), '1\n')
+    const refused = await submit({ source: { type: 'file', path: 'events.txt' } })
+    assert.equal(refused.statusCode, 400, refused.body)
+    assert.equal(refused.json().errors[0].path, 'source.format')
+    assert.match(refused.json().errors[0].message, /give "format": "ndjson" or "csv"; it cannot be told from the extension of "events.txt"/)
+  })
+
   it('aggregates a CSV file with typed columns and quoted line breaks', async () => {
     const run = await results({
       source: { type: 'file', path: 'events.csv', format: 'csv', columns: { amount: 'number' } },

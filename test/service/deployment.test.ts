@@ -89,7 +89,7 @@ test('the Dockerfile passes dockerfile-utils lint and keeps the image convention
   assert.match(ignored, /^!examples\/\*\*$/m, 'the example plug-in is built into the image')
   assert.match(runtime, /^COPY --from=build \/app\/dist\/examples\/processors\/redact-fields\.js \/processors\/$/m)
   assert.match(runtime, /^COPY examples\/processors\/package\.json \/processors\/$/m)
-  assert.match(runtime, /^ENV PROCESSORS_DIR=\/processors$/m)
+  assert.match(runtime, /^ENV PARASCAN_PROCESSORS_DIR=\/processors$/m)
   assert.match(read('docker/compose.yml'), /^ {6}- \$\{PARASCAN_PROCESSORS:-processors\}:\/processors:ro$/m, 'compose mounts a processors volume')
 })
 
@@ -101,7 +101,7 @@ test('docker-compose accepts docker/compose.yml', async (t) => {
   }
   const { stdout } = await run(binary, ['-f', root + 'docker/compose.yml', 'config'], { env: { ...process.env, PARASCAN_DATA_DIR: '/tmp' } })
   assert.match(stdout, /redis-server[\s\S]*--appendonly[\s\S]*'?yes'?[\s\S]*--maxmemory-policy[\s\S]*noeviction/)
-  assert.match(stdout, /REDIS_URL: redis:\/\/redis:6379/)
+  assert.match(stdout, /PARASCAN_REDIS_URL: redis:\/\/redis:6379/)
   assert.match(stdout, /replicas: 2/)
   assert.match(stdout, new RegExp(`build:\\s+context: ${root.replace(/\/$/, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+dockerfile: Dockerfile`), 'replicas run the image of the Dockerfile at the repository root')
   const invalid = join(mkdtempSync(join(tmpdir(), 'parascan-compose-')), 'compose.yml')

@@ -56,7 +56,7 @@ test('the seed example: 50000 results whose sum is right, metrics of every worke
   const id = await submit({ source: { type: 'range', start: 0, end: 100000 }, pipeline: [{ filter: 'record % 2 == 0' }, { map: 'record * 2' }] })
   const doc = await finished(id)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
-  assert.deepEqual(doc.result, { count: 50000, truncated: false })
+  assert.deepEqual(doc.result, { count: 50000, truncated: false, partial: false })
   assert.equal(doc.progress.processed, 100000)
   assert.equal(doc.progress.matched, 50000)
   assert.equal(doc.progress.fraction, 1)
@@ -144,7 +144,7 @@ test('live progress while running, then cancel: 202, cancelled, 409 afterwards',
 test('max_results caps what is stored, counting goes on', async () => {
   const id = await submit({ source: { type: 'range', start: 0, end: 20000 }, max_results: 1234 })
   const doc = await finished(id)
-  assert.deepEqual(doc.result, { count: 1234, truncated: true })
+  assert.deepEqual(doc.result, { count: 1234, truncated: true, partial: false })
   assert.equal(doc.progress.matched, 20000)
   const { items } = await readAll(id, 1000)
   assert.equal(items.length, 1234)
@@ -184,7 +184,10 @@ test('file sources, on_error skip samples, and a failing record names its offset
   assert.equal(typeof failed.error.code, 'string')
   assert.ok(failed.metrics.workers.length >= 1, 'a failed scan still reports what each worker did')
   assert.equal(typeof failed.metrics.global.global_feeder_depth_max, 'number')
-  assert.equal((await server.app.inject({ method: 'GET', url: `/v1/scans/${fail}/results` })).statusCode, 409)
+  const partial = (await server.app.inject({ method: 'GET', url: `/v1/scans/${fail}/results` })).json()
+  assert.equal(partial.partial, true)
+  assert.equal(partial.complete, true)
+  assert.equal(partial.items.length, failed.result.count)
 })
 
 test('retention: a finished scan expires after RETENTION', async () => {

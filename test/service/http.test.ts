@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
 import { build, waitFor } from '../helpers/service-harness.js'
 
-const app: FastifyInstance = await build({ after }, { consume: false, env: { BODY_LIMIT: '4096' } })
+const app: FastifyInstance = await build({ after }, { consume: false, env: { PARASCAN_BODY_LIMIT: '4096' } })
 
 const seedScan = {
   source: { type: 'range', start: 0, end: 100000 },
@@ -94,7 +94,9 @@ test('file paths outside DATA_DIR are a 400 at submit time', async () => {
 })
 
 test('transport errors: 415, 413, malformed JSON, unknown route', async () => {
-  assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: 'source=range', headers: { 'content-type': 'text/plain' } }), 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE')
+  const unsupported = await app.inject({ method: 'POST', url: '/v1/scans', payload: 'source=range', headers: { 'content-type': 'text/plain' } })
+  assertProblem(unsupported, 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE')
+  assert.equal(unsupported.json().detail, 'Unsupported media type "text/plain": send the body as application/json')
   assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'inline', records: 'x'.repeat(5000).split('') } } }), 413, 'PARASCAN_BODY_TOO_LARGE')
   assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: '{"source": ', headers: { 'content-type': 'application/json' } }), 400, 'PARASCAN_MALFORMED_JSON')
   assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: '', headers: { 'content-type': 'application/json' } }), 400, 'PARASCAN_MALFORMED_JSON')
@@ -137,7 +139,7 @@ test('results: limit checks, empty pages of a queued scan, bad cursors', async (
   assert.equal(typeof body.next_cursor, 'string')
 })
 
-test('cancel a queued scan: 202 then 409; delete: 204 then 404; results of a cancelled scan: 409', async () => {
+test('cancel a queued scan: 202 then 409; delete: 204 then 404; results of a cancelled scan: empty and partial', async () => {
   const { id } = (await app.inject({ method: 'POST', url: '/v1/scans', payload: seedScan })).json()
   assertProblem(await app.inject({ method: 'DELETE', url: `/v1/scans/${id}` }), 409, 'PARASCAN_SCAN_ACTIVE')
   const cancelled = await app.inject({ method: 'POST', url: `/v1/scans/${id}/cancel` })
@@ -148,7 +150,10 @@ test('cancel a queued scan: 202 then 409; delete: 204 then 404; results of a can
   const status = await app.inject({ method: 'GET', url: `/v1/scans/${id}` })
   assert.equal(status.headers['retry-after'], undefined)
   assertProblem(await app.inject({ method: 'POST', url: `/v1/scans/${id}/cancel` }), 409, 'PARASCAN_SCAN_FINISHED')
-  assertProblem(await app.inject({ method: 'GET', url: `/v1/scans/${id}/results` }), 409, 'PARASCAN_RESULTS_UNAVAILABLE')
+  const results = await app.inject({ method: 'GET', url: `/v1/scans/${id}/results` })
+  assert.equal(results.statusCode, 200)
+  assert.deepEqual(results.json(), { items: [], complete: true, partial: true })
+  assert.equal(results.headers['retry-after'], undefined)
   const removed = await app.inject({ method: 'DELETE', url: `/v1/scans/${id}` })
   assert.equal(removed.statusCode, 204)
   assert.equal(removed.body, '')

@@ -115,6 +115,8 @@ test('admission on Redis is atomic and shared by instances: concurrent submits n
 
 test('a scan past PARASCAN_SCAN_TIMEOUT or its own timeout_seconds fails with PARASCAN_SCAN_TIMEOUT; the instance goes on', async () => {
   const server = await startServer({ PARASCAN_SCAN_TIMEOUT: '600ms' })
+  // The pool's first threads start before the first scan: a scan waiting for them meanwhile would time out while queued.
+  await waitFor(async () => (await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined, 20_000)
   const slow = { source: { type: 'range', start: 0, end: 1_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }] }
   for (const [payload, limitMs] of [[slow, 600], [{ ...slow, timeout_seconds: 0.2 }, 200]] as const) {
     const accepted = await server.app.inject({ method: 'POST', url: '/v1/scans', payload })
@@ -136,6 +138,8 @@ test('a scan past PARASCAN_SCAN_TIMEOUT or its own timeout_seconds fails with PA
 test('a scan stuck inside one record (nested all macros, a billion steps) still times out, and the instance goes on', async () => {
   // A time limit that a loaded machine still meets for the small scan after it; the stuck record needs far longer.
   const server = await startServer({ PARASCAN_SCAN_TIMEOUT: '3s', PARASCAN_RECORD_TIME_LIMIT: '0' })
+  // The pool's first threads start before the first scan: a scan waiting for them meanwhile would time out while queued.
+  await waitFor(async () => (await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined, 20_000)
   const records = [{ l: [1] }, { l: Array.from({ length: 1000 }, (_, i) => i) }, { l: [2] }]
   const accepted = await server.app.inject({
     method: 'POST', url: '/v1/scans', payload: { source: { type: 'inline', records }, pipeline: [{ filter: 'record.l.all(a, record.l.all(b, record.l.all(c, a + b + c >= 0.0)))' }] }
@@ -153,7 +157,7 @@ test('PARASCAN_MAX_RESULTS caps a scan that gives no max_results', async () => {
   const accepted = await server.app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 5000 } } })
   const doc = await finished(server.app, accepted.json().id)
   assert.equal(doc.status, 'succeeded')
-  assert.deepEqual(doc.result, { count: 100, truncated: true })
+  assert.deepEqual(doc.result, { count: 100, truncated: true, partial: false })
   assert.equal(doc.progress.matched, 5000)
 })
 

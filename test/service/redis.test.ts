@@ -62,7 +62,7 @@ test('seed example on Redis, read through another instance, paging while running
   assert.equal((items as number[]).reduce((sum, x) => sum + x, 0), 2 * (49999 * 50000))
   const doc = await finished(b.url, json.id)
   assert.equal(doc.status, 'succeeded')
-  assert.deepEqual(doc.result, { count: 50000, truncated: false })
+  assert.deepEqual(doc.result, { count: 50000, truncated: false, partial: false })
   assert.equal(doc.metrics.workers.length, 2)
 
   const slow = (await http(b.url, 'POST', '/v1/scans', slowScan(20000, 60))).json

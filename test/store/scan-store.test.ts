@@ -108,3 +108,26 @@ for (const [name, make] of stores) {
     }
   })
 }
+
+test('redis store: the pages of an abandoned scan stay readable and expire with it', async () => {
+  const prefix = uniquePrefix()
+  prefixes.push(prefix)
+  const store = new RedisScanStore({ connection: new Redis(REDIS_URL), keyPrefix: prefix, retentionMs: 60_000 })
+  const redis = new Redis(REDIS_URL)
+  try {
+    await store.ready()
+    const lost = record()
+    await store.create(lost, request)
+    await store.begin(lost.id, 'a1', new Date().toISOString())
+    assert.equal(await store.appendPages(lost.id, 'a1', ['[1,2]', '[3]']), true)
+    assert.equal(await store.abandon(lost.id, { code: 'PARASCAN_SCAN_LOST', message: 'gone' }, new Date().toISOString()), true)
+    assert.deepEqual(await store.readPages(lost.id, 'a1', 0, 10), ['[1,2]', '[3]'])
+    const [, keys] = await redis.scan('0', 'MATCH', `${prefix}*pages*`, 'COUNT', 1000)
+    assert.equal(keys.length, 1)
+    const ttl = await redis.pttl(keys[0])
+    assert.ok(ttl > 0 && ttl <= 60_000, `pages key TTL ${ttl}`)
+  } finally {
+    redis.disconnect()
+    await store.close()
+  }
+})

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises'
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import type { ScanStatusDocument } from '../../../schemas/scan-status.js'
 import { ApiClient } from '../api-client.js'
 import { downloadResults } from '../download-results.js'
 import { EXIT, ScanCancelledError, ScanFailedError, ScanFileError, UsageError } from '../errors.js'
 import { NdjsonOutput } from '../ndjson-output.js'
-import { apiKeyOption, intervalOption, jsonOption, positiveInteger, urlOption, writeJson, type ClientOptions } from '../options.js'
+import { apiKeyOption, intervalOption, jsonOption, urlOption, writeJson, type ClientOptions } from '../options.js'
 import { PlainProgressLines } from '../plain-progress-lines.js'
 import { TtyProgressBar } from '../tty-progress-bar.js'
 import { waitForScan } from '../wait-for-scan.js'
@@ -16,7 +16,6 @@ interface SubmitOptions extends ClientOptions {
   out?: string
   idempotencyKey?: string
   interval: number
-  pageSize: number
   progress: boolean
 }
 
@@ -30,7 +29,6 @@ export function submitCommand (): Command {
     .option('-o, --out <file>', 'write the results to this file instead of standard output (implies --wait)')
     .option('--idempotency-key <key>', 'send an Idempotency-Key: the same key and body return the first scan')
     .addOption(intervalOption())
-    .addOption(new Option('--page-size <n>', 'results per page request').argParser(positiveInteger).default(10_000))
     .option('--no-progress', 'do not show progress while waiting')
     .addOption(jsonOption('the accepted scan, or with --wait the final status document (needs --out)'))
     .addHelpText('after', `
@@ -70,7 +68,7 @@ Example:
         status = await waitForScan(client, id, display, options.interval).finally(() => process.off('SIGINT', interrupted))
         if (options.json === true && status.status !== 'succeeded') writeJson(status)
         throwUnlessSucceeded(status)
-        await downloadResults(client, id, output, { pageSize: options.pageSize, intervalMs: options.interval })
+        await downloadResults(client, id, output, { intervalMs: options.interval })
         await output.commit()
       } catch (error) {
         await output.discard()

@@ -44,7 +44,7 @@ export default fp(async (app) => {
     for (const connection of all) connection.disconnect()
     const { host, port } = connections.requests.options
     const reason = (lastError ?? error as Error).message
-    throw new ServiceUnavailableError(`cannot reach Redis at ${host}:${port} (REDIS_URL=${redact(url)}): ${reason}`)
+    throw new ServiceUnavailableError(`cannot reach Redis at ${host}:${port} (${app.config.variables.PARASCAN_REDIS_URL}=${redact(url)}): ${reason}`)
   }
   app.decorate('redis', connections)
   app.addHook('onClose', async () => { for (const connection of all) connection.disconnect() })
