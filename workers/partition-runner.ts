@@ -10,6 +10,7 @@ import type { ScanParams } from '../src/pipeline/scan-params.js'
 import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
+import { describeScanError } from './describe-scan-error.js'
 
 export interface PartitionRunnerOptions {
   /** Required. */
@@ -164,9 +165,9 @@ export class PartitionRunner {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
       if (reason instanceof PartitionCancelledSignal) return 'cancelled'
-      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#failScan(id, describeError(reason, 0))
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#failScan(id, describeScanError(reason))
       if (shutdown.aborted) return 'handed_back'
-      return await this.#failScan(id, describeError(error, start))
+      return await this.#failScan(id, describeScanError(error, start))
     } finally {
       clearTimeout(deadline)
       clearInterval(timer)
@@ -185,19 +186,4 @@ export class PartitionRunner {
     this.#options.metrics.scans.inc({ outcome: 'failed' })
     return 'failed'
   }
-}
-
-/** The scan's error; a record's offset (and the message naming it) moves from the partition's range to the source. */
-function describeError (error: unknown, base: number): ScanErrorInfo {
-  const e = error as { code?: unknown, message?: unknown, offset?: unknown }
-  let message = typeof e?.message === 'string' ? e.message : String(error)
-  const info: ScanErrorInfo = { code: typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED', message }
-  if (typeof e?.offset === 'number' && Number.isSafeInteger(e.offset)) {
-    info.offset = e.offset + base
-    if (base !== 0) {
-      message = message.replace(new RegExp(`(offset |offsets? )${e.offset}\\b`), `$1${info.offset}`)
-      info.message = message
-    }
-  }
-  return info
 }

@@ -10,6 +10,7 @@ import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
 import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
+import { describeScanError } from './describe-scan-error.js'
 import { PartitionRunner } from './partition-runner.js'
 import { ScanFinisher } from './scan-finisher.js'
 import { partitionCount, type PartitionPolicy } from '../src/partitions/plan-partitions.js'
@@ -232,8 +233,8 @@ export class ScanConsumer {
       await writer.flush().catch(() => {})
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeError(reason), ran)
-      return await this.#end(id, attempt, state, 'failed', describeError(error), ran)
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
+      return await this.#end(id, attempt, state, 'failed', describeScanError(error), ran)
     } finally {
       clearTimeout(deadline)
       clearInterval(timer)
@@ -254,16 +255,4 @@ export class ScanConsumer {
 
 function cancelledError (): ScanErrorInfo {
   return { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled by request' }
-}
-
-function describeError (error: unknown): ScanErrorInfo {
-  const e = error as { code?: unknown, message?: unknown, offset?: unknown, cause?: { code?: unknown } }
-  // A record that failed on a limit (e.g. PARASCAN_VALUE_TOO_LARGE) fails the scan with that limit's code.
-  const causeCode = e?.code === 'PARASCAN_RECORD_FAILED' && typeof e.cause?.code === 'string' && e.cause.code.startsWith('PARASCAN_') ? e.cause.code : undefined
-  const info: ScanErrorInfo = {
-    code: causeCode ?? (typeof e?.code === 'string' ? e.code : 'PARASCAN_SCAN_FAILED'),
-    message: typeof e?.message === 'string' ? e.message : String(error)
-  }
-  if (typeof e?.offset === 'number' && Number.isSafeInteger(e.offset)) info.offset = e.offset
-  return info
 }
