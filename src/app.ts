@@ -4,6 +4,8 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { loadServiceConfig } from './config/service-config.js'
 import { ParallelConfig } from './parallel/parallel-config.js'
 import { sendProblem, toProblem } from './http/problem-details.js'
+import { clientErrorHandler } from './http/client-error.js'
+import { refuseContentEncoding } from './http/content-encoding.js'
 import config from './plugins/app/config.js'
 import redis from './plugins/app/redis.js'
 import auth from './plugins/app/auth.js'
@@ -58,13 +60,24 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
   const env = options.env ?? process.env
   const serviceConfig = loadServiceConfig(env)
   const parallelConfig = new ParallelConfig({}, env)
+  const requestTimeoutMs = serviceConfig.requestTimeoutMs
   const app = Fastify({
     logger: { level: serviceConfig.logLevel },
     bodyLimit: serviceConfig.bodyLimit,
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: serviceConfig.keepAliveTimeoutMs,
+    // Timeouts are checked this often (Node's default is every 30 s).
+    http: { headersTimeout: Math.min(serviceConfig.headersTimeoutMs, requestTimeoutMs), connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeoutMs / 4)) },
+    clientErrorHandler,
+    // Keys such as __proto__ are data: JSON.parse keeps them as own properties, which nothing here copies by assignment.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
     return503OnClosing: true,
     routerOptions: { maxParamLength: 500 },
     frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request))
   }).withTypeProvider<ZodTypeProvider>()
+  app.server.maxConnections = serviceConfig.maxConnections
+  app.addHook('onRequest', refuseContentEncoding)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.removeContentTypeParser('text/plain')

@@ -30,5 +30,29 @@ export async function listen (app: FastifyInstance): Promise<string> {
 export async function startServer (env: NodeJS.ProcessEnv = process.env, options: Omit<AppOptions, 'env'> = {}): Promise<RunningServer> {
   const app = await buildApp({ ...options, env })
   const url = await listen(app)
-  return { app, url, config: app.config, close: async () => await app.close() }
+  return { app, url, config: app.config, close: async () => await closeApp(app) }
+}
+
+/** How long after SHUTDOWN_GRACE a shutdown may wait for Redis before it drops the connections. */
+const SHUTDOWN_FENCE_MS = 2000
+
+/**
+ * `app.close()`, bounded whatever Redis does: SHUTDOWN_GRACE plus 2 s in, every Redis connection
+ * is dropped (pending commands fail), and a second later the close is over even if a client
+ * library still waits for Redis.
+ */
+export async function closeApp (app: FastifyInstance): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const fence = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      app.log.warn('Redis held the shutdown up; its connections are dropped')
+      for (const connection of Object.values(app.redis ?? {})) connection.disconnect()
+      timer = setTimeout(resolve, 1000)
+    }, app.config.shutdownGraceMs + SHUTDOWN_FENCE_MS)
+  })
+  try {
+    await Promise.race([app.close(), fence])
+  } finally {
+    clearTimeout(timer)
+  }
 }

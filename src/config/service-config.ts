@@ -90,6 +90,10 @@ export const serviceEnvSchema = z.object({
   PARASCAN_RATE_LIMIT: integer(0, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_LIMIT: integer(10, 1, 1_000_000_000),
   PARASCAN_MAX_CRASHED_ATTEMPTS: integer(1, 1, 1000),
+  PARASCAN_REQUEST_TIMEOUT: duration('30s'),
+  PARASCAN_HEADERS_TIMEOUT: duration('10s'),
+  PARASCAN_KEEP_ALIVE_TIMEOUT: duration('5s'),
+  PARASCAN_MAX_CONNECTIONS: integer(1000, 1, 1_000_000),
   PARASCAN_RECORD_TIME_LIMIT: duration('10s'),
   PARASCAN_WORKER_HEAP_MB: integer(512, 16, 65_536),
   PARASCAN_MAX_RUNNING_SCANS_PER_TENANT: integer(1, 0, 1_000_000),
@@ -177,6 +181,14 @@ export interface ServiceConfig {
   authFailureWindowMs: number
   /** Attempts of one scan that may end with their instance dead (Redis mode); at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. Env: PARASCAN_MAX_CRASHED_ATTEMPTS. */
   maxCrashedAttempts: number
+  /** Time to receive a whole request (ms); past it a 408 problem+json. Default: 30 s. Env: PARASCAN_REQUEST_TIMEOUT. */
+  requestTimeoutMs: number
+  /** Time to receive a request's headers (ms). Default: 10 s. Env: PARASCAN_HEADERS_TIMEOUT. */
+  headersTimeoutMs: number
+  /** How long an idle keep-alive connection stays open (ms). Default: 5 s. Env: PARASCAN_KEEP_ALIVE_TIMEOUT. */
+  keepAliveTimeoutMs: number
+  /** Most open HTTP connections; more are closed at once. Default: 1000. Env: PARASCAN_MAX_CONNECTIONS. */
+  maxConnections: number
   /** Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies); 0 is no limit. Default: 10 s. Env: PARASCAN_RECORD_TIME_LIMIT. */
   recordTimeLimitMs: number
   /** Heap limit of each worker thread (MiB); a thread past it fails its scan with PARASCAN_WORKER_OUT_OF_MEMORY and is replaced. Default: 512. Env: PARASCAN_WORKER_HEAP_MB. */
@@ -280,6 +292,10 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     authFailureLimit: e.PARASCAN_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: e.PARASCAN_AUTH_FAILURE_WINDOW,
     maxCrashedAttempts: e.PARASCAN_MAX_CRASHED_ATTEMPTS,
+    requestTimeoutMs: e.PARASCAN_REQUEST_TIMEOUT,
+    headersTimeoutMs: e.PARASCAN_HEADERS_TIMEOUT,
+    keepAliveTimeoutMs: e.PARASCAN_KEEP_ALIVE_TIMEOUT,
+    maxConnections: e.PARASCAN_MAX_CONNECTIONS,
     recordTimeLimitMs: e.PARASCAN_RECORD_TIME_LIMIT,
     workerHeapMb: e.PARASCAN_WORKER_HEAP_MB,
     maxRunningScansPerTenant: e.PARASCAN_MAX_RUNNING_SCANS_PER_TENANT,

@@ -4,6 +4,8 @@ import { RE2JS } from 're2js'
 export const RE2_MATCHES = 'matches_re2'
 
 const MAX_CACHED = 256
+/** Longer patterns (from record data, say) are compiled each time rather than kept. */
+const MAX_CACHED_LENGTH = 4096
 const compiled = new Map<string, RE2JS>()
 
 /** Compiles `pattern` with RE2 syntax; throws a message that names the pattern when it is not valid RE2. */
@@ -15,6 +17,7 @@ export function compileRe2 (pattern: string): RE2JS {
   } catch (error) {
     throw new Error(`invalid regular expression ${JSON.stringify(pattern.slice(0, 200))} (RE2 syntax): ${(error as Error).message}`)
   }
+  if (pattern.length > MAX_CACHED_LENGTH) return regex
   if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value as string)
   compiled.set(pattern, regex)
   return regex

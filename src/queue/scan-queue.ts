@@ -2,8 +2,6 @@ import type { ScanJobInfo } from './scan-job-summary.js'
 
 export type QueueJobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed'
 
-export const QUEUE_JOB_STATES: readonly QueueJobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed']
-
 /**
  * How a job ended: 'handed_back' puts it back in the queue for another instance (shutdown);
  * 'waiting' parks a scan's job until its partition jobs are done, then it runs again;

@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { freePort } from '../helpers/free-port.js'
+import { waitFor } from '../helpers/service-harness.js'
 import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -261,12 +262,7 @@ test('serve starts the service from the environment and stops on SIGTERM', async
   })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   try {
-    let healthy = false
-    for (let i = 0; i < 100 && !healthy; i++) {
-      healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
-      if (!healthy) await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    assert.ok(healthy, 'parascan serve answers /healthz')
+    await waitFor(async () => await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok || undefined, () => undefined), 60_000, 50)
     const run = await parascan(['submit', scanFile('serve.json', example), '--wait', '--url', `http://127.0.0.1:${port}`, '--interval', '50'])
     assert.equal(run.code, 0, run.stderr)
     assert.equal(run.stdout.trim().split('\n').length, 15000)

@@ -33,7 +33,7 @@ async function childInstance (env: Record<string, string>): Promise<{ child: Chi
     } catch {
       return undefined
     }
-  }, 15_000, 50)
+  }, 60_000, 50)
   return { child, url, exited }
 }
 

@@ -148,7 +148,7 @@ test('rate limit per tenant: 429 problem+json with Retry-After; other tenants an
   const a = as(server, KEY_A)
   for (let i = 0; i < 3; i++) assert.equal((await a('GET', '/v1/scans')).statusCode, 200)
   const limited = await a('GET', '/v1/scans')
-  assert.match(assertProblem(limited, 429, 'PARASCAN_RATE_LIMITED').detail, /at most 3 requests per 1 minute/)
+  assert.match(assertProblem(limited, 429, 'PARASCAN_RATE_LIMITED').detail, /at most 3 requests per 60 s; retry in /)
   assert.ok(Number(limited.headers['retry-after']) > 0 && Number(limited.headers['retry-after']) <= 60)
   assert.equal((await as(server, KEY_B)('GET', '/v1/scans')).statusCode, 200)
   for (let i = 0; i < 5; i++) assert.equal((await a('GET', '/healthz')).statusCode, 200)

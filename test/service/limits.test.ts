@@ -136,7 +136,8 @@ test('a scan past PARASCAN_SCAN_TIMEOUT or its own timeout_seconds fails with PA
 })
 
 test('a scan stuck inside one record (nested all macros, a billion steps) still times out, and the instance goes on', async () => {
-  const server = await startServer({ PARASCAN_SCAN_TIMEOUT: '500ms' })
+  // A time limit that a loaded machine still meets for the small scan after it; the stuck record needs far longer.
+  const server = await startServer({ PARASCAN_SCAN_TIMEOUT: '3s', PARASCAN_RECORD_TIME_LIMIT: '0' })
   // The pool's first threads start before the first scan: a scan waiting for them meanwhile would time out while queued.
   await waitFor(async () => (await server.app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined, 20_000)
   const records = [{ l: [1] }, { l: Array.from({ length: 1000 }, (_, i) => i) }, { l: [2] }]

@@ -18,6 +18,6 @@ export default fp(async (app) => {
     nameSpace: `${config.keyPrefix}:rate-limit:`,
     skipOnError: true,
     keyGenerator: (request) => request.tenant === undefined ? `ip:${request.ip}` : `tenant:${request.tenant}`,
-    errorResponseBuilder: (_request, context) => new RateLimitedError(`at most ${context.max} requests per ${context.after}`)
+    errorResponseBuilder: (_request, context) => new RateLimitedError(`at most ${context.max} requests per ${app.config.rateLimitWindowMs / 1000} s; retry in ${context.after}`)
   })
 }, { name: 'rate-limit', dependencies: ['config', 'redis'] })
