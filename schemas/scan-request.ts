@@ -17,12 +17,12 @@ export const columnTypeSchema = z.enum(['string', 'number', 'integer', 'boolean'
 
 export const fileSourceSchema = z.object({
   type: z.literal('file').describe('Source kind.'),
-  path: z.string().min(1).describe('Path relative to DATA_DIR.'),
+  path: z.string().min(1).describe('Path relative to PARASCAN_DATA_DIR.'),
   format: z.enum(['ndjson', 'csv']).optional()
     .describe('ndjson: one JSON value per line; csv: RFC 4180 with a header row. Default: from the extension (.ndjson, .jsonl, .ldjson: ndjson; .csv: csv).'),
   columns: z.record(z.string(), columnTypeSchema).optional()
     .describe('CSV only: types of named columns (other columns stay strings).')
-}).describe('A file under DATA_DIR, scanned by record offset.').meta({ id: 'FileSource' })
+}).describe('A file under PARASCAN_DATA_DIR, scanned by record offset.').meta({ id: 'FileSource' })
 
 export const sourceSchema = z.discriminatedUnion('type', [rangeSourceSchema, inlineSourceSchema, fileSourceSchema]).meta({ id: 'Source' })
 

@@ -75,7 +75,7 @@ export const scanStatusSchema = z.object({
   created_at: timestamp,
   started_at: timestamp.nullable().describe('When the (last) attempt started; null while queued.'),
   finished_at: timestamp.nullable().describe('When the scan ended; null until then.'),
-  expires_at: timestamp.nullable().describe('When the finished scan and its results are removed (RETENTION).'),
+  expires_at: timestamp.nullable().describe('When the finished scan and its results are removed (PARASCAN_RETENTION).'),
   progress: progressSchema,
   result: scanResultInfoSchema.describe('Stored results so far.'),
   error: scanErrorSchema.nullable().describe('Why the scan failed or was cancelled; null otherwise.'),

@@ -7,7 +7,7 @@ export interface FieldError {
 }
 
 export const ScanValidationError = createError<[string]>('PARASCAN_INVALID_SCAN', 'Invalid scan: %s', 400)
-export const PathOutsideDataDirError = createError<[string]>('PARASCAN_PATH_OUTSIDE_DATA_DIR', 'Path %s leads outside DATA_DIR', 400)
+export const PathOutsideDataDirError = createError<[string]>('PARASCAN_PATH_OUTSIDE_DATA_DIR', 'Path %s leads outside PARASCAN_DATA_DIR', 400)
 export const SourceFileError = createError<[string, string]>('PARASCAN_SOURCE_FILE', 'Cannot read %s: %s', 422)
 export const ScanNotFoundError = createError<[string]>('PARASCAN_SCAN_NOT_FOUND', 'Scan %s not found', 404)
 export const InvalidConfigError = createError<[string, string]>('PARASCAN_INVALID_ENVIRONMENT', 'Invalid environment variable %s: %s', 500)

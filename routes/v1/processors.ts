@@ -8,7 +8,7 @@ export const processorRoutes: FastifyPluginAsyncZod = async (app) => {
       operationId: 'listProcessors',
       tags: ['processors'],
       summary: 'List the processors that pipeline steps can use',
-      description: 'Built-in processors and the plug-ins of PROCESSORS_DIR that loaded at start, with the JSON Schema of their params.',
+      description: 'Built-in processors and the plug-ins of PARASCAN_PROCESSORS_DIR that loaded at start, with the JSON Schema of their params.',
       response: { 200: processorListSchema, 401: problemSchema, 429: problemSchema }
     }
   }, async () => ({ items: await app.scans.processors() }))

@@ -27,7 +27,7 @@ export function parseApiKeys (text: string): ApiKeyEntry[] {
     const tenant = item.slice(0, colon)
     const key = item.slice(colon + 1)
     if (!TENANT.test(tenant)) throw new Error(`entry ${index + 1}: tenant "${tenant}" must be 1 to 64 letters, digits, _ . -`)
-    if (/^\.+$/.test(tenant)) throw new Error(`entry ${index + 1}: tenant "${tenant}" is only dots; it would name a directory outside DATA_DIR`)
+    if (/^\.+$/.test(tenant)) throw new Error(`entry ${index + 1}: tenant "${tenant}" is only dots; it would name a directory outside PARASCAN_DATA_DIR`)
     if (key.startsWith('sha256:')) {
       const hex = key.slice('sha256:'.length)
       if (!HEX_DIGEST.test(hex)) throw new Error(`entry ${index + 1}: sha256: must be followed by 64 hex digits`)

@@ -82,7 +82,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
   listProcessors: { responses: { 200: 'Every processor a pipeline step can name, with the JSON Schema of its params.' } },
   getHealth: { responses: { 200: 'The process is alive.' } },
   getReadiness: { responses: { 200: 'The queue and the store are reachable and the worker threads started.', 503: 'Not ready: the problem says what is missing.' } },
-  getMetrics: { responses: { 200: 'Prometheus text exposition format.', 401: 'No METRICS_TOKEN, or a wrong one.' } }
+  getMetrics: { responses: { 200: 'Prometheus text exposition format.', 401: 'No PARASCAN_METRICS_TOKEN, or a wrong one.' } }
 }
 
 const HEADERS: Record<string, Json> = {

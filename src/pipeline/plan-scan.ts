@@ -42,7 +42,7 @@ async function checkRequest (request: ScanRequest, ctx: ScanContext): Promise<St
 
 /**
  * Submit-time checks, fast and without reading more than a CSV header: CEL expressions compile,
- * processors exist and accept their params, a file source is confined to DATA_DIR and readable.
+ * processors exist and accept their params, a file source is confined to PARASCAN_DATA_DIR and readable.
  */
 export async function validateScan (request: ScanRequest, ctx: ScanContext): Promise<void> {
   await checkRequest(request, ctx)

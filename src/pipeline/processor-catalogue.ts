@@ -9,13 +9,13 @@ export interface CatalogueEntry {
   processor: Processor
   /** File URL of the plug-in module; undefined for built-ins. */
   module?: string
-  /** File name of the plug-in inside PROCESSORS_DIR; undefined for built-ins. */
+  /** File name of the plug-in inside PARASCAN_PROCESSORS_DIR; undefined for built-ins. */
   file?: string
 }
 
 export interface ProcessorCatalogue {
   entries: Map<string, CatalogueEntry>
-  /** Why plug-in files of PROCESSORS_DIR were left out: for the operator's log (they may name server paths). */
+  /** Why plug-in files of PARASCAN_PROCESSORS_DIR were left out: for the operator's log (they may name server paths). */
   problems: string[]
 }
 
@@ -50,7 +50,7 @@ async function importWithin (module: string, ms: number): Promise<Record<string,
 async function pluginFile (realDir: string, dir: string, file: string): Promise<string> {
   const real = await realpath(join(dir, file))
   const inside = relative(realDir, real)
-  if (inside.startsWith('..') || isAbsolute(inside)) throw new Error(`links to ${real}, outside PROCESSORS_DIR`)
+  if (inside.startsWith('..') || isAbsolute(inside)) throw new Error(`links to ${real}, outside PARASCAN_PROCESSORS_DIR`)
   if (!(await stat(real)).isFile()) throw new Error('is not a regular file')
   return real
 }
@@ -65,7 +65,7 @@ export async function loadProcessorCatalogue (dir: string, options: { loadTimeou
     realDir = await realpath(dir)
     files = (await readdir(dir)).filter((file) => PLUGIN_FILE.test(file)).sort()
   } catch (error) {
-    problems.push(`PROCESSORS_DIR ${dir} cannot be read: ${(error as Error).message}`)
+    problems.push(`PARASCAN_PROCESSORS_DIR ${dir} cannot be read: ${(error as Error).message}`)
   }
   for (const file of files) {
     let exported: Record<string, unknown>

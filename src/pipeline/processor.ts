@@ -9,7 +9,7 @@ export interface ParamsSchema<P> {
 export type ParamsSchemaFactory<P> = (zod: typeof z) => ParamsSchema<P>
 
 /**
- * A named step that turns one JSON record into a JSON result. Plug-in modules in PROCESSORS_DIR
+ * A named step that turns one JSON record into a JSON result. Plug-in modules in PARASCAN_PROCESSORS_DIR
  * export these members; they are loaded once per worker thread.
  */
 export interface Processor<P = unknown> {

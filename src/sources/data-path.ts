@@ -19,7 +19,7 @@ function inside (root: string, candidate: string): boolean {
 }
 
 function outside (path: string): Error {
-  return withFieldErrors(new PathOutsideDataDirError(JSON.stringify(path)), [{ path: 'source.path', message: 'leads outside DATA_DIR' }])
+  return withFieldErrors(new PathOutsideDataDirError(JSON.stringify(path)), [{ path: 'source.path', message: 'leads outside PARASCAN_DATA_DIR' }])
 }
 
 function unreadable (path: string, reason: string): Error {
@@ -59,7 +59,7 @@ export async function resolveDataFile (dataDir: string, path: string): Promise<D
   try {
     root = await realpath(dataDir)
   } catch (error) {
-    throw unreadable(path, `DATA_DIR cannot be read: ${reasonOf(error)}`)
+    throw unreadable(path, `PARASCAN_DATA_DIR cannot be read: ${reasonOf(error)}`)
   }
   const lexical = resolve(root, path)
   if (lexical === root) throw unreadable(path, 'not a regular file')

@@ -6,7 +6,7 @@ export type ColumnType = z.infer<typeof columnTypeSchema>
 export interface FileSourceParams {
   type: 'file'
   format: 'ndjson' | 'csv'
-  /** The path as the request gave it, relative to DATA_DIR: the name used in messages. */
+  /** The path as the request gave it, relative to PARASCAN_DATA_DIR: the name used in messages. */
   path: string
   /** Absolute real path of the file. */
   realpath: string

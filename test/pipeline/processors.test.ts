@@ -14,7 +14,7 @@ const pluginDir = fileURLToPath(new URL('../../examples/processors/', import.met
 const ctx = { dataDir: '.', processorsDir: pluginDir }
 
 describe('processors', () => {
-  it('load a plug-in from PROCESSORS_DIR, check its params and run it', async () => {
+  it('load a plug-in from PARASCAN_PROCESSORS_DIR, check its params and run it', async () => {
     const records = [{ user: 'ann', email: 'a@x' }, { user: 'bob' }, 7]
     const body = { source: { type: 'inline', records }, pipeline: [{ processor: 'redact_fields', params: { fields: ['email'], drop_unmatched: true } }, { map: 'record.email' }] }
     const plan = await planScan(request(body), ctx)
@@ -24,7 +24,7 @@ describe('processors', () => {
     assert.deepEqual((await runPlan(plan)).results, ['***'])
   })
 
-  it('refuse bad plug-in params by path, and plug-ins where no PROCESSORS_DIR is set', async () => {
+  it('refuse bad plug-in params by path, and plug-ins where no PARASCAN_PROCESSORS_DIR is set', async () => {
     await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'redact_fields', params: { fields: [1] } }] }), ctx),
       (error: Error & { errors: Array<{ path: string }> }) => error.errors[0].path === 'pipeline[0].params.fields[0]')
     await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'redact_fields', params: { fields: ['a'] } }] }), { dataDir: '.' }),
@@ -93,7 +93,7 @@ describe('processors', () => {
         ['garbage.js', /garbage\.js does not export name/],
         ['hangs.js', /hangs\.js cannot be loaded: did not finish loading within 1500 ms/],
         ['zz-again.js', /zz-again\.js defines processor "good", which already exists/],
-        ['link-out.js', /link-out\.js cannot be loaded: links to .*outside\.js, outside PROCESSORS_DIR/],
+        ['link-out.js', /link-out\.js cannot be loaded: links to .*outside\.js, outside PARASCAN_PROCESSORS_DIR/],
         ['folder.js', /folder\.js cannot be loaded: is not a regular file/]
       ]
       for (const [file, pattern] of expected) assert.match(problems, pattern, file)

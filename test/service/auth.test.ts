@@ -103,10 +103,10 @@ test('a tenant sees only its own scans: another tenant gets 404 everywhere and a
   assert.equal((await a('DELETE', `/v1/scans/${id}`)).statusCode, 204)
 })
 
-test('METRICS_TOKEN protects /metrics; /admin/queues needs the admin credential (HTTP Basic), not an API key, and shows no stack traces', async () => {
+test('PARASCAN_METRICS_TOKEN protects /metrics; /admin/queues needs the admin credential (HTTP Basic), not an API key, and shows no stack traces', async () => {
   const prefix = uniquePrefix()
   prefixes.push(prefix)
-  const server = await start({ METRICS_TOKEN: 'scrape-token', REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_ADMIN_CREDENTIALS: 'ops:an-admin-password-1234' })
+  const server = await start({ PARASCAN_METRICS_TOKEN: 'scrape-token', REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_ADMIN_CREDENTIALS: 'ops:an-admin-password-1234' })
   const anonymous = as(server, undefined)
   const noToken = await anonymous('GET', '/metrics')
   assertProblem(noToken, 401, 'PARASCAN_UNAUTHORIZED')
@@ -166,7 +166,7 @@ test('the rate limit is shared by instances on one Redis', async () => {
   assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429])
 })
 
-test('file sources stay in DATA_DIR through the API (.., absolute, NUL, symbolic links, encoded dots) and, per tenant, in DATA_DIR/<tenant>', async () => {
+test('file sources stay in PARASCAN_DATA_DIR through the API (.., absolute, NUL, symbolic links, encoded dots) and, per tenant, in PARASCAN_DATA_DIR/<tenant>', async () => {
   const dataDir = tempDataDir()
   const outside = mkdtempSync(join(tmpdir(), 'parascan-outside-'))
   writeFileSync(join(outside, 'secret.ndjson'), '{"secret":1}\n')
@@ -177,7 +177,7 @@ test('file sources stay in DATA_DIR through the API (.., absolute, NUL, symbolic
   writeFileSync(join(dataDir, 'shared.ndjson'), '{"shared":1}\n')
   symlinkSync(join(outside, 'secret.ndjson'), join(dataDir, 'a', 'link-out.ndjson'))
   symlinkSync(join(dataDir, 'b', 'own.ndjson'), join(dataDir, 'a', 'link-to-b.ndjson'))
-  const server = await start({ DATA_DIR: dataDir, PARASCAN_DATA_DIR_PER_TENANT: 'true' })
+  const server = await start({ PARASCAN_DATA_DIR: dataDir, PARASCAN_DATA_DIR_PER_TENANT: 'true' })
   const a = as(server, KEY_A)
   const file = (path: string) => ({ source: { type: 'file', path, format: 'ndjson' } })
 
@@ -189,7 +189,7 @@ test('file sources stay in DATA_DIR through the API (.., absolute, NUL, symbolic
   for (const path of ['../b/own.ndjson', '../shared.ndjson', '..', join(dataDir, 'b', 'own.ndjson'), '/etc/passwd', join(outside, 'secret.ndjson'),
     'own.ndjson\u0000.txt', 'link-out.ndjson', 'link-to-b.ndjson', 'sub/../../b/own.ndjson']) {
     const body = assertProblem(await a('POST', '/v1/scans', file(path)), 400, 'PARASCAN_PATH_OUTSIDE_DATA_DIR')
-    assert.deepEqual(body.errors, [{ path: 'source.path', message: 'leads outside DATA_DIR' }], path)
+    assert.deepEqual(body.errors, [{ path: 'source.path', message: 'leads outside PARASCAN_DATA_DIR' }], path)
   }
   for (const path of ['%2e%2e/b/own.ndjson', '%2E%2E%2Fshared.ndjson', '..%2fshared.ndjson']) {
     const response = await a('POST', '/v1/scans', file(path))

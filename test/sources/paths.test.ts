@@ -33,7 +33,7 @@ describe('file source paths', () => {
   function refusedAsOutside (error: CodedError): boolean {
     assert.equal(error.code, 'PARASCAN_PATH_OUTSIDE_DATA_DIR')
     assert.equal(error.statusCode, 400)
-    assert.deepEqual(error.errors, [{ path: 'source.path', message: 'leads outside DATA_DIR' }])
+    assert.deepEqual(error.errors, [{ path: 'source.path', message: 'leads outside PARASCAN_DATA_DIR' }])
     return true
   }
 
@@ -46,7 +46,7 @@ describe('file source paths', () => {
     })
   }
 
-  it('accepts files inside DATA_DIR, also through a symbolic link that stays inside', async () => {
+  it('accepts files inside PARASCAN_DATA_DIR, also through a symbolic link that stays inside', async () => {
     await submit('ok.ndjson')
     await submit('sub/in.ndjson')
     await submit('./sub/../ok.ndjson')
@@ -71,8 +71,8 @@ describe('file source paths', () => {
     await assert.rejects(submit('locked.ndjson'), /permission denied/)
   })
 
-  it('says a missing DATA_DIR cannot be read', async () => {
+  it('says a missing PARASCAN_DATA_DIR cannot be read', async () => {
     await assert.rejects(validateScan(request({ source: { type: 'file', path: 'x.ndjson', format: 'ndjson' } }), { dataDir: join(outsideDir, 'none') }),
-      (error: CodedError) => error.code === 'PARASCAN_SOURCE_FILE' && /DATA_DIR cannot be read/.test(error.message))
+      (error: CodedError) => error.code === 'PARASCAN_SOURCE_FILE' && /PARASCAN_DATA_DIR cannot be read/.test(error.message))
   })
 })
