@@ -1,4 +1,4 @@
-import { test, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -6,31 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import type { RunningServer } from '../../src/server.js'
-import { dropPrefix, http, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { dropPrefix, http, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { serverStarter, finished, submit } from '../helpers/scan-client.js'
 import { freePort } from '../helpers/free-port.js'
 
-const closers: Array<() => Promise<void>> = []
-after(async () => { for (const close of closers.reverse()) await close() })
-
-async function start (env: Record<string, string> = {}): Promise<RunningServer> {
-  const server = await realServer(env)
-  closers.push(async () => await server.close())
-  return server
-}
-
-async function finished (base: string, id: string, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<any> {
-  return await waitFor(async () => {
-    const doc = (await http(base, 'GET', `/v1/scans/${id}`, undefined, headers)).json
-    return ['succeeded', 'failed', 'cancelled'].includes(doc.status) ? doc : undefined
-  }, timeoutMs, 50)
-}
-
-async function submit (base: string, body: unknown, headers: Record<string, string> = {}): Promise<string> {
-  const accepted = await http(base, 'POST', '/v1/scans', body, headers)
-  assert.equal(accepted.status, 202, JSON.stringify(accepted.json))
-  return accepted.json.id
-}
+const { start, onClose } = serverStarter()
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
 
@@ -40,7 +20,7 @@ async function childInstance (env: Record<string, string>): Promise<{ child: Chi
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', PROTO_PARALLEL_MAX_WORKERS: '2', DATA_DIR: tempDataDir(), ...env },
     stdio: ['ignore', 'ignore', 'pipe']
   })
-  closers.push(async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
+  onClose(async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? String(code))))
   const url = `http://127.0.0.1:${port}`
   await waitFor(async () => {
@@ -55,7 +35,7 @@ async function childInstance (env: Record<string, string>): Promise<{ child: Chi
 
 test('a scan that kills its instance is not run again: the next instance fails it with PARASCAN_INSTANCE_CRASHED and stays up (Redis)', async () => {
   const prefix = uniquePrefix()
-  closers.push(async () => await dropPrefix(prefix))
+  onClose(async () => await dropPrefix(prefix))
   const processorsDir = mkdtempSync(join(tmpdir(), 'parascan-plugins-'))
   writeFileSync(join(processorsDir, 'kill.mjs'), [
     'export const name = "kill_instance"',
@@ -79,7 +59,7 @@ test('a scan that kills its instance is not run again: the next instance fails i
 
 test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_SCANS_PER_TENANT=1) waits behind another tenant\'s scan that came later (Redis, two instances)', async () => {
   const prefix = uniquePrefix()
-  closers.push(async () => await dropPrefix(prefix))
+  onClose(async () => await dropPrefix(prefix))
   const keyA = 'tenant-a-key-0123456789'
   const keyB = 'tenant-b-key-0123456789'
   const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_API_KEYS: `a:${keyA},b:${keyB}`, PARASCAN_LOCK_DURATION: '5s' }
@@ -108,7 +88,7 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
 test('SIGTERM while Redis is gone: the instance exits within SHUTDOWN_GRACE and a few seconds; /readyz says why once (Redis)', async () => {
   const redisPort = await freePort()
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  closers.push(async () => { if (redis.exitCode === null) redis.kill('SIGKILL') })
+  onClose(async () => { if (redis.exitCode === null) redis.kill('SIGKILL') })
   await waitFor(async () => {
     const probe = new Redis(redisPort, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 })
     probe.on('error', () => {})

@@ -1,28 +1,14 @@
-import { test, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { RunningServer } from '../../src/server.js'
-import { http, realServer, tempDataDir, waitFor } from '../helpers/service-harness.js'
+import { http, tempDataDir } from '../helpers/service-harness.js'
+import { serverStarter, finished } from '../helpers/scan-client.js'
 
-const closers: Array<() => Promise<void>> = []
-after(async () => { for (const close of closers.reverse()) await close() })
-
-async function start (env: Record<string, string> = {}): Promise<RunningServer> {
-  const server = await realServer(env)
-  closers.push(async () => await server.close())
-  return server
-}
-
-async function finished (base: string, id: string, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<any> {
-  return await waitFor(async () => {
-    const doc = (await http(base, 'GET', `/v1/scans/${id}`, undefined, headers)).json
-    return ['succeeded', 'failed', 'cancelled'].includes(doc.status) ? doc : undefined
-  }, timeoutMs, 50)
-}
+const { start } = serverStarter()
 
 test('file errors name the path as given, never a server path; an unknown processor is told the known ones only', async () => {
   const dataDir = tempDataDir()

@@ -1,32 +1,12 @@
-import { test, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { RunningServer } from '../../src/server.js'
-import { http, realServer, waitFor } from '../helpers/service-harness.js'
+import { http } from '../helpers/service-harness.js'
+import { serverStarter, finished, submit } from '../helpers/scan-client.js'
 
-const closers: Array<() => Promise<void>> = []
-after(async () => { for (const close of closers.reverse()) await close() })
-
-async function start (env: Record<string, string> = {}): Promise<RunningServer> {
-  const server = await realServer(env)
-  closers.push(async () => await server.close())
-  return server
-}
-
-async function finished (base: string, id: string, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<any> {
-  return await waitFor(async () => {
-    const doc = (await http(base, 'GET', `/v1/scans/${id}`, undefined, headers)).json
-    return ['succeeded', 'failed', 'cancelled'].includes(doc.status) ? doc : undefined
-  }, timeoutMs, 50)
-}
-
-async function submit (base: string, body: unknown, headers: Record<string, string> = {}): Promise<string> {
-  const accepted = await http(base, 'POST', '/v1/scans', body, headers)
-  assert.equal(accepted.status, 202, JSON.stringify(accepted.json))
-  return accepted.json.id
-}
+const { start } = serverStarter()
 
 test('an ordered scan whose record 0 is stuck while the others make 200-character results holds a bounded number of bytes (max_results 10)', async () => {
   const processorsDir = mkdtempSync(join(tmpdir(), 'parascan-plugins-'))

@@ -1,30 +1,10 @@
-import { test, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
-import type { RunningServer } from '../../src/server.js'
-import { dropPrefix, http, realServer, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { dropPrefix, http, REDIS_URL, uniquePrefix } from '../helpers/service-harness.js'
+import { serverStarter, finished, submit } from '../helpers/scan-client.js'
 
-const closers: Array<() => Promise<void>> = []
-after(async () => { for (const close of closers.reverse()) await close() })
-
-async function start (env: Record<string, string> = {}): Promise<RunningServer> {
-  const server = await realServer(env)
-  closers.push(async () => await server.close())
-  return server
-}
-
-async function finished (base: string, id: string, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<any> {
-  return await waitFor(async () => {
-    const doc = (await http(base, 'GET', `/v1/scans/${id}`, undefined, headers)).json
-    return ['succeeded', 'failed', 'cancelled'].includes(doc.status) ? doc : undefined
-  }, timeoutMs, 50)
-}
-
-async function submit (base: string, body: unknown, headers: Record<string, string> = {}): Promise<string> {
-  const accepted = await http(base, 'POST', '/v1/scans', body, headers)
-  assert.equal(accepted.status, 202, JSON.stringify(accepted.json))
-  return accepted.json.id
-}
+const { start, onClose } = serverStarter()
 
 const doublings = (n: number, expr = 'record + record'): Array<{ map: string }> => Array.from({ length: n }, () => ({ map: expr }))
 
@@ -88,7 +68,7 @@ test('a result is measured in UTF-8 bytes against PARASCAN_MAX_RESULT_BYTES; agg
 
 test('a scan whose stored results pass PARASCAN_MAX_SCAN_RESULT_BYTES fails with PARASCAN_RESULTS_TOO_LARGE and Redis holds no more than that (Redis)', async () => {
   const prefix = uniquePrefix()
-  closers.push(async () => await dropPrefix(prefix))
+  onClose(async () => await dropPrefix(prefix))
   const limit = 256 * 1024
   const server = await start({ REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_MAX_SCAN_RESULT_BYTES: String(limit) })
   // 4,000 results of about 1 KiB: 4 MiB if nothing stopped it.
@@ -176,7 +156,7 @@ for (const mode of ['embedded', 'redis'] as const) {
     if (mode === 'redis') {
       env.REDIS_URL = REDIS_URL
       env.PARASCAN_KEY_PREFIX = uniquePrefix()
-      closers.push(async () => await dropPrefix(env.PARASCAN_KEY_PREFIX))
+      onClose(async () => await dropPrefix(env.PARASCAN_KEY_PREFIX))
     }
     const server = await start(env)
     const body = { source: { type: 'range', start: 0, end: 5 } }
