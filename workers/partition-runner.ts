@@ -7,7 +7,8 @@ import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
-import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, PartitionCrashedError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { IsolatedProcessExitError } from '../src/parallel/isolated-pool.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
@@ -37,6 +38,14 @@ export interface PartitionRunnerOptions {
   maxScanResultBytes?: number
   /** Longest time one record may spend in the pipeline (ms); 0 is no limit. Default: 0. */
   recordTimeLimitMs?: number
+  /**
+   * Runs a partition whose attempt before neither committed nor was handed back (its instance
+   * died or lost its lock) in a process of its own, so that a partition that kills its process
+   * cannot kill this instance. Default: none (such partitions run on `pool`).
+   */
+  isolatedPool?: ScanPool
+  /** Isolated runs of one partition that may end with their process dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED. Default: 1. */
+  maxCrashedAttempts?: number
 }
 
 class PartitionCancelledSignal extends Error {
@@ -49,7 +58,7 @@ class PartitionCancelledSignal extends Error {
  * in the source.
  */
 export class PartitionRunner {
-  readonly #options: Required<PartitionRunnerOptions>
+  readonly #options: Required<Omit<PartitionRunnerOptions, 'isolatedPool'>> & Pick<PartitionRunnerOptions, 'isolatedPool'>
   readonly #running = new Map<string, Set<AbortController>>()
 
   constructor (options: PartitionRunnerOptions) {
@@ -59,6 +68,7 @@ export class PartitionRunner {
       scanTimeoutMs: 3_600_000,
       maxScanResultBytes: 64 * 1024 * 1024,
       recordTimeLimitMs: 0,
+      maxCrashedAttempts: 1,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -73,14 +83,22 @@ export class PartitionRunner {
     if (running === undefined) this.#running.set(job.id, running = new Set())
     running.add(controller)
     try {
-      return await this.#run(job, controller, shutdown, reportProgress)
+      for (let crashed = 1; ; crashed++) {
+        const outcome = await this.#run(job, controller, shutdown, reportProgress)
+        if (!(outcome instanceof IsolatedProcessExitError)) return outcome
+        if (crashed >= this.#options.maxCrashedAttempts) {
+          const range = `${job.part + 1}/${job.partitions} (records ${job.start} to ${job.end - 1})`
+          return await this.#failScan(job.id, describeScanError(new PartitionCrashedError(range, outcome.exit, crashed)))
+        }
+      }
     } finally {
       running.delete(controller)
       if (running.size === 0) this.#running.delete(job.id)
     }
   }
 
-  async #run (job: PartitionJob, controller: AbortController, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> {
+  /** One attempt of the partition; an IsolatedProcessExitError when it ran in a process of its own and that process died. */
+  async #run (job: PartitionJob, controller: AbortController, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome | IsolatedProcessExitError> {
     const { store, metrics } = this.#options
     const { id, part, start, end } = job
     const attempt = randomUUID()
@@ -89,6 +107,7 @@ export class PartitionRunner {
     if (began.outcome !== 'began') return 'skipped'
     const [record, request] = await Promise.all([store.get(id), store.getRequest(id)])
     if (record === undefined || request === undefined) return 'skipped'
+    const pool = began.unsettled ? this.#options.isolatedPool ?? this.#options.pool : this.#options.pool
 
     const total = end - start
     const state = new AttemptState(total, Date.now())
@@ -116,7 +135,7 @@ export class PartitionRunner {
       const aggregating = request.aggregate !== undefined
       const params: ScanParams = { ...(plan.task.params as ScanParams), base: start, ...(aggregating ? { partial: true } : {}) }
       const maxResults = request.max_results ?? Infinity
-      const summary: ScanSummary = await this.#options.pool.stream(total, { module: plan.task.module, params }, {
+      const summary: ScanSummary = await pool.stream(total, { module: plan.task.module, params }, {
         config: this.#options.config.with(request.parallel ?? {}),
         signal: AbortSignal.any([controller.signal, shutdown]),
         ordered: plan.ordered,
@@ -166,7 +185,11 @@ export class PartitionRunner {
       if (reason instanceof AttemptSupersededError) return 'skipped'
       if (reason instanceof PartitionCancelledSignal) return 'cancelled'
       if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#failScan(id, describeScanError(reason))
-      if (shutdown.aborted) return 'handed_back'
+      if (shutdown.aborted) {
+        await store.releasePartition(id, part, attempt).catch(() => {})
+        return 'handed_back'
+      }
+      if (error instanceof IsolatedProcessExitError) return error
       return await this.#failScan(id, describeScanError(error, start))
     } finally {
       clearTimeout(deadline)

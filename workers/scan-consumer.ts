@@ -48,6 +48,8 @@ export interface ScanConsumerOptions {
   partitionPolicy?: PartitionPolicy
   /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
   instance?: string
+  /** Runs a partition whose attempt before ended with its instance dead (or its lock lost) in a process of its own. Default: none (on `pool`). */
+  isolatedPool?: ScanPool
 }
 
 function jobProgress (progress: Progress): ScanJobProgress {
@@ -61,7 +63,7 @@ class ScanCancelledSignal extends Error {
 
 /** Runs queued scans on the pool and writes their progress, results and outcome to the store. */
 export class ScanConsumer {
-  readonly #options: Required<ScanConsumerOptions>
+  readonly #options: Required<Omit<ScanConsumerOptions, 'isolatedPool'>>
   readonly #running = new Map<string, AbortController>()
   readonly #finisher: ScanFinisher
   readonly #partitions: PartitionRunner
@@ -93,7 +95,9 @@ export class ScanConsumer {
       progressIntervalMs: this.#options.progressIntervalMs,
       scanTimeoutMs: this.#options.scanTimeoutMs,
       maxScanResultBytes: this.#options.maxScanResultBytes,
-      recordTimeLimitMs: this.#options.recordTimeLimitMs
+      recordTimeLimitMs: this.#options.recordTimeLimitMs,
+      maxCrashedAttempts: this.#options.maxCrashedAttempts,
+      ...(options.isolatedPool === undefined ? {} : { isolatedPool: options.isolatedPool })
     })
   }
 

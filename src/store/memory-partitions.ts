@@ -26,9 +26,15 @@ export class MemoryPartitions {
     if (p === undefined) return { outcome: 'gone' }
     if (cancelled) return { outcome: 'cancelled' }
     if (p.state === 'committed') return { outcome: 'committed' }
+    const unsettled = p.state === 'running'
     Object.assign(p, { attempt, state: 'running', processed: 0, matched: 0, skipped: 0, pages: [] })
     p.runs++
-    return { outcome: 'began', runs: p.runs }
+    return { outcome: 'began', runs: p.runs, unsettled }
+  }
+
+  release (part: number, attempt: string): void {
+    const p = this.#current(part, attempt)
+    if (p !== undefined) p.state = 'queued'
   }
 
   #current (part: number, attempt: string): Part | undefined {

@@ -84,6 +84,10 @@ export class MemoryScanStore implements ScanStore {
     return entry === undefined ? { outcome: 'gone' } : entry.partitions.begin(part, attempt, entry.cancelRequested)
   }
 
+  async releasePartition (id: string, part: number, attempt: string): Promise<void> {
+    this.#partitioned(id)?.partitions.release(part, attempt)
+  }
+
   async appendPartitionPages (id: string, part: number, attempt: string, pages: string[]): Promise<boolean> {
     const entry = this.#partitioned(id)
     return entry !== undefined && !entry.cancelRequested && entry.partitions.append(part, attempt, pages)

@@ -38,7 +38,8 @@ export interface PartitionCommit extends PartitionCounts {
 }
 
 export type PartitionBeginResult =
-  | { outcome: 'began', runs: number }
+  /** `unsettled`: the attempt before this one neither committed nor was handed back (its instance died or lost its lock). */
+  | { outcome: 'began', runs: number, unsettled: boolean }
   /** Committed already (a duplicate delivery): nothing to do. */
   | { outcome: 'committed' }
   | { outcome: 'cancelled' }

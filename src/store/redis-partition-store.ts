@@ -13,6 +13,7 @@ const SCRIPTS = {
   partitionCommit: { numberOfKeys: 4, file: 'partition-commit' },
   partitionFinish: { numberOfKeys: 5, file: 'partition-finish' },
   partitionDrop: { numberOfKeys: 5, file: 'partition-drop' },
+  partitionRelease: { numberOfKeys: 1, file: 'partition-release' },
   resultEntry: { numberOfKeys: 3, file: 'result-entry' }
 } as const
 
@@ -54,8 +55,12 @@ export class RedisPartitionStore {
 
   async begin (id: string, part: number, attempt: string): Promise<PartitionBeginResult> {
     const k = this.#keys(id)
-    const [outcome, runs] = await this.#redis.partitionBegin(k.scan, k.parts, String(part), attempt) as [string, number?]
-    return outcome === 'began' ? { outcome, runs: Number(runs) } : { outcome: outcome as 'committed' | 'cancelled' | 'gone' }
+    const [outcome, runs, unsettled] = await this.#redis.partitionBegin(k.scan, k.parts, String(part), attempt) as [string, number?, number?]
+    return outcome === 'began' ? { outcome, runs: Number(runs), unsettled: unsettled === 1 } : { outcome: outcome as 'committed' | 'cancelled' | 'gone' }
+  }
+
+  async release (id: string, part: number, attempt: string): Promise<void> {
+    await this.#redis.partitionRelease(this.#keys(id).parts, String(part), attempt)
   }
 
   async append (id: string, part: number, attempt: string, pages: string[]): Promise<boolean> {

@@ -396,6 +396,10 @@ export class RedisScanStore implements ScanStore {
     return await this.#partitions.begin(id, part, attempt)
   }
 
+  async releasePartition (id: string, part: number, attempt: string): Promise<void> {
+    await this.#partitions.release(id, part, attempt)
+  }
+
   async appendPartitionPages (id: string, part: number, attempt: string, pages: string[]): Promise<boolean> {
     return await this.#partitions.append(id, part, attempt, pages)
   }

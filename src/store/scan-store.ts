@@ -87,6 +87,8 @@ export interface PartitionedScanStore {
   /** Turns the running attempt `attempt` of a scan into a partitioned scan; false when that attempt is no longer current. */
   planPartitions(id: string, attempt: string, layout: PartitionLayout): Promise<boolean>
   beginPartition(id: string, part: number, attempt: string): Promise<PartitionBeginResult>
+  /** The attempt stops without an outcome and its instance lives (a hand-back at shutdown): the next attempt does not take it for an unsettled one. */
+  releasePartition(id: string, part: number, attempt: string): Promise<void>
   /** Adds result pages to the attempt; they stay invisible until it commits. */
   appendPartitionPages(id: string, part: number, attempt: string, pages: string[]): Promise<boolean>
   updatePartition(id: string, part: number, attempt: string, counts: PartitionCounts): Promise<boolean>

@@ -3,6 +3,7 @@ import { ScanConsumer } from '../../../workers/scan-consumer.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
 import { ScanLostError } from '../../errors.js'
 import { instanceName } from '../../config/instance-name.js'
+import { IsolatedPool } from '../../parallel/isolated-pool.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -19,6 +20,7 @@ export interface ConsumerPluginOptions {
 /** Starts taking jobs once the whole app is ready; closing the queue stops it. */
 export default fp<ConsumerPluginOptions>(async (app, options) => {
   const { config, consumerStore: store, metrics, queue } = app
+  const isolatedPool = new IsolatedPool({ max_old_generation_mb: config.workerHeapMb })
   const consumer = new ScanConsumer({
     pool: app.pool,
     config: app.parallelConfig,
@@ -34,7 +36,8 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     recordTimeLimitMs: config.recordTimeLimitMs,
     maxRunningPerTenant: config.maxRunningScansPerTenant,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
-    instance: instanceName()
+    instance: instanceName(),
+    isolatedPool
   })
   app.decorate('consumer', consumer)
   queue.onJobLost((id) => {
