@@ -53,6 +53,7 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
       exhausted = true
       break
     }
+    if (entry.seq !== position.seq) Object.assign(position, { seq: entry.seq, page: 0, offset: 0, consumed: 0 })
     let stretchDone = position.consumed >= entry.limit
     while (!stretchDone && taken < limit) {
       const pages = await store.readEntryPages(id, entry.part, position.page, PAGES_PER_READ)

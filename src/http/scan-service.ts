@@ -5,7 +5,7 @@ import { listProcessors } from '../pipeline/processor-catalogue.js'
 import type { ProcessorInfo } from '../../schemas/processor.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
 import type { ScanQueue } from '../queue/scan-queue.js'
-import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
+import type { QueueAdmission, ScanHead, ScanStore } from '../store/scan-store.js'
 import { ScanLimits } from './scan-limits.js'
 import { emptyProgress, FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
 import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
@@ -196,10 +196,10 @@ export class ScanService {
   }
 
   async results (id: string, limit: number, cursor?: string, tenant?: string): Promise<ResultsPage> {
-    const record = await this.#record(id, tenant)
+    const record = await this.#head(id, tenant)
     const finished = FINISHED_STATUSES.has(record.status)
     const partial = isPartial(record.status)
-    if (record.partitions !== undefined) {
+    if (record.partitioned) {
       const start = cursor === undefined ? undefined : decodePartitionedCursor(cursor)
       if (cursor !== undefined && start === undefined) {
         const old = decodeResultCursor(cursor)
@@ -278,10 +278,10 @@ export class ScanService {
 
   /** Every stored result of a finished scan as NDJSON, read page by page as the lines are consumed. */
   async resultLines (id: string, tenant?: string): Promise<ResultLines> {
-    const record = await this.#record(id, tenant)
+    const record = await this.#head(id, tenant)
     if (!FINISHED_STATUSES.has(record.status)) throw new ScanNotFinishedError(id, record.status)
     const count = record.result.count
-    const lines = record.partitions === undefined ? this.#lines(id, record.attempt) : this.#partitionedLines(id)
+    const lines = !record.partitioned ? this.#lines(id, record.attempt) : this.#partitionedLines(id)
     return { status: record.status, partial: isPartial(record.status), count, lines: checkedCount(id, lines, count) }
   }
 
@@ -314,6 +314,13 @@ export class ScanService {
     const record = await this.#options.store.get(id)
     if (record === undefined || record.tenant !== tenant) throw new ScanNotFoundError(id)
     return record
+  }
+
+  /** What reading results needs of the scan, if it exists and `tenant` may see it. */
+  async #head (id: string, tenant?: string): Promise<ScanHead> {
+    const head = await this.#options.store.head(id)
+    if (head === undefined || head.tenant !== tenant) throw new ScanNotFoundError(id)
+    return head
   }
 
   #document (record: ScanRecord): ScanStatus {

@@ -10,8 +10,12 @@ interface Part extends PartitionState {
 export class MemoryPartitions {
   readonly layout: PartitionLayout
   readonly #parts: Part[]
+  /** Unordered: the commit log; ordered: the read index, by partition. Entries that admit results only. */
   readonly #log: Array<{ part: number, admitted: number }> = []
   #stored = 0
+  /** Ordered: partitions committed without a gap from 0 on, and their results. */
+  #front = 0
+  #frontBase = 0
   rows: string[] = []
 
   constructor (layout: PartitionLayout) {
@@ -63,7 +67,14 @@ export class MemoryPartitions {
     if (this.layout.mode === 'unordered') {
       const admitted = Math.max(0, Math.min(commit.count, this.layout.cap - this.#stored))
       this.#stored += admitted
-      this.#log.push({ part, admitted })
+      if (admitted > 0) this.#log.push({ part, admitted })
+    } else if (this.layout.mode === 'ordered') {
+      for (let front = this.#parts[this.#front]; front?.state === 'committed'; front = this.#parts[++this.#front]) {
+        const count = front.commit!.count
+        const admitted = Math.max(0, Math.min(count, this.layout.cap - this.#frontBase))
+        if (admitted > 0) this.#log.push({ part: this.#front, admitted })
+        this.#frontBase += count
+      }
     }
     return true
   }
@@ -73,16 +84,20 @@ export class MemoryPartitions {
   }
 
   entry (seq: number, succeeded: boolean): ResultEntry | undefined {
-    if (this.layout.mode === 'aggregate') return seq === 0 && succeeded ? { part: -1, limit: this.layout.cap } : undefined
+    if (this.layout.mode === 'aggregate') return seq === 0 && succeeded ? { seq, part: -1, limit: this.layout.cap } : undefined
     if (this.layout.mode === 'unordered') {
       const e = this.#log[seq]
-      return e === undefined ? undefined : { part: e.part, limit: e.admitted }
+      return e === undefined ? undefined : { seq, part: e.part, limit: e.admitted }
     }
-    const p = this.#parts[seq]
-    if (p?.state !== 'committed') return undefined
-    let before = 0
-    for (let j = 0; j < seq; j++) before += this.#parts[j].commit?.count ?? 0
-    return { part: seq, limit: Math.max(0, Math.min(p.commit!.count, this.layout.cap - before)) }
+    let low = 0
+    let high = this.#log.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (this.#log[middle].part < seq) low = middle + 1
+      else high = middle
+    }
+    const e = this.#log[low]
+    return e === undefined ? undefined : { seq: e.part, part: e.part, limit: e.admitted }
   }
 
   pages (part: number, from: number, count: number): string[] {

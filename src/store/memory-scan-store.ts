@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanErrorInfo } from '../../schemas/scan-status.js'
-import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
+import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanHead, ScanStore } from './scan-store.js'
 import { FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type ScanRecord } from './scan-record.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { MemoryPartitions } from './memory-partitions.js'
@@ -55,6 +55,13 @@ export class MemoryScanStore implements ScanStore {
   async get (id: string): Promise<ScanRecord | undefined> {
     const entry = this.#scans.get(id)
     return entry === undefined ? undefined : this.#view(entry)
+  }
+
+  async head (id: string): Promise<ScanHead | undefined> {
+    const entry = this.#scans.get(id)
+    if (entry === undefined) return undefined
+    const { status, tenant, attempt, result } = entry.record
+    return { status, ...(tenant === undefined ? {} : { tenant }), attempt, result: { ...result }, partitioned: entry.partitions !== undefined }
   }
 
   #view (entry: Entry): ScanRecord {

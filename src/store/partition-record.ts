@@ -56,6 +56,8 @@ export interface PartitionState extends PartitionCounts {
 
 /** A stretch of visible results: a committed partition (or the aggregate rows) and how many of its items are admitted. */
 export interface ResultEntry {
+  /** The stretch: the one asked for, or (ordered scans) the first one after it that admits results. */
+  seq: number
   /** Partition index, or -1 for the aggregate rows. */
   part: number
   /** Items admitted under max_results, from the start of the stretch. */

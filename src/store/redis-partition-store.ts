@@ -10,9 +10,9 @@ const SCRIPTS = {
   partitionBegin: { numberOfKeys: 2, file: 'partition-begin' },
   partitionAppend: { numberOfKeys: 3, file: 'partition-append' },
   partitionProgress: { numberOfKeys: 2, file: 'partition-progress' },
-  partitionCommit: { numberOfKeys: 4, file: 'partition-commit' },
-  partitionFinish: { numberOfKeys: 5, file: 'partition-finish' },
-  partitionDrop: { numberOfKeys: 5, file: 'partition-drop' },
+  partitionCommit: { numberOfKeys: 5, file: 'partition-commit' },
+  partitionFinish: { numberOfKeys: 6, file: 'partition-finish' },
+  partitionDrop: { numberOfKeys: 6, file: 'partition-drop' },
   partitionRelease: { numberOfKeys: 1, file: 'partition-release' },
   resultEntry: { numberOfKeys: 3, file: 'result-entry' }
 } as const
@@ -29,6 +29,7 @@ export class PartitionKeys {
   get log (): string { return `${this.scan}:log` }
   get rows (): string { return `${this.scan}:rows` }
   get commits (): string { return `${this.scan}:commits` }
+  get readIndex (): string { return `${this.scan}:ordered` }
   pages (part: number): string { return `${this.scan}:part:${part}` }
   attemptPages (part: number, attempt: string): string { return `${this.scan}:part:${part}:${attempt}` }
 }
@@ -76,7 +77,7 @@ export class RedisPartitionStore {
 
   async commit (id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean> {
     const k = this.#keys(id)
-    return await this.#redis.partitionCommit(k.scan, k.parts, k.log, k.commits, String(part), attempt, String(commit.count), counts(commit),
+    return await this.#redis.partitionCommit(k.scan, k.parts, k.log, k.commits, k.readIndex, String(part), attempt, String(commit.count), counts(commit),
       JSON.stringify({ errors: commit.errors, partial: commit.partial, metrics: commit.metrics, truncated: commit.truncated })) === 1
   }
 
@@ -89,20 +90,20 @@ export class RedisPartitionStore {
 
   async finish (id: string, outcome: ScanOutcome, finishedAt: string, expiresAt: string, retentionMs: number, rows: string[]): Promise<boolean> {
     const k = this.#keys(id)
-    return await this.#redis.partitionFinish(k.scan, k.parts, k.log, k.rows, k.commits, outcome.status, finishedAt, expiresAt, String(retentionMs),
+    return await this.#redis.partitionFinish(k.scan, k.parts, k.log, k.rows, k.commits, k.readIndex, outcome.status, finishedAt, expiresAt, String(retentionMs),
       JSON.stringify(outcome.progress), JSON.stringify(outcome.result), JSON.stringify(outcome.error), JSON.stringify(outcome.errors),
       JSON.stringify(outcome.metrics), ...rows) === 1
   }
 
   async drop (id: string): Promise<void> {
     const k = this.#keys(id)
-    await this.#redis.partitionDrop(k.scan, k.parts, k.log, k.rows, k.commits)
+    await this.#redis.partitionDrop(k.scan, k.parts, k.log, k.rows, k.commits, k.readIndex)
   }
 
   async resultEntry (id: string, seq: number): Promise<ResultEntry | undefined> {
     const k = this.#keys(id)
-    const entry = await this.#redis.resultEntry(k.scan, k.parts, k.log, String(seq)) as [number, number] | null
-    return entry === null ? undefined : { part: Number(entry[0]), limit: Number(entry[1]) }
+    const entry = await this.#redis.resultEntry(k.scan, k.log, k.readIndex, String(seq)) as [number, number, number] | null
+    return entry === null ? undefined : { seq: Number(entry[0]), part: Number(entry[1]), limit: Number(entry[2]) }
   }
 
   async readEntryPages (id: string, part: number, from: number, count: number): Promise<string[]> {

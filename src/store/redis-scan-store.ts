@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
+import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanHead, ScanStore } from './scan-store.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
 import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanRequest } from '../../schemas/scan-request.js'
@@ -227,6 +227,18 @@ export class RedisScanStore implements ScanStore {
   async get (id: string): Promise<ScanRecord | undefined> {
     const values = await this.#redis.hmget(this.#key(id), ...RECORD_FIELDS)
     return values[1] === null ? undefined : await this.#withPartitions(this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, values[i] ?? undefined]))))
+  }
+
+  async head (id: string): Promise<ScanHead | undefined> {
+    const [status, tenant, attempt, result, partitions] = await this.#redis.hmget(this.#key(id), 'status', 'tenant', 'attempt', 'result', 'partitions')
+    if (status === null) return undefined
+    return {
+      status: status as ScanStatusName,
+      ...(tenant === null || tenant === '' ? {} : { tenant }),
+      attempt: attempt === null || attempt === '' ? null : attempt,
+      result: JSON.parse(result ?? 'null') as ScanHead['result'],
+      partitioned: partitions !== null
+    }
   }
 
   async getRequest (id: string): Promise<ScanRequest | undefined> {

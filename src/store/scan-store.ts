@@ -31,6 +31,16 @@ export interface BeginResult {
   crashedAttempts: number
 }
 
+/** What reading results needs of a scan: its own fields, read without the partition counters (so in O(1), whatever its partitions). */
+export interface ScanHead {
+  status: ScanStatusName
+  tenant?: string
+  attempt: string | null
+  /** As last stored: final once the scan has finished. */
+  result: { count: number, truncated: boolean }
+  partitioned: boolean
+}
+
 export interface ListOptions {
   status?: ScanStatusName
   /** Only scans of this tenant. */
@@ -49,6 +59,7 @@ export interface ScanStore extends PartitionedScanStore {
   /** Creates a queued scan, unless `admission` is given and the queue is full (in all or for the record's tenant). */
   create(record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome>
   get(id: string): Promise<ScanRecord | undefined>
+  head(id: string): Promise<ScanHead | undefined>
   getRequest(id: string): Promise<ScanRequest | undefined>
   /** Newest first. */
   list(options: ListOptions): Promise<ScanRecord[]>
@@ -97,7 +108,7 @@ export interface PartitionedScanStore {
   partitionStates(id: string): Promise<PartitionState[]>
   /** Ends a running partitioned scan (first caller wins); `rows` are the pages of an aggregate's final rows. */
   finishPartitioned(id: string, outcome: ScanOutcome, finishedAt: string, rows: string[]): Promise<boolean>
-  /** The `seq`-th stretch of visible results, or undefined when it is not (yet) there. */
+  /** The `seq`-th stretch of visible results (ordered scans: the first from `seq` on that admits results), or undefined when it is not (yet) there. */
   resultEntry(id: string, seq: number): Promise<ResultEntry | undefined>
   /** Pages `from`..`from+count-1` of a stretch. */
   readEntryPages(id: string, part: number, from: number, count: number): Promise<string[]>

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis'
 import { freePort } from '../helpers/free-port.js'
 import { dropPrefix, http, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
 import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
+import { redisReady } from '../helpers/redis-server.js'
 
 const children: ChildProcess[] = []
 const dir = mkdtempSync(join(tmpdir(), 'parascan-redis-'))
@@ -23,18 +24,7 @@ async function startRedis (port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
     '--appendfsync', 'always', '--save', '', '--daemonize', 'no'], { stdio: 'ignore' })
   children.push(child)
-  await waitFor(async () => {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-    probe.on('error', () => {})
-    try {
-      await probe.connect()
-      return await probe.ping() === 'PONG' ? true : undefined
-    } catch {
-      return undefined
-    } finally {
-      probe.disconnect()
-    }
-  }, 10_000, 50)
+  await redisReady(port)
   return child
 }
 

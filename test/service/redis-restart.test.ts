@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { freePort } from '../helpers/free-port.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import type { RunningServer } from '../../src/server.js'
 import { realServer, waitFor } from '../helpers/service-harness.js'
+import { redisReady } from '../helpers/redis-server.js'
 
 const servers: RunningServer[] = []
 let redis: ChildProcess | undefined
@@ -28,18 +28,7 @@ after(async () => {
 async function startRedis (port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
     '--appendfsync', 'always', '--save', '', '--daemonize', 'no'], { stdio: 'ignore' })
-  await waitFor(async () => {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-    probe.on('error', () => {})
-    try {
-      await probe.connect()
-      return await probe.ping() === 'PONG' ? true : undefined
-    } catch {
-      return undefined
-    } finally {
-      probe.disconnect()
-    }
-  }, 10_000, 50)
+  await redisReady(port)
   return child
 }
 

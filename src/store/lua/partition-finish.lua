@@ -1,7 +1,7 @@
 --[[
   Ends a running partitioned scan (the first caller wins) and starts the retention clock of
-  every key of the scan: its hash, the partitions hash, the commit log, the commits, the aggregate rows and
-  the pages of every partition and of its last attempt. Partitions still running see the cancel
+  every key of the scan: its hash, the partitions hash, the commit log, the commits, the aggregate rows,
+  the read index and the pages of every partition and of its last attempt. Partitions still running see the cancel
   flag and stop.
 
     Input:
@@ -10,6 +10,7 @@
       KEYS[3] commit log
       KEYS[4] aggregate rows (LIST)
       KEYS[5] commits hash
+      KEYS[6] read index of an ordered scan
 
       ARGV[1] status: succeeded | failed | cancelled
       ARGV[2] finished_at
@@ -34,7 +35,7 @@ if redis.call('HGET', scanKey, 'status') ~= 'running' or not partitions then ret
 redis.call('HSET', scanKey, 'status', ARGV[1], 'finished_at', ARGV[2], 'expires_at', ARGV[3], 'progress', ARGV[5],
   'result', ARGV[6], 'error', ARGV[7], 'errors', ARGV[8], 'metrics', ARGV[9], 'cancel', '1')
 if #ARGV >= 10 then redis.call('RPUSH', KEYS[4], unpack(ARGV, 10)) end
-for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
+for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ttl) end
 for k = 0, partitions - 1 do
   local pages = scanKey .. ':part:' .. k
   redis.call('PEXPIRE', pages, ttl)
