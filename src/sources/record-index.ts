@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
+import { createByteSearch, type ByteSearch } from './byte-search.js'
 import { OffsetList } from './offset-list.js'
 
 const LF = 0x0a
@@ -9,7 +10,9 @@ const SPACE = 0x20
 const TAB = 0x09
 
 /** Size of each read of the index pass. */
-export const INDEX_READ_BYTES = 4 * 1024 * 1024
+export const INDEX_READ_BYTES = 1024 * 1024
+/** Bytes searched per call of the native search: bounds the positions it writes. */
+const SEARCH_SLICE_BYTES = 64 * 1024
 
 export interface RecordStarts {
   /** Start of every record, then the end of the last one. */
@@ -25,27 +28,69 @@ export class UnterminatedQuoteError extends Error {
 }
 
 export interface IndexOptions {
-  /** Bytes per read. Default: INDEX_READ_BYTES (4 MiB). */
+  /**
+   * Bytes per read; the pass holds two reads and the positions of one search slice.
+   * @defaultValue INDEX_READ_BYTES (1 MiB)
+   */
   readBytes?: number
+  /**
+   * Search with WebAssembly SIMD when the runtime has it; `false` searches with `Buffer.indexOf`.
+   * @defaultValue true
+   */
+  simd?: boolean
 }
 
-/** Reads the file in order, `readBytes` at a time; the next read runs while `visit` works on the last. */
-async function scan (file: string, options: IndexOptions, visit: (chunk: Buffer, base: number) => void): Promise<number> {
+/** What a format does with the positions of its two bytes in each block. */
+interface BlockVisitor {
+  readonly a: number
+  readonly b: number
+  /**
+   * `words[first, first + count)` are addresses in `bytes`; an address plus `delta` is a file offset.
+   * Returns how many record starts it wrote to `starts` (at most `count`).
+   */
+  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number
+  blockEnd (bytes: Uint8Array, blockStart: number, blockEnd: number, delta: number): void
+}
+
+async function bomLength (handle: FileHandle): Promise<number> {
+  const head = Buffer.alloc(3)
+  const { bytesRead } = await handle.read(head, 0, 3, 0)
+  return bytesRead === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
+}
+
+function searchBlock (search: ByteSearch, visitor: BlockVisitor & { offsets: OffsetList }, start: number, end: number, delta: number, out: number, starts: Float64Array): void {
+  for (let from = start; from < end; from += SEARCH_SLICE_BYTES) {
+    const count = search.positions(from, Math.min(end, from + SEARCH_SLICE_BYTES), out, visitor.a, visitor.b)
+    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, delta, starts))
+  }
+  visitor.blockEnd(search.bytes, start, end, delta)
+}
+
+/**
+ * Reads the file after its byte order mark in order, `readBytes` at a time, straight into the search's
+ * memory; the next read runs while the last is searched. Returns the file's size and where it began.
+ */
+async function scan (file: string, options: IndexOptions, visitor: BlockVisitor & { lineStart: number, offsets: OffsetList }): Promise<number> {
   const handle = await open(file, 'r')
   try {
     const size = options.readBytes ?? INDEX_READ_BYTES
-    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)]
-    let base = 0
+    const slot = Math.ceil(size / 64) * 64
+    const out = 2 * slot
+    const slice = Math.min(size, SEARCH_SLICE_BYTES)
+    const search = createByteSearch(out + 4 * slice, { simd: options.simd })
+    const starts = new Float64Array(slice)
+    let base = await bomLength(handle)
+    visitor.lineStart = base
     let current = 0
-    let pending = handle.read(buffers[0], 0, size, 0)
+    let pending = handle.read(search.bytes, 0, size, base)
     for (;;) {
       const { bytesRead } = await pending
       if (bytesRead === 0) return base
-      const chunk = buffers[current].subarray(0, bytesRead)
+      const start = current * slot
       current ^= 1
-      pending = handle.read(buffers[current], 0, size, base + bytesRead)
+      pending = handle.read(search.bytes, current * slot, size, base + bytesRead)
       try {
-        visit(chunk, base)
+        searchBlock(search, visitor, start, start + bytesRead, base - start, out, starts)
       } catch (error) {
         await pending.catch(() => undefined)
         throw error
@@ -57,52 +102,107 @@ async function scan (file: string, options: IndexOptions, visit: (chunk: Buffer,
   }
 }
 
-function bomLength (file: string): Promise<number> {
-  return open(file, 'r').then(async (handle) => {
-    try {
-      const head = Buffer.alloc(3)
-      const { bytesRead } = await handle.read(head, 0, 3, 0)
-      return bytesRead === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
-    } finally {
-      await handle.close()
-    }
-  })
+function isContent (byte: number): boolean {
+  return byte !== SPACE && byte !== TAB && byte !== CR
 }
 
-/** One streaming pass over an NDJSON file: where each non-blank line starts. */
-export async function indexNdjson (file: string, options: IndexOptions = {}): Promise<RecordStarts> {
-  const offsets = new OffsetList()
-  const bom = await bomLength(file)
-  let lineStart = bom
-  let hasContent = false
-  const end = await scan(file, options, (chunk, base) => {
-    let pos = Math.max(0, bom - base)
-    while (pos < chunk.length) {
-      if (!hasContent) {
-        const byte = chunk[pos]
-        if (byte === SPACE || byte === TAB || byte === CR) {
-          pos++
-          continue
-        }
-        if (byte === LF) {
-          pos++
-          lineStart = base + pos
-          continue
-        }
-        hasContent = true
-      }
-      const newline = chunk.indexOf(LF, pos)
-      if (newline === -1) break
-      offsets.push(lineStart)
-      lineStart = base + newline + 1
-      hasContent = false
-      pos = newline + 1
+function hasContent (bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (isContent(bytes[i])) return true
+  return false
+}
+
+class NdjsonLines implements BlockVisitor {
+  readonly a = LF
+  readonly b = LF
+  readonly offsets = new OffsetList()
+  lineStart = 0
+  /** Whether the part of the open line before this block holds more than spaces, tabs and \r. */
+  carried = false
+
+  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number {
+    let lineStart = this.lineStart
+    let found = 0
+    for (let i = first; i < first + count; i++) {
+      const newline = words[i]
+      const from = lineStart - delta
+      if (from >= blockStart && from < newline && isContent(bytes[from])) starts[found++] = lineStart
+      else if (this.#hasContent(bytes, from, newline, blockStart)) starts[found++] = lineStart
+      lineStart = newline + 1 + delta
     }
-  })
-  if (hasContent) offsets.push(lineStart)
-  const count = offsets.length
-  offsets.push(end)
-  return { offsets, count }
+    this.lineStart = lineStart
+    return found
+  }
+
+  #hasContent (bytes: Uint8Array, from: number, to: number, blockStart: number): boolean {
+    return from >= blockStart ? hasContent(bytes, from, to) : this.carried || hasContent(bytes, blockStart, to)
+  }
+
+  blockEnd (bytes: Uint8Array, blockStart: number, blockEnd: number, delta: number): void {
+    this.carried = this.#hasContent(bytes, this.lineStart - delta, blockEnd, blockStart)
+  }
+}
+
+/** One streaming pass over an NDJSON file: where each line that holds more than spaces, tabs and \r starts. */
+export async function indexNdjson (file: string, options: IndexOptions = {}): Promise<RecordStarts> {
+  const lines = new NdjsonLines()
+  const end = await scan(file, options, lines)
+  if (lines.carried) lines.offsets.push(lines.lineStart)
+  const count = lines.offsets.length
+  lines.offsets.push(end)
+  return { offsets: lines.offsets, count }
+}
+
+class CsvRecords implements BlockVisitor {
+  readonly a = LF
+  readonly b = QUOTE
+  readonly offsets = new OffsetList()
+  lineStart = 0
+  inQuotes = false
+  /** File offset of a quote inside a quoted field whose next byte is not seen yet (-1: none). */
+  quote = -1
+  /** The last byte of the previous block (-1: none). */
+  previous = -1
+
+  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number {
+    let lineStart = this.lineStart
+    let inQuotes = this.inQuotes
+    let quote = this.quote
+    let found = 0
+    for (let i = first; i < first + count; i++) {
+      const at = words[i]
+      const offset = at + delta
+      const byte = bytes[at]
+      if (inQuotes) {
+        if (quote === -1) {
+          if (byte === QUOTE) quote = offset
+          continue
+        }
+        const doubled = byte === QUOTE && offset === quote + 1
+        quote = -1
+        if (doubled) continue
+        inQuotes = false
+      }
+      if (byte === QUOTE) {
+        if (offset === lineStart || this.#before(bytes, at, blockStart) === COMMA) inQuotes = true
+        continue
+      }
+      const length = offset - lineStart
+      if (length > 1 || (length === 1 && this.#before(bytes, at, blockStart) !== CR)) starts[found++] = lineStart
+      lineStart = offset + 1
+    }
+    this.lineStart = lineStart
+    this.inQuotes = inQuotes
+    this.quote = quote
+    return found
+  }
+
+  #before (bytes: Uint8Array, at: number, blockStart: number): number {
+    return at > blockStart ? bytes[at - 1] : this.previous
+  }
+
+  blockEnd (bytes: Uint8Array, _blockStart: number, blockEnd: number): void {
+    this.previous = bytes[blockEnd - 1]
+  }
 }
 
 /**
@@ -111,58 +211,13 @@ export async function indexNdjson (file: string, options: IndexOptions = {}): Pr
  * doubled quote inside one is a quote). Empty lines are skipped. The header is record 0.
  */
 export async function indexCsv (file: string, options: IndexOptions = {}): Promise<RecordStarts> {
-  const offsets = new OffsetList()
-  const bom = await bomLength(file)
-  let lineStart = bom
-  let inQuotes = false
-  let quoteAtChunkEnd = false
-  let previous = -1
-  const end = await scan(file, options, (chunk, base) => {
-    let pos = Math.max(0, bom - base)
-    if (quoteAtChunkEnd) {
-      quoteAtChunkEnd = false
-      if (chunk[0] === QUOTE) pos = 1
-      else inQuotes = false
-    }
-    let nextQuote = -2
-    let nextNewline = -2
-    while (pos < chunk.length) {
-      if (nextQuote !== -1 && nextQuote < pos) nextQuote = chunk.indexOf(QUOTE, pos)
-      if (inQuotes) {
-        if (nextQuote === -1) break
-        if (nextQuote + 1 === chunk.length) {
-          quoteAtChunkEnd = true
-          break
-        }
-        if (chunk[nextQuote + 1] === QUOTE) {
-          pos = nextQuote + 2
-        } else {
-          inQuotes = false
-          pos = nextQuote + 1
-        }
-        continue
-      }
-      if (nextNewline !== -1 && nextNewline < pos) nextNewline = chunk.indexOf(LF, pos)
-      if (nextQuote !== -1 && (nextNewline === -1 || nextQuote < nextNewline)) {
-        const before = nextQuote > 0 ? chunk[nextQuote - 1] : previous
-        if (base + nextQuote === lineStart || before === COMMA) inQuotes = true
-        pos = nextQuote + 1
-        continue
-      }
-      if (nextNewline === -1) break
-      const length = base + nextNewline - lineStart
-      const before = nextNewline > 0 ? chunk[nextNewline - 1] : previous
-      if (length > 1 || (length === 1 && before !== CR)) offsets.push(lineStart)
-      lineStart = base + nextNewline + 1
-      pos = nextNewline + 1
-    }
-    previous = chunk[chunk.length - 1]
-  })
-  if (quoteAtChunkEnd) inQuotes = false
-  if (inQuotes) throw new UnterminatedQuoteError(lineStart)
-  const length = end - lineStart
-  if (length > 1 || (length === 1 && previous !== CR)) offsets.push(lineStart)
-  const count = offsets.length
-  offsets.push(end)
-  return { offsets, count }
+  const records = new CsvRecords()
+  const end = await scan(file, options, records)
+  if (records.quote !== -1) records.inQuotes = false
+  if (records.inQuotes) throw new UnterminatedQuoteError(records.lineStart)
+  const length = end - records.lineStart
+  if (length > 1 || (length === 1 && records.previous !== CR)) records.offsets.push(records.lineStart)
+  const count = records.offsets.length
+  records.offsets.push(end)
+  return { offsets: records.offsets, count }
 }
