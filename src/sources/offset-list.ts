@@ -1,4 +1,5 @@
 const PAGE = 65536
+const EMPTY = new Float64Array(0)
 
 /**
  * A growable list of byte offsets (doubles: files may exceed 4 GiB), in pages of 64 Ki offsets
@@ -6,7 +7,7 @@ const PAGE = 65536
  */
 export class OffsetList {
   readonly #pages: Float64Array[] = []
-  #page = new Float64Array(0)
+  #page = EMPTY
   #fill = 0
   length = 0
 
@@ -38,17 +39,28 @@ export class OffsetList {
     return this.#pages[Math.floor(index / PAGE)][index % PAGE]
   }
 
-  /** Offsets [from, length) copied into a SharedArrayBuffer. */
+  /**
+   * Offsets [from, length) moved into a SharedArrayBuffer: each page is let go as soon as it is copied
+   * (the garbage collector may take it back before the copy ends). The list is empty afterwards.
+   */
   toShared (from = 0): SharedArrayBuffer {
-    const shared = new SharedArrayBuffer((this.length - from) * 8)
+    const shared = new SharedArrayBuffer(Math.max(0, this.length - from) * 8)
     const target = new Float64Array(shared)
+    const first = Math.floor(from / PAGE)
     let at = 0
-    for (let page = Math.floor(from / PAGE); at < target.length; page++) {
-      const begin = page === Math.floor(from / PAGE) ? from % PAGE : 0
-      const values = this.#pages[page].subarray(begin, Math.min(PAGE, begin + target.length - at))
-      target.set(values, at)
-      at += values.length
+    for (let page = 0; page < this.#pages.length; page++) {
+      if (page >= first && at < target.length) {
+        const begin = page === first ? from % PAGE : 0
+        const values = this.#pages[page].subarray(begin, Math.min(PAGE, begin + target.length - at))
+        target.set(values, at)
+        at += values.length
+      }
+      this.#pages[page] = EMPTY
     }
+    this.#pages.length = 0
+    this.#page = EMPTY
+    this.#fill = 0
+    this.length = 0
     return shared
   }
 }
