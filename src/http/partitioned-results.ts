@@ -1,5 +1,7 @@
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { ScanStore } from '../store/scan-store.js'
 import { InvalidCursorError } from '../errors.js'
+import { PageCollector } from './page-collector.js'
 
 /** Where a reader is in a partitioned scan: stretch `seq` of its results, page and item in it, items read of the stretch. */
 export interface PartitionedPosition {
@@ -9,45 +11,54 @@ export interface PartitionedPosition {
   consumed: number
 }
 
+export const FIRST_POSITION: Readonly<PartitionedPosition> = Object.freeze({ seq: 0, page: 0, offset: 0, consumed: 0 })
+
 const PAGES_PER_READ = 16
 
-export function encodePartitionedCursor (p: PartitionedPosition): string {
-  return Buffer.from(JSON.stringify(['p', p.seq, p.page, p.offset, p.consumed])).toString('base64url')
+/** The signature of a position under the scan's cursor key: a cursor names only positions this service reached. */
+function sign (p: PartitionedPosition, key: string): Buffer {
+  return createHmac('sha256', key).update(`${p.seq},${p.page},${p.offset},${p.consumed}`).digest().subarray(0, 16)
 }
 
-/** The position of a partitioned-scan cursor, or undefined when `cursor` is not one. */
-export function decodePartitionedCursor (cursor: string): PartitionedPosition | undefined {
+export function encodePartitionedCursor (p: PartitionedPosition, key: string): string {
+  return Buffer.from(JSON.stringify(['p', p.seq, p.page, p.offset, p.consumed, sign(p, key).toString('base64url')])).toString('base64url')
+}
+
+/**
+ * The position of a partitioned-scan cursor, or undefined when `cursor` is not one. A position
+ * not signed with the scan's `key` (made up, or of another scan) is a PARASCAN_INVALID_CURSOR: a
+ * made-up item count could read past what max_results admits.
+ */
+export function decodePartitionedCursor (cursor: string, key: string): PartitionedPosition | undefined {
   let value: unknown
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
   } catch {
     return undefined
   }
-  if (!Array.isArray(value) || value.length !== 5 || value[0] !== 'p') return undefined
-  const numbers = value.slice(1) as unknown[]
-  if (!numbers.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) throw new InvalidCursorError('not a cursor returned by this service')
+  if (!Array.isArray(value) || value[0] !== 'p') return undefined
+  const numbers = value.slice(1, 5) as unknown[]
+  const signature = Buffer.from(typeof value[5] === 'string' ? value[5] : '', 'base64url')
+  if (value.length !== 6 || !numbers.every((n) => Number.isSafeInteger(n) && (n as number) >= 0)) throw new InvalidCursorError('not a cursor returned by this service')
   const [seq, page, offset, consumed] = numbers as number[]
-  return { seq, page, offset, consumed }
+  const position = { seq, page, offset, consumed }
+  const expected = sign(position, key)
+  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw new InvalidCursorError('not a cursor returned by this service for this scan')
+  return position
 }
 
 /**
  * A page of a partitioned scan's results, read through its stretches of visible results (the
- * commit log, or partitions in record order when ordered). A reader never waits on a partition
- * that has not committed unless the scan is ordered and that partition comes next.
+ * commit log, or partitions in record order when ordered), up to `page.limit` items and
+ * `page.maxBytes` bytes. A reader never waits on a partition that has not committed unless the
+ * scan is ordered and that partition comes next.
  */
-export async function readPartitionedResults (store: ScanStore, id: string, scan: { finished: boolean, partial: boolean }, limit: number,
-  start: PartitionedPosition): Promise<{ json: string, complete: boolean, more: boolean }> {
+export async function readPartitionedResults (store: ScanStore, id: string, scan: { finished: boolean, partial: boolean, cursorKey: string },
+  limits: { limit: number, maxBytes: number }, start: PartitionedPosition): Promise<{ json: string, complete: boolean, more: boolean, next: PartitionedPosition }> {
   const position = { ...start }
-  const parts: string[] = []
-  let taken = 0
+  const page = new PageCollector(limits.limit, limits.maxBytes)
   let exhausted = false
-  const nextStretch = (): void => {
-    position.seq++
-    position.page = 0
-    position.offset = 0
-    position.consumed = 0
-  }
-  while (taken < limit) {
+  while (page.room > 0) {
     const entry = await store.resultEntry(id, position.seq)
     if (entry === undefined) {
       exhausted = true
@@ -55,40 +66,35 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
     }
     if (entry.seq !== position.seq) Object.assign(position, { seq: entry.seq, page: 0, offset: 0, consumed: 0 })
     let stretchDone = position.consumed >= entry.limit
-    while (!stretchDone && taken < limit) {
+    while (!stretchDone && page.room > 0) {
       const pages = await store.readEntryPages(id, entry.part, position.page, PAGES_PER_READ)
       for (const text of pages) {
         const items = JSON.parse(text) as unknown[]
         if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
-        const n = Math.min(limit - taken, entry.limit - position.consumed, items.length - position.offset)
-        if (n > 0) {
-          parts.push(n === items.length ? text.slice(1, -1) : items.slice(position.offset, position.offset + n).map((item) => JSON.stringify(item)).join(','))
-        }
-        taken += n
+        const n = page.take(text, items, position.offset, entry.limit - position.consumed)
         position.consumed += n
-        if (position.offset + n === items.length) {
+        position.offset += n
+        if (position.offset === items.length) {
           position.page++
           position.offset = 0
-        } else {
-          position.offset += n
         }
         if (position.consumed >= entry.limit) {
           stretchDone = true
           break
         }
-        if (taken >= limit) break
+        if (page.room === 0) break
       }
-      if (pages.length < PAGES_PER_READ && !stretchDone && taken < limit) stretchDone = true
+      if (pages.length < PAGES_PER_READ && !stretchDone && page.room > 0) stretchDone = true
     }
-    if (stretchDone) nextStretch()
+    if (stretchDone) Object.assign(position, { seq: position.seq + 1, page: 0, offset: 0, consumed: 0 })
   }
   const complete = scan.finished && exhausted
-  const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
   return {
     json: complete
-      ? `{"items":${items},"complete":true,"partial":${scan.partial}}`
-      : `{"items":${items},"next_cursor":${JSON.stringify(encodePartitionedCursor(position))},"complete":false,"partial":${scan.partial}}`,
+      ? `{"items":${page.json},"complete":true,"partial":${scan.partial}}`
+      : `{"items":${page.json},"next_cursor":${JSON.stringify(encodePartitionedCursor(position, scan.cursorKey))},"complete":false,"partial":${scan.partial}}`,
     complete,
-    more: !scan.finished && exhausted
+    more: !scan.finished && exhausted,
+    next: position
   }
 }

@@ -12,7 +12,8 @@ import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
-import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
+import { decodePartitionedCursor, FIRST_POSITION, readPartitionedResults } from './partitioned-results.js'
+import { PageCollector } from './page-collector.js'
 import { jsonDepth } from './json-depth.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
@@ -200,12 +201,14 @@ export class ScanService {
     const finished = FINISHED_STATUSES.has(record.status)
     const partial = isPartial(record.status)
     if (record.partitioned) {
-      const start = cursor === undefined ? undefined : decodePartitionedCursor(cursor)
+      const key = record.cursorKey ?? id
+      const start = cursor === undefined ? undefined : decodePartitionedCursor(cursor, key)
       if (cursor !== undefined && start === undefined) {
         const old = decodeResultCursor(cursor)
         if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
       }
-      return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
+      return await readPartitionedResults(this.#options.store, id, { finished, partial, cursorKey: key }, { limit, maxBytes: this.#options.maxPageBytes },
+        start ?? FIRST_POSITION)
     }
     const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
     if (position.attempt !== (record.attempt ?? '')) {
@@ -216,61 +219,30 @@ export class ScanService {
       const page = position.offset > 0 ? position.page : position.page - 1
       if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
     }
-    const parts: string[] = []
-    const maxBytes = this.#options.maxPageBytes
-    let taken = 0
-    let bytes = 0
-    let full = false
+    const page = new PageCollector(limit, this.#options.maxPageBytes)
     let exhausted = record.attempt === null
-    while (taken < limit && !exhausted) {
+    while (page.room > 0 && !exhausted) {
       const pages = await this.#options.store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
       for (const text of pages) {
         const items = JSON.parse(text) as unknown[]
         if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
-        const wanted = limit - taken
-        const available = items.length - position.offset
-        const size = Buffer.byteLength(text)
-        if (available <= wanted && bytes + size <= maxBytes) {
-          if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
-          taken += available
-          bytes += size
+        position.offset += page.take(text, items, position.offset, items.length - position.offset)
+        if (position.offset === items.length) {
           position.page++
           position.offset = 0
-        } else {
-          const texts: string[] = []
-          const end = position.offset + Math.min(wanted, available)
-          while (position.offset < end) {
-            const item = JSON.stringify(items[position.offset])
-            const itemBytes = Buffer.byteLength(item) + 1
-            if (taken > 0 && bytes + itemBytes > maxBytes) {
-              full = true
-              break
-            }
-            texts.push(item)
-            taken++
-            bytes += itemBytes
-            position.offset++
-          }
-          if (texts.length > 0) parts.push(texts.join(','))
-          if (position.offset === items.length) {
-            position.page++
-            position.offset = 0
-          }
         }
-        if (taken >= limit || full) break
+        if (page.room === 0) break
       }
-      if (pages.length < PAGES_PER_READ && taken < limit && !full) exhausted = true
-      if (full) break
+      if (pages.length < PAGES_PER_READ && page.room > 0) exhausted = true
     }
     if (finished && !exhausted && position.offset === 0) {
       exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
     }
     const complete = finished && exhausted
-    const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
     return {
       json: complete
-        ? `{"items":${items},"complete":true,"partial":${partial}}`
-        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
+        ? `{"items":${page.json},"complete":true,"partial":${partial}}`
+        : `{"items":${page.json},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
       complete,
       more: !finished && exhausted
     }
@@ -286,13 +258,14 @@ export class ScanService {
   }
 
   async * #partitionedLines (id: string): AsyncGenerator<string> {
-    let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
+    let position = FIRST_POSITION
     for (;;) {
-      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)
-      const { items, next_cursor: next } = JSON.parse(page.json) as { items: unknown[], next_cursor?: string }
+      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false, cursorKey: id },
+        { limit: NDJSON_ITEMS_PER_READ, maxBytes: Infinity }, position)
+      const { items } = JSON.parse(page.json) as { items: unknown[] }
       if (items.length > 0) yield ndjsonLines(items)
-      if (page.complete || next === undefined) return
-      position = decodePartitionedCursor(next) as PartitionedPosition
+      if (page.complete) return
+      position = page.next
     }
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 
 interface Part extends PartitionState {
@@ -9,6 +10,8 @@ interface Part extends PartitionState {
 /** The partitions of one scan in the embedded store: the same rules as the Redis scripts. */
 export class MemoryPartitions {
   readonly layout: PartitionLayout
+  /** Signs the scan's results cursors. */
+  readonly cursorKey = randomBytes(16).toString('base64url')
   readonly #parts: Part[]
   /** Unordered: the commit log; ordered: the read index, by partition. Entries that admit results only. */
   readonly #log: Array<{ part: number, admitted: number }> = []

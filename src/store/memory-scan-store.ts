@@ -61,7 +61,8 @@ export class MemoryScanStore implements ScanStore {
     const entry = this.#scans.get(id)
     if (entry === undefined) return undefined
     const { status, tenant, attempt, result } = entry.record
-    return { status, ...(tenant === undefined ? {} : { tenant }), attempt, result: { ...result }, partitioned: entry.partitions !== undefined }
+    const partitions = entry.partitions
+    return { status, ...(tenant === undefined ? {} : { tenant }), attempt, result: { ...result }, partitioned: partitions !== undefined, ...(partitions === undefined ? {} : { cursorKey: partitions.cursorKey }) }
   }
 
   #view (entry: Entry): ScanRecord {

@@ -4,7 +4,7 @@ const PARTITION_KEYS = ['scan', 'parts', 'log', 'rows', 'commits', 'readIndex'] 
 
 /** The Lua scripts of RedisPartitionStore (src/store/lua/partition-*.lua, result-entry.lua), by the names of their KEYS and ARGV. */
 export const PARTITION_SCRIPTS = {
-  plan: luaCommand({ file: 'partition-plan', keys: ['scan'], args: ['attempt', 'partitions', 'mode', 'cap', 'total', 'progress'], result: done }),
+  plan: luaCommand({ file: 'partition-plan', keys: ['scan'], args: ['attempt', 'partitions', 'mode', 'cap', 'total', 'progress', 'cursorKey'], result: done }),
   begin: luaCommand({
     file: 'partition-begin',
     keys: ['scan', 'parts'],

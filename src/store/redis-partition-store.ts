@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
 import { PARTITION_SCRIPTS } from './partition-scripts.js'
@@ -35,7 +36,7 @@ export class RedisPartitionStore {
   }
 
   async plan (id: string, attempt: string, layout: PartitionLayout, progress: unknown): Promise<boolean> {
-    return await this.#scripts.plan({ scan: this.#keys(id).scan, attempt, ...layout, progress: JSON.stringify(progress) })
+    return await this.#scripts.plan({ scan: this.#keys(id).scan, attempt, ...layout, progress: JSON.stringify(progress), cursorKey: randomBytes(16).toString('base64url') })
   }
 
   async begin (id: string, part: number, attempt: string): Promise<PartitionBeginResult> {

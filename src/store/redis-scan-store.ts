@@ -95,14 +95,15 @@ export class RedisScanStore implements ScanStore {
   }
 
   async head (id: string): Promise<ScanHead | undefined> {
-    const [status, tenant, attempt, result, partitions] = await this.#redis.hmget(this.#key(id), 'status', 'tenant', 'attempt', 'result', 'partitions')
+    const [status, tenant, attempt, result, partitions, cursorKey] = await this.#redis.hmget(this.#key(id), 'status', 'tenant', 'attempt', 'result', 'partitions', 'ckey')
     if (status === null) return undefined
     return {
       status: status as ScanStatusName,
       ...(tenant === null || tenant === '' ? {} : { tenant }),
       attempt: attempt === null || attempt === '' ? null : attempt,
       result: JSON.parse(result ?? 'null') as ScanHead['result'],
-      partitioned: partitions !== null
+      partitioned: partitions !== null,
+      ...(cursorKey === null ? {} : { cursorKey })
     }
   }
 

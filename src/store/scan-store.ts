@@ -39,6 +39,8 @@ export interface ScanHead {
   /** As last stored: final once the scan has finished. */
   result: { count: number, truncated: boolean }
   partitioned: boolean
+  /** A partitioned scan's secret for signing its results cursors (never sent to clients). */
+  cursorKey?: string
 }
 
 export interface ListOptions {

@@ -23,18 +23,20 @@ const scans: Record<string, object> = {
   capped: { source: { type: 'range', start: 0, end: 1000 }, partitions: 200, ordered: true, max_results: 33 },
   tiny: { source: { type: 'range', start: 0, end: 1000 }, partitions: 200, ordered: true, max_results: 3 },
   unordered: { source: { type: 'range', start: 0, end: 1000 }, partitions: 200 },
-  unorderedCapped: { source: { type: 'range', start: 0, end: 1000 }, partitions: 200, max_results: 33 }
+  unorderedCapped: { source: { type: 'range', start: 0, end: 1000 }, partitions: 200, max_results: 33 },
+  wide: { source: { type: 'range', start: 0, end: 300 }, partitions: 3, ordered: true, pipeline: [{ map: `string(record) + "${'y'.repeat(500)}"` }] }
 }
+const MAX_PAGE_BYTES = 10_000
 
 before(async () => {
   const own = await ownRedisServer()
   server = own.child
   url = own.url
   admin = new Redis(url)
-  const env = { LOG_LEVEL: 'silent', DATA_DIR: tempDataDir(), PROTO_PARALLEL_MAX_WORKERS: '1', REDIS_URL: url, PARASCAN_PROGRESS_INTERVAL: '100ms' }
+  const env = { LOG_LEVEL: 'silent', DATA_DIR: tempDataDir(), PROTO_PARALLEL_MAX_WORKERS: '1', REDIS_URL: url, PARASCAN_PROGRESS_INTERVAL: '100ms', PARASCAN_MAX_PAGE_BYTES: String(MAX_PAGE_BYTES) }
   writer = await buildApp({ env })
   for (const [name, body] of Object.entries(scans)) {
-    const response = await writer.inject({ method: 'POST', url: '/v1/scans', payload: { ...body, pipeline: [{ filter: 'record % 50 < 10' }] } })
+    const response = await writer.inject({ method: 'POST', url: '/v1/scans', payload: { pipeline: [{ filter: 'record % 50 < 10' }], ...body } })
     assert.equal(response.statusCode, 202, response.body)
     ids[name] = response.json().id
   }
@@ -117,4 +119,32 @@ test('unordered pages over 200 partitions hold every result once; max_results st
   assert.equal(capped.length, 33)
   assert.equal(new Set(capped).size, 33)
   assert.ok(capped.every((n) => kept(1000).includes(n)))
+})
+
+const cursor = (position: unknown[]): string => Buffer.from(JSON.stringify(position)).toString('base64url')
+
+test('a cursor made up, unsigned, or of another scan is a 400: a made-up item count cannot read past max_results', async () => {
+  const first = (await reader.inject({ url: `/v1/scans/${ids.capped}/results?limit=31` })).json()
+  assert.deepEqual(first.items, kept(1000).slice(0, 31))
+  const [, seq, page, offset, consumed] = JSON.parse(Buffer.from(first.next_cursor, 'base64url').toString()) as number[]
+  // Partition 30 holds 150..154, of which max_results admits 150, 151 and 152: the cursor says 151 is next.
+  assert.deepEqual([seq, page, offset, consumed], [30, 0, 1, 1])
+  const forged = [cursor(['p', 30, 0, 3, 0, 'AAAAAAAAAAAAAAAAAAAAAA']), cursor(['p', 30, 0, 3, 0]), cursor(['p', 30, 0, 3, 0, 7])]
+  const elsewhere = (await reader.inject({ url: `/v1/scans/${ids.ordered200}/results?limit=31` })).json().next_cursor
+  for (const bad of [...forged, elsewhere]) {
+    const response = await reader.inject({ url: `/v1/scans/${ids.capped}/results?cursor=${bad}` })
+    assert.equal(response.statusCode, 400, response.body)
+    assert.equal(response.json().code, 'PARASCAN_INVALID_CURSOR')
+  }
+  const rest = (await reader.inject({ url: `/v1/scans/${ids.capped}/results?cursor=${first.next_cursor}` })).json()
+  assert.deepEqual(rest, { items: [151, 152], complete: true, partial: false })
+})
+
+test('a page of a partitioned scan stops at PARASCAN_MAX_PAGE_BYTES and the next page goes on from there', async () => {
+  const want = Array.from({ length: 300 }, (_, i) => `${i}${'y'.repeat(500)}`)
+  const first = await reader.inject({ url: `/v1/scans/${ids.wide}/results?limit=10000` })
+  const items = first.json().items as string[]
+  assert.ok(items.length > 0 && items.length < 300)
+  assert.ok(Buffer.byteLength(JSON.stringify(items)) <= MAX_PAGE_BYTES, `${first.body.length} bytes`)
+  assert.deepEqual((await pageAll(ids.wide, 10000)).items, want)
 })

@@ -10,6 +10,7 @@
       ARGV[4] cap: the scan's max_results
       ARGV[5] records of the source
       ARGV[6] progress (JSON)
+      ARGV[7] the key that signs the scan's results cursors
 
     Output:
       1 planned
@@ -20,5 +21,5 @@ if redis.call('HGET', scanKey, 'status') ~= 'running' or redis.call('HGET', scan
   return 0
 end
 redis.call('HSET', scanKey, 'partitions', ARGV[2], 'pmode', ARGV[3], 'cap', ARGV[4], 'ptotal', ARGV[5], 'stored', 0,
-  'progress', ARGV[6])
+  'progress', ARGV[6], 'ckey', ARGV[7])
 return 1
