@@ -135,7 +135,7 @@ export interface ServiceConfig {
   partitionRecords: number
   /** Most partitions of one scan (also the ceiling of a request's `partitions`). Default: 1000. Env: PARASCAN_MAX_PARTITIONS. */
   maxPartitions: number
-  /** Lock of a running partition, renewed and checked for stalls every quarter of it: a dead instance's partitions are queued again within 1.25 times this. Default: 4 s. Env: PARASCAN_PARTITION_LOCK_DURATION. */
+  /** Lock of a running partition, renewed every eighth of it and checked for stalls every quarter of it: a dead instance's partitions are queued again within 1.25 times this. Default: 4 s. Env: PARASCAN_PARTITION_LOCK_DURATION. */
   partitionLockMs: number
   /** Time a running scan gets to finish at shutdown before it is handed back to the queue (ms). Default: 10 s. Env: PARASCAN_SHUTDOWN_GRACE. */
   shutdownGraceMs: number

@@ -26,9 +26,9 @@ export interface BullmqScanQueueOptions {
   /** Queue of the partition jobs. Default: 'scan-partitions'. */
   partitionsName?: string
   /**
-   * Lock of a running partition job (ms). Its holder renews it every quarter of it, and the stalled
+   * Lock of a running partition job (ms). Its holder renews it every eighth of it and the stalled
    * check runs every quarter of it, so a dead instance's partitions are queued again at most 1.25
-   * times this after it died; an event loop blocked for three quarters of it loses its partitions.
+   * times this after it died, and an event loop blocked for less than three quarters of it keeps them.
    * @defaultValue 4000
    */
   partitionLockMs?: number
@@ -235,12 +235,13 @@ function partitionJobName (partition: PartitionJob): string {
 
 /**
  * BullMQ timings of the partition worker. Its lock manager ticks every half of `lockRenewTime` and
- * renews every lock it holds on each tick; a stalled check moves a job back once it finds it marked
- * by the check before and unlocked. With checks every quarter of the lock, the check before the
- * lock expires comes after the last renewal, so a dead holder's job is moved back by the first
- * check after its lock expired: at most lock + lock / 4 after the holder's last renewal.
+ * renews the locks it holds that it has not renewed for that long: every eighth of the lock, so an
+ * event loop blocked for up to three quarters of it keeps them. A stalled check moves a job back
+ * once it finds it unlocked and marked by the check before; with checks every quarter of the lock,
+ * the check before a lock expires comes after its last renewal, so a dead holder's job is moved back
+ * by the first check after its lock expired: at most 1.25 locks after the holder's last renewal.
  */
 export function partitionLockTimings (lockMs: number): { lockDuration: number, lockRenewTime: number, stalledInterval: number } {
   const lockDuration = Math.round(lockMs)
-  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 2), stalledInterval: Math.floor(lockDuration / 4) }
+  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 4), stalledInterval: Math.floor(lockDuration / 4) }
 }

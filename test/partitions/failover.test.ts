@@ -70,12 +70,12 @@ test('kill -9, three times with the default lock: each lost partition is moved b
   }
 })
 
-test('an instance stopped (SIGSTOP) for 1.5 s keeps its partition: nothing runs twice', async () => {
+test('an instance stopped (SIGSTOP) for 2 s (half its lock) keeps its partition: nothing runs twice', async () => {
   const paused = await startInstance(env, children)
   const id = await submit()
   const job = await heldPartition(partitionQueue, redis, prefix, id, paused.pid, 0, 400)
   paused.child.kill('SIGSTOP')
-  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await new Promise((resolve) => setTimeout(resolve, 2000))
   paused.child.kill('SIGCONT')
   await assertExact(id, 0)
   assert.deepEqual(await stalledMoves(redis, prefix, job.id!), [])
