@@ -14,14 +14,14 @@ export interface VariableDoc {
 
 const doc = <T extends z.ZodType>(schema: T, variable: VariableDoc): T => schema.meta({ variable })
 
-const duration = (fallback: string) => doc(z.string().default(fallback).transform((text, ctx) => {
+const duration = (fallback: string, range = 'a duration') => doc(z.string().default(fallback).transform((text, ctx) => {
   const ms = parseDuration(text)
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (e.g. 500ms, 30s, 15m, 24h, 7d)` })
     return z.NEVER
   }
   return ms
-}), { default: fallback, range: 'a duration' })
+}), { default: fallback, range })
 
 const integer = (fallback: number, min: number, max: number) =>
   doc(z.string().default(String(fallback)).transform((text, ctx) => {
@@ -69,7 +69,7 @@ export const serviceEnvSchema = z.object({
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
   PARASCAN_PARTITION_RECORDS: integer(1_000_000, 1, 2 ** 53 - 1),
   PARASCAN_MAX_PARTITIONS: integer(1000, 1, 100_000),
-  PARASCAN_PARTITION_LOCK_DURATION: duration('4s'),
+  PARASCAN_PARTITION_LOCK_DURATION: duration('4s', 'a duration from 1s to 1h'),
   PARASCAN_SHUTDOWN_GRACE: duration('10s'),
   PARASCAN_ADMIN_UI: boolean('true'),
   PARASCAN_MAX_INLINE_RECORDS: integer(100_000, 0, 100_000_000),
