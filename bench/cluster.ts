@@ -67,7 +67,7 @@ try {
   // began again on the first instance and until its progress moved (restart); then start a new second.
   const size = RECORDS / PARTITIONS
   const trials: Failover[] = []
-  let last: any
+  let lastScan = ''
   for (let trial = 0; trial < FAILOVERS; trial++) {
     if (trial > 0) two = await startInstance({ ...env, PROTO_PARALLEL_MAX_WORKERS: '1' }, children)
     const doomed = two
@@ -85,8 +85,9 @@ try {
       const fields = await partitionFields(redis, prefix, failing.id)
       return Number(fields[`${victim}:n`]) >= 2 && processedOf(fields, victim) > 0 ? Date.now() : undefined
     }, 60_000, 10)
-    last = await finished(one.url, failing.id, 600_000)
-    if (last.status !== 'succeeded' || last.progress.processed !== RECORDS) throw new Error(`scan after failover: ${last.status}, processed ${last.progress.processed}`)
+    const doc = await finished(one.url, failing.id, 600_000)
+    lastScan = `${doc.status as string}, processed ${doc.progress.processed as number}, partitions ${JSON.stringify(doc.partitions)}`
+    if (doc.status !== 'succeeded' || doc.progress.processed !== RECORDS) throw new Error(`scan after failover: ${lastScan}`)
     trials.push({ lockS: (expiresAt - killedAt) / 1000, detectS: (movedAt - killedAt) / 1000, begunS: (begunAt - movedAt) / 1000, movingS: (movingAt - killedAt) / 1000, redone })
   }
   const seconds = (pick: (f: Failover) => number): string => {
@@ -107,7 +108,7 @@ try {
     `  kill to progress moving again   : ${seconds((f) => f.movingS)}`,
     `redone     : records processed twice (last progress of the lost attempt): max ${Math.max(...trials.map((f) => f.redone))} (${trials.map((f) => f.redone).join(', ')}), ` +
       `${(100 * Math.max(...trials.map((f) => f.redone)) / RECORDS).toFixed(1)} % of the scan at most; ideal: the lost partition's processed records (${size} at most); a one-job scan redoes every record processed before the kill`,
-    `last scan after failover: ${last.status}, processed ${last.progress.processed}, partitions ${JSON.stringify(last.partitions)}`
+    `last scan after failover: ${lastScan}`
   ]
   process.stdout.write(`${rows.join('\n')}\n`)
 } finally {
