@@ -25,7 +25,10 @@ export class UnterminatedQuoteError extends Error {
 }
 
 export interface IndexOptions {
-  /** Bytes per read. Default: INDEX_READ_BYTES (4 MiB). */
+  /**
+   * Bytes per read.
+   * @defaultValue INDEX_READ_BYTES (4 MiB)
+   */
   readBytes?: number
 }
 
