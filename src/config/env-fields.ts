@@ -11,14 +11,14 @@ export interface VariableDoc {
 
 export const doc = <T extends z.ZodType>(schema: T, variable: VariableDoc): T => schema.meta({ variable })
 
-export const duration = (fallback: string) => doc(z.string().default(fallback).transform((text, ctx) => {
+export const duration = (fallback: string, range = 'a duration') => doc(z.string().default(fallback).transform((text, ctx) => {
   const ms = parseDuration(text)
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (e.g. 500ms, 30s, 15m, 24h, 7d)` })
     return z.NEVER
   }
   return ms
-}), { default: fallback, range: 'a duration' })
+}), { default: fallback, range })
 
 export const integer = (fallback: number, min: number, max: number) =>
   doc(z.string().default(String(fallback)).transform((text, ctx) => {

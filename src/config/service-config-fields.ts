@@ -79,7 +79,7 @@ export interface ServiceConfig {
    */
   maxPartitions: number
   /**
-   * Lock of a running partition, renewed at half of it; also the stalled-check period. A dead instance's partitions run again elsewhere within about twice this. Env: PARASCAN_PARTITION_LOCK_DURATION.
+   * Lock of a running partition, renewed every eighth of it and checked for stalls every quarter of it: a dead instance's partitions are queued again within 1.25 times this. Env: PARASCAN_PARTITION_LOCK_DURATION.
    * @defaultValue 4 s
    */
   partitionLockMs: number

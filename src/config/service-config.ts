@@ -31,7 +31,7 @@ export const serviceEnvSchema = z.object({
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
   PARASCAN_PARTITION_RECORDS: integer(1_000_000, 1, 2 ** 53 - 1),
   PARASCAN_MAX_PARTITIONS: integer(1000, 1, 100_000),
-  PARASCAN_PARTITION_LOCK_DURATION: duration('4s'),
+  PARASCAN_PARTITION_LOCK_DURATION: duration('4s', 'a duration from 1s to 1h'),
   PARASCAN_SHUTDOWN_GRACE: duration('10s'),
   PARASCAN_ADMIN_UI: boolean('true'),
   PARASCAN_MAX_INLINE_RECORDS: integer(100_000, 0, 100_000_000),
@@ -115,7 +115,9 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
   if (e.PARASCAN_DATA_DIR_PER_TENANT && e.PARASCAN_API_KEYS === undefined) {
     throw new InvalidConfigError('PARASCAN_DATA_DIR_PER_TENANT', 'true needs PARASCAN_API_KEYS: without keys there are no tenants')
   }
-  if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000) throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be at least 1s')
+  if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000 || e.PARASCAN_PARTITION_LOCK_DURATION > 3_600_000) {
+    throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be from 1s to 1h')
+  }
   if (e.PARASCAN_SCAN_TIMEOUT < 1) throw new InvalidConfigError('PARASCAN_SCAN_TIMEOUT', 'must be at least 1ms')
   return {
     variables: names,
