@@ -58,10 +58,14 @@ export interface PartitionRunnerOptions {
   /**
    * Runs a partition whose attempt before neither committed nor was handed back (its instance
    * died or lost its lock) in a process of its own, so that a partition that kills its process
-   * cannot kill this instance. Default: none (such partitions run on `pool`).
+   * cannot kill this instance.
+   * @defaultValue none (such partitions run on `pool`)
    */
   isolatedPool?: ScanPool
-  /** Isolated runs of one partition that may end with their process dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED. Default: 1. */
+  /**
+   * Isolated runs of one partition that may end with their process dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED.
+   * @defaultValue 1
+   */
   maxCrashedAttempts?: number
 }
 
@@ -85,7 +89,7 @@ export class PartitionRunner {
       scanTimeoutMs: SERVICE_DEFAULTS.scanTimeoutMs,
       maxScanResultBytes: SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: 0,
-      maxCrashedAttempts: 1,
+      maxCrashedAttempts: SERVICE_DEFAULTS.maxCrashedAttempts,
       ...options
     }
     options.store.onCancelRequest((id) => {

@@ -79,7 +79,10 @@ export interface ScanConsumerOptions {
    * @defaultValue 'local'
    */
   instance?: string
-  /** Runs a partition whose attempt before ended with its instance dead (or its lock lost) in a process of its own. Default: none (on `pool`). */
+  /**
+   * Runs a partition whose attempt before ended with its instance dead (or its lock lost) in a process of its own.
+   * @defaultValue none (on `pool`)
+   */
   isolatedPool?: ScanPool
 }
 
