@@ -29,13 +29,14 @@ export class CsvRecordStarts extends RecordVisitor {
   /** The last byte of the previous block (-1: none). */
   previous = -1
 
-  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number {
+  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, blockEnd: number, delta: number, starts: Float64Array): number {
     let lineStart = this.lineStart
     let inQuotes = this.inQuotes
     let quote = this.quote
     const previous = this.previous
     let found = 0
-    for (let i = first; i < first + count; i++) {
+    const last = first + count
+    for (let i = first; i < last; i++) {
       const at = words[i]
       const offset = at + delta
       const byte = bytes[at]
@@ -50,7 +51,10 @@ export class CsvRecordStarts extends RecordVisitor {
         inQuotes = false
       }
       if (byte === QUOTE) {
-        if (offset === lineStart || byteBefore(bytes, at, blockStart, previous) === COMMA) inQuotes = true
+        if (offset !== lineStart && byteBefore(bytes, at, blockStart, previous) !== COMMA) continue
+        const next = i + 1 < last ? words[i + 1] : blockEnd
+        if (next + 1 < blockEnd && bytes[next] === QUOTE && bytes[next + 1] !== QUOTE) i++
+        else inQuotes = true
         continue
       }
       const length = offset - lineStart

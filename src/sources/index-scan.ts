@@ -36,10 +36,11 @@ export abstract class RecordVisitor {
   lineStart = 0
 
   /**
-   * `words[first, first + count)` are addresses in `bytes`; an address plus `delta` is a file offset.
+   * `words[first, first + count)` are addresses in `bytes`, within the block [blockStart, blockEnd);
+   * an address plus `delta` is a file offset.
    * Returns how many record starts it wrote to `starts` (at most `count`).
    */
-  abstract positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number
+  abstract positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, blockEnd: number, delta: number, starts: Float64Array): number
   abstract blockEnd (bytes: Uint8Array, blockStart: number, blockEnd: number, delta: number): void
   /** Whether the record still open at the end of the file is one. */
   abstract lastIsRecord (end: number): boolean
@@ -61,7 +62,7 @@ async function bomLength (handle: FileHandle): Promise<number> {
 function searchBlock (search: ByteSearch, visitor: RecordVisitor, start: number, end: number, delta: number, out: number, starts: Float64Array): void {
   for (let from = start; from < end; from += SEARCH_SLICE_BYTES) {
     const count = search.positions(from, Math.min(end, from + SEARCH_SLICE_BYTES), out, visitor.a, visitor.b)
-    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, delta, starts))
+    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, end, delta, starts))
   }
   visitor.blockEnd(search.bytes, start, end, delta)
 }

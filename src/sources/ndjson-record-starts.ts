@@ -26,7 +26,7 @@ export class NdjsonRecordStarts extends RecordVisitor {
   /** Whether the part of the open line before this block holds more than spaces, tabs and \r. */
   carried = false
 
-  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number {
+  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, _blockEnd: number, delta: number, starts: Float64Array): number {
     let lineStart = this.lineStart
     const carried = this.carried
     let found = 0
