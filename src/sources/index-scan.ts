@@ -4,6 +4,8 @@ import { OffsetList } from './offset-list.js'
 
 /** Size of each read of the index pass. */
 export const INDEX_READ_BYTES = 1024 * 1024
+/** Largest `readBytes`. */
+const MAX_READ_BYTES = 64 * 1024 * 1024
 /** Bytes searched per call of the byte search: bounds the positions it writes. */
 const SEARCH_SLICE_BYTES = 64 * 1024
 
@@ -16,7 +18,7 @@ export interface RecordStarts {
 
 export interface IndexOptions {
   /**
-   * Bytes per read; the pass holds two reads and the positions of one search slice.
+   * Bytes per read, from 1 to 64 MiB; the pass holds two reads and the positions of one search slice.
    * @defaultValue INDEX_READ_BYTES (1 MiB)
    */
   readBytes?: number
@@ -72,9 +74,10 @@ function searchBlock (search: ByteSearch, visitor: RecordVisitor, start: number,
  * into the search's memory and the next one running while the last is searched.
  */
 export async function scanRecords (file: string, options: IndexOptions, visitor: RecordVisitor): Promise<RecordStarts> {
+  const size = options.readBytes ?? INDEX_READ_BYTES
+  if (!Number.isInteger(size) || size < 1 || size > MAX_READ_BYTES) throw new RangeError(`readBytes must be an integer from 1 to ${MAX_READ_BYTES}, not ${size}`)
   const handle = await open(file, 'r')
   try {
-    const size = options.readBytes ?? INDEX_READ_BYTES
     const slot = Math.ceil(size / 64) * 64
     const out = 2 * slot
     const slice = Math.min(size, SEARCH_SLICE_BYTES)

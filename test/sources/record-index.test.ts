@@ -111,6 +111,13 @@ describe('record index pass', () => {
     }
   })
 
+  it('refuses a read size that is not a whole number of bytes from 1 to 64 MiB', async () => {
+    const path = join(data.dir, await data.write('small.ndjson', '{}\n'))
+    for (const readBytes of [0, -1, 1.5, Number.NaN, 64 * 1024 * 1024 + 1]) {
+      await assert.rejects(indexNdjson(path, { readBytes }), /readBytes must be an integer from 1 to 67108864/)
+    }
+  })
+
   it('indexes an empty file, a lone byte order mark and files of only line ends as no records', async () => {
     for (const text of ['', '\ufeff', '\n', '\r\n\r\n', '\ufeff\n\n']) {
       const path = join(data.dir, await data.write('blank.txt', text))
