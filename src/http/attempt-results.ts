@@ -1,0 +1,91 @@
+import type { ScanStore } from '../store/scan-store.js'
+import type { ScanRecord } from '../store/scan-record.js'
+import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
+import { InvalidCursorError, ResultsRestartedError } from '../errors.js'
+
+export interface ResultsPage {
+  /** The JSON text of the page, ready to send. */
+  json: string
+  complete: boolean
+  /** The scan is queued or running and the page reached the last stored result: more can come later. */
+  more: boolean
+}
+
+const PAGES_PER_READ = 16
+
+/**
+ * A page of at most `limit` results and `maxBytes` bytes (at least one result) of a scan that runs as
+ * one job, from `cursor` on: its pages belong to its current attempt, and a cursor of an attempt
+ * before it is good only at its start.
+ */
+export async function readAttemptResults (store: ScanStore, record: ScanRecord, scan: { finished: boolean, partial: boolean },
+  limit: number, cursor: string | undefined, maxBytes: number): Promise<ResultsPage> {
+  const { id } = record
+  const { finished, partial } = scan
+  const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
+  if (position.attempt !== (record.attempt ?? '')) {
+    if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
+    position.attempt = record.attempt ?? ''
+  } else if (cursor !== undefined && (position.page > 0 || position.offset > 0)) {
+    // A cursor this service made points at most at the page after the last one that existed then.
+    const page = position.offset > 0 ? position.page : position.page - 1
+    if ((await store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
+  }
+  const parts: string[] = []
+    let taken = 0
+  let bytes = 0
+  let full = false
+  let exhausted = record.attempt === null
+  while (taken < limit && !exhausted) {
+    const pages = await store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
+    for (const text of pages) {
+      const items = JSON.parse(text) as unknown[]
+      if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
+      const wanted = limit - taken
+      const available = items.length - position.offset
+      const size = Buffer.byteLength(text)
+      if (available <= wanted && bytes + size <= maxBytes) {
+        if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
+        taken += available
+        bytes += size
+        position.page++
+        position.offset = 0
+      } else {
+        const texts: string[] = []
+        const end = position.offset + Math.min(wanted, available)
+        while (position.offset < end) {
+          const item = JSON.stringify(items[position.offset])
+          const itemBytes = Buffer.byteLength(item) + 1
+          if (taken > 0 && bytes + itemBytes > maxBytes) {
+            full = true
+            break
+          }
+          texts.push(item)
+          taken++
+          bytes += itemBytes
+          position.offset++
+        }
+        if (texts.length > 0) parts.push(texts.join(','))
+        if (position.offset === items.length) {
+          position.page++
+          position.offset = 0
+        }
+      }
+      if (taken >= limit || full) break
+    }
+    if (pages.length < PAGES_PER_READ && taken < limit && !full) exhausted = true
+    if (full) break
+  }
+  if (finished && !exhausted && position.offset === 0) {
+    exhausted = (await store.readPages(id, position.attempt, position.page, 1)).length === 0
+  }
+  const complete = finished && exhausted
+  const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
+  return {
+    json: complete
+      ? `{"items":${items},"complete":true,"partial":${partial}}`
+      : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
+    complete,
+    more: !finished && exhausted
+  }
+}
