@@ -8,8 +8,8 @@ import type { ScanStore } from '../../src/store/scan-store.js'
 import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
 import { RedisScanStore } from '../../src/store/redis-scan-store.js'
 import { openStateDir } from '../../src/store/open-state-dir.js'
-import { emptyProgress, type ScanRecord } from '../../src/store/scan-record.js'
-import { newScanId } from '../../src/store/scan-id.js'
+import { emptyProgress } from '../../src/store/scan-record.js'
+import { outcome, record, request } from '../helpers/store-fixtures.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/service-harness.js'
 
 const prefixes: string[] = []
@@ -17,19 +17,6 @@ const dirs: string[] = []
 after(async () => {
   for (const prefix of prefixes) await dropPrefix(prefix)
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
-
-const request = { source: { type: 'range' as const, start: 0, end: 10 }, pipeline: [], ordered: false, on_error: 'fail' as const }
-
-function record (): ScanRecord {
-  return {
-    id: newScanId(), status: 'queued', created_at: new Date().toISOString(), started_at: null, finished_at: null, expires_at: null,
-    progress: emptyProgress(10), result: { count: 0, truncated: false }, error: null, errors: [], metrics: null, attempt: null
-  }
-}
-
-const outcome = (status: 'succeeded' | 'failed' | 'cancelled') => ({
-  status, progress: { ...emptyProgress(10), processed: 10, matched: 10, fraction: 1 }, result: { count: 4, truncated: false }, error: null, errors: [], metrics: null
 })
 
 const stores: Array<[string, () => Promise<ScanStore>]> = [
