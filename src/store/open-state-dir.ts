@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises'
+import { readdir, readFile, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { InvalidConfigError } from '../errors.js'
 import { MemoryScanStore } from './memory-scan-store.js'
@@ -6,7 +6,7 @@ import { FileResultPages } from './file-result-pages.js'
 import { FileScanJournal } from './file-scan-journal.js'
 import { replayScanJournal } from './replay-scan-journal.js'
 import { lockStateDir, StateDirLockedError, type StateDirLock } from './state-dir-lock.js'
-import { syncDir, writeDurably } from './state-dir-files.js'
+import { makeDirectory, syncDir, writeDurably } from './state-dir-files.js'
 import { FINISHED_STATUSES } from './scan-record.js'
 import type { StoredScan } from './scan-journal.js'
 
@@ -60,7 +60,7 @@ export async function openStateDir (options: StateDirOptions): Promise<MemorySca
 }
 
 async function prepare (dir: string): Promise<void> {
-  await mkdir(join(dir), { recursive: true })
+  await makeDirectory(dir)
   const format = await readFile(join(dir, 'format'), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined
     throw error
@@ -68,13 +68,13 @@ async function prepare (dir: string): Promise<void> {
   if (format === undefined) {
     const present = await readdir(dir)
     if (present.length > 0) throw new Error(`not a state directory of this service (it holds ${present.slice(0, 3).join(', ')}${present.length > 3 ? ', …' : ''} and no \`format\` file); name an empty or new directory`)
-    await mkdir(join(dir, 'scans'))
+    await makeDirectory(join(dir, 'scans'))
     await writeDurably(join(dir, 'format'), FORMAT)
     await syncDir(dir)
   } else if (format !== FORMAT) {
     throw new Error(`its \`format\` file says ${JSON.stringify(format.trim())}, not ${JSON.stringify(FORMAT.trim())}: it was written by another version of this service`)
   }
-  await mkdir(join(dir, 'scans'), { recursive: true })
+  await makeDirectory(join(dir, 'scans'))
 }
 
 async function replay (dir: string, files: string[]): Promise<StoredScan[]> {

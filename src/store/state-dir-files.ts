@@ -1,5 +1,6 @@
 import { constants } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { mkdir, open, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { ServiceUnavailableError } from '../errors.js'
 
 /** An error of the state directory while the service runs: a 503 that names it and the cause. */
@@ -54,5 +55,24 @@ export async function appendDurably (path: string, line: string): Promise<boolea
     return true
   } finally {
     await fh.close()
+  }
+}
+
+/**
+ * Creates a directory and its missing parents. Node's own `recursive` never returns where a
+ * parent exists but cannot hold directories (it loops on ENOENT under /proc).
+ */
+export async function makeDirectory (path: string): Promise<void> {
+  try {
+    await mkdir(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      if ((await stat(path)).isDirectory()) return
+      throw error
+    }
+    if (code !== 'ENOENT' || dirname(path) === path) throw error
+    await makeDirectory(dirname(path))
+    await mkdir(path)
   }
 }
