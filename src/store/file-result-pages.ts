@@ -45,7 +45,7 @@ export class FileResultPages implements ResultPages {
   }
 
   #writer (name: string): Writer {
-    let writer = this.#writers.get(name)
+    const writer = this.#writers.get(name)
     if (writer !== undefined) return writer
     const handle = open(this.#path(name), constants.O_RDWR | constants.O_CREAT, 0o644)
     const created: Writer = { handle, size: 0, index: new PageIndex(), chain: Promise.resolve(), dropped: false }

@@ -1,25 +1,12 @@
-import { test, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { stateDirHarness } from '../helpers/state-dir-harness.js'
 import { http, waitFor } from '../helpers/service-harness.js'
 import { finished, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
 
-const children: ChildProcess[] = []
-const dirs: string[] = []
-
-after(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
-
-function stateDir (): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parascan-state-'))
-  dirs.push(dir)
-  return dir
-}
+const { children, stateDir } = stateDirHarness()
 
 async function kill (instance: Instance, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
   instance.child.kill(signal)

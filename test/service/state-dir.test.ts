@@ -1,28 +1,16 @@
-import { test, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { appendFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { stateDirHarness } from '../helpers/state-dir-harness.js'
 import { http } from '../helpers/service-harness.js'
 import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
 import { loadServiceConfig } from '../../src/config/service-config.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
-const children: ChildProcess[] = []
-const dirs: string[] = []
-
-after(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-})
-
-function stateDir (): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parascan-state-'))
-  dirs.push(dir)
-  return dir
-}
+const { children, stateDir } = stateDirHarness()
 
 /** Starts the service expecting it to refuse: its exit code and standard error. */
 async function refusedStart (env: Record<string, string>): Promise<{ code: number | null, stderr: string }> {
