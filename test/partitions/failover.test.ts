@@ -37,12 +37,12 @@ async function attempts (id: string, part: number): Promise<number> {
   return Number((await partitionFields(redis, prefix, id))[`${part}:n`] ?? '0')
 }
 
-async function assertExact (id: string, rerun: number): Promise<void> {
+async function assertExact (id: string, rerun: number, records = RECORDS): Promise<void> {
   const doc = await finished(survivors[1].url, id, 120_000)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
   assert.equal(doc.partitions.rerun, rerun)
-  assert.equal(doc.progress.processed, RECORDS)
-  assert.deepEqual(await readAll(survivors[0].url, id, 4000), Array.from({ length: RECORDS }, (_, i) => i))
+  assert.equal(doc.progress.processed, records)
+  assert.deepEqual(await readAll(survivors[0].url, id, 4000), Array.from({ length: records }, (_, i) => i))
 }
 
 test('kill -9, three times with the default lock: each lost partition is moved back by the first stalled check after its lock expired and runs again elsewhere well within 10 s', async (t) => {
@@ -70,15 +70,23 @@ test('kill -9, three times with the default lock: each lost partition is moved b
   }
 })
 
-test('an instance stopped (SIGSTOP) for 2 s (half its lock) keeps its partition: nothing runs twice', async () => {
+test('partitions that run three times their lock keep it, through a 2 s SIGSTOP (half the lock) of their instance: nothing runs twice', async () => {
   const paused = await startInstance(env, children)
-  const id = await submit()
-  const job = await heldPartition(partitionQueue, redis, prefix, id, paused.pid, 0, 400)
+  const records = 30000
+  const { json } = await http(survivors[0].url, 'POST', '/v1/scans', {
+    source: { type: 'range', start: 0, end: records }, pipeline: [{ processor: 'sleep', params: { ms: 1.5 } }], partitions: 3, ordered: true
+  })
+  await heldPartition(partitionQueue, redis, prefix, json.id, paused.pid, 1000, 3000)
   paused.child.kill('SIGSTOP')
-  await new Promise((resolve) => setTimeout(resolve, 2000))
+  await new Promise((resolve) => setTimeout(resolve, LOCK_MS / 2))
   paused.child.kill('SIGCONT')
-  await assertExact(id, 0)
-  assert.deepEqual(await stalledMoves(redis, prefix, job.id!), [])
+  await assertExact(json.id, 0, records)
+  for (const part of [0, 1, 2]) {
+    const job = await partitionQueue.getJob(`${json.id}-${part}`)
+    assert.ok(job?.finishedOn !== undefined && job.processedOn !== undefined && job.finishedOn - job.processedOn >= 3 * LOCK_MS, `partition ${part} ran ${(job?.finishedOn ?? 0) - (job?.processedOn ?? 0)} ms`)
+    assert.equal(await attempts(json.id, part), 1)
+    assert.deepEqual(await stalledMoves(redis, prefix, job.id!), [])
+  }
   paused.child.kill('SIGKILL')
   await paused.exited
 })
