@@ -1,11 +1,20 @@
 import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
-  /** Jobs run at the same time, scan jobs and partition jobs each. Default: 1. */
+  /**
+   * Jobs run at the same time, scan jobs and partition jobs each.
+   * @defaultValue 1
+   */
   concurrency?: number
-  /** Scan jobs queued from the start (a state directory's scans that were queued or running), in order. Default: none. */
+  /**
+   * Scan jobs queued from the start (a state directory's scans that were queued or running), in order.
+   * @defaultValue none
+   */
   resume?: string[]
-  /** Scans whose jobs are reported lost once jobs are taken (see `onJobLost`). Default: none. */
+  /**
+   * Scans whose jobs are reported lost once jobs are taken (see `onJobLost`).
+   * @defaultValue none
+   */
   lost?: string[]
 }
 

@@ -12,7 +12,10 @@ export interface FileScanJournalOptions {
   label: string
   /** The pages `seal` names. Required. */
   pages: ResultPages
-  /** Runs last when the journal closes (the directory's lock is released). Default: nothing. */
+  /**
+   * Runs last when the journal closes (the directory's lock is released).
+   * @defaultValue nothing
+   */
   onClose?: () => Promise<void>
 }
 

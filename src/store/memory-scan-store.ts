@@ -9,13 +9,23 @@ import { MemoryPartitions } from './memory-partitions.js'
 import { partitionedView } from '../partitions/partition-progress.js'
 import { MemoryResultPages, type ResultPages } from './result-pages.js'
 import type { ScanChange, ScanJournal, StoredKey, StoredScan } from './scan-journal.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export interface MemoryScanStoreOptions {
-  /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
+  /**
+   * How long finished scans, their results and idempotency keys are kept (ms).
+   * @defaultValue 24 h
+   */
   retentionMs?: number
-  /** Where what the store accepts is written before it answers. Default: nowhere (it all ends with the process). */
+  /**
+   * Where what the store accepts is written before it answers.
+   * @defaultValue nowhere: it all ends with the process
+   */
   journal?: ScanJournal
-  /** Where result pages are kept. Default: in memory. */
+  /**
+   * Where result pages are kept.
+   * @defaultValue in memory
+   */
   pages?: ResultPages
 }
 
@@ -53,7 +63,7 @@ export class MemoryScanStore implements ScanStore {
   recovered: Recovery = { resume: [], lost: [] }
 
   constructor (options: MemoryScanStoreOptions = {}) {
-    this.#retentionMs = options.retentionMs ?? 86_400_000
+    this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
     this.#journal = options.journal
     this.#pages = options.pages ?? new MemoryResultPages()
   }

@@ -13,11 +13,20 @@ import type { StoredScan } from './scan-journal.js'
 export interface StateDirOptions {
   /** The directory; created when missing. Required. */
   dir: string
-  /** The variable that named it, for errors. Default: 'PARASCAN_STATE_DIR'. */
+  /**
+   * The variable that named it, for errors.
+   * @defaultValue 'PARASCAN_STATE_DIR'
+   */
   variable?: string
-  /** How long finished scans are kept (ms). Default: 24 h. */
+  /**
+   * How long finished scans are kept (ms).
+   * @defaultValue 24 h
+   */
   retentionMs?: number
-  /** Times a partition may be lost (its process died while it ran) before its scan is given up on. Default: 3. */
+  /**
+   * Times a partition may be lost (its process died while it ran) before its scan is given up on.
+   * @defaultValue 3
+   */
   maxLostRuns?: number
 }
 

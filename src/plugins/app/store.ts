@@ -14,7 +14,10 @@ declare module 'fastify' {
 }
 
 export interface StorePluginOptions {
-  /** Used for both stores instead of the one the configuration picks. Default: memory (on PARASCAN_STATE_DIR when set), or Redis with REDIS_URL. */
+  /**
+   * Used for both stores instead of the one the configuration picks.
+   * @defaultValue memory (on PARASCAN_STATE_DIR when it is set), or Redis with REDIS_URL
+   */
   store?: ScanStore
 }
 
