@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SERVICE_ERRORS } from '../src/error-codes.js'
 
 export const fieldErrorSchema = z.object({
   path: z.string().describe('Where the bad value is, e.g. `source.start` or `pipeline[0].filter`.'),
@@ -10,7 +11,7 @@ export const problemSchema = z.object({
   title: z.string().describe('Short summary: the HTTP reason phrase.'),
   status: z.number().int().describe('HTTP status code.'),
   detail: z.string().describe('What went wrong, for a person.'),
-  code: z.string().describe('Stable error code, e.g. PARASCAN_INVALID_SCAN.'),
+  code: z.enum(SERVICE_ERRORS.map((entry) => entry.code) as [string, ...string[]]).describe('Stable error code from the catalogue (docs/errors.md): what went wrong and what to do about it.'),
   instance: z.string().optional().describe('The request path.'),
   errors: z.array(fieldErrorSchema).optional().describe('Validation errors, one per bad field.')
 }).describe('RFC 9457 problem details, sent as application/problem+json.').meta({

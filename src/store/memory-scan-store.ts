@@ -5,6 +5,7 @@ import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmiss
 import { FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type ScanRecord } from './scan-record.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { MemoryPartitions } from './memory-partitions.js'
+import { ScanCancelledError, scanError } from '../errors.js'
 import { partitionedView } from '../partitions/partition-progress.js'
 
 export interface MemoryScanStoreOptions {
@@ -196,7 +197,7 @@ export class MemoryScanStore implements ScanStore {
     const { status } = entry.record
     if (status === 'queued') {
       this.#queued.delete(id)
-      Object.assign(entry.record, { status: 'cancelled', finished_at: finishedAt, error: { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' } })
+      Object.assign(entry.record, { status: 'cancelled', finished_at: finishedAt, error: scanError(new ScanCancelledError('before it started')) })
       this.#expire(id, entry, finishedAt)
       return { outcome: 'cancelled' }
     }

@@ -7,6 +7,7 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import { decodeLayout, RedisPartitionStore } from './redis-partition-store.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { ScanCancelledError, scanError } from '../errors.js'
 
 export interface RedisScanStoreOptions {
   /** Connection for commands; the store closes it. Required. */
@@ -322,7 +323,7 @@ export class RedisScanStore implements ScanStore {
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
     const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
-    const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
+    const error = JSON.stringify(scanError(new ScanCancelledError('before it started')))
     const outcome = await this.#redis.scanCancel(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), error, this.#prefix, id)
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
