@@ -9,6 +9,7 @@ import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
 import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanCancelledError, scanError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
 import { PartitionRunner } from './partition-runner.js'
@@ -48,6 +49,8 @@ export interface ScanConsumerOptions {
   partitionPolicy?: PartitionPolicy
   /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
   instance?: string
+  /** Where the errors it survives are reported. Default: SILENT_LOG. */
+  log?: ServiceLog
 }
 
 function jobProgress (progress: Progress): ScanJobProgress {
@@ -78,7 +81,8 @@ export class ScanConsumer {
       maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
       maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
-      instance: options.instance ?? 'local'
+      instance: options.instance ?? 'local',
+      log: options.log ?? SILENT_LOG
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
@@ -93,7 +97,8 @@ export class ScanConsumer {
       progressIntervalMs: this.#options.progressIntervalMs,
       scanTimeoutMs: this.#options.scanTimeoutMs,
       maxScanResultBytes: this.#options.maxScanResultBytes,
-      recordTimeLimitMs: this.#options.recordTimeLimitMs
+      recordTimeLimitMs: this.#options.recordTimeLimitMs,
+      log: this.#options.log
     })
   }
 
@@ -155,7 +160,7 @@ export class ScanConsumer {
       reportProgress(jobProgress(snapshot.progress))
       void store.update(id, attempt, snapshot).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
-      }, () => {})
+      }, (cause: unknown) => { this.#options.log.debug({ err: cause, scan: id }, 'progress not written; the next write carries it') })
     }, this.#options.progressIntervalMs)
     const workers: WorkerMetrics[] = []
     const feed = metrics.scanFeed()
@@ -226,10 +231,12 @@ export class ScanConsumer {
       const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
       if (shutdown.aborted && !stopped) {
         await writer.settle()
-        await store.release(id, attempt).catch(() => {})
+        await store.release(id, attempt)
+          .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not hand the scan back at shutdown; another instance takes it over when its lock expires') })
         return 'handed_back'
       }
-      await writer.flush().catch(() => {})
+      await writer.flush()
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
       if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)

@@ -14,9 +14,10 @@ import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
 import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
 import { jsonDepth } from './json-depth.js'
+import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -40,6 +41,8 @@ export interface ScanServiceOptions {
   contextFor?: (tenant: string | undefined) => ScanContext
   /** Bytes of items in one results page; a page holds at least one item. Default: 8 MiB. */
   maxPageBytes?: number
+  /** Where the errors it survives are reported. Default: SILENT_LOG. */
+  log?: ServiceLog
 }
 
 export interface SubmitResult {
@@ -91,7 +94,8 @@ export class ScanService {
       admission: options.admission ?? { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
-      maxPageBytes: options.maxPageBytes ?? 8 * 1024 * 1024
+      maxPageBytes: options.maxPageBytes ?? 8 * 1024 * 1024,
+      log: options.log ?? SILENT_LOG
     }
   }
 
@@ -150,7 +154,8 @@ export class ScanService {
     try {
       await this.#options.queue.add(id, describeScanJob(request, tenant))
     } catch (error) {
-      await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
+      await this.#options.store.abandon(id, scanError(new ServiceUnavailableError('the queue could not take the scan')), new Date().toISOString())
+        .catch((cause: unknown) => { this.#options.log.error({ err: cause, scan: id }, 'the queue refused a scan and its record could not be marked failed: it stays queued until it expires') })
       throw error
     }
     return { id, status: 'queued', created_at: createdAt }
@@ -183,7 +188,10 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
-    else await this.#options.queue.dropPartitions(id).catch(() => {})
+    else {
+      await this.#options.queue.dropPartitions(id)
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not drop the queued partitions of a cancelled scan; each ends when it starts and sees the cancel') })
+    }
     return await this.status(id, tenant)
   }
 

@@ -47,6 +47,7 @@ async function scan (file: string, options: IndexOptions, visit: (chunk: Buffer,
       try {
         visit(chunk, base)
       } catch (error) {
+        // The read in flight must end before the file closes; the visit's error is the one to report.
         await pending.catch(() => undefined)
         throw error
       }

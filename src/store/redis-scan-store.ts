@@ -189,6 +189,7 @@ export class RedisScanStore implements ScanStore {
     this.#instanceTtlMs = options.instanceTtlMs ?? 0
     if (options.instanceTtlMs !== undefined) {
       const ttl = options.instanceTtlMs
+      // A missed beat is retried at the next one: the key's TTL spans three of them.
       const beat = (): void => { this.#redis.set(`${this.#prefix}instance:${this.#instance}`, '1', 'PX', ttl).catch(() => {}) }
       beat()
       this.#heartbeat = setInterval(beat, Math.max(100, Math.floor(ttl / 3)))
@@ -372,6 +373,7 @@ export class RedisScanStore implements ScanStore {
     this.#listeners.length = 0
     if (this.#heartbeat !== undefined) {
       clearInterval(this.#heartbeat)
+      // Without Redis the key goes when its TTL ends.
       await this.#redis.del(`${this.#prefix}instance:${this.#instance}`).catch(() => {})
     }
     await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])

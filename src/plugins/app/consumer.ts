@@ -34,7 +34,8 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     recordTimeLimitMs: config.recordTimeLimitMs,
     maxRunningPerTenant: config.maxRunningScansPerTenant,
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
-    instance: instanceName()
+    instance: instanceName(),
+    log: app.log
   })
   app.decorate('consumer', consumer)
   queue.onJobLost((id) => {
