@@ -142,3 +142,4 @@ export type ScanMetrics = z.infer<typeof scanMetricsSchema>
 export type PartitionsSummary = z.infer<typeof partitionsSummarySchema>
 export type ScanStatusDocument = z.infer<typeof scanStatusSchema>
 export type ScanSummaryDocument = z.infer<typeof scanSummarySchema>
+export type ResultsPageDocument = z.infer<typeof resultsPageSchema>

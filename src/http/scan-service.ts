@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
+import type { ResultsPageDocument, ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { describeScanJob } from '../queue/scan-job-summary.js'
 import { listProcessors } from '../pipeline/processor-catalogue.js'
 import type { ProcessorInfo } from '../../schemas/processor.js'
@@ -58,9 +58,8 @@ export type ScanStatus = Omit<ScanStatusDocument, 'links'>
 export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
 
 export interface ResultsPage {
-  /** The JSON text of the page, ready to send. */
-  json: string
-  complete: boolean
+  /** The page as the API sends it. */
+  page: ResultsPageDocument
   /** The scan is queued or running and the page reached the last stored result: more can come later. */
   more: boolean
 }
@@ -224,7 +223,7 @@ export class ScanService {
       const page = position.offset > 0 ? position.page : position.page - 1
       if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
     }
-    const parts: string[] = []
+    const out: unknown[] = []
     const maxBytes = this.#options.maxPageBytes
     let taken = 0
     let bytes = 0
@@ -239,27 +238,24 @@ export class ScanService {
         const available = items.length - position.offset
         const size = Buffer.byteLength(text)
         if (available <= wanted && bytes + size <= maxBytes) {
-          if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
+          for (let i = position.offset; i < items.length; i++) out.push(items[i])
           taken += available
           bytes += size
           position.page++
           position.offset = 0
         } else {
-          const texts: string[] = []
           const end = position.offset + Math.min(wanted, available)
           while (position.offset < end) {
-            const item = JSON.stringify(items[position.offset])
-            const itemBytes = Buffer.byteLength(item) + 1
+            const itemBytes = Buffer.byteLength(JSON.stringify(items[position.offset])) + 1
             if (taken > 0 && bytes + itemBytes > maxBytes) {
               full = true
               break
             }
-            texts.push(item)
+            out.push(items[position.offset])
             taken++
             bytes += itemBytes
             position.offset++
           }
-          if (texts.length > 0) parts.push(texts.join(','))
           if (position.offset === items.length) {
             position.page++
             position.offset = 0
@@ -274,12 +270,8 @@ export class ScanService {
       exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
     }
     const complete = finished && exhausted
-    const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
     return {
-      json: complete
-        ? `{"items":${items},"complete":true,"partial":${partial}}`
-        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
-      complete,
+      page: complete ? { items: out, complete, partial } : { items: out, next_cursor: encodeResultCursor(position), complete, partial },
       more: !finished && exhausted
     }
   }
@@ -296,10 +288,9 @@ export class ScanService {
   async * #partitionedLines (id: string): AsyncGenerator<string> {
     let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
     for (;;) {
-      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)
-      const { items, next_cursor: next } = JSON.parse(page.json) as { items: unknown[], next_cursor?: string }
+      const { items, next_cursor: next, complete } = (await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)).page
       if (items.length > 0) yield ndjsonLines(items)
-      if (page.complete || next === undefined) return
+      if (complete || next === undefined) return
       position = decodePartitionedCursor(next) as PartitionedPosition
     }
   }
