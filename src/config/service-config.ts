@@ -14,14 +14,14 @@ export interface VariableDoc {
 
 const doc = <T extends z.ZodType>(schema: T, variable: VariableDoc): T => schema.meta({ variable })
 
-const duration = (fallback: string) => doc(z.string().default(fallback).transform((text, ctx) => {
+const duration = (fallback: string, range = 'a duration') => doc(z.string().default(fallback).transform((text, ctx) => {
   const ms = parseDuration(text)
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (e.g. 500ms, 30s, 15m, 24h, 7d)` })
     return z.NEVER
   }
   return ms
-}), { default: fallback, range: 'a duration' })
+}), { default: fallback, range })
 
 const integer = (fallback: number, min: number, max: number) =>
   doc(z.string().default(String(fallback)).transform((text, ctx) => {
@@ -69,7 +69,7 @@ export const serviceEnvSchema = z.object({
   PARASCAN_PROGRESS_INTERVAL: duration('250ms'),
   PARASCAN_PARTITION_RECORDS: integer(1_000_000, 1, 2 ** 53 - 1),
   PARASCAN_MAX_PARTITIONS: integer(1000, 1, 100_000),
-  PARASCAN_PARTITION_LOCK_DURATION: duration('4s'),
+  PARASCAN_PARTITION_LOCK_DURATION: duration('4s', 'a duration from 1s to 1h'),
   PARASCAN_SHUTDOWN_GRACE: duration('10s'),
   PARASCAN_ADMIN_UI: boolean('true'),
   PARASCAN_MAX_INLINE_RECORDS: integer(100_000, 0, 100_000_000),
@@ -135,7 +135,7 @@ export interface ServiceConfig {
   partitionRecords: number
   /** Most partitions of one scan (also the ceiling of a request's `partitions`). Default: 1000. Env: PARASCAN_MAX_PARTITIONS. */
   maxPartitions: number
-  /** Lock of a running partition, renewed at half of it; also the stalled-check period. A dead instance's partitions run again elsewhere within about twice this. Default: 4 s. Env: PARASCAN_PARTITION_LOCK_DURATION. */
+  /** Lock of a running partition, renewed every eighth of it and checked for stalls every quarter of it: a dead instance's partitions are queued again within 1.25 times this. Default: 4 s. Env: PARASCAN_PARTITION_LOCK_DURATION. */
   partitionLockMs: number
   /** Time a running scan gets to finish at shutdown before it is handed back to the queue (ms). Default: 10 s. Env: PARASCAN_SHUTDOWN_GRACE. */
   shutdownGraceMs: number
@@ -250,7 +250,9 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
   if (e.PARASCAN_DATA_DIR_PER_TENANT && e.PARASCAN_API_KEYS === undefined) {
     throw new InvalidConfigError('PARASCAN_DATA_DIR_PER_TENANT', 'true needs PARASCAN_API_KEYS: without keys there are no tenants')
   }
-  if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000) throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be at least 1s')
+  if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000 || e.PARASCAN_PARTITION_LOCK_DURATION > 3_600_000) {
+    throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be from 1s to 1h')
+  }
   if (e.PARASCAN_SCAN_TIMEOUT < 1) throw new InvalidConfigError('PARASCAN_SCAN_TIMEOUT', 'must be at least 1ms')
   return {
     variables: names,

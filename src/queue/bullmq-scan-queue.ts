@@ -27,8 +27,10 @@ export interface BullmqScanQueueOptions {
   /** Queue of the partition jobs. Default: 'scan-partitions'. */
   partitionsName?: string
   /**
-   * Lock of a running partition job, renewed every half of it; the stalled check runs this often
-   * too, so a dead instance's partitions are queued again within about twice this (ms). Default: 4000.
+   * Lock of a running partition job (ms). Its holder renews it every eighth of it and the stalled
+   * check runs every quarter of it, so a dead instance's partitions are queued again at most 1.25
+   * times this after it died, and an event loop blocked for less than three quarters of it keeps them.
+   * @defaultValue 4000
    */
   partitionLockMs?: number
   /** Times a partition may be lost (its instance died) before the scan fails. Default: 3. */
@@ -170,8 +172,7 @@ export class BullmqScanQueue implements ScanQueue {
       connection: this.#partitionConnection,
       prefix: this.#options.prefix,
       concurrency: this.#options.concurrency,
-      lockDuration: this.#options.partitionLockMs,
-      stalledInterval: this.#options.partitionLockMs,
+      ...partitionLockTimings(this.#options.partitionLockMs),
       maxStalledCount: this.#options.partitionMaxStalled,
       ...(this.#options.instance === '' ? {} : { name: this.#options.instance })
     })
@@ -240,4 +241,17 @@ export class BullmqScanQueue implements ScanQueue {
 /** The job name the queue dashboard shows: which part of which scan. */
 function partitionJobName (partition: PartitionJob): string {
   return `scan ${partition.id} partition ${partition.part + 1}/${partition.partitions} records ${partition.start}-${partition.end}`
+}
+
+/**
+ * BullMQ timings of the partition worker. Its lock manager ticks every half of `lockRenewTime` and
+ * renews the locks it holds that it has not renewed for that long: every eighth of the lock, so an
+ * event loop blocked for up to three quarters of it keeps them. A stalled check moves a job back
+ * once it finds it unlocked and marked by the check before; with checks every quarter of the lock,
+ * the check before a lock expires comes after its last renewal, so a dead holder's job is moved back
+ * by the first check after its lock expired: at most 1.25 locks after the holder's last renewal.
+ */
+export function partitionLockTimings (lockMs: number): { lockDuration: number, lockRenewTime: number, stalledInterval: number } {
+  const lockDuration = Math.round(lockMs)
+  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 4), stalledInterval: Math.floor(lockDuration / 4) }
 }
