@@ -187,7 +187,7 @@ export interface ServiceConfig {
   headersTimeoutMs: number
   /** How long an idle keep-alive connection stays open (ms). Default: 5 s. Env: PARASCAN_KEEP_ALIVE_TIMEOUT. */
   keepAliveTimeoutMs: number
-  /** Most open HTTP connections; more are closed at once. Default: 1000. Env: PARASCAN_MAX_CONNECTIONS. */
+  /** Most open HTTP connections; one more gets a 503 problem+json and is closed at once. Default: 1000. Env: PARASCAN_MAX_CONNECTIONS. */
   maxConnections: number
   /** Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies); 0 is no limit. Default: 10 s. Env: PARASCAN_RECORD_TIME_LIMIT. */
   recordTimeLimitMs: number
