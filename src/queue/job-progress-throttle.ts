@@ -1,7 +1,16 @@
+/** Shortest time between two job progress writes (ms). */
+export const DEFAULT_JOB_PROGRESS_INTERVAL_MS = 1000
+
 export interface JobProgressThrottleOptions {
-  /** Shortest time between two writes (ms). Default: 1000. */
+  /**
+   * Shortest time between two writes (ms).
+   * @defaultValue 1000
+   */
   intervalMs?: number
-  /** Called with each write error; the next value is written as if the write had succeeded. Default: drops it. */
+  /**
+   * Called with each write error; the next value is written as if the write had succeeded.
+   * @defaultValue drops it
+   */
   onError?: (error: unknown) => void
 }
 
@@ -20,7 +29,7 @@ export class JobProgressThrottle<T> {
 
   constructor (write: (value: T) => Promise<unknown>, options: JobProgressThrottleOptions = {}) {
     this.#write = write
-    this.#intervalMs = options.intervalMs ?? 1000
+    this.#intervalMs = options.intervalMs ?? DEFAULT_JOB_PROGRESS_INTERVAL_MS
     this.#onError = options.onError ?? (() => {})
   }
 

@@ -7,9 +7,13 @@ import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionL
 import { MemoryPartitions } from './memory-partitions.js'
 import { ScanCancelledError, scanError } from '../errors.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export interface MemoryScanStoreOptions {
-  /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
+  /**
+   * How long finished scans, their results and idempotency keys are kept (ms).
+   * @defaultValue 24 h
+   */
   retentionMs?: number
 }
 
@@ -33,7 +37,7 @@ export class MemoryScanStore implements ScanStore {
   readonly #queued = new Map<string, string | undefined>()
 
   constructor (options: MemoryScanStoreOptions = {}) {
-    this.#retentionMs = options.retentionMs ?? 86_400_000
+    this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
   }
 
   async create (record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome> {
