@@ -233,4 +233,9 @@ export interface ServiceConfig {
    * @defaultValue false
    */
   dataDirPerTenant: boolean
+  /**
+   * Where embedded mode keeps its scans, their results and its queue so that they outlive the process; unset keeps them in memory. Env: PARASCAN_STATE_DIR.
+   * @defaultValue unset
+   */
+  stateDir?: string
 }
