@@ -1,12 +1,12 @@
+import type { ResultsPageDocument } from '../../schemas/scan-status.js'
 import type { ScanStore } from '../store/scan-store.js'
 import type { ScanRecord } from '../store/scan-record.js'
 import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
 import { InvalidCursorError, ResultsRestartedError } from '../errors.js'
 
 export interface ResultsPage {
-  /** The JSON text of the page, ready to send. */
-  json: string
-  complete: boolean
+  /** The page as the API sends it. */
+  page: ResultsPageDocument
   /** The scan is queued or running and the page reached the last stored result: more can come later. */
   more: boolean
 }
@@ -31,7 +31,7 @@ export async function readAttemptResults (store: ScanStore, record: ScanRecord, 
     const page = position.offset > 0 ? position.page : position.page - 1
     if ((await store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
   }
-  const parts: string[] = []
+  const out: unknown[] = []
     let taken = 0
   let bytes = 0
   let full = false
@@ -45,27 +45,24 @@ export async function readAttemptResults (store: ScanStore, record: ScanRecord, 
       const available = items.length - position.offset
       const size = Buffer.byteLength(text)
       if (available <= wanted && bytes + size <= maxBytes) {
-        if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
+        for (let i = position.offset; i < items.length; i++) out.push(items[i])
         taken += available
         bytes += size
         position.page++
         position.offset = 0
       } else {
-        const texts: string[] = []
         const end = position.offset + Math.min(wanted, available)
         while (position.offset < end) {
-          const item = JSON.stringify(items[position.offset])
-          const itemBytes = Buffer.byteLength(item) + 1
+          const itemBytes = Buffer.byteLength(JSON.stringify(items[position.offset])) + 1
           if (taken > 0 && bytes + itemBytes > maxBytes) {
             full = true
             break
           }
-          texts.push(item)
+          out.push(items[position.offset])
           taken++
           bytes += itemBytes
           position.offset++
         }
-        if (texts.length > 0) parts.push(texts.join(','))
         if (position.offset === items.length) {
           position.page++
           position.offset = 0
@@ -80,12 +77,8 @@ export async function readAttemptResults (store: ScanStore, record: ScanRecord, 
     exhausted = (await store.readPages(id, position.attempt, position.page, 1)).length === 0
   }
   const complete = finished && exhausted
-  const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
   return {
-    json: complete
-      ? `{"items":${items},"complete":true,"partial":${partial}}`
-      : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
-    complete,
+    page: complete ? { items: out, complete, partial } : { items: out, next_cursor: encodeResultCursor(position), complete, partial },
     more: !finished && exhausted
   }
 }

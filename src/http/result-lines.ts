@@ -22,10 +22,9 @@ const NDJSON_ITEMS_PER_READ = 2000
 export async function * partitionedLines (store: ScanStore, id: string): AsyncGenerator<string> {
   let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
   for (;;) {
-    const page = await readPartitionedResults(store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)
-    const { items, next_cursor: next } = JSON.parse(page.json) as { items: unknown[], next_cursor?: string }
+    const { items, next_cursor: next, complete } = (await readPartitionedResults(store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)).page
     if (items.length > 0) yield ndjsonLines(items)
-    if (page.complete || next === undefined) return
+    if (complete || next === undefined) return
     position = decodePartitionedCursor(next) as PartitionedPosition
   }
 }

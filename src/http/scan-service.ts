@@ -16,10 +16,11 @@ import { decodePartitionedCursor, readPartitionedResults } from './partitioned-r
 import { readAttemptResults, type ResultsPage } from './attempt-results.js'
 import { attemptLines, checkedCount, partitionedLines, type ResultLines } from './result-lines.js'
 import { jsonDepth } from './json-depth.js'
+import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -58,6 +59,11 @@ export interface ScanServiceOptions {
    * @defaultValue 8 MiB
    */
   maxPageBytes?: number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 export interface SubmitResult {
@@ -89,7 +95,8 @@ export class ScanService {
       admission: options.admission ?? { maxQueued: SERVICE_DEFAULTS.maxQueuedScans, maxQueuedPerTenant: SERVICE_DEFAULTS.maxQueuedScansPerTenant },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
-      maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes
+      maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes,
+      log: options.log ?? SILENT_LOG
     }
   }
 
@@ -148,7 +155,8 @@ export class ScanService {
     try {
       await this.#options.queue.add(id, describeScanJob(request, tenant))
     } catch (error) {
-      await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
+      await this.#options.store.abandon(id, scanError(new ServiceUnavailableError('the queue could not take the scan')), new Date().toISOString())
+        .catch((cause: unknown) => { this.#options.log.error({ err: cause, scan: id }, 'the queue refused a scan and its record could not be marked failed: it stays queued until it expires') })
       throw error
     }
     return { id, status: 'queued', created_at: createdAt }
@@ -181,7 +189,10 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
-    else await this.#options.queue.dropPartitions(id).catch(() => {})
+    else {
+      await this.#options.queue.dropPartitions(id)
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not drop the queued partitions of a cancelled scan; each ends when it starts and sees the cancel') })
+    }
     return await this.status(id, tenant)
   }
 

@@ -20,6 +20,7 @@ export class InstanceLiveness {
     this.id = ttlMs === undefined ? '' : randomUUID()
     this.#ttlMs = ttlMs ?? 0
     if (ttlMs !== undefined) {
+      // A missed beat is retried at the next one: the key's TTL spans three of them.
       const beat = (): void => { redis.set(this.#key(this.id), '1', 'PX', ttlMs).catch(() => {}) }
       beat()
       this.#heartbeat = setInterval(beat, Math.max(100, Math.floor(ttlMs / 3)))
@@ -47,6 +48,7 @@ export class InstanceLiveness {
   async close (): Promise<void> {
     if (this.#heartbeat === undefined) return
     clearInterval(this.#heartbeat)
+    // Without Redis the key goes when its TTL ends.
     await this.#redis.del(this.#key(this.id)).catch(() => {})
   }
 }

@@ -6,6 +6,7 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import { decodeLayout, RedisPartitionStore } from './redis-partition-store.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { ScanCancelledError, scanError } from '../errors.js'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
 import { InstanceLiveness } from './instance-liveness.js'
 import { outcomeArgs, SCAN_SCRIPTS, type ScanEnding } from './scan-scripts.js'
@@ -179,7 +180,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
-    const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
+    const error = JSON.stringify(scanError(new ScanCancelledError('before it started')))
     const outcome = await this.#scripts.cancel({ scan: this.#key(id), ...this.#ending(finishedAt), error, prefix: this.#prefix, id })
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
