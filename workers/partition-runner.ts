@@ -10,6 +10,7 @@ import type { ScanParams } from '../src/pipeline/scan-params.js'
 import { AttemptSupersededError, PartitionCrashedError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { IsolatedProcessExitError } from '../src/parallel/isolated-pool.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
@@ -67,6 +68,11 @@ export interface PartitionRunnerOptions {
    * @defaultValue 1
    */
   maxCrashedAttempts?: number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 class PartitionCancelledSignal extends Error {
@@ -90,6 +96,7 @@ export class PartitionRunner {
       maxScanResultBytes: SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: 0,
       maxCrashedAttempts: SERVICE_DEFAULTS.maxCrashedAttempts,
+      log: SILENT_LOG,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -133,6 +140,7 @@ export class PartitionRunner {
     const total = end - start
     const state = new AttemptState(total, Date.now())
     const superseded = (): void => controller.abort(new AttemptSupersededError(id))
+    const progressLost = (cause: unknown): void => { this.#options.log.debug({ err: cause, scan: id, partition: part }, 'partition progress not written; the next write carries it') }
     const writer = new PageWriter(id, async (pages) => await store.appendPartitionPages(id, part, attempt, pages), superseded)
     const workers: WorkerMetrics[] = []
     const feed = metrics.scanFeed()
@@ -140,10 +148,10 @@ export class PartitionRunner {
     let lastJobProgress = 0
     const timer = setInterval(() => {
       const counts = { processed: state.processed, matched: state.matched, skipped: state.skipped }
-      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, () => {})
+      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, progressLost)
       if (Date.now() - lastJobProgress >= this.#options.jobProgressIntervalMs) {
         lastJobProgress = Date.now()
-        void reportProgress(total === 0 ? 1 : state.processed / total).catch(() => {})
+        void reportProgress(total === 0 ? 1 : state.processed / total).catch(progressLost)
       }
     }, this.#options.progressIntervalMs)
     const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
@@ -198,7 +206,7 @@ export class PartitionRunner {
         ...(aggregating ? { partial: summary.aggregate?.[0] ?? {} } : {}),
         metrics: scanMetrics
       })
-      if (committed) void reportProgress(1).catch(() => {})
+      if (committed) void reportProgress(1).catch(progressLost)
       return committed ? 'succeeded' : 'skipped'
     } catch (error) {
       await writer.settle()

@@ -3,10 +3,9 @@
  * and `maxBytes` bytes of JSON; the first item is taken whatever its size.
  */
 export class PageCollector {
+  readonly items: unknown[] = []
   readonly #limit: number
   readonly #maxBytes: number
-  readonly #parts: string[] = []
-  #taken = 0
   #bytes = 0
   #full = false
 
@@ -16,10 +15,7 @@ export class PageCollector {
   }
 
   /** Items the page can still take. */
-  get room (): number { return this.#full ? 0 : this.#limit - this.#taken }
-  get taken (): number { return this.#taken }
-  /** The page reached `maxBytes`. */
-  get full (): boolean { return this.#full }
+  get room (): number { return this.#full ? 0 : this.#limit - this.items.length }
 
   /** Takes up to `count` items of `items` (the stored page `text`, parsed) from `offset` on; returns how many it took. */
   take (text: string, items: unknown[], offset: number, count: number): number {
@@ -27,29 +23,20 @@ export class PageCollector {
     if (n <= 0) return 0
     const size = Buffer.byteLength(text)
     if (n === items.length - offset && this.#bytes + size <= this.#maxBytes) {
-      this.#parts.push(offset === 0 ? text.slice(1, -1) : items.slice(offset).map((item) => JSON.stringify(item)).join(','))
-      this.#taken += n
+      for (let i = offset; i < items.length; i++) this.items.push(items[i])
       this.#bytes += size
       return n
     }
-    const texts: string[] = []
-    for (let i = offset; i < offset + n; i++) {
-      const item = JSON.stringify(items[i])
-      const itemBytes = Buffer.byteLength(item) + 1
-      if (this.#taken > 0 && this.#bytes + itemBytes > this.#maxBytes) {
+    let i = offset
+    for (; i < offset + n; i++) {
+      const itemBytes = Buffer.byteLength(JSON.stringify(items[i])) + 1
+      if (this.items.length > 0 && this.#bytes + itemBytes > this.#maxBytes) {
         this.#full = true
         break
       }
-      texts.push(item)
-      this.#taken++
+      this.items.push(items[i])
       this.#bytes += itemBytes
     }
-    if (texts.length > 0) this.#parts.push(texts.join(','))
-    return texts.length
-  }
-
-  /** The items taken, as a JSON array. */
-  get json (): string {
-    return `[${this.#parts.join(',')}]`
+    return i - offset
   }
 }

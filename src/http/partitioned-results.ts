@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { ScanStore } from '../store/scan-store.js'
 import { InvalidCursorError } from '../errors.js'
 import { PageCollector } from './page-collector.js'
+import type { ResultsPage } from './attempt-results.js'
 
 /** Where a reader is in a partitioned scan: stretch `seq` of its results, page and item in it, items read of the stretch. */
 export interface PartitionedPosition {
@@ -54,7 +55,7 @@ export function decodePartitionedCursor (cursor: string, key: string): Partition
  * scan is ordered and that partition comes next.
  */
 export async function readPartitionedResults (store: ScanStore, id: string, scan: { finished: boolean, partial: boolean, cursorKey: string },
-  limits: { limit: number, maxBytes: number }, start: PartitionedPosition): Promise<{ json: string, complete: boolean, more: boolean, next: PartitionedPosition }> {
+  limits: { limit: number, maxBytes: number }, start: PartitionedPosition): Promise<ResultsPage & { next: PartitionedPosition }> {
   const position = { ...start }
   const page = new PageCollector(limits.limit, limits.maxBytes)
   let exhausted = false
@@ -89,11 +90,9 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
     if (stretchDone) Object.assign(position, { seq: position.seq + 1, page: 0, offset: 0, consumed: 0 })
   }
   const complete = scan.finished && exhausted
+  const { partial } = scan
   return {
-    json: complete
-      ? `{"items":${page.json},"complete":true,"partial":${scan.partial}}`
-      : `{"items":${page.json},"next_cursor":${JSON.stringify(encodePartitionedCursor(position, scan.cursorKey))},"complete":false,"partial":${scan.partial}}`,
-    complete,
+    page: complete ? { items: page.items, complete, partial } : { items: page.items, next_cursor: encodePartitionedCursor(position, scan.cursorKey), complete, partial },
     more: !scan.finished && exhausted,
     next: position
   }

@@ -8,17 +8,19 @@ import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanHead, ScanStore } from '../store/scan-store.js'
 import { ScanLimits } from './scan-limits.js'
 import { emptyProgress, FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
-import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
+import { decodeResultCursor } from '../store/result-cursor.js'
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
 import { decodePartitionedCursor, FIRST_POSITION, readPartitionedResults } from './partitioned-results.js'
-import { PageCollector } from './page-collector.js'
+import { readAttemptResults, type ResultsPage } from './attempt-results.js'
+import { attemptLines, checkedCount, partitionedLines, type ResultLines } from './result-lines.js'
 import { jsonDepth } from './json-depth.js'
+import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
-  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -57,6 +59,11 @@ export interface ScanServiceOptions {
    * @defaultValue 8 MiB
    */
   maxPageBytes?: number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 export interface SubmitResult {
@@ -71,29 +78,9 @@ export type ScanStatus = Omit<ScanStatusDocument, 'links'>
 /** A list item without its links. */
 export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
 
-export interface ResultsPage {
-  /** The JSON text of the page, ready to send. */
-  json: string
-  complete: boolean
-  /** The scan is queued or running and the page reached the last stored result: more can come later. */
-  more: boolean
-}
+export type { ResultsPage } from './attempt-results.js'
+export type { ResultLines } from './result-lines.js'
 
-export interface ResultLines {
-  status: ScanStatusName
-  /** The scan failed or was cancelled: the results are those stored before it stopped. */
-  partial: boolean
-  /** How many results the lines hold. */
-  count: number
-  /** NDJSON text, one or more whole lines at a time, read from the store as it is consumed. */
-  lines: AsyncIterable<string>
-}
-
-const PAGES_PER_READ = 16
-/** Result pages read from the store at a time for NDJSON: what one download holds in memory beside the socket's buffer. */
-const NDJSON_PAGES_PER_READ = 4
-/** Results read at a time for NDJSON of a partitioned scan. */
-const NDJSON_ITEMS_PER_READ = 2000
 /** Deepest nesting accepted in an inline record. */
 export const MAX_RECORD_DEPTH = 128
 
@@ -108,7 +95,8 @@ export class ScanService {
       admission: options.admission ?? { maxQueued: SERVICE_DEFAULTS.maxQueuedScans, maxQueuedPerTenant: SERVICE_DEFAULTS.maxQueuedScansPerTenant },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
-      maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes
+      maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes,
+      log: options.log ?? SILENT_LOG
     }
   }
 
@@ -167,7 +155,8 @@ export class ScanService {
     try {
       await this.#options.queue.add(id, describeScanJob(request, tenant))
     } catch (error) {
-      await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
+      await this.#options.store.abandon(id, scanError(new ServiceUnavailableError('the queue could not take the scan')), new Date().toISOString())
+        .catch((cause: unknown) => { this.#options.log.error({ err: cause, scan: id }, 'the queue refused a scan and its record could not be marked failed: it stays queued until it expires') })
       throw error
     }
     return { id, status: 'queued', created_at: createdAt }
@@ -200,7 +189,10 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
-    else await this.#options.queue.dropPartitions(id).catch(() => {})
+    else {
+      await this.#options.queue.dropPartitions(id)
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not drop the queued partitions of a cancelled scan; each ends when it starts and sees the cancel') })
+    }
     return await this.status(id, tenant)
   }
 
@@ -223,45 +215,11 @@ export class ScanService {
         const old = decodeResultCursor(cursor)
         if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
       }
-      return await readPartitionedResults(this.#options.store, id, { finished, partial, cursorKey: key }, { limit, maxBytes: this.#options.maxPageBytes },
-        start ?? FIRST_POSITION)
+      const { page, more } = await readPartitionedResults(this.#options.store, id, { finished, partial, cursorKey: key },
+        { limit, maxBytes: this.#options.maxPageBytes }, start ?? FIRST_POSITION)
+      return { page, more }
     }
-    const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
-    if (position.attempt !== (record.attempt ?? '')) {
-      if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
-      position.attempt = record.attempt ?? ''
-    } else if (cursor !== undefined && (position.page > 0 || position.offset > 0)) {
-      // A cursor this service made points at most at the page after the last one that existed then.
-      const page = position.offset > 0 ? position.page : position.page - 1
-      if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
-    }
-    const page = new PageCollector(limit, this.#options.maxPageBytes)
-    let exhausted = record.attempt === null
-    while (page.room > 0 && !exhausted) {
-      const pages = await this.#options.store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
-      for (const text of pages) {
-        const items = JSON.parse(text) as unknown[]
-        if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
-        position.offset += page.take(text, items, position.offset, items.length - position.offset)
-        if (position.offset === items.length) {
-          position.page++
-          position.offset = 0
-        }
-        if (page.room === 0) break
-      }
-      if (pages.length < PAGES_PER_READ && page.room > 0) exhausted = true
-    }
-    if (finished && !exhausted && position.offset === 0) {
-      exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
-    }
-    const complete = finished && exhausted
-    return {
-      json: complete
-        ? `{"items":${page.json},"complete":true,"partial":${partial}}`
-        : `{"items":${page.json},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
-      complete,
-      more: !finished && exhausted
-    }
+    return await readAttemptResults(this.#options.store, record, { finished, partial }, limit, cursor, this.#options.maxPageBytes)
   }
 
   /** Every stored result of a finished scan as NDJSON, read page by page as the lines are consumed. */
@@ -269,34 +227,9 @@ export class ScanService {
     const record = await this.#head(id, tenant)
     if (!FINISHED_STATUSES.has(record.status)) throw new ScanNotFinishedError(id, record.status)
     const count = record.result.count
-    const lines = !record.partitioned ? this.#lines(id, record.attempt) : this.#partitionedLines(id)
+    const lines = !record.partitioned ? attemptLines(this.#options.store, id, record.attempt) : partitionedLines(this.#options.store, id)
     return { status: record.status, partial: isPartial(record.status), count, lines: checkedCount(id, lines, count) }
   }
-
-  async * #partitionedLines (id: string): AsyncGenerator<string> {
-    let position = FIRST_POSITION
-    for (;;) {
-      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false, cursorKey: id },
-        { limit: NDJSON_ITEMS_PER_READ, maxBytes: Infinity }, position)
-      const { items } = JSON.parse(page.json) as { items: unknown[] }
-      if (items.length > 0) yield ndjsonLines(items)
-      if (page.complete) return
-      position = page.next
-    }
-  }
-
-  async * #lines (id: string, attempt: string | null): AsyncGenerator<string> {
-    for (let page = 0; attempt !== null;) {
-      const pages = await this.#options.store.readPages(id, attempt, page, NDJSON_PAGES_PER_READ)
-      for (const text of pages) {
-        const items = JSON.parse(text) as unknown[]
-        if (items.length > 0) yield ndjsonLines(items)
-      }
-      if (pages.length < NDJSON_PAGES_PER_READ) break
-      page += pages.length
-    }
-  }
-
 
   /** The scan, if it exists and `tenant` may see it; a scan of another tenant is not found. */
   async #record (id: string, tenant?: string): Promise<ScanRecord> {
@@ -362,20 +295,4 @@ function decodeListCursor (cursor: string): string {
 
 function isPartial (status: ScanStatusName): boolean {
   return status === 'failed' || status === 'cancelled'
-}
-
-function ndjsonLines (items: unknown[]): string {
-  let lines = ''
-  for (const item of items) lines += JSON.stringify(item) + '\n'
-  return lines
-}
-
-/** Passes `lines` on, and throws at their end when they held fewer than `count` results (they went away meanwhile). */
-async function * checkedCount (id: string, lines: AsyncIterable<string>, count: number): AsyncGenerator<string> {
-  let sent = 0
-  for await (const text of lines) {
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) sent++
-    yield text
-  }
-  if (sent < count) throw new ResultsGoneError(id, sent, count)
 }

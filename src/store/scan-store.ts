@@ -33,6 +33,7 @@ export interface BeginResult {
 
 /** What reading results needs of a scan: its own fields, read without the partition counters (so in O(1), whatever its partitions). */
 export interface ScanHead {
+  id: string
   status: ScanStatusName
   tenant?: string
   attempt: string | null
