@@ -25,8 +25,6 @@ export const TooManyQueuedScansError = createError<[string]>('PARASCAN_TOO_MANY_
 export const UnauthorizedError = createError<[string]>('PARASCAN_UNAUTHORIZED', 'Unauthorized: %s', 401)
 export const RateLimitedError = createError<[string]>('PARASCAN_RATE_LIMITED', 'Too many requests: %s', 429)
 export const ScanLostError = createError<[string]>('PARASCAN_SCAN_LOST', '%s', 500)
-export const PartitionCrashedError = createError<[string, string, number]>('PARASCAN_INSTANCE_CRASHED',
-  'Partition %s ended the process that ran it (%s) after its instance had died while running it; crashed runs in a process of its own: %d. It is not run again, so that it cannot stop another instance (PARASCAN_MAX_CRASHED_ATTEMPTS)', 500)
 export const ScanTimeoutError = createError<[string]>('PARASCAN_SCAN_TIMEOUT', 'The scan ran longer than its time limit of %s', 500)
 
 /** Attaches response headers (e.g. Retry-After, WWW-Authenticate) that the error handler sends with the problem. */

@@ -7,7 +7,7 @@ import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
-import { AttemptSupersededError, PartitionCrashedError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanTimeoutError, scanError } from '../src/errors.js'
 import { IsolatedProcessExitError } from '../src/parallel/isolated-pool.js'
 import { AttemptState } from './attempt-state.js'
 import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
@@ -116,7 +116,9 @@ export class PartitionRunner {
         if (!(outcome instanceof IsolatedProcessExitError)) return outcome
         if (crashed >= this.#options.maxCrashedAttempts) {
           const range = `${job.part + 1}/${job.partitions} (records ${job.start} to ${job.end - 1})`
-          return await this.#failScan(job.id, describeScanError(new PartitionCrashedError(range, outcome.exit, crashed)))
+          const processes = crashed === 1 ? 'the process of its own it ran in next' : `the ${crashed} processes of its own it ran in next`
+          const error = new InstanceCrashedError(`in partition ${range}, and so did ${processes} (last: ${outcome.exit}),`, 'PARASCAN_MAX_CRASHED_ATTEMPTS')
+          return await this.#failScan(job.id, scanError(error))
         }
       }
     } finally {
