@@ -9,10 +9,11 @@ export interface RawAnswer {
   body: string
 }
 
-/** The first response in `bytes`, once all of it (by Content-Length) is there. */
+/** The first final response in `bytes` (a 100 Continue before it is passed over), once all of it (by Content-Length) is there. */
 export function firstAnswer (bytes: Buffer, head = false): RawAnswer | undefined {
   const end = bytes.indexOf('\r\n\r\n')
   if (end === -1) return undefined
+  if (/^HTTP\/1\.1 1\d\d /.test(bytes.subarray(0, 13).toString('latin1'))) return firstAnswer(bytes.subarray(end + 4), head)
   const [statusLine, ...lines] = bytes.subarray(0, end).toString('latin1').split('\r\n')
   const headers: Record<string, string> = {}
   for (const line of lines) {
