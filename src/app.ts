@@ -5,6 +5,7 @@ import { loadServiceConfig } from './config/service-config.js'
 import { ParallelConfig } from './parallel/parallel-config.js'
 import { sendProblem, toProblem } from './http/problem-details.js'
 import { clientErrorHandler } from './http/client-error.js'
+import { capConnections } from './http/connection-cap.js'
 import { refuseContentEncoding } from './http/content-encoding.js'
 import config from './plugins/app/config.js'
 import redis from './plugins/app/redis.js'
@@ -25,15 +26,30 @@ import type { ScanQueue } from './queue/scan-queue.js'
 import type { ScanPool } from './http/scan-planner.js'
 
 export interface AppOptions {
-  /** Where the configuration is read from (see docs/configuration.md). Default: process.env. */
+  /**
+   * Where the configuration is read from (see docs/configuration.md).
+   * @defaultValue process.env
+   */
   env?: NodeJS.ProcessEnv
-  /** Replaces the store the configuration picks. Default: memory, or Redis with REDIS_URL. */
+  /**
+   * Replaces the store the configuration picks.
+   * @defaultValue memory, or Redis with REDIS_URL
+   */
   store?: ScanStore
-  /** Replaces the queue the configuration picks. Default: in memory, or BullMQ with REDIS_URL. */
+  /**
+   * Replaces the queue the configuration picks.
+   * @defaultValue in memory, or BullMQ with REDIS_URL
+   */
   queue?: ScanQueue
-  /** Replaces the worker pool. Default: a WorkStealingPool of the PROTO_PARALLEL_* settings. */
+  /**
+   * Replaces the worker pool.
+   * @defaultValue a WorkStealingPool of the PROTO_PARALLEL_* settings
+   */
   pool?: ScanPool
-  /** Takes jobs from the queue; false leaves every scan queued. Default: true. */
+  /**
+   * Takes jobs from the queue; false leaves every scan queued.
+   * @defaultValue true
+   */
   consume?: boolean
 }
 
@@ -72,11 +88,12 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
     // Keys such as __proto__ are data: JSON.parse keeps them as own properties, which nothing here copies by assignment.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    return503OnClosing: true,
+    // Requests that arrive while the app closes get a problem+json 503 from the problem-details plugin.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 500 },
     frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request))
   }).withTypeProvider<ZodTypeProvider>()
-  app.server.maxConnections = serviceConfig.maxConnections
+  capConnections(app.server, serviceConfig.maxConnections)
   app.addHook('onRequest', refuseContentEncoding)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

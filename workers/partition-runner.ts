@@ -9,8 +9,11 @@ import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
 import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
+import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
+import { DEFAULT_JOB_PROGRESS_INTERVAL_MS } from '../src/queue/job-progress-throttle.js'
 
 export interface PartitionRunnerOptions {
   /** Required. */
@@ -27,16 +30,36 @@ export interface PartitionRunnerOptions {
   contextFor: (tenant: string | undefined) => ScanContext
   /** Names this instance in per-worker metrics. Required. */
   instance: string
-  /** Period of progress writes to the store (ms). Default: 250. */
+  /**
+   * Period of progress writes to the store (ms).
+   * @defaultValue 250
+   */
   progressIntervalMs?: number
-  /** Period of progress updates of the partition's job, for the queue dashboard (ms). Default: 1000. */
+  /**
+   * Period of progress updates of the partition's job, for the queue dashboard (ms).
+   * @defaultValue 1000
+   */
   jobProgressIntervalMs?: number
-  /** Longest run of a scan from its start (ms); a scan's `timeout_seconds` may lower it. Default: 1 h. */
+  /**
+   * Longest run of a scan from its start (ms); a scan's `timeout_seconds` may lower it.
+   * @defaultValue 1 h
+   */
   scanTimeoutMs?: number
-  /** Bytes of results one partition may store; past them the scan fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  /**
+   * Bytes of results one partition may store; past them the scan fails with PARASCAN_RESULTS_TOO_LARGE.
+   * @defaultValue 64 MiB
+   */
   maxScanResultBytes?: number
-  /** Longest time one record may spend in the pipeline (ms); 0 is no limit. Default: 0. */
+  /**
+   * Longest time one record may spend in the pipeline (ms); 0 is no limit.
+   * @defaultValue 0
+   */
   recordTimeLimitMs?: number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 class PartitionCancelledSignal extends Error {
@@ -54,11 +77,12 @@ export class PartitionRunner {
 
   constructor (options: PartitionRunnerOptions) {
     this.#options = {
-      progressIntervalMs: 250,
-      jobProgressIntervalMs: 1000,
-      scanTimeoutMs: 3_600_000,
-      maxScanResultBytes: 64 * 1024 * 1024,
+      progressIntervalMs: SERVICE_DEFAULTS.progressIntervalMs,
+      jobProgressIntervalMs: DEFAULT_JOB_PROGRESS_INTERVAL_MS,
+      scanTimeoutMs: SERVICE_DEFAULTS.scanTimeoutMs,
+      maxScanResultBytes: SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: 0,
+      log: SILENT_LOG,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -93,6 +117,7 @@ export class PartitionRunner {
     const total = end - start
     const state = new AttemptState(total, Date.now())
     const superseded = (): void => controller.abort(new AttemptSupersededError(id))
+    const progressLost = (cause: unknown): void => { this.#options.log.debug({ err: cause, scan: id, partition: part }, 'partition progress not written; the next write carries it') }
     const writer = new PageWriter(id, async (pages) => await store.appendPartitionPages(id, part, attempt, pages), superseded)
     const workers: WorkerMetrics[] = []
     const feed = metrics.scanFeed()
@@ -100,10 +125,10 @@ export class PartitionRunner {
     let lastJobProgress = 0
     const timer = setInterval(() => {
       const counts = { processed: state.processed, matched: state.matched, skipped: state.skipped }
-      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, () => {})
+      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, progressLost)
       if (Date.now() - lastJobProgress >= this.#options.jobProgressIntervalMs) {
         lastJobProgress = Date.now()
-        void reportProgress(total === 0 ? 1 : state.processed / total).catch(() => {})
+        void reportProgress(total === 0 ? 1 : state.processed / total).catch(progressLost)
       }
     }, this.#options.progressIntervalMs)
     const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
@@ -158,7 +183,7 @@ export class PartitionRunner {
         ...(aggregating ? { partial: summary.aggregate?.[0] ?? {} } : {}),
         metrics: scanMetrics
       })
-      if (committed) void reportProgress(1).catch(() => {})
+      if (committed) void reportProgress(1).catch(progressLost)
       return committed ? 'succeeded' : 'skipped'
     } catch (error) {
       await writer.settle()

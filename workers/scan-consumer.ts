@@ -7,13 +7,15 @@ import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { PartitionJob, ScanJobFlow, ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanCancelledError, scanError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
 import { PartitionRunner } from './partition-runner.js'
 import { ScanFinisher } from './scan-finisher.js'
 import { partitionCount, type PartitionPolicy } from '../src/partitions/plan-partitions.js'
+import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
 
 export interface ScanConsumerOptions {
   /** The instance's persistent pool. Required. */
@@ -28,26 +30,61 @@ export interface ScanConsumerOptions {
   context: ScanContext
   /** Required. */
   metrics: ServiceMetrics
-  /** Period of progress writes to the store (ms). Default: 250. */
+  /**
+   * Period of progress writes to the store (ms).
+   * @defaultValue 250
+   */
   progressIntervalMs?: number
-  /** Rows per stored page of an aggregate scan. Default: 1000. */
+  /**
+   * Rows per stored page of an aggregate scan.
+   * @defaultValue 1000
+   */
   aggregatePageSize?: number
-  /** Longest run of one attempt (ms); a scan's `timeout_seconds` may lower it. Default: 1 h. */
+  /**
+   * Longest run of one attempt (ms); a scan's `timeout_seconds` may lower it.
+   * @defaultValue 1 h
+   */
   scanTimeoutMs?: number
-  /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
+  /**
+   * The scan context of a tenant (e.g. its own data directory).
+   * @defaultValue `context` for everyone
+   */
   contextFor?: (tenant: string | undefined) => ScanContext
-  /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  /**
+   * Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE.
+   * @defaultValue 64 MiB
+   */
   maxScanResultBytes?: number
-  /** Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies). 0 is no limit. Default: 0. */
+  /**
+   * Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies). 0 is no limit.
+   * @defaultValue 0
+   */
   recordTimeLimitMs?: number
-  /** Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. */
+  /**
+   * Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again.
+   * @defaultValue 1
+   */
   maxCrashedAttempts?: number
-  /** Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit. Default: 1. */
+  /**
+   * Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit.
+   * @defaultValue 1
+   */
   maxRunningPerTenant?: number
-  /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
+  /**
+   * When a scan is split into partitions that every instance takes.
+   * @defaultValue never (one job per scan)
+   */
   partitionPolicy?: PartitionPolicy
-  /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
+  /**
+   * Names this instance in the per-worker metrics of partitioned scans.
+   * @defaultValue 'local'
+   */
   instance?: string
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 function jobProgress (progress: Progress): ScanJobProgress {
@@ -69,16 +106,17 @@ export class ScanConsumer {
   constructor (options: ScanConsumerOptions) {
     this.#options = {
       ...options,
-      progressIntervalMs: options.progressIntervalMs ?? 250,
+      progressIntervalMs: options.progressIntervalMs ?? SERVICE_DEFAULTS.progressIntervalMs,
       aggregatePageSize: options.aggregatePageSize ?? 1000,
-      scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
+      scanTimeoutMs: options.scanTimeoutMs ?? SERVICE_DEFAULTS.scanTimeoutMs,
       contextFor: options.contextFor ?? (() => options.context),
-      maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024,
+      maxScanResultBytes: options.maxScanResultBytes ?? SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: options.recordTimeLimitMs ?? 0,
-      maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
-      maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
+      maxCrashedAttempts: options.maxCrashedAttempts ?? SERVICE_DEFAULTS.maxCrashedAttempts,
+      maxRunningPerTenant: options.maxRunningPerTenant ?? SERVICE_DEFAULTS.maxRunningScansPerTenant,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
-      instance: options.instance ?? 'local'
+      instance: options.instance ?? 'local',
+      log: options.log ?? SILENT_LOG
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
@@ -93,7 +131,8 @@ export class ScanConsumer {
       progressIntervalMs: this.#options.progressIntervalMs,
       scanTimeoutMs: this.#options.scanTimeoutMs,
       maxScanResultBytes: this.#options.maxScanResultBytes,
-      recordTimeLimitMs: this.#options.recordTimeLimitMs
+      recordTimeLimitMs: this.#options.recordTimeLimitMs,
+      log: this.#options.log
     })
   }
 
@@ -142,9 +181,8 @@ export class ScanConsumer {
     const state = new AttemptState(total, startedAt.getTime())
     if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
     if (began.crashedAttempts >= this.#options.maxCrashedAttempts) {
-      const message = `The instance running this scan died ${began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`} while it ran; ` +
-        'it is not run again, so that it cannot stop another instance (PARASCAN_MAX_CRASHED_ATTEMPTS)'
-      return await this.#end(id, attempt, state, 'failed', { code: 'PARASCAN_INSTANCE_CRASHED', message }, null)
+      const times = began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`
+      return await this.#end(id, attempt, state, 'failed', scanError(new InstanceCrashedError(times, 'PARASCAN_MAX_CRASHED_ATTEMPTS')), null)
     }
 
     metrics.activeScans.inc()
@@ -156,7 +194,7 @@ export class ScanConsumer {
       reportProgress(jobProgress(snapshot.progress))
       void store.update(id, attempt, snapshot).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
-      }, () => {})
+      }, (cause: unknown) => { this.#options.log.debug({ err: cause, scan: id }, 'progress not written; the next write carries it') })
     }, this.#options.progressIntervalMs)
     const workers: WorkerMetrics[] = []
     const feed = metrics.scanFeed()
@@ -227,10 +265,12 @@ export class ScanConsumer {
       const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
       if (shutdown.aborted && !stopped) {
         await writer.settle()
-        await store.release(id, attempt).catch(() => {})
+        await store.release(id, attempt)
+          .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not hand the scan back at shutdown; another instance takes it over when its lock expires') })
         return 'handed_back'
       }
-      await writer.flush().catch(() => {})
+      await writer.flush()
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
       if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
@@ -254,5 +294,5 @@ export class ScanConsumer {
 }
 
 function cancelledError (): ScanErrorInfo {
-  return { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled by request' }
+  return scanError(new ScanCancelledError('by request'))
 }

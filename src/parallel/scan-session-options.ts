@@ -31,7 +31,10 @@ export interface ScanSessionOptions {
   state: SharedScanState
   host: ThreadHost
   ordered: boolean
-  /** With `ordered`: the reorder window. Default: none (every result may be held). */
+  /**
+   * With `ordered`: the reorder window.
+   * @defaultValue none (every result may be held)
+   */
   window?: OrderedWindow
   onError: ErrorPolicy
   maxErrorSamples: number

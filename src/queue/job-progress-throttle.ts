@@ -1,15 +1,27 @@
+/** Shortest time between two job progress writes (ms). */
+export const DEFAULT_JOB_PROGRESS_INTERVAL_MS = 1000
+
 export interface JobProgressThrottleOptions {
-  /** Shortest time between two writes (ms). Default: 1000. */
+  /**
+   * Shortest time between two writes (ms).
+   * @defaultValue 1000
+   */
   intervalMs?: number
+  /**
+   * Called with each write error; the next value is written as if the write had succeeded.
+   * @defaultValue drops it
+   */
+  onError?: (error: unknown) => void
 }
 
 /**
  * Passes the latest of many progress values to `write` at most once per interval, the last one
- * included (flush). Write errors are dropped: progress for the dashboard must never fail a scan.
+ * included (flush). Write errors go to `onError`: progress for the dashboard must never fail a scan.
  */
 export class JobProgressThrottle<T> {
   readonly #write: (value: T) => Promise<unknown>
   readonly #intervalMs: number
+  readonly #onError: (error: unknown) => void
   #lastAt = -Infinity
   #pending: { value: T } | undefined
   #timer: NodeJS.Timeout | undefined
@@ -17,7 +29,8 @@ export class JobProgressThrottle<T> {
 
   constructor (write: (value: T) => Promise<unknown>, options: JobProgressThrottleOptions = {}) {
     this.#write = write
-    this.#intervalMs = options.intervalMs ?? 1000
+    this.#intervalMs = options.intervalMs ?? DEFAULT_JOB_PROGRESS_INTERVAL_MS
+    this.#onError = options.onError ?? (() => {})
   }
 
   readonly report = (value: T): void => {
@@ -41,6 +54,6 @@ export class JobProgressThrottle<T> {
     if (pending === undefined) return
     this.#pending = undefined
     this.#lastAt = performance.now()
-    this.#writing = this.#writing.then(async () => { await this.#write(pending.value) }).catch(() => {})
+    this.#writing = this.#writing.then(async () => { await this.#write(pending.value) }).catch(this.#onError)
   }
 }

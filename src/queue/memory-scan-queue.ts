@@ -1,8 +1,21 @@
 import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
-  /** Jobs run at the same time, scan jobs and partition jobs each. Default: 1. */
+  /**
+   * Jobs run at the same time, scan jobs and partition jobs each.
+   * @defaultValue 1
+   */
   concurrency?: number
+  /**
+   * Scan jobs queued from the start (a state directory's scans that were queued or running), in order.
+   * @defaultValue none
+   */
+  resume?: string[]
+  /**
+   * Scans whose jobs are reported lost once jobs are taken (see `onJobLost`).
+   * @defaultValue none
+   */
+  lost?: string[]
 }
 
 /** The partition jobs of one scan's job: the flow of the embedded queue. */
@@ -24,12 +37,16 @@ export class MemoryScanQueue implements ScanQueue {
   readonly #requeue = new Set<string>()
   #processor: ScanJobProcessor | undefined
   #partProcessor: PartitionJobProcessor | undefined
+  readonly #lost: string[]
+  readonly #lostListeners: Array<(id: string) => void> = []
   #closing = false
   #completed = 0
   #failed = 0
 
   constructor (options: MemoryScanQueueOptions = {}) {
     this.#concurrency = options.concurrency ?? 1
+    this.#waiting.push(...options.resume ?? [])
+    this.#lost = [...options.lost ?? []]
   }
 
   async add (id: string): Promise<void> {
@@ -70,6 +87,7 @@ export class MemoryScanQueue implements ScanQueue {
   process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
     this.#processor = processor
     this.#partProcessor = partitions
+    for (const id of this.#lost.splice(0)) for (const listener of this.#lostListeners) listener(id)
     this.#drain()
   }
 
@@ -86,7 +104,9 @@ export class MemoryScanQueue implements ScanQueue {
 
   async ping (): Promise<void> {}
 
-  onJobLost (_listener: (id: string) => void): void {}
+  onJobLost (listener: (id: string) => void): void {
+    this.#lostListeners.push(listener)
+  }
 
   #flow (id: string): ScanJobFlow {
     return {

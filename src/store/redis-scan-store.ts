@@ -7,24 +7,36 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import { decodeLayout, RedisPartitionStore } from './redis-partition-store.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { ScanCancelledError, scanError } from '../errors.js'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
 import { outcomeArgs, SCAN_SCRIPTS, type ScanEnding } from './scan-scripts.js'
 import { decodeScanHash, encodeScanHash, RECORD_FIELDS, type StoredScan } from './scan-hash.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export interface RedisScanStoreOptions {
   /** Connection for commands; the store closes it. Required. */
   connection: Redis
-  /** Connection for the cancel channel (subscriber mode); the store closes it. Default: a duplicate of `connection`. */
+  /**
+   * Connection for the cancel channel (subscriber mode); the store closes it.
+   * @defaultValue a duplicate of `connection`
+   */
   subscriber?: Redis
-  /** Namespace of every key. Default: 'parascan'. */
+  /**
+   * Namespace of every key.
+   * @defaultValue 'parascan'
+   */
   keyPrefix?: string
-  /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
+  /**
+   * How long finished scans, their results and idempotency keys are kept (ms).
+   * @defaultValue 24 h
+   */
   retentionMs?: number
   /**
    * When set, the store says in Redis that this instance lives (a key renewed every third of this
    * many ms) and names it in the scans it begins, so that the next attempt of a scan can tell an
    * attempt whose instance died from one that was handed back or whose instance is still alive.
-   * Keep it at most the queue's lock duration. Default: unset (attempts are not counted as crashed).
+   * Keep it at most the queue's lock duration.
+   * @defaultValue unset (attempts are not counted as crashed)
    */
   instanceTtlMs?: number
 }
@@ -46,12 +58,13 @@ export class RedisScanStore implements ScanStore {
   constructor (options: RedisScanStoreOptions) {
     this.#redis = options.connection
     this.#subscriber = options.subscriber ?? options.connection.duplicate()
-    this.#prefix = `${options.keyPrefix ?? 'parascan'}:`
-    this.#retentionMs = options.retentionMs ?? 86_400_000
+    this.#prefix = `${options.keyPrefix ?? SERVICE_DEFAULTS.keyPrefix}:`
+    this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
     this.#instance = options.instanceTtlMs === undefined ? '' : randomUUID()
     this.#instanceTtlMs = options.instanceTtlMs ?? 0
     if (options.instanceTtlMs !== undefined) {
       const ttl = options.instanceTtlMs
+      // A missed beat is retried at the next one: the key's TTL spans three of them.
       const beat = (): void => { this.#redis.set(`${this.#prefix}instance:${this.#instance}`, '1', 'PX', ttl).catch(() => {}) }
       beat()
       this.#heartbeat = setInterval(beat, Math.max(100, Math.floor(ttl / 3)))
@@ -193,7 +206,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
-    const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
+    const error = JSON.stringify(scanError(new ScanCancelledError('before it started')))
     const outcome = await this.#scripts.cancel({ scan: this.#key(id), ...this.#ending(finishedAt), error, prefix: this.#prefix, id })
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
@@ -242,6 +255,7 @@ export class RedisScanStore implements ScanStore {
     this.#listeners.length = 0
     if (this.#heartbeat !== undefined) {
       clearInterval(this.#heartbeat)
+      // Without Redis the key goes when its TTL ends.
       await this.#redis.del(`${this.#prefix}instance:${this.#instance}`).catch(() => {})
     }
     await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])

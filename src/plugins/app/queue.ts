@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { ScanQueue } from '../../queue/scan-queue.js'
 import { MemoryScanQueue } from '../../queue/memory-scan-queue.js'
+import { MemoryScanStore } from '../../store/memory-scan-store.js'
 import { BullmqScanQueue } from '../../queue/bullmq-scan-queue.js'
 import { instanceName } from '../../config/instance-name.js'
 
@@ -11,7 +12,10 @@ declare module 'fastify' {
 }
 
 export interface QueuePluginOptions {
-  /** Used instead of the queue the configuration picks. Default: in memory, or BullMQ with REDIS_URL. */
+  /**
+   * Used instead of the queue the configuration picks.
+   * @defaultValue in memory, or BullMQ with REDIS_URL
+   */
   queue?: ScanQueue
 }
 
@@ -22,7 +26,7 @@ export interface QueuePluginOptions {
 export default fp<QueuePluginOptions>(async (app, options) => {
   const { config, redis } = app
   const queue = options.queue ?? (redis === null
-    ? new MemoryScanQueue({ concurrency: config.concurrency })
+    ? new MemoryScanQueue({ concurrency: config.concurrency, ...(app.store instanceof MemoryScanStore ? app.store.recovered : {}) })
     : new BullmqScanQueue({
       connection: redis.requests,
       sharedConnection: true,
@@ -32,6 +36,7 @@ export default fp<QueuePluginOptions>(async (app, options) => {
       lockDurationMs: config.lockDurationMs,
       partitionLockMs: config.partitionLockMs,
       instance: instanceName(),
+      log: app.log,
       retentionMs: config.retentionMs
     }))
   app.decorate('queue', queue)
