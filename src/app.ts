@@ -5,6 +5,7 @@ import { loadServiceConfig } from './config/service-config.js'
 import { ParallelConfig } from './parallel/parallel-config.js'
 import { sendProblem, toProblem } from './http/problem-details.js'
 import { clientErrorHandler } from './http/client-error.js'
+import { capConnections } from './http/connection-cap.js'
 import { refuseContentEncoding } from './http/content-encoding.js'
 import config from './plugins/app/config.js'
 import redis from './plugins/app/redis.js'
@@ -87,11 +88,12 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
     // Keys such as __proto__ are data: JSON.parse keeps them as own properties, which nothing here copies by assignment.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    return503OnClosing: true,
+    // Requests that arrive while the app closes get a problem+json 503 from the problem-details plugin.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 500 },
     frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request))
   }).withTypeProvider<ZodTypeProvider>()
-  app.server.maxConnections = serviceConfig.maxConnections
+  capConnections(app.server, serviceConfig.maxConnections)
   app.addHook('onRequest', refuseContentEncoding)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

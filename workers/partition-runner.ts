@@ -9,6 +9,7 @@ import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
 import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
@@ -54,6 +55,11 @@ export interface PartitionRunnerOptions {
    * @defaultValue 0
    */
   recordTimeLimitMs?: number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 class PartitionCancelledSignal extends Error {
@@ -76,6 +82,7 @@ export class PartitionRunner {
       scanTimeoutMs: SERVICE_DEFAULTS.scanTimeoutMs,
       maxScanResultBytes: SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: 0,
+      log: SILENT_LOG,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -110,6 +117,7 @@ export class PartitionRunner {
     const total = end - start
     const state = new AttemptState(total, Date.now())
     const superseded = (): void => controller.abort(new AttemptSupersededError(id))
+    const progressLost = (cause: unknown): void => { this.#options.log.debug({ err: cause, scan: id, partition: part }, 'partition progress not written; the next write carries it') }
     const writer = new PageWriter(id, async (pages) => await store.appendPartitionPages(id, part, attempt, pages), superseded)
     const workers: WorkerMetrics[] = []
     const feed = metrics.scanFeed()
@@ -117,10 +125,10 @@ export class PartitionRunner {
     let lastJobProgress = 0
     const timer = setInterval(() => {
       const counts = { processed: state.processed, matched: state.matched, skipped: state.skipped }
-      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, () => {})
+      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, progressLost)
       if (Date.now() - lastJobProgress >= this.#options.jobProgressIntervalMs) {
         lastJobProgress = Date.now()
-        void reportProgress(total === 0 ? 1 : state.processed / total).catch(() => {})
+        void reportProgress(total === 0 ? 1 : state.processed / total).catch(progressLost)
       }
     }, this.#options.progressIntervalMs)
     const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
@@ -175,7 +183,7 @@ export class PartitionRunner {
         ...(aggregating ? { partial: summary.aggregate?.[0] ?? {} } : {}),
         metrics: scanMetrics
       })
-      if (committed) void reportProgress(1).catch(() => {})
+      if (committed) void reportProgress(1).catch(progressLost)
       return committed ? 'succeeded' : 'skipped'
     } catch (error) {
       await writer.settle()

@@ -7,8 +7,9 @@ import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { PartitionJob, ScanJobFlow, ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanCancelledError, scanError, ScanTimeoutError } from '../src/errors.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
 import { PartitionRunner } from './partition-runner.js'
@@ -79,6 +80,11 @@ export interface ScanConsumerOptions {
    * @defaultValue 'local'
    */
   instance?: string
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 function jobProgress (progress: Progress): ScanJobProgress {
@@ -109,7 +115,8 @@ export class ScanConsumer {
       maxCrashedAttempts: options.maxCrashedAttempts ?? SERVICE_DEFAULTS.maxCrashedAttempts,
       maxRunningPerTenant: options.maxRunningPerTenant ?? SERVICE_DEFAULTS.maxRunningScansPerTenant,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
-      instance: options.instance ?? 'local'
+      instance: options.instance ?? 'local',
+      log: options.log ?? SILENT_LOG
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
@@ -124,7 +131,8 @@ export class ScanConsumer {
       progressIntervalMs: this.#options.progressIntervalMs,
       scanTimeoutMs: this.#options.scanTimeoutMs,
       maxScanResultBytes: this.#options.maxScanResultBytes,
-      recordTimeLimitMs: this.#options.recordTimeLimitMs
+      recordTimeLimitMs: this.#options.recordTimeLimitMs,
+      log: this.#options.log
     })
   }
 
@@ -173,9 +181,8 @@ export class ScanConsumer {
     const state = new AttemptState(total, startedAt.getTime())
     if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
     if (began.crashedAttempts >= this.#options.maxCrashedAttempts) {
-      const message = `The instance running this scan died ${began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`} while it ran; ` +
-        'it is not run again, so that it cannot stop another instance (PARASCAN_MAX_CRASHED_ATTEMPTS)'
-      return await this.#end(id, attempt, state, 'failed', { code: 'PARASCAN_INSTANCE_CRASHED', message }, null)
+      const times = began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`
+      return await this.#end(id, attempt, state, 'failed', scanError(new InstanceCrashedError(times, 'PARASCAN_MAX_CRASHED_ATTEMPTS')), null)
     }
 
     metrics.activeScans.inc()
@@ -187,7 +194,7 @@ export class ScanConsumer {
       reportProgress(jobProgress(snapshot.progress))
       void store.update(id, attempt, snapshot).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
-      }, () => {})
+      }, (cause: unknown) => { this.#options.log.debug({ err: cause, scan: id }, 'progress not written; the next write carries it') })
     }, this.#options.progressIntervalMs)
     const workers: WorkerMetrics[] = []
     const feed = metrics.scanFeed()
@@ -258,10 +265,12 @@ export class ScanConsumer {
       const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
       if (shutdown.aborted && !stopped) {
         await writer.settle()
-        await store.release(id, attempt).catch(() => {})
+        await store.release(id, attempt)
+          .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not hand the scan back at shutdown; another instance takes it over when its lock expires') })
         return 'handed_back'
       }
-      await writer.flush().catch(() => {})
+      await writer.flush()
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
       if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
@@ -285,5 +294,5 @@ export class ScanConsumer {
 }
 
 function cancelledError (): ScanErrorInfo {
-  return { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled by request' }
+  return scanError(new ScanCancelledError('by request'))
 }

@@ -209,7 +209,7 @@ export interface ServiceConfig {
    */
   keepAliveTimeoutMs: number
   /**
-   * Most open HTTP connections; more are closed at once. Env: PARASCAN_MAX_CONNECTIONS.
+   * Most open HTTP connections; one more gets a 503 problem+json and is closed at once. Env: PARASCAN_MAX_CONNECTIONS.
    * @defaultValue 1000
    */
   maxConnections: number

@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
+import type { ResultsPageDocument, ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { describeScanJob } from '../queue/scan-job-summary.js'
 import { listProcessors } from '../pipeline/processor-catalogue.js'
 import type { ProcessorInfo } from '../../schemas/processor.js'
@@ -14,10 +14,11 @@ import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
 import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
 import { jsonDepth } from './json-depth.js'
+import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -56,6 +57,11 @@ export interface ScanServiceOptions {
    * @defaultValue 8 MiB
    */
   maxPageBytes?: number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 export interface SubmitResult {
@@ -71,9 +77,8 @@ export type ScanStatus = Omit<ScanStatusDocument, 'links'>
 export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
 
 export interface ResultsPage {
-  /** The JSON text of the page, ready to send. */
-  json: string
-  complete: boolean
+  /** The page as the API sends it. */
+  page: ResultsPageDocument
   /** The scan is queued or running and the page reached the last stored result: more can come later. */
   more: boolean
 }
@@ -107,7 +112,8 @@ export class ScanService {
       admission: options.admission ?? { maxQueued: SERVICE_DEFAULTS.maxQueuedScans, maxQueuedPerTenant: SERVICE_DEFAULTS.maxQueuedScansPerTenant },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
-      maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes
+      maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes,
+      log: options.log ?? SILENT_LOG
     }
   }
 
@@ -166,7 +172,8 @@ export class ScanService {
     try {
       await this.#options.queue.add(id, describeScanJob(request, tenant))
     } catch (error) {
-      await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
+      await this.#options.store.abandon(id, scanError(new ServiceUnavailableError('the queue could not take the scan')), new Date().toISOString())
+        .catch((cause: unknown) => { this.#options.log.error({ err: cause, scan: id }, 'the queue refused a scan and its record could not be marked failed: it stays queued until it expires') })
       throw error
     }
     return { id, status: 'queued', created_at: createdAt }
@@ -199,7 +206,10 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
-    else await this.#options.queue.dropPartitions(id).catch(() => {})
+    else {
+      await this.#options.queue.dropPartitions(id)
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not drop the queued partitions of a cancelled scan; each ends when it starts and sees the cancel') })
+    }
     return await this.status(id, tenant)
   }
 
@@ -232,7 +242,7 @@ export class ScanService {
       const page = position.offset > 0 ? position.page : position.page - 1
       if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
     }
-    const parts: string[] = []
+    const out: unknown[] = []
     const maxBytes = this.#options.maxPageBytes
     let taken = 0
     let bytes = 0
@@ -247,27 +257,24 @@ export class ScanService {
         const available = items.length - position.offset
         const size = Buffer.byteLength(text)
         if (available <= wanted && bytes + size <= maxBytes) {
-          if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
+          for (let i = position.offset; i < items.length; i++) out.push(items[i])
           taken += available
           bytes += size
           position.page++
           position.offset = 0
         } else {
-          const texts: string[] = []
           const end = position.offset + Math.min(wanted, available)
           while (position.offset < end) {
-            const item = JSON.stringify(items[position.offset])
-            const itemBytes = Buffer.byteLength(item) + 1
+            const itemBytes = Buffer.byteLength(JSON.stringify(items[position.offset])) + 1
             if (taken > 0 && bytes + itemBytes > maxBytes) {
               full = true
               break
             }
-            texts.push(item)
+            out.push(items[position.offset])
             taken++
             bytes += itemBytes
             position.offset++
           }
-          if (texts.length > 0) parts.push(texts.join(','))
           if (position.offset === items.length) {
             position.page++
             position.offset = 0
@@ -282,12 +289,8 @@ export class ScanService {
       exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
     }
     const complete = finished && exhausted
-    const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
     return {
-      json: complete
-        ? `{"items":${items},"complete":true,"partial":${partial}}`
-        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
-      complete,
+      page: complete ? { items: out, complete, partial } : { items: out, next_cursor: encodeResultCursor(position), complete, partial },
       more: !finished && exhausted
     }
   }
@@ -304,10 +307,9 @@ export class ScanService {
   async * #partitionedLines (id: string): AsyncGenerator<string> {
     let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
     for (;;) {
-      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)
-      const { items, next_cursor: next } = JSON.parse(page.json) as { items: unknown[], next_cursor?: string }
+      const { items, next_cursor: next, complete } = (await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)).page
       if (items.length > 0) yield ndjsonLines(items)
-      if (page.complete || next === undefined) return
+      if (complete || next === undefined) return
       position = decodePartitionedCursor(next) as PartitionedPosition
     }
   }

@@ -192,6 +192,7 @@ export class WorkStealingPool {
       this.#threads.get(thread).ref()
     })
     const outcome = session.run()
+    // The caller gets the outcome's error below; close() only waits for the session to end.
     this.#running.set(session, outcome.catch(() => {}))
     try {
       return await outcome

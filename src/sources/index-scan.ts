@@ -92,6 +92,7 @@ export async function scanRecords (file: string, options: IndexOptions, visitor:
       try {
         searchBlock(search, visitor, start, start + bytesRead, base - start, out, starts)
       } catch (error) {
+        // The read in flight must end before the file closes; the visit's error is the one to report.
         await pending.catch(() => undefined)
         throw error
       }

@@ -6,6 +6,7 @@ import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmiss
 import { emptyProgress, FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type ScanRecord } from './scan-record.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { MemoryPartitions } from './memory-partitions.js'
+import { ScanCancelledError, scanError } from '../errors.js'
 import { partitionedView } from '../partitions/partition-progress.js'
 import { MemoryResultPages, type ResultPages } from './result-pages.js'
 import type { ScanChange, ScanJournal, StoredKey, StoredScan } from './scan-journal.js'
@@ -267,7 +268,7 @@ export class MemoryScanStore implements ScanStore {
     if (status === 'queued') {
       this.#queued.delete(id)
       this.#hold(entry)
-      Object.assign(entry.record, { status: 'cancelled', finished_at: finishedAt, error: { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' } })
+      Object.assign(entry.record, { status: 'cancelled', finished_at: finishedAt, error: scanError(new ScanCancelledError('before it started')) })
       this.#expire(id, entry, finishedAt)
       await this.#ended(entry)
       return { outcome: 'cancelled' }

@@ -7,6 +7,7 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import { decodeLayout, RedisPartitionStore } from './redis-partition-store.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { ScanCancelledError, scanError } from '../errors.js'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
 import { outcomeArgs, SCAN_SCRIPTS, type ScanEnding } from './scan-scripts.js'
 import { decodeScanHash, encodeScanHash, RECORD_FIELDS, type StoredScan } from './scan-hash.js'
@@ -63,6 +64,7 @@ export class RedisScanStore implements ScanStore {
     this.#instanceTtlMs = options.instanceTtlMs ?? 0
     if (options.instanceTtlMs !== undefined) {
       const ttl = options.instanceTtlMs
+      // A missed beat is retried at the next one: the key's TTL spans three of them.
       const beat = (): void => { this.#redis.set(`${this.#prefix}instance:${this.#instance}`, '1', 'PX', ttl).catch(() => {}) }
       beat()
       this.#heartbeat = setInterval(beat, Math.max(100, Math.floor(ttl / 3)))
@@ -204,7 +206,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
-    const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
+    const error = JSON.stringify(scanError(new ScanCancelledError('before it started')))
     const outcome = await this.#scripts.cancel({ scan: this.#key(id), ...this.#ending(finishedAt), error, prefix: this.#prefix, id })
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
@@ -253,6 +255,7 @@ export class RedisScanStore implements ScanStore {
     this.#listeners.length = 0
     if (this.#heartbeat !== undefined) {
       clearInterval(this.#heartbeat)
+      // Without Redis the key goes when its TTL ends.
       await this.#redis.del(`${this.#prefix}instance:${this.#instance}`).catch(() => {})
     }
     await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])

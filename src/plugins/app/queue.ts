@@ -36,6 +36,7 @@ export default fp<QueuePluginOptions>(async (app, options) => {
       lockDurationMs: config.lockDurationMs,
       partitionLockMs: config.partitionLockMs,
       instance: instanceName(),
+      log: app.log,
       retentionMs: config.retentionMs
     }))
   app.decorate('queue', queue)

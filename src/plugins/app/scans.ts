@@ -29,7 +29,8 @@ export default fp(async (app) => {
       maxPartitions: config.maxPartitions
     }),
     admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
-    maxPageBytes: config.maxPageBytes
+    maxPageBytes: config.maxPageBytes,
+    log: app.log
   }))
   const catalogue = await processorCatalogue(config.processorsDir)
   const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
