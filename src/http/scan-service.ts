@@ -1,5 +1,5 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ResultsPageDocument, ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
+import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { describeScanJob } from '../queue/scan-job-summary.js'
 import { listProcessors } from '../pipeline/processor-catalogue.js'
 import type { ProcessorInfo } from '../../schemas/processor.js'
@@ -8,16 +8,18 @@ import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
 import { ScanLimits } from './scan-limits.js'
 import { emptyProgress, FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
-import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
+import { decodeResultCursor } from '../store/result-cursor.js'
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
-import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
+import { decodePartitionedCursor, readPartitionedResults } from './partitioned-results.js'
+import { readAttemptResults, type ResultsPage } from './attempt-results.js'
+import { attemptLines, checkedCount, partitionedLines, type ResultLines } from './result-lines.js'
 import { jsonDepth } from './json-depth.js'
 import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
-  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
+  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
   ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
@@ -76,28 +78,9 @@ export type ScanStatus = Omit<ScanStatusDocument, 'links'>
 /** A list item without its links. */
 export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
 
-export interface ResultsPage {
-  /** The page as the API sends it. */
-  page: ResultsPageDocument
-  /** The scan is queued or running and the page reached the last stored result: more can come later. */
-  more: boolean
-}
+export type { ResultsPage } from './attempt-results.js'
+export type { ResultLines } from './result-lines.js'
 
-export interface ResultLines {
-  status: ScanStatusName
-  /** The scan failed or was cancelled: the results are those stored before it stopped. */
-  partial: boolean
-  /** How many results the lines hold. */
-  count: number
-  /** NDJSON text, one or more whole lines at a time, read from the store as it is consumed. */
-  lines: AsyncIterable<string>
-}
-
-const PAGES_PER_READ = 16
-/** Result pages read from the store at a time for NDJSON: what one download holds in memory beside the socket's buffer. */
-const NDJSON_PAGES_PER_READ = 4
-/** Results read at a time for NDJSON of a partitioned scan. */
-const NDJSON_ITEMS_PER_READ = 2000
 /** Deepest nesting accepted in an inline record. */
 export const MAX_RECORD_DEPTH = 128
 
@@ -233,66 +216,7 @@ export class ScanService {
       }
       return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
     }
-    const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
-    if (position.attempt !== (record.attempt ?? '')) {
-      if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
-      position.attempt = record.attempt ?? ''
-    } else if (cursor !== undefined && (position.page > 0 || position.offset > 0)) {
-      // A cursor this service made points at most at the page after the last one that existed then.
-      const page = position.offset > 0 ? position.page : position.page - 1
-      if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
-    }
-    const out: unknown[] = []
-    const maxBytes = this.#options.maxPageBytes
-    let taken = 0
-    let bytes = 0
-    let full = false
-    let exhausted = record.attempt === null
-    while (taken < limit && !exhausted) {
-      const pages = await this.#options.store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
-      for (const text of pages) {
-        const items = JSON.parse(text) as unknown[]
-        if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
-        const wanted = limit - taken
-        const available = items.length - position.offset
-        const size = Buffer.byteLength(text)
-        if (available <= wanted && bytes + size <= maxBytes) {
-          for (let i = position.offset; i < items.length; i++) out.push(items[i])
-          taken += available
-          bytes += size
-          position.page++
-          position.offset = 0
-        } else {
-          const end = position.offset + Math.min(wanted, available)
-          while (position.offset < end) {
-            const itemBytes = Buffer.byteLength(JSON.stringify(items[position.offset])) + 1
-            if (taken > 0 && bytes + itemBytes > maxBytes) {
-              full = true
-              break
-            }
-            out.push(items[position.offset])
-            taken++
-            bytes += itemBytes
-            position.offset++
-          }
-          if (position.offset === items.length) {
-            position.page++
-            position.offset = 0
-          }
-        }
-        if (taken >= limit || full) break
-      }
-      if (pages.length < PAGES_PER_READ && taken < limit && !full) exhausted = true
-      if (full) break
-    }
-    if (finished && !exhausted && position.offset === 0) {
-      exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
-    }
-    const complete = finished && exhausted
-    return {
-      page: complete ? { items: out, complete, partial } : { items: out, next_cursor: encodeResultCursor(position), complete, partial },
-      more: !finished && exhausted
-    }
+    return await readAttemptResults(this.#options.store, record, { finished, partial }, limit, cursor, this.#options.maxPageBytes)
   }
 
   /** Every stored result of a finished scan as NDJSON, read page by page as the lines are consumed. */
@@ -300,32 +224,9 @@ export class ScanService {
     const record = await this.#record(id, tenant)
     if (!FINISHED_STATUSES.has(record.status)) throw new ScanNotFinishedError(id, record.status)
     const count = record.result.count
-    const lines = record.partitions === undefined ? this.#lines(id, record.attempt) : this.#partitionedLines(id)
+    const lines = record.partitions === undefined ? attemptLines(this.#options.store, id, record.attempt) : partitionedLines(this.#options.store, id)
     return { status: record.status, partial: isPartial(record.status), count, lines: checkedCount(id, lines, count) }
   }
-
-  async * #partitionedLines (id: string): AsyncGenerator<string> {
-    let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
-    for (;;) {
-      const { items, next_cursor: next, complete } = (await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)).page
-      if (items.length > 0) yield ndjsonLines(items)
-      if (complete || next === undefined) return
-      position = decodePartitionedCursor(next) as PartitionedPosition
-    }
-  }
-
-  async * #lines (id: string, attempt: string | null): AsyncGenerator<string> {
-    for (let page = 0; attempt !== null;) {
-      const pages = await this.#options.store.readPages(id, attempt, page, NDJSON_PAGES_PER_READ)
-      for (const text of pages) {
-        const items = JSON.parse(text) as unknown[]
-        if (items.length > 0) yield ndjsonLines(items)
-      }
-      if (pages.length < NDJSON_PAGES_PER_READ) break
-      page += pages.length
-    }
-  }
-
 
   /** The scan, if it exists and `tenant` may see it; a scan of another tenant is not found. */
   async #record (id: string, tenant?: string): Promise<ScanRecord> {
@@ -384,20 +285,4 @@ function decodeListCursor (cursor: string): string {
 
 function isPartial (status: ScanStatusName): boolean {
   return status === 'failed' || status === 'cancelled'
-}
-
-function ndjsonLines (items: unknown[]): string {
-  let lines = ''
-  for (const item of items) lines += JSON.stringify(item) + '\n'
-  return lines
-}
-
-/** Passes `lines` on, and throws at their end when they held fewer than `count` results (they went away meanwhile). */
-async function * checkedCount (id: string, lines: AsyncIterable<string>, count: number): AsyncGenerator<string> {
-  let sent = 0
-  for await (const text of lines) {
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) sent++
-    yield text
-  }
-  if (sent < count) throw new ResultsGoneError(id, sent, count)
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
@@ -9,6 +8,7 @@ import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionL
 import { partitionedView } from '../partitions/partition-progress.js'
 import { ScanCancelledError, scanError } from '../errors.js'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
+import { InstanceLiveness } from './instance-liveness.js'
 import { outcomeArgs, SCAN_SCRIPTS, type ScanEnding } from './scan-scripts.js'
 import { decodeScanHash, encodeScanHash, RECORD_FIELDS, type StoredScan } from './scan-hash.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
@@ -49,9 +49,7 @@ export class RedisScanStore implements ScanStore {
   readonly #prefix: string
   readonly #retentionMs: number
   readonly #listeners: Array<(id: string) => void> = []
-  readonly #instance: string
-  readonly #instanceTtlMs: number
-  #heartbeat: NodeJS.Timeout | undefined
+  readonly #liveness: InstanceLiveness
   #subscribed: Promise<unknown> | undefined
   readonly #partitions: RedisPartitionStore
 
@@ -60,17 +58,7 @@ export class RedisScanStore implements ScanStore {
     this.#subscriber = options.subscriber ?? options.connection.duplicate()
     this.#prefix = `${options.keyPrefix ?? SERVICE_DEFAULTS.keyPrefix}:`
     this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
-    this.#instance = options.instanceTtlMs === undefined ? '' : randomUUID()
-    this.#instanceTtlMs = options.instanceTtlMs ?? 0
-    if (options.instanceTtlMs !== undefined) {
-      const ttl = options.instanceTtlMs
-      // A missed beat is retried at the next one: the key's TTL spans three of them.
-      const beat = (): void => { this.#redis.set(`${this.#prefix}instance:${this.#instance}`, '1', 'PX', ttl).catch(() => {}) }
-      beat()
-      this.#heartbeat = setInterval(beat, Math.max(100, Math.floor(ttl / 3)))
-      this.#heartbeat.unref()
-      this.#redis.on('ready', beat)
-    }
+    this.#liveness = new InstanceLiveness(this.#redis, this.#prefix, options.instanceTtlMs)
     this.#scripts = defineLuaCommands(this.#redis, SCAN_SCRIPTS)
     this.#partitions = new RedisPartitionStore(this.#redis, (id) => this.#key(id))
     this.#subscriber.on('message', (channel: string, id: string) => {
@@ -148,7 +136,7 @@ export class RedisScanStore implements ScanStore {
     const current = await this.get(id)
     if (current === undefined) return undefined
     const progress = { ...current.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
-    const dead = current.status === 'running' ? await this.#deadInstance(id) : ''
+    const dead = current.status === 'running' ? await this.#liveness.dead(await this.#redis.hget(key, 'instance')) : ''
     const began = await this.#scripts.begin({
       scan: key,
       attempt,
@@ -157,7 +145,7 @@ export class RedisScanStore implements ScanStore {
       result: JSON.stringify({ count: 0, truncated: false }),
       prefix: this.#prefix,
       id,
-      instance: this.#instance,
+      instance: this.#liveness.id,
       deadInstance: dead,
       maxRunningPerTenant
     })
@@ -168,20 +156,6 @@ export class RedisScanStore implements ScanStore {
     const record = await this.get(id)
     if (record === undefined) return undefined
     return { record, previousAttempt: previous === '' ? null : previous, cancelRequested: cancel === '1', crashedAttempts: Number(crashes) }
-  }
-
-  /**
-   * The instance named by a running scan when it no longer says that it lives, '' otherwise. An
-   * instance that was cut off from Redis says so again within a third of its TTL once it is back:
-   * it is given that long (and a second) before it counts as dead.
-   */
-  async #deadInstance (id: string): Promise<string> {
-    const instance = await this.#redis.hget(this.#key(id), 'instance')
-    if (instance === null || instance === '' || instance === this.#instance) return ''
-    const alive = async (): Promise<boolean> => await this.#redis.exists(`${this.#prefix}instance:${instance}`) === 1
-    if (await alive()) return ''
-    await new Promise((resolve) => setTimeout(resolve, Math.floor(this.#instanceTtlMs / 3) + 1000))
-    return await alive() ? '' : instance
   }
 
   async release (id: string, attempt: string): Promise<void> {
@@ -253,11 +227,7 @@ export class RedisScanStore implements ScanStore {
 
   async close (): Promise<void> {
     this.#listeners.length = 0
-    if (this.#heartbeat !== undefined) {
-      clearInterval(this.#heartbeat)
-      // Without Redis the key goes when its TTL ends.
-      await this.#redis.del(`${this.#prefix}instance:${this.#instance}`).catch(() => {})
-    }
+    await this.#liveness.close()
     await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])
   }
 
