@@ -35,7 +35,10 @@ export class MemoryPartitions {
   readonly #parts: StoredPart[]
   /** Unordered: the commit log, entries that admit results only. */
   readonly #log: LogEntry[]
+  /** Committed partitions whose commit is not yet durable: readers do not see them yet. */
+  readonly #pending = new Set<number>()
   #stored = 0
+  #pendingAdmitted = 0
   #rows: string | undefined
   /** Signs the scan's results cursors. */
   readonly cursorKey: string
@@ -59,7 +62,7 @@ export class MemoryPartitions {
   /** Ordered scans: moves the front over the partitions committed after it, indexing those that admit results. */
   #advance (): void {
     if (this.layout.mode !== 'ordered') return
-    for (let p = this.#parts[this.#front]; p?.state === 'committed'; p = this.#parts[++this.#front]) {
+    for (let p = this.#parts[this.#front]; p?.state === 'committed' && !this.#pending.has(this.#front); p = this.#parts[++this.#front]) {
       const count = p.commit?.count ?? 0
       const admitted = Math.max(0, Math.min(count, this.layout.cap - this.#frontBase))
       if (admitted > 0) this.#ordered.push({ part: this.#front, admitted })
@@ -67,7 +70,8 @@ export class MemoryPartitions {
     }
   }
 
-  get stored (): number { return this.#stored }
+  /** Results admitted by the commits readers see. */
+  get stored (): number { return this.#stored - this.#pendingAdmitted }
 
   /** Pages name of an attempt of partition `part`. */
   #name (part: number, attempt: string): string {
@@ -118,13 +122,22 @@ export class MemoryPartitions {
     const p = this.#current(part, attempt)
     if (p === undefined) return false
     Object.assign(p, { state: 'committed', processed: commit.processed, matched: commit.matched, skipped: commit.skipped, commit: structuredClone(commit) })
+    this.#pending.add(part)
     if (this.layout.mode === 'unordered') {
       const admitted = Math.max(0, Math.min(commit.count, this.layout.cap - this.#stored))
       this.#stored += admitted
+      this.#pendingAdmitted += admitted
       if (admitted > 0) this.#log.push({ part, admitted })
     }
     this.#advance()
     return true
+  }
+
+  /** The commit of `part` is durable (or there is nothing to wait for): readers see it. */
+  settle (part: number): void {
+    if (!this.#pending.delete(part)) return
+    if (this.layout.mode === 'unordered') this.#pendingAdmitted -= this.#log.findLast((e) => e.part === part)?.admitted ?? 0
+    this.#advance()
   }
 
   /** The aggregate's final rows, stored under `name`. */
@@ -133,14 +146,18 @@ export class MemoryPartitions {
   }
 
   states (): PartitionState[] {
-    return this.#parts.map(({ attempt: _attempt, lost: _lost, ...state }) => structuredClone(state))
+    return this.#parts.map(({ attempt: _attempt, lost: _lost, ...state }) => {
+      if (!this.#pending.has(state.index)) return structuredClone(state)
+      const { commit: _commit, ...running } = state
+      return { ...structuredClone(running), state: 'running' }
+    })
   }
 
   entry (seq: number, succeeded: boolean): ResultEntry | undefined {
     if (this.layout.mode === 'aggregate') return seq === 0 && succeeded ? { seq, part: -1, limit: this.layout.cap } : undefined
     if (this.layout.mode === 'unordered') {
       const e = this.#log[seq]
-      return e === undefined ? undefined : { seq, part: e.part, limit: e.admitted }
+      return e === undefined || this.#pending.has(e.part) ? undefined : { seq, part: e.part, limit: e.admitted }
     }
     let low = 0
     let high = this.#ordered.length
@@ -156,7 +173,7 @@ export class MemoryPartitions {
   async pages (part: number, from: number, count: number): Promise<string[]> {
     if (part === -1) return this.#rows === undefined ? [] : await this.#pages.read(this.#rows, from, count)
     const p = this.#parts[part]
-    return p?.state === 'committed' && p.attempt !== undefined ? await this.#pages.read(this.#name(part, p.attempt), from, count) : []
+    return p?.state === 'committed' && p.attempt !== undefined && !this.#pending.has(part) ? await this.#pages.read(this.#name(part, p.attempt), from, count) : []
   }
 
   /** Pages names of every attempt and of the rows. */
