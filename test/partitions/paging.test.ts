@@ -1,15 +1,14 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import type { ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/app.js'
 import { RedisScanStore } from '../../src/store/redis-scan-store.js'
-import { ownRedisServer } from '../helpers/redis-server.js'
+import { PrivateRedis } from '../helpers/private-redis.js'
 import { tempDataDir, waitFor } from '../helpers/service-harness.js'
 
 // A Redis of this file's own, so that INFO commandstats counts the commands of one reader only.
-let server: ChildProcess
+let server: PrivateRedis
 let url: string
 let admin: Redis
 let writer: FastifyInstance
@@ -29,9 +28,8 @@ const scans: Record<string, object> = {
 const MAX_PAGE_BYTES = 10_000
 
 before(async () => {
-  const own = await ownRedisServer()
-  server = own.child
-  url = own.url
+  server = await PrivateRedis.start({ aof: false })
+  url = server.url
   admin = new Redis(url)
   const env = { LOG_LEVEL: 'silent', DATA_DIR: tempDataDir(), PROTO_PARALLEL_MAX_WORKERS: '1', REDIS_URL: url, PARASCAN_PROGRESS_INTERVAL: '100ms', PARASCAN_MAX_PAGE_BYTES: String(MAX_PAGE_BYTES) }
   writer = await buildApp({ env })
@@ -54,7 +52,7 @@ before(async () => {
 after(async () => {
   await reader?.close()
   admin?.disconnect()
-  server?.kill('SIGKILL')
+  await server?.close()
 })
 
 /** Redis commands (those run inside Lua scripts included) that `fn` causes, by name. */

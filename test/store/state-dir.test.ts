@@ -54,7 +54,7 @@ test('state directory: scans, results, partitions, idempotency keys and deletes 
   await store.create(split, request)
   await store.begin(split.id, 's1', now())
   assert.equal(await store.planPartitions(split.id, 's1', layout), true)
-  assert.deepEqual(await store.beginPartition(split.id, 2, 'p2'), { outcome: 'began', runs: 1 })
+  assert.deepEqual(await store.beginPartition(split.id, 2, 'p2'), { outcome: 'began', runs: 1, unsettled: false })
   assert.equal(await store.appendPartitionPages(split.id, 2, 'p2', ['[20,21]', '[22]']), true)
   assert.equal(await store.commitPartition(split.id, 2, 'p2', part(3)), true)
   await store.beginPartition(split.id, 0, 'p0')
@@ -93,10 +93,10 @@ test('state directory: scans, results, partitions, idempotency keys and deletes 
 
     const states = await store.partitionStates(split.id)
     assert.deepEqual(states.map((s) => [s.state, s.runs]), [['queued', 1], ['queued', 0], ['committed', 1]])
-    assert.deepEqual(await store.resultEntry(split.id, 0), { part: 2, limit: 3 })
+    assert.deepEqual(await store.resultEntry(split.id, 0), { seq: 0, part: 2, limit: 3 })
     assert.deepEqual(await store.readEntryPages(split.id, 2, 0, 10), ['[20,21]', '[22]'])
     assert.deepEqual(await store.beginPartition(split.id, 2, 'again'), { outcome: 'committed' })
-    assert.deepEqual(await store.beginPartition(split.id, 0, 'p0b'), { outcome: 'began', runs: 2 })
+    assert.deepEqual(await store.beginPartition(split.id, 0, 'p0b'), { outcome: 'began', runs: 2, unsettled: false })
     const files = readdirSync(join(dir, 'scans'))
     assert.deepEqual(files.filter((file) => file.includes(removed.id)), [])
     assert.deepEqual(files.filter((file) => file.endsWith('.pages')).sort(), [`${done.id}.a1.pages`, `${split.id}.p2.p2.pages`].sort(),
