@@ -28,7 +28,7 @@ for (const how of ['exit', 'sigkill'] as const) {
     const second = await startInstance(env, children)
     const doc = await finished(second.url, scan.id, 90_000)
     assert.equal(doc.status, 'failed')
-    assert.equal(doc.error.code, 'PARASCAN_INSTANCE_CRASHED')
+    assert.equal(doc.error.code, 'PARASCAN_INSTANCE_CRASHED', JSON.stringify(doc.error))
     assert.match(doc.error.message, /partition 3\/4 \(records 2000 to 2999\)/)
     assert.match(doc.error.message, /PARASCAN_MAX_CRASHED_ATTEMPTS/)
     assert.equal(second.child.exitCode, null, 'the second instance is still running')
