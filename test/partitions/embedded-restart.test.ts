@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stateDirHarness } from '../helpers/state-dir-harness.js'
 import { http, waitFor } from '../helpers/service-harness.js'
@@ -13,13 +13,13 @@ async function kill (instance: Instance, signal: NodeJS.Signals = 'SIGKILL'): Pr
   return await instance.exited
 }
 
-/** Attempts begun and state of each partition, as the scan's journal says (its last line for each). */
-function journalParts (dir: string, id: string): Array<{ runs: number, state: string }> {
-  const parts: Array<{ runs: number, state: string }> = []
+/** Attempts begun, state and current attempt of each partition, as the scan's journal says (its last line for each). */
+function journalParts (dir: string, id: string): Array<{ runs: number, state: string, attempt?: string }> {
+  const parts: Array<{ runs: number, state: string, attempt?: string }> = []
   for (const line of readFileSync(join(dir, 'scans', `${id}.jsonl`), 'utf8').split('\n').filter((text) => text !== '')) {
     const change = JSON.parse(line)
     const all = change.t === 'scan' ? change.scan.partitions?.parts : change.t === 'partitions' ? change.partitions.parts : change.t === 'part' ? [change.part] : []
-    for (const part of all ?? []) parts[part.index] = { runs: part.runs, state: part.state }
+    for (const part of all ?? []) parts[part.index] = { runs: part.runs, state: part.state, attempt: part.attempt }
   }
   return parts
 }
@@ -58,7 +58,12 @@ test('embedded with PARASCAN_STATE_DIR: killed mid-scan and started again on the
   assert.equal(doc.progress.processed, 8000)
   assert.deepEqual(doc.result, { count: 8000, truncated: false, partial: false })
   const after = journalParts(dir, unordered.id)
-  for (const index of committed) assert.equal(after[index].runs, 1, `committed partition ${index} ran again`)
+  for (const index of committed) {
+    assert.equal(after[index].runs, 1, `committed partition ${index} ran again`)
+    assert.equal(after[index].attempt, before[index].attempt, `partition ${index} kept the results it committed before the kill`)
+  }
+  const pages = readdirSync(join(dir, 'scans')).filter((file) => file.startsWith(`${unordered.id}.p`))
+  assert.equal(pages.length, 16, `one page file per partition: ${pages.join(', ')}`)
   const rerun = after.flatMap((part, index) => part.runs > 1 ? [index] : [])
   assert.ok(rerun.length <= 1, `re-run: ${rerun.join(', ')}`)
   assert.deepEqual(doc.partitions, { total: 16, queued: 0, running: 0, succeeded: 16, rerun: rerun.length })
