@@ -49,6 +49,7 @@ export const RequestTimeoutError = createError<[string]>('PARASCAN_REQUEST_TIMEO
 export const BodyTooLargeError = createError<[string]>('PARASCAN_BODY_TOO_LARGE', '%s', 413)
 export const UrlTooLongError = createError<[string]>('PARASCAN_URL_TOO_LONG', '%s', 414)
 export const HeadersTooLargeError = createError('PARASCAN_HEADERS_TOO_LARGE', 'The request line and headers are larger than the server accepts', 431)
+export const ExpectationFailedError = createError<[string]>('PARASCAN_EXPECTATION_FAILED', 'Expect: %s is not supported; send the request without it (or with 100-continue)', 417)
 export const ClientError = createError<[string]>('PARASCAN_CLIENT_ERROR', '%s', 400)
 export const InternalError = createError('PARASCAN_INTERNAL', 'Internal server error', 500)
 export const ShuttingDownError = createError('PARASCAN_SHUTTING_DOWN', 'This instance is shutting down; send the request again (another instance, or this one once it is back)', 503)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ParallelConfig } from '../src/parallel/parallel-config.js'
-import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerMetrics } from '../src/parallel/types.js'
+import type { ResultBatch, ScanSummary } from '../src/parallel/types.js'
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { ScanOutcome } from '../src/store/scan-record.js'
@@ -12,6 +12,7 @@ import { AttemptState } from './attempt-state.js'
 import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
+import { attemptDeadline, EngineRun } from './engine-run.js'
 import { PartitionRunner } from './partition-runner.js'
 import { ScanFinisher } from './scan-finisher.js'
 import { partitionCount, type PartitionPolicy } from '../src/partitions/plan-partitions.js'
@@ -196,14 +197,11 @@ export class ScanConsumer {
         if (!current) controller.abort(new AttemptSupersededError(id))
       }, (cause: unknown) => { this.#options.log.debug({ err: cause, scan: id }, 'progress not written; the next write carries it') })
     }, this.#options.progressIntervalMs)
-    const workers: WorkerMetrics[] = []
-    const feed = metrics.scanFeed()
-    let global: GlobalMetrics = { global_feeder_depth_max: 0 }
+    const engine = new EngineRun(state, metrics.scanFeed())
     try {
       const request = await store.getRequest(id)
       if (request === undefined) return 'skipped'
-      const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
-      deadline = setTimeout(() => controller.abort(new ScanTimeoutError(`${timeoutMs / 1000} s`)), Math.max(0, Math.min(timeoutMs - (Date.now() - startedAt.getTime()), 2 ** 31 - 1)))
+      deadline = attemptDeadline(controller, this.#options.scanTimeoutMs, request, startedAt.getTime())
       const plan = await this.#options.planner.planScan(request, this.#options.contextFor(began.record.tenant))
       const partitions = partitionCount(plan.total, request, this.#options.partitionPolicy)
       if (partitions > 1) {
@@ -215,22 +213,7 @@ export class ScanConsumer {
       }
       const maxResults = request.max_results ?? Infinity
       const summary: ScanSummary = await this.#options.pool.stream(plan.total, plan.task, {
-        config: this.#options.config.with(request.parallel ?? {}),
-        signal: AbortSignal.any([controller.signal, shutdown]),
-        ordered: plan.ordered,
-        on_error: plan.on_error,
-        record_time_limit_ms: this.#options.recordTimeLimitMs,
-        progress_interval_ms: Math.min(250, this.#options.progressIntervalMs),
-        metrics: (event, data) => {
-          if (event === 'progress') {
-            state.progress(data as ProgressEvent)
-            feed.progress(data as ProgressEvent)
-          } else if (event === 'final_worker') {
-            workers.push(data as WorkerMetrics)
-          } else if (event === 'final_global') {
-            global = data as GlobalMetrics
-          }
-        },
+        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown])),
         onBatch: async (batch: ResultBatch) => {
           const before = state.stored
           const page = state.admit(batch, maxResults)
@@ -255,7 +238,7 @@ export class ScanConsumer {
       await writer.flush()
       state.finish(summary)
       reportProgress(jobProgress(state.snapshot().progress))
-      return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
+      return await this.#end(id, attempt, state, 'succeeded', null, { workers: engine.workers, global: engine.global }, summary)
     } catch (error) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) {
@@ -271,7 +254,7 @@ export class ScanConsumer {
       }
       await writer.flush()
         .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
-      const ran = workers.length > 0 ? { workers, global } : null
+      const ran = engine.workers.length > 0 ? { workers: engine.workers, global: engine.global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
       if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
       return await this.#end(id, attempt, state, 'failed', describeScanError(error), ran)

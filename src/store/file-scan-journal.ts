@@ -21,8 +21,8 @@ export interface FileScanJournalOptions {
 
 /**
  * One journal file per scan (`<id>.jsonl`, a line per change, each durable before the store
- * answers) beside its request (`<id>.request.json`). When a scan ends, its journal is rewritten as
- * one line and renamed over the old one.
+ * answers) beside its request (`<id>.request.json`). When a scan ends, the whole scan is appended
+ * and the journal is rewritten as that one line (a temporary file renamed over it).
  */
 export class FileScanJournal implements ScanJournal {
   readonly #options: FileScanJournalOptions
@@ -69,11 +69,22 @@ export class FileScanJournal implements ScanJournal {
     const line = JSON.stringify({ t: 'scan', scan }) + '\n'
     await this.#run(id, 'cannot store the end of the scan', async () => {
       for (const name of seal) await this.#options.pages.seal(name)
-      const temporary = this.#path(id, '.jsonl.tmp')
+      await appendDurably(this.#path(id, '.jsonl'), line)
+      await this.#compact(id, line).catch(() => {})
+    })
+  }
+
+  /** Rewrites the journal as its last line (it holds the whole scan); the longer journal stays if that fails. */
+  async #compact (id: string, line: string): Promise<void> {
+    const temporary = this.#path(id, '.jsonl.tmp')
+    try {
       await writeDurably(temporary, line)
       await rename(temporary, this.#path(id, '.jsonl'))
       await syncDir(this.#options.dir)
-    })
+    } catch (error) {
+      await unlink(temporary).catch(() => {})
+      throw error
+    }
   }
 
   async removed (id: string): Promise<void> {

@@ -31,7 +31,10 @@ export class MemoryPartitions {
   readonly #pages: ResultPages
   readonly #parts: StoredPart[]
   readonly #log: LogEntry[]
+  /** Committed partitions whose commit is not yet durable: readers do not see them yet. */
+  readonly #pending = new Set<number>()
   #stored = 0
+  #pendingAdmitted = 0
   #rows: string | undefined
 
   constructor (id: string, pages: ResultPages, layout: PartitionLayout, stored?: StoredPartitions) {
@@ -44,7 +47,8 @@ export class MemoryPartitions {
     this.#rows = stored?.rows
   }
 
-  get stored (): number { return this.#stored }
+  /** Results admitted by the commits readers see. */
+  get stored (): number { return this.#stored - this.#pendingAdmitted }
 
   /** Pages name of an attempt of partition `part`. */
   #name (part: number, attempt: string): string {
@@ -89,12 +93,20 @@ export class MemoryPartitions {
     const p = this.#current(part, attempt)
     if (p === undefined) return false
     Object.assign(p, { state: 'committed', processed: commit.processed, matched: commit.matched, skipped: commit.skipped, commit: structuredClone(commit) })
+    this.#pending.add(part)
     if (this.layout.mode === 'unordered') {
       const admitted = Math.max(0, Math.min(commit.count, this.layout.cap - this.#stored))
       this.#stored += admitted
+      this.#pendingAdmitted += admitted
       this.#log.push({ part, admitted })
     }
     return true
+  }
+
+  /** The commit of `part` is durable (or there is nothing to wait for): readers see it. */
+  settle (part: number): void {
+    if (!this.#pending.delete(part)) return
+    if (this.layout.mode === 'unordered') this.#pendingAdmitted -= this.#log.findLast((e) => e.part === part)?.admitted ?? 0
   }
 
   /** The aggregate's final rows, stored under `name`. */
@@ -103,17 +115,21 @@ export class MemoryPartitions {
   }
 
   states (): PartitionState[] {
-    return this.#parts.map(({ attempt: _attempt, lost: _lost, ...state }) => structuredClone(state))
+    return this.#parts.map(({ attempt: _attempt, lost: _lost, ...state }) => {
+      if (!this.#pending.has(state.index)) return structuredClone(state)
+      const { commit: _commit, ...running } = state
+      return { ...structuredClone(running), state: 'running' }
+    })
   }
 
   entry (seq: number, succeeded: boolean): ResultEntry | undefined {
     if (this.layout.mode === 'aggregate') return seq === 0 && succeeded ? { part: -1, limit: this.layout.cap } : undefined
     if (this.layout.mode === 'unordered') {
       const e = this.#log[seq]
-      return e === undefined ? undefined : { part: e.part, limit: e.admitted }
+      return e === undefined || this.#pending.has(e.part) ? undefined : { part: e.part, limit: e.admitted }
     }
     const p = this.#parts[seq]
-    if (p?.state !== 'committed') return undefined
+    if (p?.state !== 'committed' || this.#pending.has(seq)) return undefined
     let before = 0
     for (let j = 0; j < seq; j++) before += this.#parts[j].commit?.count ?? 0
     return { part: seq, limit: Math.max(0, Math.min(p.commit!.count, this.layout.cap - before)) }
@@ -122,7 +138,7 @@ export class MemoryPartitions {
   async pages (part: number, from: number, count: number): Promise<string[]> {
     if (part === -1) return this.#rows === undefined ? [] : await this.#pages.read(this.#rows, from, count)
     const p = this.#parts[part]
-    return p?.state === 'committed' && p.attempt !== undefined ? await this.#pages.read(this.#name(part, p.attempt), from, count) : []
+    return p?.state === 'committed' && p.attempt !== undefined && !this.#pending.has(part) ? await this.#pages.read(this.#name(part, p.attempt), from, count) : []
   }
 
   /** Pages names of every attempt and of the rows. */

@@ -47,6 +47,8 @@ interface Entry {
   key?: StoredKey
   expiry?: NodeJS.Timeout
   partitions?: MemoryPartitions
+  /** The record readers see while the end of the scan is not yet durable: as it was before. */
+  shown?: ScanRecord
 }
 
 /** The embedded store: one process, nothing to install; with a journal, what it accepts outlives the process. */
@@ -106,7 +108,7 @@ export class MemoryScanStore implements ScanStore {
   }
 
   #view (entry: Entry): ScanRecord {
-    const record = structuredClone(entry.record)
+    const record = structuredClone(entry.shown ?? entry.record)
     if (entry.cancelRequested) record.cancelRequested = true
     const partitions = entry.partitions
     if (partitions === undefined) return record
@@ -150,6 +152,7 @@ export class MemoryScanStore implements ScanStore {
     const entry = this.#partitioned(id)
     if (entry === undefined || entry.cancelRequested || !entry.partitions.commit(part, attempt, commit)) return false
     await this.#journal?.changed(id, { t: 'part', ...entry.partitions.storedPart(part) }, [entry.partitions.pagesOf(part, attempt)])
+    entry.partitions.settle(part)
     return true
   }
 
@@ -165,6 +168,7 @@ export class MemoryScanStore implements ScanStore {
       if (name !== undefined) this.#pages.drop(name)
       return false
     }
+    this.#hold(entry)
     Object.assign(entry.record, structuredClone(outcome), { finished_at: finishedAt })
     entry.cancelRequested = true
     if (name !== undefined) entry.partitions.setRows(name)
@@ -187,7 +191,8 @@ export class MemoryScanStore implements ScanStore {
     const out: ScanRecord[] = []
     for (const id of ids) {
       if (options.before !== undefined && id >= options.before) continue
-      const record = this.#scans.get(id)!.record
+      const { shown, record: current } = this.#scans.get(id)!
+      const record = shown ?? current
       if (options.status !== undefined && record.status !== options.status) continue
       if (options.tenant !== undefined && record.tenant !== options.tenant) continue
       out.push(this.#view(this.#scans.get(id)!))
@@ -207,7 +212,7 @@ export class MemoryScanStore implements ScanStore {
     if (previousAttempt !== null) this.#pages.drop(`${id}.${previousAttempt}`)
     Object.assign(entry.record, { status: 'running', attempt, started_at: startedAt, result: { count: 0, truncated: false } })
     entry.record.progress = { ...entry.record.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
-    const began = { record: structuredClone(entry.record), previousAttempt, cancelRequested: entry.cancelRequested, crashedAttempts: entry.crashes }
+    const began = { record: this.#view(entry), previousAttempt, cancelRequested: entry.cancelRequested, crashedAttempts: entry.crashes }
     await this.#write(id, { t: 'record', record: entry.record, cancelRequested: entry.cancelRequested, crashes: entry.crashes })
     return began
   }
@@ -238,6 +243,7 @@ export class MemoryScanStore implements ScanStore {
   async finish (id: string, attempt: string, outcome: ScanOutcome, finishedAt: string): Promise<boolean> {
     const entry = this.#current(id, attempt)
     if (entry === undefined) return false
+    this.#hold(entry)
     Object.assign(entry.record, structuredClone(outcome), { finished_at: finishedAt })
     this.#expire(id, entry, finishedAt)
     await this.#ended(entry, [`${id}.${attempt}`])
@@ -248,6 +254,7 @@ export class MemoryScanStore implements ScanStore {
     const entry = this.#scans.get(id)
     if (entry === undefined || FINISHED_STATUSES.has(entry.record.status)) return false
     this.#queued.delete(id)
+    this.#hold(entry)
     Object.assign(entry.record, { status: 'failed', error, finished_at: finishedAt })
     this.#expire(id, entry, finishedAt)
     await this.#ended(entry, entry.record.attempt === null ? [] : [`${id}.${entry.record.attempt}`])
@@ -260,6 +267,7 @@ export class MemoryScanStore implements ScanStore {
     const { status } = entry.record
     if (status === 'queued') {
       this.#queued.delete(id)
+      this.#hold(entry)
       Object.assign(entry.record, { status: 'cancelled', finished_at: finishedAt, error: scanError(new ScanCancelledError('before it started')) })
       this.#expire(id, entry, finishedAt)
       await this.#ended(entry)
@@ -385,11 +393,20 @@ export class MemoryScanStore implements ScanStore {
     await Promise.all(changes.map(async (change) => await this.#journal!.changed(id, change)))
   }
 
+  /** Readers keep seeing the record as it is until the change that follows is durable (`#ended`). */
+  #hold (entry: Entry): void {
+    if (this.#journal !== undefined && entry.shown === undefined) entry.shown = structuredClone(entry.record)
+  }
+
   async #ended (entry: Entry, seal: string[] = []): Promise<void> {
     if (this.#journal === undefined) return
     const ended = this.#journal.ended(this.#stored(entry), seal)
     delete entry.request
-    await ended
+    try {
+      await ended
+    } finally {
+      delete entry.shown
+    }
   }
 
   #current (id: string, attempt: string): Entry | undefined {

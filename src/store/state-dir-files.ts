@@ -6,8 +6,8 @@ import { ServiceUnavailableError } from '../errors.js'
 /** An error of the state directory while the service runs: a 503 that names it and the cause. */
 export function stateDirError (label: string, what: string, cause: unknown): Error {
   if (cause instanceof ServiceUnavailableError) return cause
-  const error = cause as NodeJS.ErrnoException
-  return new ServiceUnavailableError(`${what} in ${label}: ${error?.code ?? ''}${error?.code === undefined ? '' : ' '}${error?.message ?? String(cause)}`.trim())
+  const message = (cause as Error)?.message ?? String(cause)
+  return new ServiceUnavailableError(`${what} in ${label}: ${message}`)
 }
 
 /** Makes the entries of a directory (files created, renamed, removed) durable. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stateDirHarness } from '../helpers/state-dir-harness.js'
 import { http, waitFor } from '../helpers/service-harness.js'
@@ -13,13 +13,13 @@ async function kill (instance: Instance, signal: NodeJS.Signals = 'SIGKILL'): Pr
   return await instance.exited
 }
 
-/** Attempts begun and state of each partition, as the scan's journal says (its last line for each). */
-function journalParts (dir: string, id: string): Array<{ runs: number, state: string }> {
-  const parts: Array<{ runs: number, state: string }> = []
+/** Attempts begun, state and current attempt of each partition, as the scan's journal says (its last line for each). */
+function journalParts (dir: string, id: string): Array<{ runs: number, state: string, attempt?: string }> {
+  const parts: Array<{ runs: number, state: string, attempt?: string }> = []
   for (const line of readFileSync(join(dir, 'scans', `${id}.jsonl`), 'utf8').split('\n').filter((text) => text !== '')) {
     const change = JSON.parse(line)
     const all = change.t === 'scan' ? change.scan.partitions?.parts : change.t === 'partitions' ? change.partitions.parts : change.t === 'part' ? [change.part] : []
-    for (const part of all ?? []) parts[part.index] = { runs: part.runs, state: part.state }
+    for (const part of all ?? []) parts[part.index] = { runs: part.runs, state: part.state, attempt: part.attempt }
   }
   return parts
 }
@@ -58,7 +58,12 @@ test('embedded with PARASCAN_STATE_DIR: killed mid-scan and started again on the
   assert.equal(doc.progress.processed, 8000)
   assert.deepEqual(doc.result, { count: 8000, truncated: false, partial: false })
   const after = journalParts(dir, unordered.id)
-  for (const index of committed) assert.equal(after[index].runs, 1, `committed partition ${index} ran again`)
+  for (const index of committed) {
+    assert.equal(after[index].runs, 1, `committed partition ${index} ran again`)
+    assert.equal(after[index].attempt, before[index].attempt, `partition ${index} kept the results it committed before the kill`)
+  }
+  const pages = readdirSync(join(dir, 'scans')).filter((file) => file.startsWith(`${unordered.id}.p`))
+  assert.equal(pages.length, 16, `one page file per partition: ${pages.join(', ')}`)
   const rerun = after.flatMap((part, index) => part.runs > 1 ? [index] : [])
   assert.ok(rerun.length <= 1, `re-run: ${rerun.join(', ')}`)
   assert.deepEqual(doc.partitions, { total: 16, queued: 0, running: 0, succeeded: 16, rerun: rerun.length })
@@ -109,4 +114,26 @@ test('embedded with PARASCAN_STATE_DIR: SIGTERM hands a running scan back and it
   assert.equal(done.status, 'succeeded', JSON.stringify(done.error))
   assert.deepEqual(await readAll(fourth.url, retried.id, 1000), records(3000))
   assert.equal(await kill(fourth, 'SIGTERM'), 0)
+})
+
+test('embedded with PARASCAN_STATE_DIR: killed or stopped over and over while a capped unordered scan runs on two threads, it still ends with exactly max_results distinct results', async () => {
+  const dir = stateDir()
+  const env = { PARASCAN_STATE_DIR: dir, PARASCAN_PARTITION_RECORDS: '300', PARASCAN_PROGRESS_INTERVAL: '100ms', PARASCAN_CONCURRENCY: '2', PROTO_PARALLEL_MAX_WORKERS: '2' }
+  let instance = await startInstance(env, children)
+  const scan = (await http(instance.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 6000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 400 } }], max_results: 4000 })).json
+  for (let cycle = 0; cycle < 5; cycle++) {
+    await new Promise((resolve) => setTimeout(resolve, 500 + Math.random() * 1000))
+    const doc = (await http(instance.url, 'GET', `/v1/scans/${scan.id}`)).json
+    if (doc.status !== 'running') break
+    await kill(instance, cycle % 2 === 0 ? 'SIGKILL' : 'SIGTERM')
+    instance = await startInstance(env, children)
+  }
+  const doc = await finished(instance.url, scan.id, 120_000)
+  assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
+  assert.deepEqual(doc.result, { count: 4000, truncated: true, partial: false })
+  const items = await readAll(instance.url, scan.id, 1500) as number[]
+  assert.equal(items.length, 4000)
+  assert.equal(new Set(items).size, 4000)
+  assert.ok(items.every((item) => Number.isInteger(item) && item >= 0 && item < 6000))
+  assert.equal(await kill(instance, 'SIGTERM'), 0)
 })

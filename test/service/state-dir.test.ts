@@ -1,11 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { appendFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stateDirHarness } from '../helpers/state-dir-harness.js'
-import { http } from '../helpers/service-harness.js'
+import { build, http, waitFor } from '../helpers/service-harness.js'
 import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
 import { loadServiceConfig } from '../../src/config/service-config.js'
 
@@ -72,4 +72,37 @@ test('PARASCAN_STATE_DIR: a deleted scan stays deleted after SIGKILL and restart
 test('PARASCAN_STATE_DIR is for embedded mode only', () => {
   assert.throws(() => loadServiceConfig({ PARASCAN_STATE_DIR: '/tmp/x', PARASCAN_REDIS_URL: 'redis://127.0.0.1:6379' }), /PARASCAN_STATE_DIR: is for embedded mode/)
   assert.equal(loadServiceConfig({ PARASCAN_STATE_DIR: ' /tmp/x ' }).stateDir, '/tmp/x')
+})
+
+test('PARASCAN_STATE_DIR that cannot be written: a submit is a 503 naming it and the cause, a running scan fails with that error and its end is kept; both work again once it can be written', async (t) => {
+  const dir = stateDir()
+  const scans = join(dir, 'scans')
+  const env = { PARASCAN_STATE_DIR: dir, PROTO_PARALLEL_MAX_WORKERS: '1' }
+  let app = await build(t, { env })
+  const submit = async (): Promise<any> => await app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 5 } } })
+  // Its first result comes after about a second, once the directory cannot be written.
+  const slow = { source: { type: 'range', start: 0, end: 1000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 1000 } }, { filter: 'record >= 900' }] }
+  const running = (await app.inject({ method: 'POST', url: '/v1/scans', payload: slow })).json()
+  if (spawnSync('chattr', ['+i', scans]).status !== 0) return t.skip('chattr +i is not available here (it needs root on ext4)')
+  try {
+    const refused = await submit()
+    assert.equal(refused.statusCode, 503)
+    assert.equal(refused.json().code, 'PARASCAN_UNAVAILABLE')
+    assert.match(refused.json().detail, new RegExp(`cannot store the scan in PARASCAN_STATE_DIR \\(${dir}\\): EPERM`))
+    const failed = await waitFor(async () => {
+      const doc = (await app.inject({ url: `/v1/scans/${running.id}` })).json()
+      return doc.status === 'queued' || doc.status === 'running' ? undefined : doc
+    }, 30_000)
+    assert.equal(failed.status, 'failed')
+    assert.equal(failed.error.code, 'PARASCAN_UNAVAILABLE')
+    assert.match(failed.error.message, /cannot write results in PARASCAN_STATE_DIR .*EPERM/)
+  } finally {
+    spawnSync('chattr', ['-i', scans])
+  }
+  assert.equal((await submit()).statusCode, 202)
+  await app.close()
+  app = await build(t, { env })
+  assert.equal((await app.inject({ url: `/v1/scans/${running.id}` })).json().status, 'failed', 'the end of the scan was stored without a new file')
+  const list = (await app.inject({ url: '/v1/scans' })).json()
+  assert.equal(list.items.length, 2)
 })
