@@ -172,3 +172,43 @@ for (const mode of ['embedded', 'redis'] as const) {
     assert.equal((await http(server.url, 'GET', `/v1/scans/${first}`)).status, 404, 'the deleted scan stays deleted')
   })
 }
+
+for (const mode of ['embedded', 'redis'] as const) {
+  test(`a results page of a partitioned scan stops at PARASCAN_MAX_PAGE_BYTES too; the cursors read every result once, and a cursor past the end is a 400 (${mode})`, async () => {
+    const env: Record<string, string> = { PARASCAN_MAX_PAGE_BYTES: '2048', PARASCAN_PARTITION_RECORDS: '50' }
+    if (mode === 'redis') {
+      env.REDIS_URL = REDIS_URL
+      env.PARASCAN_KEY_PREFIX = uniquePrefix()
+      onClose(async () => await dropPrefix(env.PARASCAN_KEY_PREFIX))
+    }
+    const server = await start(env)
+    const pipeline = [{ filter: 'record % 7 != 3' }, { map: '{"n": record, "pad": "' + 'x'.repeat(80) + '"}' }]
+    const expected = Array.from({ length: 400 }, (_, i) => i).filter((i) => i % 7 !== 3)
+    for (const ordered of [true, false]) {
+      const id = await submit(server.url, { source: { type: 'range', start: 0, end: 400 }, ordered, pipeline })
+      const status = await finished(server.url, id)
+      assert.equal(status.status, 'succeeded')
+      assert.ok(status.partitions !== undefined, 'the scan is partitioned')
+      const seen: number[] = []
+      let cursor: string | undefined
+      let pages = 0
+      for (;;) {
+        const page = await http(server.url, 'GET', `/v1/scans/${id}/results?limit=10000${cursor === undefined ? '' : `&cursor=${cursor}`}`)
+        assert.equal(page.status, 200)
+        pages++
+        const bytes = Buffer.byteLength(JSON.stringify(page.json.items))
+        assert.ok(bytes <= 2048 + 200, `page of ${bytes} bytes`)
+        assert.ok(page.json.items.length > 0 || page.json.complete === true)
+        seen.push(...page.json.items.map((item: { n: number }) => item.n))
+        if (page.json.complete === true) break
+        cursor = page.json.next_cursor
+      }
+      assert.ok(pages > 10, `${pages} pages`)
+      assert.deepEqual(ordered ? seen : [...seen].sort((a, b) => a - b), expected)
+      const forged = Buffer.from(JSON.stringify(['p', 1000, 0, 0, 0])).toString('base64url')
+      const past = await http(server.url, 'GET', `/v1/scans/${id}/results?cursor=${forged}`)
+      assert.equal(past.status, 400, JSON.stringify(past.json))
+      assert.equal(past.json.code, 'PARASCAN_INVALID_CURSOR')
+    }
+  })
+}
