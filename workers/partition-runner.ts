@@ -7,7 +7,9 @@ import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
-import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError, StorageQuotaExceededError } from '../src/errors.js'
+import { chargedAppend } from './charged-append.js'
+import { partitionUnit } from '../src/store/storage-charge.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
@@ -37,6 +39,8 @@ export interface PartitionRunnerOptions {
   maxScanResultBytes?: number
   /** Longest time one record may spend in the pipeline (ms); 0 is no limit. Default: 0. */
   recordTimeLimitMs?: number
+  /** Bytes of results a tenant may keep stored; past them the scan fails with PARASCAN_STORAGE_QUOTA_EXCEEDED. Default: no quota. */
+  storageQuota?: (tenant: string | undefined) => number
 }
 
 class PartitionCancelledSignal extends Error {
@@ -59,6 +63,7 @@ export class PartitionRunner {
       scanTimeoutMs: 3_600_000,
       maxScanResultBytes: 64 * 1024 * 1024,
       recordTimeLimitMs: 0,
+      storageQuota: () => 0,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -93,7 +98,19 @@ export class PartitionRunner {
     const total = end - start
     const state = new AttemptState(total, Date.now())
     const superseded = (): void => controller.abort(new AttemptSupersededError(id))
-    const writer = new PageWriter(id, async (pages) => await store.appendPartitionPages(id, part, attempt, pages), superseded)
+    const unit = partitionUnit(id, part)
+    // A new attempt of the partition: what the one before it stored is gone.
+    if (began.runs > 1) await store.chargeStorage(record.tenant, unit, attempt, 0, 0)
+    const append = chargedAppend({
+      store,
+      tenant: record.tenant,
+      unit,
+      attempt,
+      quota: this.#options.storageQuota(record.tenant),
+      append: async (pages) => await store.appendPartitionPages(id, part, attempt, pages),
+      refused: (error) => controller.abort(error)
+    })
+    const writer = new PageWriter(id, append, superseded)
     const workers: WorkerMetrics[] = []
     const feed = metrics.scanFeed()
     let global: GlobalMetrics = { global_feeder_depth_max: 0 }
@@ -165,7 +182,7 @@ export class PartitionRunner {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
       if (reason instanceof PartitionCancelledSignal) return 'cancelled'
-      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#failScan(id, describeScanError(reason))
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError || reason instanceof StorageQuotaExceededError) return await this.#failScan(id, describeScanError(reason))
       if (shutdown.aborted) return 'handed_back'
       return await this.#failScan(id, describeScanError(error, start))
     } finally {

@@ -7,7 +7,8 @@ import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { PartitionJob, ScanJobFlow, ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError, StorageQuotaExceededError } from '../src/errors.js'
+import { chargedAppend } from './charged-append.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
@@ -42,6 +43,8 @@ export interface ScanConsumerOptions {
   recordTimeLimitMs?: number
   /** Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. */
   maxCrashedAttempts?: number
+  /** Bytes of results a tenant may keep stored; past them the scan that would store more fails with PARASCAN_STORAGE_QUOTA_EXCEEDED. Default: no quota. */
+  storageQuota?: (tenant: string | undefined) => number
   /** Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit. Default: 1. */
   maxRunningPerTenant?: number
   /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
@@ -77,6 +80,7 @@ export class ScanConsumer {
       recordTimeLimitMs: options.recordTimeLimitMs ?? 0,
       maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
       maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
+      storageQuota: options.storageQuota ?? (() => 0),
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
       instance: options.instance ?? 'local'
     }
@@ -93,6 +97,7 @@ export class ScanConsumer {
       progressIntervalMs: this.#options.progressIntervalMs,
       scanTimeoutMs: this.#options.scanTimeoutMs,
       maxScanResultBytes: this.#options.maxScanResultBytes,
+      storageQuota: this.#options.storageQuota,
       recordTimeLimitMs: this.#options.recordTimeLimitMs
     })
   }
@@ -148,7 +153,19 @@ export class ScanConsumer {
     }
 
     metrics.activeScans.inc()
-    const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)),
+    const tenant = began.record.tenant
+    // A new attempt: what the one before it stored is gone.
+    if (began.previousAttempt !== null) await store.chargeStorage(tenant, id, attempt, 0, 0)
+    const append = chargedAppend({
+      store,
+      tenant,
+      unit: id,
+      attempt,
+      quota: this.#options.storageQuota(tenant),
+      append: async (pages) => await store.appendPages(id, attempt, pages),
+      refused: (error) => controller.abort(error)
+    })
+    const writer = new PageWriter(id, append, () => controller.abort(new AttemptSupersededError(id)),
       (items) => state.written(items))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
@@ -224,7 +241,8 @@ export class ScanConsumer {
         await writer.settle()
         return 'skipped'
       }
-      const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
+      const limit = reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError || reason instanceof StorageQuotaExceededError
+      const stopped = limit || reason instanceof ScanCancelledSignal
       if (shutdown.aborted && !stopped) {
         await writer.settle()
         await store.release(id, attempt).catch(() => {})
@@ -233,7 +251,7 @@ export class ScanConsumer {
       await writer.flush().catch(() => {})
       const ran = workers.length > 0 ? { workers, global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
+      if (limit) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
       return await this.#end(id, attempt, state, 'failed', describeScanError(error), ran)
     } finally {
       clearTimeout(deadline)

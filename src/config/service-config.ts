@@ -3,6 +3,7 @@ import { parseDuration } from './duration.js'
 import { InvalidConfigError } from '../errors.js'
 import { parseApiKeys, type ApiKeyEntry } from './api-keys.js'
 import { parseAdminCredentials, type AdminCredentials } from './admin-credentials.js'
+import { parseTenantQuotas } from './tenant-storage-quota.js'
 
 /** What docs/configuration.md states of a variable; a test holds the two together. */
 export interface VariableDoc {
@@ -83,6 +84,8 @@ export const serviceEnvSchema = z.object({
   PARASCAN_MAX_GROUPS: integer(100_000, 1, 100_000_000),
   PARASCAN_MAX_SCAN_RESULT_BYTES: integer(64 * 1024 * 1024, 1024, 2 ** 40),
   PARASCAN_MAX_PAGE_BYTES: integer(8 * 1024 * 1024, 1024, 2 ** 30),
+  PARASCAN_TENANT_STORAGE_BYTES: integer(1024 * 1024 * 1024, 0, 2 ** 50),
+  PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT: parsed(parseTenantQuotas, '`tenant:bytes`, comma-separated'),
   PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: integer(1000, 1, 100_000_000),
   PARASCAN_API_KEYS: parsed(parseApiKeys, '`tenant:key` or `tenant:sha256:<64 hex>`, comma-separated'),
   PARASCAN_METRICS_TOKEN: optionalText('a token'),
@@ -161,6 +164,10 @@ export interface ServiceConfig {
   maxScanResultBytes: number
   /** Bytes of items in one results page (at least one item is sent). Default: 8 MiB. Env: PARASCAN_MAX_PAGE_BYTES. */
   maxPageBytes: number
+  /** Bytes of results one tenant may keep stored, over its running and finished scans; 0 is no quota. Default: 1 GiB. Env: PARASCAN_TENANT_STORAGE_BYTES. */
+  tenantStorageBytes: number
+  /** Tenants with a storage quota of their own (bytes; 0 is none). Default: unset. Env: PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT. */
+  tenantStorageBytesPerTenant?: Map<string, number>
   /** Most scans queued at once, over all tenants. Default: 10000. Env: PARASCAN_MAX_QUEUED_SCANS. */
   maxQueuedScans: number
   /** Most scans queued at once by one tenant. Default: 1000. Env: PARASCAN_MAX_QUEUED_SCANS_PER_TENANT. */
@@ -283,6 +290,8 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     maxGroups: e.PARASCAN_MAX_GROUPS,
     maxScanResultBytes: e.PARASCAN_MAX_SCAN_RESULT_BYTES,
     maxPageBytes: e.PARASCAN_MAX_PAGE_BYTES,
+    tenantStorageBytes: e.PARASCAN_TENANT_STORAGE_BYTES,
+    tenantStorageBytesPerTenant: e.PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT,
     maxQueuedScansPerTenant: e.PARASCAN_MAX_QUEUED_SCANS_PER_TENANT,
     apiKeys: e.PARASCAN_API_KEYS,
     metricsToken: e.PARASCAN_METRICS_TOKEN,

@@ -16,7 +16,7 @@ import { decodePartitionedCursor, readPartitionedResults, type PartitionedPositi
 import { jsonDepth } from './json-depth.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, StorageQuotaExceededError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -40,6 +40,8 @@ export interface ScanServiceOptions {
   contextFor?: (tenant: string | undefined) => ScanContext
   /** Bytes of items in one results page; a page holds at least one item. Default: 8 MiB. */
   maxPageBytes?: number
+  /** Bytes of results a tenant may keep stored (0: no quota); at it, a submit is a 429. Default: no quota. */
+  storageQuota?: (tenant: string | undefined) => number
 }
 
 export interface SubmitResult {
@@ -91,7 +93,8 @@ export class ScanService {
       admission: options.admission ?? { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
-      maxPageBytes: options.maxPageBytes ?? 8 * 1024 * 1024
+      maxPageBytes: options.maxPageBytes ?? 8 * 1024 * 1024,
+      storageQuota: options.storageQuota ?? (() => 0)
     }
   }
 
@@ -139,6 +142,7 @@ export class ScanService {
       ...(tenant === undefined ? {} : { tenant }),
       ...(key === undefined ? {} : { idempotency_key: key })
     }
+    await this.#checkStorage(tenant)
     const stored = { ...request, max_results: request.max_results ?? this.#options.limits.maxResults }
     const created = await this.#options.store.create(record, stored, this.#options.admission)
     if (created === 'queue_full' || created === 'tenant_queue_full') {
@@ -154,6 +158,17 @@ export class ScanService {
       throw error
     }
     return { id, status: 'queued', created_at: createdAt }
+  }
+
+  /** A tenant at its storage quota submits nothing more until scans are deleted or expire. */
+  async #checkStorage (tenant: string | undefined): Promise<void> {
+    const quota = this.#options.storageQuota(tenant)
+    if (quota <= 0) return
+    const { used, freesAt } = await this.#options.store.storageUsage(tenant)
+    if (used < quota) return
+    const detail = `${used} bytes of results are stored, the quota is ${quota} (PARASCAN_TENANT_STORAGE_BYTES); delete finished scans or wait until they expire`
+    const seconds = freesAt === null ? undefined : Math.max(1, Math.ceil((freesAt - Date.now()) / 1000))
+    throw withHeaders(new StorageQuotaExceededError(detail), seconds === undefined ? {} : { 'retry-after': String(seconds) })
   }
 
   /** The processors that pipeline steps can name here. */

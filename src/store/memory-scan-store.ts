@@ -6,6 +6,8 @@ import { FINISHED_STATUSES, type ScanOutcome, type ScanProgressUpdate, type Scan
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { MemoryPartitions } from './memory-partitions.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { MemoryStorageCharges } from './memory-storage-charges.js'
+import { scanOfUnit, type StorageCharge, type StorageUsage } from './storage-charge.js'
 
 export interface MemoryScanStoreOptions {
   /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
@@ -30,6 +32,10 @@ export class MemoryScanStore implements ScanStore {
   readonly #cancels = new EventEmitter()
   /** Queued scans and their tenants. */
   readonly #queued = new Map<string, string | undefined>()
+  readonly #charges = new MemoryStorageCharges((id) => {
+    const expiresAt = this.#scans.get(id)?.record.expires_at
+    return expiresAt == null ? null : Date.parse(expiresAt)
+  })
 
   constructor (options: MemoryScanStoreOptions = {}) {
     this.#retentionMs = options.retentionMs ?? 86_400_000
@@ -228,6 +234,15 @@ export class MemoryScanStore implements ScanStore {
     this.#cancels.on('cancel', listener)
   }
 
+  async chargeStorage (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<StorageCharge> {
+    if (!this.#scans.has(scanOfUnit(unit))) return { charged: true, used: this.#charges.used(tenant) }
+    return this.#charges.charge(tenant, unit, attempt, bytes, quota)
+  }
+
+  async storageUsage (tenant: string | undefined): Promise<StorageUsage> {
+    return this.#charges.usage(tenant)
+  }
+
   async claimIdempotencyKey (key: string, value: string): Promise<string | undefined> {
     const existing = this.#idempotency.get(key)
     if (existing !== undefined) return existing
@@ -263,6 +278,7 @@ export class MemoryScanStore implements ScanStore {
     }
     this.#scans.delete(id)
     this.#queued.delete(id)
+    this.#charges.drop(id)
   }
 
   #later (ms: number, fn: () => void): NodeJS.Timeout {

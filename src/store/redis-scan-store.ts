@@ -7,6 +7,8 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import { decodeLayout, RedisPartitionStore } from './redis-partition-store.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { RedisStorageCharges } from './redis-storage-charges.js'
+import type { StorageCharge, StorageUsage } from './storage-charge.js'
 
 export interface RedisScanStoreOptions {
   /** Connection for commands; the store closes it. Required. */
@@ -178,6 +180,7 @@ export class RedisScanStore implements ScanStore {
   #heartbeat: NodeJS.Timeout | undefined
   #subscribed: Promise<unknown> | undefined
   readonly #partitions: RedisPartitionStore
+  readonly #charges: RedisStorageCharges
 
   constructor (options: RedisScanStoreOptions) {
     this.#redis = options.connection as ScriptedRedis
@@ -198,6 +201,7 @@ export class RedisScanStore implements ScanStore {
       this.#redis.defineCommand(name, script)
     }
     this.#partitions = new RedisPartitionStore(this.#redis, (id) => this.#key(id))
+    this.#charges = new RedisStorageCharges(this.#redis, this.#prefix)
     this.#subscriber.on('message', (channel: string, id: string) => {
       if (channel === this.#channel) for (const listener of this.#listeners) listener(id)
     })
@@ -354,6 +358,14 @@ export class RedisScanStore implements ScanStore {
   /** Resolves once the cancel channel is subscribed (when a listener was added). */
   async ready (): Promise<void> {
     await this.#subscribed
+  }
+
+  async chargeStorage (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<StorageCharge> {
+    return await this.#charges.charge(tenant, unit, attempt, bytes, quota)
+  }
+
+  async storageUsage (tenant: string | undefined): Promise<StorageUsage> {
+    return await this.#charges.usage(tenant)
   }
 
   async claimIdempotencyKey (key: string, value: string): Promise<string | undefined> {

@@ -3,6 +3,7 @@ import { ScanService } from '../../http/scan-service.js'
 import { ScanLimits } from '../../http/scan-limits.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
 import { processorCatalogue } from '../../pipeline/processor-catalogue.js'
+import { tenantQuota } from '../../config/tenant-storage-quota.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,7 +30,8 @@ export default fp(async (app) => {
       maxPartitions: config.maxPartitions
     }),
     admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
-    maxPageBytes: config.maxPageBytes
+    maxPageBytes: config.maxPageBytes,
+    storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant)
   }))
   const catalogue = await processorCatalogue(config.processorsDir)
   const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
