@@ -13,6 +13,7 @@ import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
 import { PartitionRunner } from './partition-runner.js'
+import { LocalTenantSlots } from './local-tenant-slots.js'
 import { ScanFinisher } from './scan-finisher.js'
 import { partitionCount, type PartitionPolicy } from '../src/partitions/plan-partitions.js'
 
@@ -47,6 +48,11 @@ export interface ScanConsumerOptions {
   storageQuota?: (tenant: string | undefined) => number
   /** Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit. Default: 1. */
   maxRunningPerTenant?: number
+  /**
+   * Jobs (scans and partitions) this instance runs at once for tenants that already run one here; a tenant
+   * that runs nothing here may start one more (the queue takes one job more than this). Default: 1.
+   */
+  concurrency?: number
   /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
   partitionPolicy?: PartitionPolicy
   /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
@@ -68,6 +74,7 @@ export class ScanConsumer {
   readonly #running = new Map<string, AbortController>()
   readonly #finisher: ScanFinisher
   readonly #partitions: PartitionRunner
+  readonly #local: LocalTenantSlots
 
   constructor (options: ScanConsumerOptions) {
     this.#options = {
@@ -81,10 +88,12 @@ export class ScanConsumer {
       maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
       maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
       storageQuota: options.storageQuota ?? (() => 0),
+      concurrency: options.concurrency ?? 1,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
       instance: options.instance ?? 'local'
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
+    this.#local = new LocalTenantSlots(this.#options.concurrency)
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
     this.#partitions = new PartitionRunner({
       pool: options.pool,
@@ -105,8 +114,15 @@ export class ScanConsumer {
   get active (): number { return this.#running.size }
 
   /** The queue's partition job processor. */
-  readonly processPartition = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> =>
-    await this.#partitions.process(job, shutdown, reportProgress)
+  readonly processPartition = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> => {
+    const release = this.#local.take(job.tenant)
+    if (release === undefined) return 'deferred'
+    try {
+      return await this.#partitions.process(job, shutdown, reportProgress)
+    } finally {
+      release()
+    }
+  }
 
   /** Fails a scan whose job the queue gave up on; false when it had finished already. */
   async abandon (id: string, error: ScanErrorInfo): Promise<boolean> {
@@ -122,12 +138,15 @@ export class ScanConsumer {
       const record = await this.#options.store.get(id)
       return record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
     }
+    const release = this.#local.take(flow.tenant)
+    if (release === undefined) return 'deferred'
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
       return await this.#run(id, controller, shutdown, flow, reportProgress)
     } finally {
       this.#running.delete(id)
+      release()
     }
   }
 

@@ -34,6 +34,7 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     maxCrashedAttempts: config.maxCrashedAttempts,
     recordTimeLimitMs: config.recordTimeLimitMs,
     maxRunningPerTenant: config.maxRunningScansPerTenant,
+    concurrency: config.concurrency,
     storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant),
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName()

@@ -21,14 +21,16 @@ export interface QueuePluginOptions {
  */
 export default fp<QueuePluginOptions>(async (app, options) => {
   const { config, redis } = app
+  // One slot more than PARASCAN_CONCURRENCY: the consumer keeps it for a tenant that runs nothing here.
+  const jobSlots = config.concurrency + 1
   const queue = options.queue ?? (redis === null
-    ? new MemoryScanQueue({ concurrency: config.concurrency })
+    ? new MemoryScanQueue({ concurrency: jobSlots })
     : new BullmqScanQueue({
       connection: redis.requests,
       sharedConnection: true,
       workerConnection: redis.worker,
       prefix: config.keyPrefix,
-      concurrency: config.concurrency,
+      concurrency: jobSlots,
       lockDurationMs: config.lockDurationMs,
       partitionLockMs: config.partitionLockMs,
       instance: instanceName(),
