@@ -25,15 +25,30 @@ import type { ScanQueue } from './queue/scan-queue.js'
 import type { ScanPool } from './http/scan-planner.js'
 
 export interface AppOptions {
-  /** Where the configuration is read from (see docs/configuration.md). Default: process.env. */
+  /**
+   * Where the configuration is read from (see docs/configuration.md).
+   * @defaultValue process.env
+   */
   env?: NodeJS.ProcessEnv
-  /** Replaces the store the configuration picks. Default: memory, or Redis with REDIS_URL. */
+  /**
+   * Replaces the store the configuration picks.
+   * @defaultValue memory, or Redis with REDIS_URL
+   */
   store?: ScanStore
-  /** Replaces the queue the configuration picks. Default: in memory, or BullMQ with REDIS_URL. */
+  /**
+   * Replaces the queue the configuration picks.
+   * @defaultValue in memory, or BullMQ with REDIS_URL
+   */
   queue?: ScanQueue
-  /** Replaces the worker pool. Default: a WorkStealingPool of the PROTO_PARALLEL_* settings. */
+  /**
+   * Replaces the worker pool.
+   * @defaultValue a WorkStealingPool of the PROTO_PARALLEL_* settings
+   */
   pool?: ScanPool
-  /** Takes jobs from the queue; false leaves every scan queued. Default: true. */
+  /**
+   * Takes jobs from the queue; false leaves every scan queued.
+   * @defaultValue true
+   */
   consume?: boolean
 }
 

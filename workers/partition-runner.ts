@@ -13,6 +13,8 @@ import { partitionUnit } from '../src/store/storage-charge.js'
 import { AttemptState } from './attempt-state.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
+import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
+import { DEFAULT_JOB_PROGRESS_INTERVAL_MS } from '../src/queue/job-progress-throttle.js'
 
 export interface PartitionRunnerOptions {
   /** Required. */
@@ -29,15 +31,30 @@ export interface PartitionRunnerOptions {
   contextFor: (tenant: string | undefined) => ScanContext
   /** Names this instance in per-worker metrics. Required. */
   instance: string
-  /** Period of progress writes to the store (ms). Default: 250. */
+  /**
+   * Period of progress writes to the store (ms).
+   * @defaultValue 250
+   */
   progressIntervalMs?: number
-  /** Period of progress updates of the partition's job, for the queue dashboard (ms). Default: 1000. */
+  /**
+   * Period of progress updates of the partition's job, for the queue dashboard (ms).
+   * @defaultValue 1000
+   */
   jobProgressIntervalMs?: number
-  /** Longest run of a scan from its start (ms); a scan's `timeout_seconds` may lower it. Default: 1 h. */
+  /**
+   * Longest run of a scan from its start (ms); a scan's `timeout_seconds` may lower it.
+   * @defaultValue 1 h
+   */
   scanTimeoutMs?: number
-  /** Bytes of results one partition may store; past them the scan fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  /**
+   * Bytes of results one partition may store; past them the scan fails with PARASCAN_RESULTS_TOO_LARGE.
+   * @defaultValue 64 MiB
+   */
   maxScanResultBytes?: number
-  /** Longest time one record may spend in the pipeline (ms); 0 is no limit. Default: 0. */
+  /**
+   * Longest time one record may spend in the pipeline (ms); 0 is no limit.
+   * @defaultValue 0
+   */
   recordTimeLimitMs?: number
   /** Bytes of results a tenant may keep stored; past them the scan fails with PARASCAN_STORAGE_QUOTA_EXCEEDED. Default: no quota. */
   storageQuota?: (tenant: string | undefined) => number
@@ -58,10 +75,10 @@ export class PartitionRunner {
 
   constructor (options: PartitionRunnerOptions) {
     this.#options = {
-      progressIntervalMs: 250,
-      jobProgressIntervalMs: 1000,
-      scanTimeoutMs: 3_600_000,
-      maxScanResultBytes: 64 * 1024 * 1024,
+      progressIntervalMs: SERVICE_DEFAULTS.progressIntervalMs,
+      jobProgressIntervalMs: DEFAULT_JOB_PROGRESS_INTERVAL_MS,
+      scanTimeoutMs: SERVICE_DEFAULTS.scanTimeoutMs,
+      maxScanResultBytes: SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: 0,
       storageQuota: () => 0,
       ...options

@@ -16,6 +16,7 @@ import { PartitionRunner } from './partition-runner.js'
 import { LocalTenantSlots } from './local-tenant-slots.js'
 import { ScanFinisher } from './scan-finisher.js'
 import { partitionCount, type PartitionPolicy } from '../src/partitions/plan-partitions.js'
+import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
 
 export interface ScanConsumerOptions {
   /** The instance's persistent pool. Required. */
@@ -30,32 +31,66 @@ export interface ScanConsumerOptions {
   context: ScanContext
   /** Required. */
   metrics: ServiceMetrics
-  /** Period of progress writes to the store (ms). Default: 250. */
+  /**
+   * Period of progress writes to the store (ms).
+   * @defaultValue 250
+   */
   progressIntervalMs?: number
-  /** Rows per stored page of an aggregate scan. Default: 1000. */
+  /**
+   * Rows per stored page of an aggregate scan.
+   * @defaultValue 1000
+   */
   aggregatePageSize?: number
-  /** Longest run of one attempt (ms); a scan's `timeout_seconds` may lower it. Default: 1 h. */
+  /**
+   * Longest run of one attempt (ms); a scan's `timeout_seconds` may lower it.
+   * @defaultValue 1 h
+   */
   scanTimeoutMs?: number
-  /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
+  /**
+   * The scan context of a tenant (e.g. its own data directory).
+   * @defaultValue `context` for everyone
+   */
   contextFor?: (tenant: string | undefined) => ScanContext
-  /** Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE. Default: 64 MiB. */
+  /**
+   * Bytes of results one scan may store; past them it fails with PARASCAN_RESULTS_TOO_LARGE.
+   * @defaultValue 64 MiB
+   */
   maxScanResultBytes?: number
-  /** Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies). 0 is no limit. Default: 0. */
+  /**
+   * Longest time one record may spend in the pipeline (ms); past it its thread is ended and the record fails with PARASCAN_RECORD_TIME_LIMIT (`on_error` applies). 0 is no limit.
+   * @defaultValue 0
+   */
   recordTimeLimitMs?: number
-  /** Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again. Default: 1. */
+  /**
+   * Attempts of one scan that may end with their instance dead; at that many the scan fails with PARASCAN_INSTANCE_CRASHED instead of running again.
+   * @defaultValue 1
+   */
   maxCrashedAttempts?: number
-  /** Bytes of results a tenant may keep stored; past them the scan that would store more fails with PARASCAN_STORAGE_QUOTA_EXCEEDED. Default: no quota. */
-  storageQuota?: (tenant: string | undefined) => number
-  /** Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit. Default: 1. */
+  /**
+   * Scans one tenant may run at once while scans of other tenants wait; past it a job is deferred behind theirs. 0 is no limit.
+   * @defaultValue 1
+   */
   maxRunningPerTenant?: number
   /**
+   * Bytes of results a tenant may keep stored (0: no quota); past them the scan that would store more fails with PARASCAN_STORAGE_QUOTA_EXCEEDED.
+   * @defaultValue no quota
+   */
+  storageQuota?: (tenant: string | undefined) => number
+  /**
    * Jobs (scans and partitions) this instance runs at once for tenants that already run one here; a tenant
-   * that runs nothing here may start one more (the queue takes one job more than this). Default: 1.
+   * that runs nothing here may start one more (the queue takes one job more than this).
+   * @defaultValue 1
    */
   concurrency?: number
-  /** When a scan is split into partitions that every instance takes. Default: never (one job per scan). */
+  /**
+   * When a scan is split into partitions that every instance takes.
+   * @defaultValue never (one job per scan)
+   */
   partitionPolicy?: PartitionPolicy
-  /** Names this instance in the per-worker metrics of partitioned scans. Default: 'local'. */
+  /**
+   * Names this instance in the per-worker metrics of partitioned scans.
+   * @defaultValue 'local'
+   */
   instance?: string
 }
 
@@ -79,16 +114,16 @@ export class ScanConsumer {
   constructor (options: ScanConsumerOptions) {
     this.#options = {
       ...options,
-      progressIntervalMs: options.progressIntervalMs ?? 250,
+      progressIntervalMs: options.progressIntervalMs ?? SERVICE_DEFAULTS.progressIntervalMs,
       aggregatePageSize: options.aggregatePageSize ?? 1000,
-      scanTimeoutMs: options.scanTimeoutMs ?? 3_600_000,
+      scanTimeoutMs: options.scanTimeoutMs ?? SERVICE_DEFAULTS.scanTimeoutMs,
       contextFor: options.contextFor ?? (() => options.context),
-      maxScanResultBytes: options.maxScanResultBytes ?? 64 * 1024 * 1024,
+      maxScanResultBytes: options.maxScanResultBytes ?? SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: options.recordTimeLimitMs ?? 0,
-      maxCrashedAttempts: options.maxCrashedAttempts ?? 1,
-      maxRunningPerTenant: options.maxRunningPerTenant ?? 1,
+      maxCrashedAttempts: options.maxCrashedAttempts ?? SERVICE_DEFAULTS.maxCrashedAttempts,
+      maxRunningPerTenant: options.maxRunningPerTenant ?? SERVICE_DEFAULTS.maxRunningScansPerTenant,
       storageQuota: options.storageQuota ?? (() => 0),
-      concurrency: options.concurrency ?? 1,
+      concurrency: options.concurrency ?? SERVICE_DEFAULTS.concurrency,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
       instance: options.instance ?? 'local'
     }

@@ -13,9 +13,15 @@ export interface ScanFinisherOptions {
   store: ScanStore
   /** Required. */
   metrics: ServiceMetrics
-  /** Rows per stored page of an aggregate scan. Default: 1000. */
+  /**
+   * Rows per stored page of an aggregate scan.
+   * @defaultValue 1000
+   */
   aggregatePageSize?: number
-  /** Error samples kept over all partitions. Default: 10. */
+  /**
+   * Error samples kept over all partitions.
+   * @defaultValue 10
+   */
   maxErrorSamples?: number
 }
 

@@ -10,7 +10,10 @@ import { prefersNdjson } from '../../src/http/prefers-ndjson.js'
 import { FINISHED_STATUSES } from '../../src/store/scan-record.js'
 
 export interface ScanRoutesOptions {
-  /** Seconds in the Retry-After header of queued and running scans. Default: 1. */
+  /**
+   * Seconds in the Retry-After header of queued and running scans.
+   * @defaultValue 1
+   */
   retryAfterSeconds?: number
 }
 
@@ -22,9 +25,14 @@ const idParams = z.object({ id: z.string().min(1).max(200).describe('Scan id.') 
 const problems = (...codes: number[]): Record<number, typeof problemSchema> =>
   Object.fromEntries(codes.map((code) => [code, problemSchema]))
 
-/** An integer query parameter; values above `clampAt` become `clampAt`. */
-const queryInt = (description: string, clampAt: number) => z.string().regex(/^-?\d+$/, 'must be an integer')
-  .transform((text) => Math.min(Number(text), clampAt)).optional().describe(description)
+/** Page sizes of the scan list and of the results: the default and the largest. */
+const LIST_LIMIT = { fallback: 100, max: 1000 }
+const RESULTS_LIMIT = { fallback: 1000, max: 10_000 }
+
+/** The `limit` query parameter; values above its max become the max. */
+const queryLimit = (what: string, limit: { fallback: number, max: number }) => z.string().regex(/^-?\d+$/, 'must be an integer')
+  .transform((text) => Math.min(Number(text), limit.max)).optional()
+  .describe(`${what}: default ${limit.fallback}; larger values are clamped to ${limit.max}; zero or negative is a 400.`)
 
 export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, options) => {
   const service = app.scans
@@ -61,7 +69,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       summary: 'List recent scans, newest first',
       querystring: z.object({
         status: z.enum(scanStatusNameSchema.options).optional().describe('Only scans in this status.'),
-        limit: queryInt('Page size: default 100; larger values are clamped to 1000; zero or negative is a 400.', 1000)
+        limit: queryLimit('Page size', LIST_LIMIT)
           .pipe(z.number().int().min(1, 'must be at least 1').optional()),
         cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
       }),
@@ -69,7 +77,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
     }
   }, async (request) => {
     const { status, limit, cursor } = request.query
-    const page = await service.list({ status, limit: limit ?? 100, cursor, tenant: request.tenant })
+    const page = await service.list({ status, limit: limit ?? LIST_LIMIT.fallback, cursor, tenant: request.tenant })
     return { ...page, items: page.items.map(withLinks) }
   })
 
@@ -100,7 +108,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
         '(`limit` and `cursor` do not apply; a scan that is still queued or running is a 409).',
       params: idParams,
       querystring: z.object({
-        limit: queryInt('Items per page: default 1000; larger values are clamped to 10000; zero or negative is a 400.', 10_000)
+        limit: queryLimit('Items per page', RESULTS_LIMIT)
           .pipe(z.number().int().min(1, 'must be at least 1').optional()),
         cursor: z.string().min(1).optional().describe('next_cursor of the previous page.')
       }),
@@ -117,7 +125,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
         .header('results-count', String(download.count))
         .send(body as unknown as z.infer<typeof resultsPageSchema>)
     }
-    const page = await service.results(request.params.id, request.query.limit ?? 1000, request.query.cursor, request.tenant)
+    const page = await service.results(request.params.id, request.query.limit ?? RESULTS_LIMIT.fallback, request.query.cursor, request.tenant)
     if (page.more) reply.header('retry-after', retryAfter)
     return reply.type('application/json; charset=utf-8').send(page.json as unknown as z.infer<typeof resultsPageSchema>)
   })

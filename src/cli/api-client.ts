@@ -24,9 +24,15 @@ interface Problem {
 export interface ApiClientOptions {
   /** Base URL of the service. Required. */
   url: string
-  /** Time limit of one request (ms). Default: 30000. */
+  /**
+   * Time limit of one request (ms).
+   * @defaultValue 30000
+   */
   timeoutMs?: number
-  /** API key sent as `Authorization: Bearer <key>`. Default: the PARASCAN_API_KEY environment variable, else none. */
+  /**
+   * API key sent as `Authorization: Bearer <key>`.
+   * @defaultValue the PARASCAN_API_KEY environment variable, else none
+   */
   apiKey?: string
 }
 

@@ -7,7 +7,10 @@ import { waitForScan } from './wait-for-scan.js'
 const QUIET = { update () {}, stop () {} }
 
 export interface DownloadResultsOptions {
-  /** Wait between two status requests while the scan is queued or running (ms). Default: 500. */
+  /**
+   * Wait between two status requests while the scan is queued or running (ms).
+   * @defaultValue 500
+   */
   intervalMs?: number
 }
 

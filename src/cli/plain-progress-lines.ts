@@ -2,11 +2,20 @@ import type { ScanStatusDocument } from '../../schemas/scan-status.js'
 import { formatEta, formatRate, type ProgressDisplay } from './progress-display.js'
 
 export interface PlainProgressLinesOptions {
-  /** Longest silence while a scan runs and progresses (ms). Default: 30000. */
+  /**
+   * Longest silence while a scan runs and progresses (ms).
+   * @defaultValue 30000
+   */
   everyMs?: number
-  /** Shortest gap between two lines of the same status, also at a 10 % step (ms). Default: 1000. */
+  /**
+   * Shortest gap between two lines of the same status, also at a 10 % step (ms).
+   * @defaultValue 1000
+   */
   minGapMs?: number
-  /** Clock (ms). Default: performance.now. */
+  /**
+   * Clock (ms).
+   * @defaultValue performance.now
+   */
   now?: () => number
 }
 

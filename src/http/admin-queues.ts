@@ -11,15 +11,30 @@ import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem-details.
 export interface AdminQueuesOptions {
   /** BullMQ queues shown on the dashboard. Required. */
   queues: Queue[]
-  /** The dashboard's own credential (HTTP Basic); unset leaves it open. Default: unset. */
+  /**
+   * The dashboard's own credential (HTTP Basic); unset leaves it open.
+   * @defaultValue unset
+   */
   credentials?: AdminCredentials
-  /** How many wrong credentials one address may send before it gets 429s. Default: 10 per minute. */
+  /**
+   * How many wrong credentials one address may send before it gets 429s.
+   * @defaultValue 10 per minute
+   */
   failures?: AuthFailureBrakeOptions
-  /** URL path of the dashboard. Default: '/admin/queues'. */
+  /**
+   * URL path of the dashboard.
+   * @defaultValue '/admin/queues'
+   */
   basePath?: string
-  /** Hides the retry, promote, clean and remove buttons: a job's scan record lives in the store, not in the queue. Default: true. */
+  /**
+   * Hides the retry, promote, clean and remove buttons: a job's scan record lives in the store, not in the queue.
+   * @defaultValue true
+   */
   readOnly?: boolean
-  /** Title shown in the dashboard's header. Default: 'parascan'. */
+  /**
+   * Title shown in the dashboard's header.
+   * @defaultValue 'parascan'
+   */
   title?: string
 }
 

@@ -31,11 +31,20 @@ function unauthorized (request: FastifyRequest, reply: FastifyReply, realm: stri
 }
 
 export interface AuthOptions {
-  /** Keys of the tenants; unset leaves the scan API and the queue dashboard open. Default: unset. */
+  /**
+   * Keys of the tenants; unset leaves the scan API and the queue dashboard open.
+   * @defaultValue unset
+   */
   apiKeys?: readonly ApiKeyEntry[]
-  /** Token that GET /metrics requires; unset leaves it open. Default: unset. */
+  /**
+   * Token that GET /metrics requires; unset leaves it open.
+   * @defaultValue unset
+   */
   metricsToken?: string
-  /** How many failed keys or tokens one address may send before it gets 429s. Default: 10 per minute. */
+  /**
+   * How many failed keys or tokens one address may send before it gets 429s.
+   * @defaultValue 10 per minute
+   */
   failures?: AuthFailureBrakeOptions
 }
 

@@ -1,9 +1,20 @@
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
+
 export interface AuthFailureBrakeOptions {
-  /** Failed authentications from one address within `windowMs` after which it is refused until the window ends. Default: 10. */
+  /**
+   * Failed authentications from one address within `windowMs` after which it is refused until the window ends.
+   * @defaultValue 10
+   */
   maxFailures?: number
-  /** Window of the count (ms). Default: 60000. */
+  /**
+   * Window of the count (ms).
+   * @defaultValue 60000
+   */
   windowMs?: number
-  /** Addresses tracked at once; the oldest is forgotten first. Default: 10000. */
+  /**
+   * Addresses tracked at once; the oldest is forgotten first.
+   * @defaultValue 10000
+   */
   maxAddresses?: number
 }
 
@@ -20,8 +31,8 @@ export class AuthFailureBrake {
   readonly #entries = new Map<string, Entry>()
 
   constructor (options: AuthFailureBrakeOptions = {}) {
-    this.#maxFailures = options.maxFailures ?? 10
-    this.#windowMs = options.windowMs ?? 60_000
+    this.#maxFailures = options.maxFailures ?? SERVICE_DEFAULTS.authFailureLimit
+    this.#windowMs = options.windowMs ?? SERVICE_DEFAULTS.authFailureWindowMs
     this.#maxAddresses = options.maxAddresses ?? 10_000
   }
 

@@ -5,9 +5,15 @@ import { isDeepStrictEqual } from 'node:util'
 export interface OpenApiOptions {
   /** Version in `info`. Required. */
   version: string
-  /** API keys are set: the apiKey security scheme is listed. Routes that need one say so in their schema. Default: false. */
+  /**
+   * API keys are set: the apiKey security scheme is listed. Routes that need one say so in their schema.
+   * @defaultValue false
+   */
   apiKeys?: boolean
-  /** A metrics token is set: the metricsToken security scheme is listed. Default: false. */
+  /**
+   * A metrics token is set: the metricsToken security scheme is listed.
+   * @defaultValue false
+   */
   metricsToken?: boolean
 }
 

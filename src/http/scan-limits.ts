@@ -1,18 +1,37 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { FieldError } from '../errors.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export interface ScanLimitsOptions {
-  /** Most records of an `inline` source. Default: 100000. */
+  /**
+   * Most records of an `inline` source.
+   * @defaultValue 100000
+   */
   maxInlineRecords?: number
-  /** Longest CEL expression, in characters. Default: 4096. */
+  /**
+   * Longest CEL expression, in characters.
+   * @defaultValue 4096
+   */
   maxExpressionLength?: number
-  /** Most steps in a pipeline. Default: 32. */
+  /**
+   * Most steps in a pipeline.
+   * @defaultValue 32
+   */
   maxPipelineSteps?: number
-  /** Ceiling of `max_results`, and the cap of a scan that gives none. Default: 10000000. */
+  /**
+   * Ceiling of `max_results`, and the cap of a scan that gives none.
+   * @defaultValue 10000000
+   */
   maxResults?: number
-  /** Longest run of one scan attempt (ms); `timeout_seconds` may only lower it. Default: 1 h. */
+  /**
+   * Longest run of one scan attempt (ms); `timeout_seconds` may only lower it.
+   * @defaultValue 1 h
+   */
   scanTimeoutMs?: number
-  /** Ceiling of `partitions`. Default: 1000. */
+  /**
+   * Ceiling of `partitions`.
+   * @defaultValue 1000
+   */
   maxPartitions?: number
 }
 
@@ -26,12 +45,12 @@ export class ScanLimits {
   readonly maxPartitions: number
 
   constructor (options: ScanLimitsOptions = {}) {
-    this.maxInlineRecords = options.maxInlineRecords ?? 100_000
-    this.maxExpressionLength = options.maxExpressionLength ?? 4096
-    this.maxPipelineSteps = options.maxPipelineSteps ?? 32
-    this.maxResults = options.maxResults ?? 10_000_000
-    this.scanTimeoutMs = options.scanTimeoutMs ?? 3_600_000
-    this.maxPartitions = options.maxPartitions ?? 1000
+    this.maxInlineRecords = options.maxInlineRecords ?? SERVICE_DEFAULTS.maxInlineRecords
+    this.maxExpressionLength = options.maxExpressionLength ?? SERVICE_DEFAULTS.maxExpressionLength
+    this.maxPipelineSteps = options.maxPipelineSteps ?? SERVICE_DEFAULTS.maxPipelineSteps
+    this.maxResults = options.maxResults ?? SERVICE_DEFAULTS.maxResults
+    this.scanTimeoutMs = options.scanTimeoutMs ?? SERVICE_DEFAULTS.scanTimeoutMs
+    this.maxPartitions = options.maxPartitions ?? SERVICE_DEFAULTS.maxPartitions
   }
 
   /** One error per bound the request goes over, each naming its field. */

@@ -14,6 +14,7 @@ import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
 import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
 import { jsonDepth } from './json-depth.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
   ScanFinishedError, ScanNotFoundError, ScanValidationError, StorageQuotaExceededError, TooManyQueuedScansError, withFieldErrors, withHeaders
@@ -30,15 +31,30 @@ export interface ScanServiceOptions {
   context: ScanContext
   /** The instance's engine config: per-scan `parallel` overrides must stay within it. Required. */
   config: ParallelConfig
-  /** Bounds on each scan request. Default: `new ScanLimits()`. */
+  /**
+   * Bounds on each scan request.
+   * @defaultValue `new ScanLimits()`
+   */
   limits?: ScanLimits
-  /** Bounds on queued scans; past them a submit is a 429. Default: 10000 in all, 1000 per tenant. */
+  /**
+   * Bounds on queued scans; past them a submit is a 429.
+   * @defaultValue 10000 in all, 1000 per tenant
+   */
   admission?: QueueAdmission
-  /** Seconds in the Retry-After header of a 429 for a full queue. Default: 5. */
+  /**
+   * Seconds in the Retry-After header of a 429 for a full queue.
+   * @defaultValue 5
+   */
   queueFullRetryAfterSeconds?: number
-  /** The scan context of a tenant (e.g. its own data directory). Default: `context` for everyone. */
+  /**
+   * The scan context of a tenant (e.g. its own data directory).
+   * @defaultValue `context` for everyone
+   */
   contextFor?: (tenant: string | undefined) => ScanContext
-  /** Bytes of items in one results page; a page holds at least one item. Default: 8 MiB. */
+  /**
+   * Bytes of items in one results page; a page holds at least one item.
+   * @defaultValue 8 MiB
+   */
   maxPageBytes?: number
   /** Bytes of results a tenant may keep stored (0: no quota); at it, a submit is a 429. Default: no quota. */
   storageQuota?: (tenant: string | undefined) => number
@@ -90,10 +106,10 @@ export class ScanService {
     this.#options = {
       ...options,
       limits: options.limits ?? new ScanLimits(),
-      admission: options.admission ?? { maxQueued: 10_000, maxQueuedPerTenant: 1000 },
+      admission: options.admission ?? { maxQueued: SERVICE_DEFAULTS.maxQueuedScans, maxQueuedPerTenant: SERVICE_DEFAULTS.maxQueuedScansPerTenant },
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
-      maxPageBytes: options.maxPageBytes ?? 8 * 1024 * 1024,
+      maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes,
       storageQuota: options.storageQuota ?? (() => 0)
     }
   }

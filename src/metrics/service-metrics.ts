@@ -3,11 +3,15 @@ import type { ProgressEvent } from '../parallel/types.js'
 import type { QueueJobState } from '../queue/scan-queue.js'
 import { BucketedHistogram } from './bucketed-histogram.js'
 import { ScanMetricsFeed } from './scan-metrics-feed.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export type ScanOutcomeLabel = 'succeeded' | 'failed' | 'cancelled'
 
 export interface ServiceMetricsOptions {
-  /** Longest run of a scan (ms): the last bucket of the scan duration. Default: 3600000 (PARASCAN_SCAN_TIMEOUT's default). */
+  /**
+   * Longest run of a scan (ms): the last bucket of the scan duration.
+   * @defaultValue 3600000 (PARASCAN_SCAN_TIMEOUT's default)
+   */
   scanTimeoutMs?: number
 }
 
@@ -65,7 +69,7 @@ export class ServiceMetrics {
       name: 'parascan_scan_duration_seconds',
       help: 'Time from start to end of a scan on this instance, by outcome; the last bucket is the scan timeout.',
       labelNames: ['outcome'],
-      buckets: durationBuckets((options.scanTimeoutMs ?? 3_600_000) / 1000),
+      buckets: durationBuckets((options.scanTimeoutMs ?? SERVICE_DEFAULTS.scanTimeoutMs) / 1000),
       registers: [this.registry]
     })
     collectDefaultMetrics({ register: this.registry })

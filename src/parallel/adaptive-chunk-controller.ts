@@ -1,9 +1,13 @@
 import type { ParallelConfigOptions } from './types.js'
+import { PARALLEL_DEFAULTS } from './parallel-config.js'
 
 /** The chunk keys of ParallelConfig, with their defaults, and the clock. */
 export interface AdaptiveChunkControllerOptions extends Pick<ParallelConfigOptions,
 'initial_chunk_size' | 'min_chunk_size' | 'max_chunk_size' | 'target_ms_low' | 'target_ms_high' | 'chunk_ema_alpha'> {
-  /** Clock in milliseconds. Default: performance.now. */
+  /**
+   * Clock in milliseconds.
+   * @defaultValue performance.now
+   */
   now?: () => number
 }
 
@@ -32,13 +36,13 @@ export class AdaptiveChunkController {
   readonly #target: number
 
   constructor (options: AdaptiveChunkControllerOptions = {}) {
-    this.min = options.min_chunk_size ?? 128
-    this.max = options.max_chunk_size ?? 8192
-    this.low = options.target_ms_low ?? 0.5
-    this.high = options.target_ms_high ?? 2.0
-    this.alpha = options.chunk_ema_alpha ?? 0.2
+    this.min = options.min_chunk_size ?? PARALLEL_DEFAULTS.min_chunk_size
+    this.max = options.max_chunk_size ?? PARALLEL_DEFAULTS.max_chunk_size
+    this.low = options.target_ms_low ?? PARALLEL_DEFAULTS.target_ms_low
+    this.high = options.target_ms_high ?? PARALLEL_DEFAULTS.target_ms_high
+    this.alpha = options.chunk_ema_alpha ?? PARALLEL_DEFAULTS.chunk_ema_alpha
     this.#now = options.now ?? performance.now.bind(performance)
-    this.#size = clamp(options.initial_chunk_size ?? 1000, this.min, this.max)
+    this.#size = clamp(options.initial_chunk_size ?? PARALLEL_DEFAULTS.initial_chunk_size, this.min, this.max)
     this.#target = Math.sqrt(this.low * this.high)
   }
 

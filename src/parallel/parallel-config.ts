@@ -33,18 +33,20 @@ const KEYS: Record<keyof ParallelConfigOptions, KeySpec> = {
 
 export const CONFIG_KEYS = Object.keys(KEYS) as Array<keyof ParallelConfigOptions>
 
+/** The default of every key but max_workers, which depends on the machine. */
+export const PARALLEL_DEFAULTS: Readonly<Required<Omit<ParallelConfigOptions, 'max_workers'>>> = Object.freeze({
+  scheduler: 'work_stealing',
+  initial_chunk_size: 1000,
+  min_chunk_size: 128,
+  max_chunk_size: 8192,
+  target_ms_low: 0.5,
+  target_ms_high: 2.0,
+  chunk_ema_alpha: 0.2,
+  max_inflight_chunks_per_worker: 2
+})
+
 function defaults (): Required<ParallelConfigOptions> {
-  return {
-    max_workers: Math.min(availableParallelism(), 8),
-    scheduler: 'work_stealing',
-    initial_chunk_size: 1000,
-    min_chunk_size: 128,
-    max_chunk_size: 8192,
-    target_ms_low: 0.5,
-    target_ms_high: 2.0,
-    chunk_ema_alpha: 0.2,
-    max_inflight_chunks_per_worker: 2
-  }
+  return { max_workers: Math.min(availableParallelism(), 8), ...PARALLEL_DEFAULTS }
 }
 
 /**

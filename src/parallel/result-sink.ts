@@ -1,19 +1,32 @@
 import type { Aggregator, ResultBatch } from './types.js'
 
 export interface ResultSinkOptions {
-  /** Deliver in source order. Default: false. */
+  /**
+   * Deliver in source order.
+   * @defaultValue false
+   */
   ordered?: boolean
   /**
    * Ordered: called in order once every record below `front` has been handed
    * over (onBatch resolved, or parsed into `results`), with the JSON length
-   * of the ranges that handing over covered. Default: none.
+   * of the ranges that handing over covered.
+   * @defaultValue none
    */
   release?: (front: number, bytes: number) => void
-  /** Receives pages; when absent, results are parsed and kept for `results`. Default: none. */
+  /**
+   * Receives pages; when absent, results are parsed and kept for `results`.
+   * @defaultValue none
+   */
   onBatch?: (batch: ResultBatch) => void | Promise<void>
-  /** Folds partial states instead of passing results. Default: none. */
+  /**
+   * Folds partial states instead of passing results.
+   * @defaultValue none
+   */
   aggregate?: Aggregator<unknown, unknown>
-  /** Passed to the aggregator. Default: undefined. */
+  /**
+   * Passed to the aggregator.
+   * @defaultValue undefined
+   */
   params?: unknown
   /** Called once when onBatch throws or rejects. */
   onError: (error: unknown) => void

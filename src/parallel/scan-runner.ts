@@ -23,7 +23,10 @@ const FLUSH_MS = 50
 export interface ScanRunnerOptions {
   /** Receives every message for the main thread. */
   post: (message: WorkerMessage) => void
-  /** Awaited after every flush; the sequential scheduler yields to the event loop there. Default: none. */
+  /**
+   * Awaited after every flush; the sequential scheduler yields to the event loop there.
+   * @defaultValue none
+   */
   afterFlush?: () => Promise<void>
 }
 

@@ -35,7 +35,10 @@ export interface ScanSessionOptions {
   /** Slots that start with a thread (0 to threads - 1); the others start idle, for ScanSession#resume. Default: every slot. */
   threads?: number
   ordered: boolean
-  /** With `ordered`: the reorder window. Default: none (every result may be held). */
+  /**
+   * With `ordered`: the reorder window.
+   * @defaultValue none (every result may be held)
+   */
   window?: OrderedWindow
   onError: ErrorPolicy
   maxErrorSamples: number

@@ -1,23 +1,50 @@
 export type SchedulerName = 'work_stealing' | 'thread_pool' | 'sequential'
 
 export interface ParallelConfigOptions {
-  /** Worker threads. Default: min(available cores, 8). Env: PROTO_PARALLEL_MAX_WORKERS. */
+  /**
+   * Worker threads. Env: PROTO_PARALLEL_MAX_WORKERS.
+   * @defaultValue min(available cores, 8)
+   */
   max_workers?: number
-  /** Default: 'work_stealing'. Env: PROTO_PARALLEL_SCHEDULER. */
+  /**
+   * Env: PROTO_PARALLEL_SCHEDULER.
+   * @defaultValue 'work_stealing'
+   */
   scheduler?: SchedulerName
-  /** First chunk size of every worker. Default: 1000. Env: PROTO_PARALLEL_INITIAL_CHUNK. */
+  /**
+   * First chunk size of every worker. Env: PROTO_PARALLEL_INITIAL_CHUNK.
+   * @defaultValue 1000
+   */
   initial_chunk_size?: number
-  /** Default: 128. Env: PROTO_PARALLEL_MIN_CHUNK. */
+  /**
+   * Env: PROTO_PARALLEL_MIN_CHUNK.
+   * @defaultValue 128
+   */
   min_chunk_size?: number
-  /** Default: 8192. Env: PROTO_PARALLEL_MAX_CHUNK. */
+  /**
+   * Env: PROTO_PARALLEL_MAX_CHUNK.
+   * @defaultValue 8192
+   */
   max_chunk_size?: number
-  /** Chunks faster than this grow. Default: 0.5 (ms). Env: PROTO_PARALLEL_TARGET_MS_LOW. */
+  /**
+   * Chunks faster than this grow. Env: PROTO_PARALLEL_TARGET_MS_LOW.
+   * @defaultValue 0.5 (ms)
+   */
   target_ms_low?: number
-  /** Chunks slower than this shrink. Default: 2.0 (ms). Env: PROTO_PARALLEL_TARGET_MS_HIGH. */
+  /**
+   * Chunks slower than this shrink. Env: PROTO_PARALLEL_TARGET_MS_HIGH.
+   * @defaultValue 2.0 (ms)
+   */
   target_ms_high?: number
-  /** EMA weight of the newest chunk, in (0, 1]. Default: 0.2. Env: PROTO_PARALLEL_EMA_ALPHA. */
+  /**
+   * EMA weight of the newest chunk, in (0, 1]. Env: PROTO_PARALLEL_EMA_ALPHA.
+   * @defaultValue 0.2
+   */
   chunk_ema_alpha?: number
-  /** Ranges a worker keeps split off in its deque for thieves. Default: 2. Env: PROTO_PARALLEL_MAX_INFLIGHT. */
+  /**
+   * Ranges a worker keeps split off in its deque for thieves. Env: PROTO_PARALLEL_MAX_INFLIGHT.
+   * @defaultValue 2
+   */
   max_inflight_chunks_per_worker?: number
 }
 
@@ -64,7 +91,10 @@ export interface ScanOptions {
   config?: ParallelConfigOptions
   metrics?: MetricsCallback
   signal?: AbortSignal
-  /** Results in source order. Default: false. */
+  /**
+   * Results in source order.
+   * @defaultValue false
+   */
   ordered?: boolean
   /**
    * With `ordered`: threads start no record this far or farther past the
@@ -83,16 +113,26 @@ export interface ScanOptions {
    * @defaultValue 67108864 (64 MiB)
    */
   ordered_window_bytes?: number
-  /** What an exception in fetch or process does. Default: 'fail'. */
+  /**
+   * What an exception in fetch or process does.
+   * @defaultValue 'fail'
+   */
   on_error?: ErrorPolicy
-  /** With on_error 'skip': how many errors are kept with their offsets. Default: 10. */
+  /**
+   * With on_error 'skip': how many errors are kept with their offsets.
+   * @defaultValue 10
+   */
   max_error_samples?: number
-  /** Period of 'progress' events. Default: 250 (ms). */
+  /**
+   * Period of 'progress' events.
+   * @defaultValue 250 (ms)
+   */
   progress_interval_ms?: number
   /**
    * After an abort or a failure, how long worker threads get to finish the
    * chunk they are in before they are terminated (and replaced for the next
-   * scan). Default: 2000 (ms).
+   * scan).
+   * @defaultValue 2000 (ms)
    */
   stop_grace_ms?: number
   /**

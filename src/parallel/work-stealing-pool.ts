@@ -11,7 +11,10 @@ import type { ParallelConfigOptions, ScanOptions, ScanSummary, ScanTask, StreamO
 import type { ScanSpec } from './worker-protocol.js'
 
 export interface WorkStealingPoolOptions {
-  /** Pool settings; per-scan `config` overrides them (never above max_workers). Default: new ParallelConfig() (defaults and PROTO_PARALLEL_* env). */
+  /**
+   * Pool settings; per-scan `config` overrides them (never above max_workers).
+   * @defaultValue new ParallelConfig() (defaults and PROTO_PARALLEL_* env)
+   */
   config?: ParallelConfig | ParallelConfigOptions
   /**
    * Heap limit of each worker thread in MB (resourceLimits.maxOldGenerationSizeMb).
@@ -33,6 +36,8 @@ export interface WorkStealingPoolOptions {
 /** Default of WorkStealingPoolOptions.max_old_generation_mb. */
 export const DEFAULT_MAX_OLD_GENERATION_MB = 512
 const DEFAULT_STOP_GRACE_MS = 2000
+/** Period of 'progress' events (ms). */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 250
 const DEFAULT_MODULE_LOAD_TIMEOUT_MS = 30_000
 const ORDERED_WINDOW_RECORDS = 65_536
 const ORDERED_WINDOW_BYTES = 64 * 1024 * 1024
@@ -185,7 +190,7 @@ export class WorkStealingPool {
       window: { records: options.ordered_window_records ?? ORDERED_WINDOW_RECORDS, bytes: options.ordered_window_bytes ?? ORDERED_WINDOW_BYTES },
       onError: options.on_error ?? 'fail',
       maxErrorSamples: options.max_error_samples ?? 10,
-      progressIntervalMs: options.progress_interval_ms ?? 250,
+      progressIntervalMs: options.progress_interval_ms ?? DEFAULT_PROGRESS_INTERVAL_MS,
       stopGraceMs: options.stop_grace_ms ?? DEFAULT_STOP_GRACE_MS,
       recordTimeLimitMs: options.record_time_limit_ms ?? 0,
       moduleLoadTimeoutMs: options.module_load_timeout_ms ?? DEFAULT_MODULE_LOAD_TIMEOUT_MS,

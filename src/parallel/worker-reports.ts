@@ -1,5 +1,16 @@
 import { LogHistogram } from './log-histogram.js'
 import type { DoneMessage } from './worker-protocol.js'
+import type { WorkerMetrics } from './types.js'
+
+/** Adds the counts of `from` to `into` (records, steals, lock contention and wait) and keeps the deeper deque. */
+export function addWorkerCounts (into: WorkerMetrics, from: WorkerMetrics): void {
+  into.records_processed += from.records_processed
+  into.steals_attempted += from.steals_attempted
+  into.steals_successful += from.steals_successful
+  into.lock_contention_events += from.lock_contention_events
+  into.time_waiting_on_lock_ms += from.time_waiting_on_lock_ms
+  into.max_local_queue_depth = Math.max(into.max_local_queue_depth, from.max_local_queue_depth)
+}
 
 /** The final reports of the threads that held one slot in turn, as one report of the slot. */
 export function mergeReports (reports: DoneMessage[]): DoneMessage {
@@ -15,12 +26,7 @@ export function mergeReports (reports: DoneMessage[]): DoneMessage {
     chunks += m.chunks_processed
     chunkMs += m.avg_ms * m.chunks_processed
     depthSum += m.avg_local_queue_depth * m.chunks_processed
-    metrics.records_processed += m.records_processed
-    metrics.steals_attempted += m.steals_attempted
-    metrics.steals_successful += m.steals_successful
-    metrics.lock_contention_events += m.lock_contention_events
-    metrics.time_waiting_on_lock_ms += m.time_waiting_on_lock_ms
-    metrics.max_local_queue_depth = Math.max(metrics.max_local_queue_depth, m.max_local_queue_depth)
+    addWorkerCounts(metrics, m)
     for (const [value, count] of histograms.chunk_ms) ms.record(value, count)
     for (const [value, count] of histograms.chunk_size) size.record(value, count)
   }

@@ -10,10 +10,16 @@ export interface ScanParams {
   source: SourceParams
   steps: StepParams[]
   aggregate?: AggregateSpec
-  /** Offset of the engine's record 0 in the source: a partition runs records [base, base + total). Default: 0. */
+  /**
+   * Offset of the engine's record 0 in the source: a partition runs records [base, base + total).
+   * @defaultValue 0
+   */
   base?: number
   /** The aggregate task returns its merged partial state as its one row instead of the final rows (a partition's part). */
   partial?: boolean
-  /** Byte bounds of values and results. Default: DEFAULT_VALUE_LIMITS. */
+  /**
+   * Byte bounds of values and results.
+   * @defaultValue DEFAULT_VALUE_LIMITS
+   */
   limits?: ValueLimits
 }

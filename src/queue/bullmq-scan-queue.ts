@@ -2,37 +2,73 @@ import { DelayedError, FlowProducer, Job, Queue, Worker, UnrecoverableError, Wai
 import type { Redis } from 'ioredis'
 import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
 import type { ScanJobInfo } from './scan-job-summary.js'
-import { JobProgressThrottle } from './job-progress-throttle.js'
+import { DEFAULT_JOB_PROGRESS_INTERVAL_MS, JobProgressThrottle } from './job-progress-throttle.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export interface BullmqScanQueueOptions {
   /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
   connection: Redis
-  /** `connection` belongs to someone else (e.g. the scan store) who closes it. Default: false. */
+  /**
+   * `connection` belongs to someone else (e.g. the scan store) who closes it.
+   * @defaultValue false
+   */
   sharedConnection?: boolean
-  /** Connection of the Worker (needs `maxRetriesPerRequest: null`); closed by close(). Default: a duplicate of `connection`. */
+  /**
+   * Connection of the Worker (needs `maxRetriesPerRequest: null`); closed by close().
+   * @defaultValue a duplicate of `connection`
+   */
   workerConnection?: Redis
-  /** BullMQ key prefix. Default: 'parascan'. */
+  /**
+   * BullMQ key prefix.
+   * @defaultValue 'parascan'
+   */
   prefix?: string
-  /** Queue name. Default: 'scans'. */
+  /**
+   * Queue name.
+   * @defaultValue 'scans'
+   */
   name?: string
-  /** Jobs run at the same time by this instance. Default: 1. */
+  /**
+   * Jobs run at the same time by this instance.
+   * @defaultValue 1
+   */
   concurrency?: number
-  /** Lock of a running job; a dead instance's job is taken over after about this long (ms). Default: 30000. */
+  /**
+   * Lock of a running job; a dead instance's job is taken over after about this long (ms).
+   * @defaultValue 30000
+   */
   lockDurationMs?: number
-  /** How long finished jobs are kept (ms). Default: 24 h. */
+  /**
+   * How long finished jobs are kept (ms).
+   * @defaultValue 24 h
+   */
   retentionMs?: number
-  /** Shortest time between two job progress writes of a running scan (ms). Default: 1000. */
+  /**
+   * Shortest time between two job progress writes of a running scan (ms).
+   * @defaultValue 1000
+   */
   progressIntervalMs?: number
-  /** Queue of the partition jobs. Default: 'scan-partitions'. */
+  /**
+   * Queue of the partition jobs.
+   * @defaultValue 'scan-partitions'
+   */
   partitionsName?: string
   /**
-   * Lock of a running partition job, renewed every half of it; the stalled check runs this often
-   * too, so a dead instance's partitions are queued again within about twice this (ms). Default: 4000.
+   * Lock of a running partition job (ms). Its holder renews it every eighth of it and the stalled
+   * check runs every quarter of it, so a dead instance's partitions are queued again at most 1.25
+   * times this after it died, and an event loop blocked for less than three quarters of it keeps them.
+   * @defaultValue 4000
    */
   partitionLockMs?: number
-  /** Times a partition may be lost (its instance died) before the scan fails. Default: 3. */
+  /**
+   * Times a partition may be lost (its instance died) before the scan fails.
+   * @defaultValue 3
+   */
   partitionMaxStalled?: number
-  /** Name of this instance's workers: jobs record it as processedBy. Default: ''. */
+  /**
+   * Name of this instance's workers: jobs record it as processedBy.
+   * @defaultValue ''
+   */
   instance?: string
 }
 
@@ -54,17 +90,17 @@ export class BullmqScanQueue implements ScanQueue {
   constructor (options: BullmqScanQueueOptions) {
     this.#options = {
       connection: options.connection,
-      prefix: options.prefix ?? 'parascan',
+      prefix: options.prefix ?? SERVICE_DEFAULTS.keyPrefix,
       name: options.name ?? 'scans',
-      concurrency: options.concurrency ?? 1,
-      lockDurationMs: options.lockDurationMs ?? 30_000,
-      retentionMs: options.retentionMs ?? 86_400_000,
+      concurrency: options.concurrency ?? SERVICE_DEFAULTS.concurrency,
+      lockDurationMs: options.lockDurationMs ?? SERVICE_DEFAULTS.lockDurationMs,
+      retentionMs: options.retentionMs ?? SERVICE_DEFAULTS.retentionMs,
       partitionsName: options.partitionsName ?? 'scan-partitions',
-      partitionLockMs: options.partitionLockMs ?? 4000,
+      partitionLockMs: options.partitionLockMs ?? SERVICE_DEFAULTS.partitionLockMs,
       partitionMaxStalled: options.partitionMaxStalled ?? 3,
       instance: options.instance ?? ''
     }
-    this.#progressIntervalMs = options.progressIntervalMs ?? 1000
+    this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_JOB_PROGRESS_INTERVAL_MS
     this.#sharedConnection = options.sharedConnection ?? false
     this.#workerConnection = options.workerConnection ?? options.connection.duplicate({ maxRetriesPerRequest: null })
     const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
@@ -164,8 +200,7 @@ export class BullmqScanQueue implements ScanQueue {
       connection: this.#partitionConnection,
       prefix: this.#options.prefix,
       concurrency: this.#options.concurrency,
-      lockDuration: this.#options.partitionLockMs,
-      stalledInterval: this.#options.partitionLockMs,
+      ...partitionLockTimings(this.#options.partitionLockMs),
       maxStalledCount: this.#options.partitionMaxStalled,
       ...(this.#options.instance === '' ? {} : { name: this.#options.instance })
     })
@@ -235,4 +270,17 @@ export class BullmqScanQueue implements ScanQueue {
 /** The job name the queue dashboard shows: which part of which scan. */
 function partitionJobName (partition: PartitionJob): string {
   return `scan ${partition.id} partition ${partition.part + 1}/${partition.partitions} records ${partition.start}-${partition.end}`
+}
+
+/**
+ * BullMQ timings of the partition worker. Its lock manager ticks every half of `lockRenewTime` and
+ * renews the locks it holds that it has not renewed for that long: every eighth of the lock, so an
+ * event loop blocked for up to three quarters of it keeps them. A stalled check moves a job back
+ * once it finds it unlocked and marked by the check before; with checks every quarter of the lock,
+ * the check before a lock expires comes after its last renewal, so a dead holder's job is moved back
+ * by the first check after its lock expired: at most 1.25 locks after the holder's last renewal.
+ */
+export function partitionLockTimings (lockMs: number): { lockDuration: number, lockRenewTime: number, stalledInterval: number } {
+  const lockDuration = Math.round(lockMs)
+  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 4), stalledInterval: Math.floor(lockDuration / 4) }
 }

@@ -1,5 +1,11 @@
+/** Shortest time between two job progress writes (ms). */
+export const DEFAULT_JOB_PROGRESS_INTERVAL_MS = 1000
+
 export interface JobProgressThrottleOptions {
-  /** Shortest time between two writes (ms). Default: 1000. */
+  /**
+   * Shortest time between two writes (ms).
+   * @defaultValue 1000
+   */
   intervalMs?: number
 }
 
@@ -17,7 +23,7 @@ export class JobProgressThrottle<T> {
 
   constructor (write: (value: T) => Promise<unknown>, options: JobProgressThrottleOptions = {}) {
     this.#write = write
-    this.#intervalMs = options.intervalMs ?? 1000
+    this.#intervalMs = options.intervalMs ?? DEFAULT_JOB_PROGRESS_INTERVAL_MS
   }
 
   readonly report = (value: T): void => {

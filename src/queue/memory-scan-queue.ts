@@ -2,7 +2,10 @@ import type { ScanJobInfo } from './scan-job-summary.js'
 import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
-  /** Jobs run at the same time, scan jobs and partition jobs each. Default: 1. */
+  /**
+   * Jobs run at the same time, scan jobs and partition jobs each.
+   * @defaultValue 1
+   */
   concurrency?: number
 }
 

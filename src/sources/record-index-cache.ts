@@ -8,9 +8,15 @@ export interface RecordIndex {
 }
 
 export interface RecordIndexCacheOptions {
-  /** Indexes kept. Default: 16. */
+  /**
+   * Indexes kept.
+   * @defaultValue 16
+   */
   maxEntries?: number
-  /** Bytes of offsets kept, all entries together. Default: 512 MiB. */
+  /**
+   * Bytes of offsets kept, all entries together.
+   * @defaultValue 512 MiB
+   */
   maxBytes?: number
 }
 

@@ -8,9 +8,13 @@ import { MemoryPartitions } from './memory-partitions.js'
 import { partitionedView } from '../partitions/partition-progress.js'
 import { MemoryStorageCharges } from './memory-storage-charges.js'
 import { scanOfUnit, type StorageCharge, type StorageUsage } from './storage-charge.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export interface MemoryScanStoreOptions {
-  /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
+  /**
+   * How long finished scans, their results and idempotency keys are kept (ms).
+   * @defaultValue 24 h
+   */
   retentionMs?: number
 }
 
@@ -38,7 +42,7 @@ export class MemoryScanStore implements ScanStore {
   })
 
   constructor (options: MemoryScanStoreOptions = {}) {
-    this.#retentionMs = options.retentionMs ?? 86_400_000
+    this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
   }
 
   async create (record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome> {

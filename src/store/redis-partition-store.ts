@@ -1,24 +1,11 @@
 import type { Redis } from 'ioredis'
-import { luaScript } from './lua-script.js'
+import { defineLuaCommands, type LuaCommands } from './lua-script.js'
+import { PARTITION_SCRIPTS } from './partition-scripts.js'
+import { outcomeArgs, type ScanEnding } from './scan-scripts.js'
 import type { ScanOutcome } from './scan-record.js'
 import type {
   PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionMode, PartitionState, ResultEntry
 } from './partition-record.js'
-
-const SCRIPTS = {
-  partitionPlan: { numberOfKeys: 1, file: 'partition-plan' },
-  partitionBegin: { numberOfKeys: 2, file: 'partition-begin' },
-  partitionAppend: { numberOfKeys: 3, file: 'partition-append' },
-  partitionProgress: { numberOfKeys: 2, file: 'partition-progress' },
-  partitionCommit: { numberOfKeys: 4, file: 'partition-commit' },
-  partitionFinish: { numberOfKeys: 5, file: 'partition-finish' },
-  partitionDrop: { numberOfKeys: 5, file: 'partition-drop' },
-  resultEntry: { numberOfKeys: 3, file: 'result-entry' }
-} as const
-
-type Scripted = Redis & {
-  [name in keyof typeof SCRIPTS]: (...args: string[]) => Promise<unknown>
-}
 
 /** The partition keys of one scan, all in the scan's hash slot. */
 export class PartitionKeys {
@@ -36,43 +23,50 @@ const counts = (c: PartitionCounts): string => `${c.processed},${c.matched},${c.
 
 /** The partitioned-scan half of RedisScanStore: Lua scripts in src/store/lua. */
 export class RedisPartitionStore {
-  readonly #redis: Scripted
+  readonly #redis: Redis
+  readonly #scripts: LuaCommands<typeof PARTITION_SCRIPTS>
   readonly #keys: (id: string) => PartitionKeys
 
   constructor (redis: Redis, scanKey: (id: string) => string) {
-    this.#redis = redis as Scripted
+    this.#redis = redis
+    this.#scripts = defineLuaCommands(redis, PARTITION_SCRIPTS)
     this.#keys = (id) => new PartitionKeys(scanKey(id))
-    for (const [name, script] of Object.entries(SCRIPTS)) {
-      redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: luaScript(script.file) })
-    }
   }
 
   async plan (id: string, attempt: string, layout: PartitionLayout, progress: unknown): Promise<boolean> {
-    return await this.#redis.partitionPlan(this.#keys(id).scan, attempt, String(layout.partitions), layout.mode, String(layout.cap),
-      String(layout.total), JSON.stringify(progress)) === 1
+    return await this.#scripts.plan({ scan: this.#keys(id).scan, attempt, ...layout, progress: JSON.stringify(progress) })
   }
 
   async begin (id: string, part: number, attempt: string): Promise<PartitionBeginResult> {
     const k = this.#keys(id)
-    const [outcome, runs] = await this.#redis.partitionBegin(k.scan, k.parts, String(part), attempt) as [string, number?]
-    return outcome === 'began' ? { outcome, runs: Number(runs) } : { outcome: outcome as 'committed' | 'cancelled' | 'gone' }
+    const [outcome, runs] = await this.#scripts.begin({ scan: k.scan, parts: k.parts, part, attempt })
+    return outcome === 'began' ? { outcome, runs: Number(runs) } : { outcome }
   }
 
   async append (id: string, part: number, attempt: string, pages: string[]): Promise<boolean> {
     if (pages.length === 0) return true
     const k = this.#keys(id)
-    return await this.#redis.partitionAppend(k.scan, k.parts, k.attemptPages(part, attempt), String(part), attempt, ...pages) === 1
+    return await this.#scripts.append({ scan: k.scan, parts: k.parts, attemptPages: k.attemptPages(part, attempt), part, attempt, pages })
   }
 
   async update (id: string, part: number, attempt: string, c: PartitionCounts): Promise<boolean> {
     const k = this.#keys(id)
-    return await this.#redis.partitionProgress(k.scan, k.parts, String(part), attempt, counts(c)) === 1
+    return await this.#scripts.progress({ scan: k.scan, parts: k.parts, part, attempt, counts: counts(c) })
   }
 
   async commit (id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean> {
     const k = this.#keys(id)
-    return await this.#redis.partitionCommit(k.scan, k.parts, k.log, k.commits, String(part), attempt, String(commit.count), counts(commit),
-      JSON.stringify({ errors: commit.errors, partial: commit.partial, metrics: commit.metrics, truncated: commit.truncated })) === 1
+    return await this.#scripts.commit({
+      scan: k.scan,
+      parts: k.parts,
+      log: k.log,
+      commits: k.commits,
+      part,
+      attempt,
+      count: commit.count,
+      counts: counts(commit),
+      commit: JSON.stringify({ errors: commit.errors, partial: commit.partial, metrics: commit.metrics, truncated: commit.truncated })
+    })
   }
 
   /** Where the partitions are; with `commits`, also what each committed partition stored (errors, partial aggregate, metrics). */
@@ -82,22 +76,23 @@ export class RedisPartitionStore {
     return decodeStates(hash, committed, layout.partitions)
   }
 
-  async finish (id: string, outcome: ScanOutcome, finishedAt: string, expiresAt: string, retentionMs: number, rows: string[]): Promise<boolean> {
-    const k = this.#keys(id)
-    return await this.#redis.partitionFinish(k.scan, k.parts, k.log, k.rows, k.commits, outcome.status, finishedAt, expiresAt, String(retentionMs),
-      JSON.stringify(outcome.progress), JSON.stringify(outcome.result), JSON.stringify(outcome.error), JSON.stringify(outcome.errors),
-      JSON.stringify(outcome.metrics), ...rows) === 1
+  async finish (id: string, outcome: ScanOutcome, ending: ScanEnding, rows: string[]): Promise<boolean> {
+    return await this.#scripts.finish({ ...this.#allKeys(id), ...outcomeArgs(outcome), ...ending, rowPages: rows })
   }
 
   async drop (id: string): Promise<void> {
-    const k = this.#keys(id)
-    await this.#redis.partitionDrop(k.scan, k.parts, k.log, k.rows, k.commits)
+    await this.#scripts.drop(this.#allKeys(id))
   }
 
   async resultEntry (id: string, seq: number): Promise<ResultEntry | undefined> {
     const k = this.#keys(id)
-    const entry = await this.#redis.resultEntry(k.scan, k.parts, k.log, String(seq)) as [number, number] | null
+    const entry = await this.#scripts.resultEntry({ scan: k.scan, parts: k.parts, log: k.log, seq })
     return entry === null ? undefined : { part: Number(entry[0]), limit: Number(entry[1]) }
+  }
+
+  #allKeys (id: string): { scan: string, parts: string, log: string, rows: string, commits: string } {
+    const k = this.#keys(id)
+    return { scan: k.scan, parts: k.parts, log: k.log, rows: k.rows, commits: k.commits }
   }
 
   async readEntryPages (id: string, part: number, from: number, count: number): Promise<string[]> {

@@ -9,168 +9,43 @@ import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionL
 import { partitionedView } from '../partitions/partition-progress.js'
 import { RedisStorageCharges } from './redis-storage-charges.js'
 import type { StorageCharge, StorageUsage } from './storage-charge.js'
+import { defineLuaCommands, type LuaCommands } from './lua-script.js'
+import { outcomeArgs, SCAN_SCRIPTS, type ScanEnding } from './scan-scripts.js'
+import { decodeScanHash, encodeScanHash, RECORD_FIELDS, type StoredScan } from './scan-hash.js'
+import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
 export interface RedisScanStoreOptions {
   /** Connection for commands; the store closes it. Required. */
   connection: Redis
-  /** Connection for the cancel channel (subscriber mode); the store closes it. Default: a duplicate of `connection`. */
+  /**
+   * Connection for the cancel channel (subscriber mode); the store closes it.
+   * @defaultValue a duplicate of `connection`
+   */
   subscriber?: Redis
-  /** Namespace of every key. Default: 'parascan'. */
+  /**
+   * Namespace of every key.
+   * @defaultValue 'parascan'
+   */
   keyPrefix?: string
-  /** How long finished scans, their results and idempotency keys are kept (ms). Default: 24 h. */
+  /**
+   * How long finished scans, their results and idempotency keys are kept (ms).
+   * @defaultValue 24 h
+   */
   retentionMs?: number
   /**
    * When set, the store says in Redis that this instance lives (a key renewed every third of this
    * many ms) and names it in the scans it begins, so that the next attempt of a scan can tell an
    * attempt whose instance died from one that was handed back or whose instance is still alive.
-   * Keep it at most the queue's lock duration. Default: unset (attempts are not counted as crashed).
+   * Keep it at most the queue's lock duration.
+   * @defaultValue unset (attempts are not counted as crashed)
    */
   instanceTtlMs?: number
 }
 
-const CHECK_ATTEMPT = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'running' or redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[1] then return 0 end`
-
-// The queued scans, in all and per tenant, for admission: every script that takes a scan out of 'queued' calls this.
-const DEQUEUE = `
-local function dequeue (key, prefix, id)
-  redis.call('ZREM', prefix .. 'queued', id)
-  redis.call('ZREM', prefix .. 'queued:' .. (redis.call('HGET', key, 'tenant') or ''), id)
-end`
-
-const SCRIPTS = {
-  scanCreate: {
-    numberOfKeys: 4,
-    lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 2 end
-if tonumber(ARGV[2]) >= 0 and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[2]) then return 0 end
-if tonumber(ARGV[3]) >= 0 and redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[3]) then return -1 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
-redis.call('ZADD', KEYS[4], 0, ARGV[1])
-return 1`
-  },
-  scanBegin: {
-    numberOfKeys: 1,
-    lua: `${DEQUEUE}
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'queued' and status ~= 'running' then return false end
-local tenant = redis.call('HGET', KEYS[1], 'tenant') or ''
-local running = ARGV[5] .. 'running:' .. tenant
-if tonumber(ARGV[9]) > 0 and status == 'queued' and
-  redis.call('ZCARD', ARGV[5] .. 'queued') > redis.call('ZCARD', ARGV[5] .. 'queued:' .. tenant) then
-  local count = 0
-  for _, other in ipairs(redis.call('SMEMBERS', running)) do
-    if redis.call('HGET', ARGV[5] .. 'scan:{' .. other .. '}', 'status') == 'running' then count = count + 1
-    else redis.call('SREM', running, other) end
-  end
-  if count >= tonumber(ARGV[9]) then return 'busy' end
-end
-redis.call('SADD', running, ARGV[6])
-local previous = redis.call('HGET', KEYS[1], 'attempt') or ''
-local cancel = redis.call('HGET', KEYS[1], 'cancel') or ''
-local crashes = tonumber(redis.call('HGET', KEYS[1], 'crashes') or '0')
-if status == 'running' and ARGV[8] ~= '' and redis.call('HGET', KEYS[1], 'instance') == ARGV[8] then crashes = crashes + 1 end
-dequeue(KEYS[1], ARGV[5], ARGV[6])
-redis.call('HSET', KEYS[1], 'status', 'running', 'attempt', ARGV[1], 'started_at', ARGV[2], 'progress', ARGV[3], 'result', ARGV[4],
-  'instance', ARGV[7], 'crashes', crashes)
-return { previous, cancel, crashes }`
-  },
-  scanRelease: {
-    numberOfKeys: 1,
-    lua: `${CHECK_ATTEMPT}
-redis.call('HSET', KEYS[1], 'instance', '')
-return 1`
-  },
-  scanUpdate: {
-    numberOfKeys: 1,
-    lua: `${CHECK_ATTEMPT}
-redis.call('HSET', KEYS[1], 'progress', ARGV[2], 'result', ARGV[3])
-return 1`
-  },
-  scanAppend: {
-    numberOfKeys: 2,
-    lua: `${CHECK_ATTEMPT}
-redis.call('RPUSH', KEYS[2], unpack(ARGV, 2))
-return 1`
-  },
-  scanFinish: {
-    numberOfKeys: 2,
-    lua: `${CHECK_ATTEMPT}
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'finished_at', ARGV[3], 'expires_at', ARGV[4], 'progress', ARGV[6],
-  'result', ARGV[7], 'error', ARGV[8], 'errors', ARGV[9], 'metrics', ARGV[10])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
-return 1`
-  },
-  scanAbandon: {
-    numberOfKeys: 1,
-    lua: `${DEQUEUE}
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'queued' and status ~= 'running' then return 0 end
-dequeue(KEYS[1], ARGV[5], ARGV[6])
-redis.call('HSET', KEYS[1], 'status', 'failed', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local attempt = redis.call('HGET', KEYS[1], 'attempt')
-if attempt and attempt ~= '' then redis.call('PEXPIRE', ARGV[5] .. 'scan:{' .. ARGV[6] .. '}:pages:' .. attempt, ARGV[3]) end
-return 1`
-  },
-  scanCancel: {
-    numberOfKeys: 1,
-    lua: `${DEQUEUE}
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return false end
-if status == 'queued' then
-  dequeue(KEYS[1], ARGV[5], ARGV[6])
-  redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finished_at', ARGV[1], 'expires_at', ARGV[2], 'error', ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return 'now'
-end
-if status == 'running' then
-  redis.call('HSET', KEYS[1], 'cancel', '1')
-  return 'signalled'
-end
-return 'finished:' .. status`
-  },
-  scanRemove: {
-    numberOfKeys: 2,
-    lua: `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return false end
-if status == 'queued' or status == 'running' then return { 'active', status } end
-local attempt = redis.call('HGET', KEYS[1], 'attempt') or ''
-local idempotency = redis.call('HGET', KEYS[1], 'idempotency_key')
-if idempotency and idempotency ~= '' then
-  local claim = ARGV[2] .. 'idempotency:' .. idempotency
-  local value = redis.call('GET', claim)
-  if value and string.find(value, ARGV[1], 1, true) then redis.call('DEL', claim) end
-end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-return { 'removed', attempt }`
-  }
-} as const
-
-type ScriptedRedis = Redis & {
-  scanCreate(key: string, indexKey: string, queuedKey: string, tenantQueuedKey: string, id: string, maxQueued: string, maxTenantQueued: string, ...fields: string[]): Promise<number>
-  scanBegin(key: string, attempt: string, startedAt: string, progress: string, result: string, prefix: string, id: string, instance: string, deadInstance: string, maxRunningPerTenant: string): Promise<[string, string, number] | 'busy' | null>
-  scanRelease(key: string, attempt: string): Promise<number>
-  scanUpdate(key: string, attempt: string, progress: string, result: string): Promise<number>
-  scanAppend(key: string, pagesKey: string, attempt: string, ...pages: string[]): Promise<number>
-  scanFinish(key: string, pagesKey: string, ...args: string[]): Promise<number>
-  scanAbandon(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<number>
-  scanCancel(key: string, finishedAt: string, expiresAt: string, ttl: string, error: string, prefix: string, id: string): Promise<string | null>
-  scanRemove(key: string, indexKey: string, id: string, prefix: string): Promise<[string, string] | null>
-}
-
-const JSON_FIELDS = ['progress', 'result', 'error', 'errors', 'metrics'] as const
-const RECORD_FIELDS = ['id', 'status', 'created_at', 'started_at', 'finished_at', 'expires_at', 'attempt', 'tenant', 'idempotency_key', ...JSON_FIELDS,
-  'partitions', 'pmode', 'cap', 'ptotal', 'stored', 'cancel'] as const
-
 /** Scans in Redis, shared by every instance that uses the same key prefix. */
 export class RedisScanStore implements ScanStore {
-  readonly #redis: ScriptedRedis
+  readonly #redis: Redis
+  readonly #scripts: LuaCommands<typeof SCAN_SCRIPTS>
   readonly #subscriber: Redis
   readonly #prefix: string
   readonly #retentionMs: number
@@ -183,10 +58,10 @@ export class RedisScanStore implements ScanStore {
   readonly #charges: RedisStorageCharges
 
   constructor (options: RedisScanStoreOptions) {
-    this.#redis = options.connection as ScriptedRedis
+    this.#redis = options.connection
     this.#subscriber = options.subscriber ?? options.connection.duplicate()
-    this.#prefix = `${options.keyPrefix ?? 'parascan'}:`
-    this.#retentionMs = options.retentionMs ?? 86_400_000
+    this.#prefix = `${options.keyPrefix ?? SERVICE_DEFAULTS.keyPrefix}:`
+    this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
     this.#instance = options.instanceTtlMs === undefined ? '' : randomUUID()
     this.#instanceTtlMs = options.instanceTtlMs ?? 0
     if (options.instanceTtlMs !== undefined) {
@@ -197,9 +72,7 @@ export class RedisScanStore implements ScanStore {
       this.#heartbeat.unref()
       this.#redis.on('ready', beat)
     }
-    for (const [name, script] of Object.entries(SCRIPTS)) {
-      this.#redis.defineCommand(name, script)
-    }
+    this.#scripts = defineLuaCommands(this.#redis, SCAN_SCRIPTS)
     this.#partitions = new RedisPartitionStore(this.#redis, (id) => this.#key(id))
     this.#charges = new RedisStorageCharges(this.#redis, this.#prefix)
     this.#subscriber.on('message', (channel: string, id: string) => {
@@ -212,25 +85,28 @@ export class RedisScanStore implements ScanStore {
   #key (id: string): string { return `${this.#prefix}scan:{${id}}` }
   #pagesKey (id: string, attempt: string): string { return `${this.#prefix}scan:{${id}}:pages:${attempt}` }
 
+  /** When a scan that finishes at `finishedAt` expires, and its retention. */
+  #ending (finishedAt: string): ScanEnding {
+    return { finishedAt, expiresAt: new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString(), retentionMs: this.#retentionMs }
+  }
+
   async create (record: ScanRecord, request: ScanRequest, admission?: QueueAdmission): Promise<CreateOutcome> {
-    const fields: Record<string, string> = {
+    const created = await this.#scripts.create({
+      scan: this.#key(record.id),
+      index: this.#index,
+      queued: `${this.#prefix}queued`,
+      tenantQueued: `${this.#prefix}queued:${record.tenant ?? ''}`,
       id: record.id,
-      status: record.status,
-      created_at: record.created_at,
-      attempt: record.attempt ?? '',
-      tenant: record.tenant ?? '',
-      idempotency_key: record.idempotency_key ?? ''
-    }
-    for (const name of JSON_FIELDS) fields[name] = JSON.stringify(record[name])
-    fields.request = JSON.stringify(request)
-    const created = await this.#redis.scanCreate(this.#key(record.id), this.#index, `${this.#prefix}queued`, `${this.#prefix}queued:${record.tenant ?? ''}`,
-      record.id, String(admission?.maxQueued ?? -1), String(admission?.maxQueuedPerTenant ?? -1), ...Object.entries(fields).flat())
+      maxQueued: admission?.maxQueued ?? -1,
+      maxQueuedPerTenant: admission?.maxQueuedPerTenant ?? -1,
+      fields: encodeScanHash(record, request)
+    })
     return created === 1 ? 'created' : created === 2 ? 'exists' : created === 0 ? 'queue_full' : 'tenant_queue_full'
   }
 
   async get (id: string): Promise<ScanRecord | undefined> {
     const values = await this.#redis.hmget(this.#key(id), ...RECORD_FIELDS)
-    return values[1] === null ? undefined : await this.#withPartitions(this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, i) => [name, values[i] ?? undefined]))))
+    return values[1] === null ? undefined : await this.#withPartitions(decodeScanHash(values))
   }
 
   async getRequest (id: string): Promise<ScanRequest | undefined> {
@@ -255,7 +131,7 @@ export class RedisScanStore implements ScanStore {
           gone.push(ids[i])
           continue
         }
-        const record = await this.#withPartitions(this.#decode(Object.fromEntries(RECORD_FIELDS.map((name, j) => [name, values[j] ?? undefined]))))
+        const record = await this.#withPartitions(decodeScanHash(values))
         if (options.status !== undefined && record.status !== options.status) continue
         if (options.tenant !== undefined && record.tenant !== options.tenant) continue
         out.push(record)
@@ -275,7 +151,18 @@ export class RedisScanStore implements ScanStore {
     if (current === undefined) return undefined
     const progress = { ...current.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
     const dead = current.status === 'running' ? await this.#deadInstance(id) : ''
-    const began = await this.#redis.scanBegin(key, attempt, startedAt, JSON.stringify(progress), JSON.stringify({ count: 0, truncated: false }), this.#prefix, id, this.#instance, dead, String(maxRunningPerTenant))
+    const began = await this.#scripts.begin({
+      scan: key,
+      attempt,
+      startedAt,
+      progress: JSON.stringify(progress),
+      result: JSON.stringify({ count: 0, truncated: false }),
+      prefix: this.#prefix,
+      id,
+      instance: this.#instance,
+      deadInstance: dead,
+      maxRunningPerTenant
+    })
     if (began === null) return undefined
     if (began === 'busy') return 'busy'
     const [previous, cancel, crashes] = began
@@ -300,34 +187,29 @@ export class RedisScanStore implements ScanStore {
   }
 
   async release (id: string, attempt: string): Promise<void> {
-    await this.#redis.scanRelease(this.#key(id), attempt)
+    await this.#scripts.release({ scan: this.#key(id), attempt })
   }
 
   async update (id: string, attempt: string, update: ScanProgressUpdate): Promise<boolean> {
-    return await this.#redis.scanUpdate(this.#key(id), attempt, JSON.stringify(update.progress), JSON.stringify(update.result)) === 1
+    return await this.#scripts.update({ scan: this.#key(id), attempt, progress: JSON.stringify(update.progress), result: JSON.stringify(update.result) })
   }
 
   async appendPages (id: string, attempt: string, pages: string[]): Promise<boolean> {
     if (pages.length === 0) return true
-    return await this.#redis.scanAppend(this.#key(id), this.#pagesKey(id, attempt), attempt, ...pages) === 1
+    return await this.#scripts.append({ scan: this.#key(id), attemptPages: this.#pagesKey(id, attempt), attempt, pages })
   }
 
   async finish (id: string, attempt: string, outcome: ScanOutcome, finishedAt: string): Promise<boolean> {
-    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
-    return await this.#redis.scanFinish(this.#key(id), this.#pagesKey(id, attempt), attempt, outcome.status, finishedAt, expiresAt,
-      String(this.#retentionMs), JSON.stringify(outcome.progress), JSON.stringify(outcome.result), JSON.stringify(outcome.error),
-      JSON.stringify(outcome.errors), JSON.stringify(outcome.metrics)) === 1
+    return await this.#scripts.finish({ scan: this.#key(id), attemptPages: this.#pagesKey(id, attempt), attempt, ...outcomeArgs(outcome), ...this.#ending(finishedAt) })
   }
 
   async abandon (id: string, error: ScanErrorInfo, finishedAt: string): Promise<boolean> {
-    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
-    return await this.#redis.scanAbandon(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), JSON.stringify(error), this.#prefix, id) === 1
+    return await this.#scripts.abandon({ scan: this.#key(id), ...this.#ending(finishedAt), error: JSON.stringify(error), prefix: this.#prefix, id })
   }
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
-    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
     const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
-    const outcome = await this.#redis.scanCancel(this.#key(id), finishedAt, expiresAt, String(this.#retentionMs), error, this.#prefix, id)
+    const outcome = await this.#scripts.cancel({ scan: this.#key(id), ...this.#ending(finishedAt), error, prefix: this.#prefix, id })
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
     if (outcome === 'signalled') {
@@ -339,7 +221,7 @@ export class RedisScanStore implements ScanStore {
 
   async remove (id: string): Promise<RemoveResult | undefined> {
     await this.#partitions.drop(id)
-    const removed = await this.#redis.scanRemove(this.#key(id), this.#index, id, this.#prefix)
+    const removed = await this.#scripts.remove({ scan: this.#key(id), index: this.#index, id, prefix: this.#prefix })
     if (removed === null) return undefined
     if (removed[0] === 'active') return { outcome: 'active', status: removed[1] as ScanStatusName }
     if (removed[1] !== '') await this.#redis.del(this.#pagesKey(id, removed[1]))
@@ -389,7 +271,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   /** A partitioned scan's progress, result count and partitions summary, summed over its partitions while it runs. */
-  async #withPartitions (decoded: ScanRecord & { layout?: PartitionLayout, stored?: number }): Promise<ScanRecord> {
+  async #withPartitions (decoded: StoredScan): Promise<ScanRecord> {
     const { layout, stored, ...record } = decoded
     if (layout === undefined) return record
     const states = await this.#partitions.states(record.id, layout)
@@ -427,8 +309,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async finishPartitioned (id: string, outcome: ScanOutcome, finishedAt: string, rows: string[]): Promise<boolean> {
-    const expiresAt = new Date(Date.parse(finishedAt) + this.#retentionMs).toISOString()
-    return await this.#partitions.finish(id, outcome, finishedAt, expiresAt, this.#retentionMs, rows)
+    return await this.#partitions.finish(id, outcome, this.#ending(finishedAt), rows)
   }
 
   async resultEntry (id: string, seq: number): Promise<ResultEntry | undefined> {
@@ -437,27 +318,5 @@ export class RedisScanStore implements ScanStore {
 
   async readEntryPages (id: string, part: number, from: number, count: number): Promise<string[]> {
     return await this.#partitions.readEntryPages(id, part, from, count)
-  }
-
-  #decode (hash: Record<string, string | undefined>): ScanRecord & { layout?: PartitionLayout, stored?: number } {
-    const parse = (name: typeof JSON_FIELDS[number]): unknown => hash[name] === undefined ? null : JSON.parse(hash[name]!)
-    return {
-      id: hash.id!,
-      status: hash.status as ScanStatusName,
-      created_at: hash.created_at!,
-      started_at: hash.started_at ?? null,
-      finished_at: hash.finished_at ?? null,
-      expires_at: hash.expires_at ?? null,
-      progress: parse('progress') as ScanRecord['progress'],
-      result: parse('result') as ScanRecord['result'],
-      error: parse('error') as ScanRecord['error'],
-      errors: (parse('errors') ?? []) as ScanRecord['errors'],
-      metrics: parse('metrics') as ScanRecord['metrics'],
-      attempt: hash.attempt === '' || hash.attempt === undefined ? null : hash.attempt,
-      ...(hash.tenant === undefined || hash.tenant === '' ? {} : { tenant: hash.tenant }),
-      ...(hash.idempotency_key === undefined || hash.idempotency_key === '' ? {} : { idempotency_key: hash.idempotency_key }),
-      ...(hash.partitions === undefined ? {} : { layout: decodeLayout(hash), stored: Number(hash.stored ?? 0) }),
-      ...(hash.cancel === '1' ? { cancelRequested: true } : {})
-    }
   }
 }

@@ -1,9 +1,15 @@
 import type { Redis } from 'ioredis'
-import { luaScript } from './lua-script.js'
+import { defineLuaCommands, luaCommand, type LuaCommands } from './lua-script.js'
 import type { StorageCharge, StorageUsage } from './storage-charge.js'
 
-type Scripted = Redis & {
-  storageCharge(charges: string, ends: string, prefix: string, unit: string, attempt: string, bytes: string, quota: string, now: string): Promise<[number, number, number]>
+/** The Lua script of RedisStorageCharges (src/store/lua/storage-charge.lua), by the names of its KEYS and ARGV. */
+export const STORAGE_SCRIPTS = {
+  charge: luaCommand({
+    file: 'storage-charge',
+    keys: ['charges', 'ends'],
+    args: ['prefix', 'unit', 'attempt', 'bytes', 'quota', 'now'],
+    result: (reply) => (reply as [number, number, number]).map(Number) as [charged: number, used: number, ends: number]
+  })
 }
 
 /**
@@ -12,14 +18,13 @@ type Scripted = Redis & {
  * (Redis runs no code when a key expires): see src/store/lua/storage-charge.lua.
  */
 export class RedisStorageCharges {
-  readonly #redis: Scripted
+  readonly #scripts: LuaCommands<typeof STORAGE_SCRIPTS>
   readonly #prefix: string
 
   /** `prefix` ends with ':'. */
   constructor (redis: Redis, prefix: string) {
-    this.#redis = redis as Scripted
+    this.#scripts = defineLuaCommands(redis, STORAGE_SCRIPTS)
     this.#prefix = prefix
-    redis.defineCommand('storageCharge', { numberOfKeys: 2, lua: luaScript('storage-charge') })
   }
 
   async charge (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<StorageCharge> {
@@ -34,8 +39,8 @@ export class RedisStorageCharges {
 
   async #call (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<[number, number, number]> {
     const t = tenant ?? ''
-    const [charged, used, ends] = await this.#redis.storageCharge(`${this.#prefix}storage:${t}`, `${this.#prefix}storage-ends:${t}`, this.#prefix,
-      unit, attempt, String(bytes), String(quota), String(Date.now()))
-    return [Number(charged), Number(used), Number(ends)]
+    return await this.#scripts.charge({
+      charges: `${this.#prefix}storage:${t}`, ends: `${this.#prefix}storage-ends:${t}`, prefix: this.#prefix, unit, attempt, bytes, quota, now: Date.now()
+    })
   }
 }

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
+import type { Redis } from 'ioredis'
+import type { Job, Queue } from 'bullmq'
 import { freePort } from './free-port.js'
 import { http, tempDataDir, waitFor } from './service-harness.js'
 
@@ -58,4 +60,43 @@ export async function readAll (base: string, id: string, limit = 777): Promise<u
     cursor = json.next_cursor
     if (json.items.length === 0) await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+/** The partitions hash of a scan: `k:n` attempts begun, `k:p` processed,matched,skipped of the current attempt. */
+export async function partitionFields (redis: Redis, prefix: string, id: string): Promise<Record<string, string>> {
+  return await redis.hgetall(`${prefix}:scan:{${id}}:parts`)
+}
+
+/** Records the current attempt of partition `part` has processed, as last written. */
+export function processedOf (fields: Record<string, string>, part: number): number {
+  return Number((fields[`${part}:p`] ?? '0').split(',')[0])
+}
+
+/** The active partition job of scan `id` that the instance `pid` runs, once its attempt has processed from `min` to `max` records. */
+export async function heldPartition (queue: Queue, redis: Redis, prefix: string, id: string, pid: number, min: number, max: number, timeoutMs = 30_000): Promise<Job> {
+  return await waitFor(async () => {
+    const active = await queue.getJobs(['active'])
+    const job = active.find((j) => j.data.id === id && j.processedBy?.endsWith(`:${pid}`))
+    if (job === undefined) return undefined
+    const fields = await partitionFields(redis, prefix, id)
+    if (fields[`${job.data.part as number}:s`] !== 'r') return undefined
+    const processed = processedOf(fields, job.data.part)
+    return processed >= min && processed <= max ? job : undefined
+  }, timeoutMs, 20)
+}
+
+/** When (ms since the epoch, Redis clock) the lock of partition job `jobId` expires; undefined without a lock. */
+export async function lockExpiry (redis: Redis, prefix: string, jobId: string): Promise<number | undefined> {
+  const replies = await redis.multi().time().pttl(`${prefix}:scan-partitions:${jobId}:lock`).exec()
+  const [seconds, micros] = replies?.[0][1] as [string, string]
+  const ttl = replies?.[1][1] as number
+  return ttl < 0 ? undefined : Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + ttl
+}
+
+/** When (ms since the epoch, Redis clock) BullMQ's stalled check moved partition job `jobId` back to wait, each time it did since `sinceMs`. */
+export async function stalledMoves (redis: Redis, prefix: string, jobId: string, sinceMs = 0): Promise<number[]> {
+  const entries = await redis.xrange(`${prefix}:scan-partitions:events`, sinceMs > 0 ? String(sinceMs) : '-', '+')
+  return entries
+    .filter(([, fields]) => fields[0] === 'event' && fields[1] === 'stalled' && fields[fields.indexOf('jobId') + 1] === jobId)
+    .map(([entryId]) => Number(entryId.split('-')[0]))
 }

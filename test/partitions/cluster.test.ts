@@ -6,7 +6,7 @@ import { Queue } from 'bullmq'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dropPrefix, http, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
-import { finished, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
+import { finished, heldPartition, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
 
 const prefix = uniquePrefix()
 const children: ChildProcess[] = []
@@ -139,19 +139,13 @@ test('kill -9 of one instance mid-scan: only the partition it was running runs a
   const [a, b, doomed] = instances
   const scan = (await http(a.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 15000 }, pipeline: [slow(0.6)], ordered: true })).json
   // Kill while the doomed instance is early in a partition, so that it cannot commit it first.
-  const victim = await waitFor(async () => {
-    const active = await partitionQueue.getJobs(['active'])
-    const mine = active.find((job) => job.data.id === scan.id && job.processedBy?.endsWith(`:${doomed.pid}`))
-    if (mine === undefined) return undefined
-    const progress = await redis.hget(`${prefix}:scan:{${scan.id}}:parts`, `${mine.data.part}:p`)
-    return progress !== null && Number(progress.split(',')[0]) < 400 ? mine.data.part : undefined
-  }, 30_000, 20)
+  const victim = (await heldPartition(partitionQueue, redis, prefix, scan.id, doomed.pid, 0, 400)).data.part as number
   const committedBefore = (await runsOf(scan.id)).length
   doomed.child.kill('SIGKILL')
   await doomed.exited
   const killedAt = Date.now()
   const resumed = await waitFor(async () => (await runsOf(scan.id))[victim] === 2 ? Date.now() : undefined, 20_000, 50)
-  assert.ok(resumed - killedAt <= 12_000, `the lost partition ran again after ${resumed - killedAt} ms`)
+  assert.ok(resumed - killedAt <= 10_000, `the lost partition ran again after ${resumed - killedAt} ms`)
   const doc = await finished(b.url, scan.id)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
   assert.equal(doc.partitions.rerun, 1)
@@ -166,13 +160,7 @@ test('SIGTERM hands back only the unfinished partition and exits 0; the scan end
   const [a, b] = instances
   const leaving = await startInstance({ ...env, SHUTDOWN_GRACE: '100ms' }, children)
   const scan = (await http(a.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 15000 }, pipeline: [slow(0.6)] })).json
-  const part = await waitFor(async () => {
-    const active = await partitionQueue.getJobs(['active'])
-    const mine = active.find((job) => job.data.id === scan.id && job.processedBy?.endsWith(`:${leaving.pid}`))
-    if (mine === undefined) return undefined
-    const progress = await redis.hget(`${prefix}:scan:{${scan.id}}:parts`, `${mine.data.part}:p`)
-    return progress !== null && Number(progress.split(',')[0]) < 400 ? mine.data.part : undefined
-  }, 30_000, 20)
+  const part = (await heldPartition(partitionQueue, redis, prefix, scan.id, leaving.pid, 0, 400)).data.part as number
   leaving.child.kill('SIGTERM')
   assert.equal(await leaving.exited, 0)
   const doc = await finished(b.url, scan.id)

@@ -46,7 +46,9 @@ test('a bad value names its variable', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ PARASCAN_KEY_PREFIX: 'a b' }, /PARASCAN_KEY_PREFIX/],
     [{ PARASCAN_CONCURRENCY: '0' }, /PARASCAN_CONCURRENCY.*REDIS_URL/],
-    [{ SHUTDOWN_GRACE: '1y' }, /SHUTDOWN_GRACE/]
+    [{ SHUTDOWN_GRACE: '1y' }, /SHUTDOWN_GRACE/],
+    [{ PARASCAN_PARTITION_LOCK_DURATION: '999ms' }, /PARASCAN_PARTITION_LOCK_DURATION.*from 1s to 1h/],
+    [{ PARASCAN_PARTITION_LOCK_DURATION: '2h' }, /PARASCAN_PARTITION_LOCK_DURATION.*from 1s to 1h/]
   ]
   for (const [env, pattern] of cases) {
     assert.throws(() => loadServiceConfig(env), (error: Error & { code?: string }) => {

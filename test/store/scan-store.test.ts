@@ -122,7 +122,13 @@ test('redis store: the pages of an abandoned scan stay readable and expire with 
     assert.equal(await store.appendPages(lost.id, 'a1', ['[1,2]', '[3]']), true)
     assert.equal(await store.abandon(lost.id, { code: 'PARASCAN_SCAN_LOST', message: 'gone' }, new Date().toISOString()), true)
     assert.deepEqual(await store.readPages(lost.id, 'a1', 0, 10), ['[1,2]', '[3]'])
-    const [, keys] = await redis.scan('0', 'MATCH', `${prefix}*pages*`, 'COUNT', 1000)
+    const keys: string[] = []
+    let cursor = '0'
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*pages*`, 'COUNT', 1000)
+      keys.push(...found)
+      cursor = next
+    } while (cursor !== '0')
     assert.equal(keys.length, 1)
     const ttl = await redis.pttl(keys[0])
     assert.ok(ttl > 0 && ttl <= 60_000, `pages key TTL ${ttl}`)

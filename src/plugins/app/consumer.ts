@@ -13,7 +13,10 @@ declare module 'fastify' {
 }
 
 export interface ConsumerPluginOptions {
-  /** Takes jobs from the queue (with PARASCAN_CONCURRENCY above 0). False leaves every scan queued. Default: true. */
+  /**
+   * Takes jobs from the queue (with PARASCAN_CONCURRENCY above 0). False leaves every scan queued.
+   * @defaultValue true
+   */
   consume?: boolean
 }
 

@@ -14,7 +14,10 @@ declare module 'fastify' {
 }
 
 export interface PoolPluginOptions {
-  /** Used instead of a WorkStealingPool of `parallelConfig`. Default: a new WorkStealingPool. */
+  /**
+   * Used instead of a WorkStealingPool of `parallelConfig`.
+   * @defaultValue a new WorkStealingPool
+   */
   pool?: ScanPool
 }
 

@@ -4,7 +4,10 @@ import { isRedisUnavailable } from '../../http/redis-unavailable.js'
 import { ServiceUnavailableError } from '../../errors.js'
 
 export interface ProblemDetailsOptions {
-  /** Seconds in the Retry-After header of a 503 (Redis unreachable). Default: 2. */
+  /**
+   * Seconds in the Retry-After header of a 503 (Redis unreachable).
+   * @defaultValue 2
+   */
   unavailableRetryAfterSeconds?: number
 }
 

@@ -11,7 +11,10 @@ declare module 'fastify' {
 }
 
 export interface QueuePluginOptions {
-  /** Used instead of the queue the configuration picks. Default: in memory, or BullMQ with REDIS_URL. */
+  /**
+   * Used instead of the queue the configuration picks.
+   * @defaultValue in memory, or BullMQ with REDIS_URL
+   */
   queue?: ScanQueue
 }
 

@@ -13,7 +13,10 @@ declare module 'fastify' {
 }
 
 export interface StorePluginOptions {
-  /** Used for both stores instead of the one the configuration picks. Default: memory, or Redis with REDIS_URL. */
+  /**
+   * Used for both stores instead of the one the configuration picks.
+   * @defaultValue memory, or Redis with REDIS_URL
+   */
   store?: ScanStore
 }
 

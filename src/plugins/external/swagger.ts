@@ -4,7 +4,10 @@ import fastifySwaggerUi from '@fastify/swagger-ui'
 import { openApiOptions } from '../../http/openapi.js'
 
 export interface SwaggerPluginOptions {
-  /** Version in the OpenAPI document. Default: '0.1.0'. */
+  /**
+   * Version in the OpenAPI document.
+   * @defaultValue '0.1.0'
+   */
   version?: string
 }
 

@@ -1,0 +1,103 @@
+import { open, type FileHandle } from 'node:fs/promises'
+import { createByteSearch, type ByteSearch } from './byte-search.js'
+import { OffsetList } from './offset-list.js'
+
+/** Size of each read of the index pass. */
+export const INDEX_READ_BYTES = 1024 * 1024
+/** Bytes searched per call of the byte search: bounds the positions it writes. */
+const SEARCH_SLICE_BYTES = 64 * 1024
+
+export interface RecordStarts {
+  /** Start of every record, then the end of the last one. */
+  offsets: OffsetList
+  /** Records found (offsets.length - 1). */
+  count: number
+}
+
+export interface IndexOptions {
+  /**
+   * Bytes per read; the pass holds two reads and the positions of one search slice.
+   * @defaultValue INDEX_READ_BYTES (1 MiB)
+   */
+  readBytes?: number
+  /**
+   * Search with WebAssembly SIMD when the runtime has it; `false` searches with `Buffer.indexOf`.
+   * @defaultValue true
+   */
+  simd?: boolean
+}
+
+/** What a format does with the positions of its two bytes (`a`, `b`) in each block. */
+export abstract class RecordVisitor {
+  abstract readonly a: number
+  abstract readonly b: number
+  readonly offsets = new OffsetList()
+  /** File offset where the open record starts. */
+  lineStart = 0
+
+  /**
+   * `words[first, first + count)` are addresses in `bytes`; an address plus `delta` is a file offset.
+   * Returns how many record starts it wrote to `starts` (at most `count`).
+   */
+  abstract positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number
+  abstract blockEnd (bytes: Uint8Array, blockStart: number, blockEnd: number, delta: number): void
+  /** Whether the record still open at the end of the file is one. */
+  abstract lastIsRecord (end: number): boolean
+
+  finish (end: number): RecordStarts {
+    if (this.lastIsRecord(end)) this.offsets.push(this.lineStart)
+    const count = this.offsets.length
+    this.offsets.push(end)
+    return { offsets: this.offsets, count }
+  }
+}
+
+async function bomLength (handle: FileHandle): Promise<number> {
+  const head = Buffer.alloc(3)
+  const { bytesRead } = await handle.read(head, 0, 3, 0)
+  return bytesRead === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
+}
+
+function searchBlock (search: ByteSearch, visitor: RecordVisitor, start: number, end: number, delta: number, out: number, starts: Float64Array): void {
+  for (let from = start; from < end; from += SEARCH_SLICE_BYTES) {
+    const count = search.positions(from, Math.min(end, from + SEARCH_SLICE_BYTES), out, visitor.a, visitor.b)
+    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, delta, starts))
+  }
+  visitor.blockEnd(search.bytes, start, end, delta)
+}
+
+/**
+ * One pass over the file after its byte order mark, `readBytes` at a time, each read going straight
+ * into the search's memory and the next one running while the last is searched.
+ */
+export async function scanRecords (file: string, options: IndexOptions, visitor: RecordVisitor): Promise<RecordStarts> {
+  const handle = await open(file, 'r')
+  try {
+    const size = options.readBytes ?? INDEX_READ_BYTES
+    const slot = Math.ceil(size / 64) * 64
+    const out = 2 * slot
+    const slice = Math.min(size, SEARCH_SLICE_BYTES)
+    const search = createByteSearch(out + 4 * slice, { simd: options.simd })
+    const starts = new Float64Array(slice)
+    let base = await bomLength(handle)
+    visitor.lineStart = base
+    let current = 0
+    let pending = handle.read(search.bytes, 0, size, base)
+    for (;;) {
+      const { bytesRead } = await pending
+      if (bytesRead === 0) return visitor.finish(base)
+      const start = current * slot
+      current ^= 1
+      pending = handle.read(search.bytes, current * slot, size, base + bytesRead)
+      try {
+        searchBlock(search, visitor, start, start + bytesRead, base - start, out, starts)
+      } catch (error) {
+        await pending.catch(() => undefined)
+        throw error
+      }
+      base += bytesRead
+    }
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { indexCsv, indexNdjson, UnterminatedQuoteError, type RecordStarts } from '../../src/sources/record-index.js'
+import { makeDataDir, type DataDir } from '../helpers/scan-task-harness.js'
+
+const LF = 0x0a
+const CR = 0x0d
+const QUOTE = 0x22
+const COMMA = 0x2c
+
+function bom (bytes: Uint8Array): number {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+}
+
+/** Where each line holding more than spaces, tabs and \r starts, one byte at a time. */
+function naiveNdjson (bytes: Uint8Array): number[] {
+  const starts: number[] = []
+  let lineStart = bom(bytes)
+  let content = false
+  for (let i = lineStart; i < bytes.length; i++) {
+    if (bytes[i] === LF) {
+      if (content) starts.push(lineStart)
+      lineStart = i + 1
+      content = false
+    } else if (bytes[i] !== 0x20 && bytes[i] !== 0x09 && bytes[i] !== CR) {
+      content = true
+    }
+  }
+  if (content) starts.push(lineStart)
+  return [...starts, bytes.length]
+}
+
+/** Where each CSV record starts (quotes open at a field's start, "" inside is a quote, empty lines skipped). */
+function naiveCsv (bytes: Uint8Array): number[] {
+  const starts: number[] = []
+  const record = (from: number, to: number) => {
+    if (to - from > 1 || (to - from === 1 && bytes[from] !== CR)) starts.push(from)
+  }
+  let lineStart = bom(bytes)
+  let inQuotes = false
+  for (let i = lineStart; i < bytes.length; i++) {
+    const byte = bytes[i]
+    if (inQuotes) {
+      if (byte === QUOTE && bytes[i + 1] === QUOTE) i++
+      else if (byte === QUOTE) inQuotes = false
+    } else if (byte === QUOTE) {
+      if (i === lineStart || bytes[i - 1] === COMMA) inQuotes = true
+    } else if (byte === LF) {
+      record(lineStart, i)
+      lineStart = i + 1
+    }
+  }
+  if (inQuotes) throw new UnterminatedQuoteError(lineStart)
+  record(lineStart, bytes.length)
+  return [...starts, bytes.length]
+}
+
+function offsetsOf (index: RecordStarts): number[] {
+  return Array.from({ length: index.count + 1 }, (_, i) => index.offsets.get(i))
+}
+
+const piece = fc.constantFrom('\n', '\r\n', '\r', '"', '""', ',', ' ', '\t', 'a', '{"k":1}', 'ü', '🦊', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')
+const file = fc.tuple(fc.boolean(), fc.array(piece, { maxLength: 80 })).map(([mark, pieces]) => Buffer.from((mark ? '\ufeff' : '') + pieces.join('')))
+const readBytes = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 60, max: 200 }), fc.constant(1 << 20))
+
+describe('record index pass', () => {
+  let data: DataDir
+  before(async () => { data = await makeDataDir() })
+  after(async () => { await data.remove() })
+
+  for (const simd of [true, false]) {
+    const search = simd ? 'WebAssembly SIMD' : 'Buffer.indexOf'
+    it(`finds the NDJSON record starts of a byte-at-a-time reference, for any read size (${search}, property)`, async () => {
+      await fc.assert(fc.asyncProperty(file, readBytes, async (bytes, size) => {
+        const path = join(data.dir, await data.write('random.ndjson', bytes))
+        assert.deepEqual(offsetsOf(await indexNdjson(path, { readBytes: size, simd })), naiveNdjson(bytes))
+      }), { numRuns: 400 })
+    })
+
+    it(`finds the CSV record starts of a byte-at-a-time reference, or its unclosed quote, for any read size (${search}, property)`, async () => {
+      await fc.assert(fc.asyncProperty(file, readBytes, async (bytes, size) => {
+        const path = join(data.dir, await data.write('random.csv', bytes))
+        let expected: number[] | UnterminatedQuoteError
+        try {
+          expected = naiveCsv(bytes)
+        } catch (error) {
+          expected = error as UnterminatedQuoteError
+        }
+        const got = await indexCsv(path, { readBytes: size, simd }).then(offsetsOf, (error: unknown) => error)
+        if (expected instanceof UnterminatedQuoteError) {
+          assert.ok(got instanceof UnterminatedQuoteError, `expected an unclosed quote, got ${String(got)}`)
+          assert.equal(got.recordStart, expected.recordStart)
+        } else {
+          assert.deepEqual(got, expected)
+        }
+      }), { numRuns: 400 })
+    })
+  }
+
+  it('indexes an empty file, a lone byte order mark and files of only line ends as no records', async () => {
+    for (const text of ['', '\ufeff', '\n', '\r\n\r\n', '\ufeff\n\n']) {
+      const path = join(data.dir, await data.write('blank.txt', text))
+      const size = Buffer.byteLength(text)
+      assert.deepEqual(offsetsOf(await indexNdjson(path)), [size])
+      assert.deepEqual(offsetsOf(await indexCsv(path)), [size])
+    }
+  })
+
+  it('keeps every offset past the 64 Ki offsets of one page, in order, and shares them from any record on', async () => {
+    const bytes = Buffer.from('1\n'.repeat(200_000) + '"a\nb",c')
+    const path = join(data.dir, await data.write('many.csv', bytes))
+    const ndjson = await indexNdjson(path, { readBytes: 4096 })
+    assert.equal(ndjson.count, 200_002)
+    assert.deepEqual(offsetsOf(ndjson), naiveNdjson(bytes))
+    const expected = naiveCsv(bytes)
+    const csv = await indexCsv(path, { readBytes: 4093 })
+    assert.equal(csv.count, 200_001)
+    assert.deepEqual(offsetsOf(csv), expected)
+    for (const from of [0, 1, 65_535, 65_536, 131_073, 200_001]) {
+      const { offsets } = await indexCsv(path)
+      assert.deepEqual(Array.from(new Float64Array(offsets.toShared(from))), expected.slice(from), `from ${from}`)
+      assert.equal(offsets.length, 0)
+    }
+  })
+})
