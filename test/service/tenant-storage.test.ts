@@ -99,3 +99,23 @@ for (const mode of ['embedded', 'redis']) {
     assert.equal((await finished(server.url, await submit(server.url, tiny, c), c)).status, 'succeeded')
   })
 }
+
+test('redis: two instances writing one tenant\'s scans at once never store more than its quota together', async () => {
+  const prefix = uniquePrefix()
+  onClose(async () => await dropPrefix(prefix))
+  const quota = 100_000
+  const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_API_KEYS: keys, PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT: `c:${quota}`, PARASCAN_MAX_RUNNING_SCANS_PER_TENANT: '0' }
+  const one = await start(env)
+  const two = await start(env)
+  // Four scans of about 70 kB each, two on each instance at once.
+  const body = { source: { type: 'range', start: 0, end: 1000 }, pipeline: [{ map: 'string(record) + "-' + 'x'.repeat(60) + '"' }] }
+  const ids = await Promise.all([one, two, one, two].map(async (server) => await submit(server.url, body, c)))
+  const docs = await Promise.all(ids.map(async (id) => await finished(one.url, id, c, 120_000)))
+  const failed = docs.filter((doc) => doc.status === 'failed')
+  assert.ok(failed.length >= 3, JSON.stringify(docs.map((doc) => doc.status)))
+  for (const doc of failed) assert.equal(doc.error.code, 'PARASCAN_STORAGE_QUOTA_EXCEEDED')
+  let total = 0
+  for (const id of ids) total += (await storedBytes(two.url, id, c)).bytes
+  assert.ok(total <= quota, `${total} bytes stored over both instances`)
+  assert.ok(total > quota / 2, `${total} bytes stored: the quota was used`)
+})
