@@ -54,7 +54,7 @@ export interface ServiceConfig {
    */
   keyPrefix: string
   /**
-   * Scans taken from the queue at a time by this instance (they share its one pool); 0 makes an API-only instance. Env: PARASCAN_CONCURRENCY.
+   * Jobs (scans and partitions) this instance runs at once, and one more for a tenant that runs nothing here; they share its one pool. 0 makes an API-only instance. Env: PARASCAN_CONCURRENCY.
    * @defaultValue 1
    */
   concurrency: number

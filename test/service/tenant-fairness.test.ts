@@ -57,4 +57,14 @@ for (const mode of ['embedded', 'redis']) {
     assert.equal(done.result.count, long)
     await assertExact(server.url, first, a, long)
   })
+
+  test(`${mode}: tenant a's twenty queued tiny scans do not keep tenant b's scan, submitted after them, behind them`, async () => {
+    const server = await start(await modeEnv(mode))
+    const many = await Promise.all(Array.from({ length: 20 }, async () => await submit(server.url, scan(2000, 200), a)))
+    const short = await finished(server.url, await submit(server.url, scan(200, 200), b), b, 120_000)
+    assert.equal(short.status, 'succeeded')
+    const left = (await Promise.all(many.map(async (id) => (await status(server.url, id, a)).status))).filter((s) => s === 'queued' || s === 'running')
+    assert.ok(left.length >= 10, `b's scan ended with ${left.length} of a's twenty scans still to run`)
+    for (const id of many) assert.equal((await finished(server.url, id, a, 300_000)).status, 'succeeded')
+  })
 }
