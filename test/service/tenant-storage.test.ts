@@ -55,7 +55,7 @@ for (const mode of ['embedded', 'redis']) {
   })
 
   test(`${mode}: a tenant at exactly its quota gets 429 PARASCAN_STORAGE_QUOTA_EXCEEDED for new scans until it deletes one; many tiny scans fill it the same way`, async () => {
-    const server = await start(await modeEnv(mode, { PARASCAN_API_KEYS: keys, PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT: 'c:21,a:0', PARASCAN_TENANT_STORAGE_BYTES: '100' }))
+    const server = await start(await modeEnv(mode, { PARASCAN_API_KEYS: keys, PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT: 'c:21,a:0', PARASCAN_TENANT_STORAGE_BYTES: '98' }))
     const ids: string[] = []
     for (let i = 0; i < 3; i++) {
       const doc = await finished(server.url, await submit(server.url, tiny, c), c)
@@ -71,9 +71,9 @@ for (const mode of ['embedded', 'redis']) {
     assert.equal((await http(server.url, 'DELETE', `/v1/scans/${ids[0]}`, undefined, c)).status, 204)
     assert.equal((await finished(server.url, await submit(server.url, tiny, c), c)).status, 'succeeded')
 
-    // Tenant b has the default of 100 bytes: many tiny scans fill it.
+    // Tenant b has the default of 98 bytes: fourteen tiny scans fill it exactly.
     let accepted = 0
-    for (;;) {
+    for (let i = 0; i < 50; i++) {
       const response = await http(server.url, 'POST', '/v1/scans', tiny, b)
       if (response.status === 429) {
         assert.equal(response.json.code, 'PARASCAN_STORAGE_QUOTA_EXCEEDED')
@@ -83,7 +83,7 @@ for (const mode of ['embedded', 'redis']) {
       accepted++
       await finished(server.url, response.json.id, b)
     }
-    assert.equal(accepted, Math.ceil(100 / 7), 'a scan is refused once 100 bytes are stored, not before')
+    assert.equal(accepted, 14, 'a scan is refused once 98 bytes are stored, not before')
     const free = await finished(server.url, await submit(server.url, big, a), a)
     assert.equal(free.status, 'succeeded', 'a:0 is no quota')
     assert.equal(free.result.count, 10_000)
