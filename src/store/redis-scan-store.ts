@@ -220,11 +220,13 @@ export class RedisScanStore implements ScanStore {
   }
 
   async remove (id: string): Promise<RemoveResult | undefined> {
+    const [tenant, partitions] = await this.#redis.hmget(this.#key(id), 'tenant', 'partitions')
     await this.#partitions.drop(id)
     const removed = await this.#scripts.remove({ scan: this.#key(id), index: this.#index, id, prefix: this.#prefix })
     if (removed === null) return undefined
     if (removed[0] === 'active') return { outcome: 'active', status: removed[1] as ScanStatusName }
     if (removed[1] !== '') await this.#redis.del(this.#pagesKey(id, removed[1]))
+    await this.#charges.drop(tenant === null || tenant === '' ? undefined : tenant, id, Number(partitions ?? 0))
     return { outcome: 'removed' }
   }
 

@@ -1,15 +1,16 @@
 import type { Redis } from 'ioredis'
 import { defineLuaCommands, luaCommand, type LuaCommands } from './lua-script.js'
-import type { StorageCharge, StorageUsage } from './storage-charge.js'
+import { partitionUnit, type StorageCharge, type StorageUsage } from './storage-charge.js'
 
-/** The Lua script of RedisStorageCharges (src/store/lua/storage-charge.lua), by the names of its KEYS and ARGV. */
+/** The Lua scripts of RedisStorageCharges (src/store/lua/storage-*.lua), by the names of their KEYS and ARGV. */
 export const STORAGE_SCRIPTS = {
   charge: luaCommand({
     file: 'storage-charge',
     keys: ['charges', 'ends'],
     args: ['prefix', 'unit', 'attempt', 'bytes', 'quota', 'now'],
     result: (reply) => (reply as [number, number, number]).map(Number) as [charged: number, used: number, ends: number]
-  })
+  }),
+  drop: luaCommand({ file: 'storage-drop', keys: ['charges', 'ends'], args: [], rest: 'units', result: Number })
 }
 
 /**
@@ -37,10 +38,20 @@ export class RedisStorageCharges {
     return { used, freesAt: ends < 0 ? null : ends }
   }
 
-  async #call (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<[number, number, number]> {
+  /** The scan `id` (with `partitions` partitions) was deleted: its charges end now. */
+  async drop (tenant: string | undefined, id: string, partitions: number): Promise<void> {
+    const units = [id, ...Array.from({ length: partitions }, (_, part) => partitionUnit(id, part))]
+    for (let from = 0; from < units.length; from += 1000) {
+      await this.#scripts.drop({ ...this.#keys(tenant), units: units.slice(from, from + 1000) })
+    }
+  }
+
+  #keys (tenant: string | undefined): { charges: string, ends: string } {
     const t = tenant ?? ''
-    return await this.#scripts.charge({
-      charges: `${this.#prefix}storage:${t}`, ends: `${this.#prefix}storage-ends:${t}`, prefix: this.#prefix, unit, attempt, bytes, quota, now: Date.now()
-    })
+    return { charges: `${this.#prefix}storage:${t}`, ends: `${this.#prefix}storage-ends:${t}` }
+  }
+
+  async #call (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<[number, number, number]> {
+    return await this.#scripts.charge({ ...this.#keys(tenant), prefix: this.#prefix, unit, attempt, bytes, quota, now: Date.now() })
   }
 }

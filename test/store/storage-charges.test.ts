@@ -37,12 +37,17 @@ const stores: Array<[string, (retentionMs?: number) => ScanStore]> = [
   }]
 ]
 
-/** A running scan of `tenant`, begun with `attempt`. */
+/** A running scan of `tenant`, begun with `attempt`, split into three partitions (their units are charged apart). */
 async function running (store: ScanStore, tenant: string | undefined, attempt = 'a1'): Promise<string> {
   const scan = record(tenant)
   await store.create(scan, request)
   await store.begin(scan.id, attempt, new Date().toISOString())
+  await store.planPartitions(scan.id, attempt, { partitions: 3, mode: 'unordered', cap: 100, total: 10 })
   return scan.id
+}
+
+async function finish (store: ScanStore, id: string): Promise<void> {
+  assert.equal(await store.finishPartitioned(id, outcome, new Date().toISOString(), []), true)
 }
 
 for (const [name, make] of stores) {
@@ -88,7 +93,8 @@ for (const [name, make] of stores) {
       await store.chargeStorage('a', id, 'a1', 600, 1000)
       await store.chargeStorage('a', partitionUnit(id, 0), 'p1', 300, 1000)
       assert.equal((await store.chargeStorage('a', id, 'a1', 200, 1000)).charged, false)
-      await store.finish(id, 'a1', outcome, new Date().toISOString())
+      await finish(store, id)
+      assert.equal((await store.storageUsage('a')).used, 900, 'a finished scan still counts (in Redis its charges now end with its keys)')
       assert.deepEqual(await store.remove(id), { outcome: 'removed' })
       assert.deepEqual(await store.storageUsage('a'), { used: 0, freesAt: null })
       const next = await running(store, 'a')
@@ -133,7 +139,8 @@ for (const [name, make] of stores) {
         const used = (): number => [...model.values()].reduce((sum, held) => sum + held.bytes, 0)
         for (const o of ops) {
           if (o.kind === 'delete') {
-            await store.finish(ids[o.scan], 'a1', outcome, new Date().toISOString())
+            await finish(store, ids[o.scan])
+            assert.equal((await store.storageUsage(tenant)).used, used(), 'a finished scan counts until it is deleted')
             await store.remove(ids[o.scan])
             for (const unit of model.keys()) if (unit.startsWith(ids[o.scan])) model.delete(unit)
             ids[o.scan] = await running(store, tenant)
