@@ -77,8 +77,8 @@ export interface ScanConsumerOptions {
    */
   storageQuota?: (tenant: string | undefined) => number
   /**
-   * Jobs (scans and partitions) this instance runs at once for tenants that already run one here; a tenant
-   * that runs nothing here may start one more (the queue takes one job more than this).
+   * Scan jobs, and partition jobs apart, this instance runs at once for tenants that already run one here;
+   * a tenant that runs nothing here may start one more (the queue takes one job more than this).
    * @defaultValue 1
    */
   concurrency?: number
@@ -109,7 +109,9 @@ export class ScanConsumer {
   readonly #running = new Map<string, AbortController>()
   readonly #finisher: ScanFinisher
   readonly #partitions: PartitionRunner
-  readonly #local: LocalTenantSlots
+  /** Scan jobs and partition jobs have slots of their own, as the queue takes them. */
+  readonly #localScans: LocalTenantSlots
+  readonly #localParts: LocalTenantSlots
 
   constructor (options: ScanConsumerOptions) {
     this.#options = {
@@ -128,7 +130,8 @@ export class ScanConsumer {
       instance: options.instance ?? 'local'
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
-    this.#local = new LocalTenantSlots(this.#options.concurrency)
+    this.#localScans = new LocalTenantSlots(this.#options.concurrency)
+    this.#localParts = new LocalTenantSlots(this.#options.concurrency)
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
     this.#partitions = new PartitionRunner({
       pool: options.pool,
@@ -150,7 +153,7 @@ export class ScanConsumer {
 
   /** The queue's partition job processor. */
   readonly processPartition = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> => {
-    const release = this.#local.take(job.tenant)
+    const release = this.#localParts.take(job.tenant)
     if (release === undefined) return 'deferred'
     try {
       return await this.#partitions.process(job, shutdown, reportProgress)
@@ -173,7 +176,7 @@ export class ScanConsumer {
       const record = await this.#options.store.get(id)
       return record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
     }
-    const release = this.#local.take(flow.tenant)
+    const release = this.#localScans.take(flow.tenant)
     if (release === undefined) return 'deferred'
     const controller = new AbortController()
     this.#running.set(id, controller)
