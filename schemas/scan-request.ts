@@ -34,9 +34,13 @@ export const mapStepSchema = z.object({
   map: z.string().min(1).describe('CEL expression over `record`; its value replaces the record.')
 }).strict().meta({ id: 'MapStep' })
 
+/** A JSON object kept as sent: zod's object and record schemas leave out a `__proto__` key, which is data here. */
+const jsonObjectSchema = z.unknown().refine((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'expected an object')
+  .meta({ type: 'object', additionalProperties: {} })
+
 export const processorStepSchema = z.object({
   processor: z.string().min(1).describe('Name of a built-in or plug-in processor.'),
-  params: z.record(z.string(), z.unknown()).optional().describe('Parameters, checked by the processor\'s own schema.')
+  params: jsonObjectSchema.optional().describe('Parameters, checked by the processor\'s own schema; every key is data, `__proto__` and `constructor` included.')
 }).strict().meta({ id: 'ProcessorStep' })
 
 export const pipelineStepSchema = z.union([filterStepSchema, mapStepSchema, processorStepSchema]).meta({ id: 'PipelineStep' })

@@ -22,7 +22,7 @@ export const scanResultInfoSchema = z.object({
 }).meta({ id: 'ScanResultInfo' })
 
 export const scanErrorSchema = z.object({
-  code: z.string().describe('Stable error code, e.g. PARASCAN_RECORD_ERROR.'),
+  code: z.string().describe('Stable error code from the catalogue (docs/errors.md), e.g. PARASCAN_RECORD_FAILED.'),
   message: z.string().describe('What went wrong.'),
   offset: z.number().int().optional().describe('Offset of the record in the source, when a record caused the error.')
 }).describe('Why the scan failed or was cancelled.').meta({ id: 'ScanError' })
@@ -142,3 +142,4 @@ export type ScanMetrics = z.infer<typeof scanMetricsSchema>
 export type PartitionsSummary = z.infer<typeof partitionsSummarySchema>
 export type ScanStatusDocument = z.infer<typeof scanStatusSchema>
 export type ScanSummaryDocument = z.infer<typeof scanSummarySchema>
+export type ResultsPageDocument = z.infer<typeof resultsPageSchema>

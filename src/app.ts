@@ -5,6 +5,9 @@ import { loadServiceConfig } from './config/service-config.js'
 import { ParallelConfig } from './parallel/parallel-config.js'
 import { sendProblem, toProblem } from './http/problem-details.js'
 import { clientErrorHandler } from './http/client-error.js'
+import { capConnections } from './http/connection-cap.js'
+import { answerOutsideFastify } from './http/node-answers.js'
+import { requireHost } from './http/require-host.js'
 import { refuseContentEncoding } from './http/content-encoding.js'
 import config from './plugins/app/config.js'
 import redis from './plugins/app/redis.js'
@@ -81,17 +84,24 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
     bodyLimit: serviceConfig.bodyLimit,
     requestTimeout: requestTimeoutMs,
     keepAliveTimeout: serviceConfig.keepAliveTimeoutMs,
-    // Timeouts are checked this often (Node's default is every 30 s).
-    http: { headersTimeout: Math.min(serviceConfig.headersTimeoutMs, requestTimeoutMs), connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeoutMs / 4)) },
+    // Timeouts are checked this often (Node's default is every 30 s); a missing Host is refused by requireHost, as problem+json.
+    http: {
+      headersTimeout: Math.min(serviceConfig.headersTimeoutMs, requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, requestTimeoutMs / 4)),
+      requireHostHeader: false
+    },
     clientErrorHandler,
     // Keys such as __proto__ are data: JSON.parse keeps them as own properties, which nothing here copies by assignment.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    return503OnClosing: true,
+    // Requests that arrive while the app closes get a problem+json 503 from the problem-details plugin.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 500 },
     frameworkErrors: (error, request, reply) => sendProblem(reply, toProblem(error, request))
   }).withTypeProvider<ZodTypeProvider>()
-  app.server.maxConnections = serviceConfig.maxConnections
+  capConnections(app.server, serviceConfig.maxConnections)
+  answerOutsideFastify(app.server)
+  app.addHook('onRequest', requireHost)
   app.addHook('onRequest', refuseContentEncoding)
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)

@@ -24,7 +24,7 @@ export const LimitExceededError = createError<[string]>('PARASCAN_LIMIT_EXCEEDED
 export const TooManyQueuedScansError = createError<[string]>('PARASCAN_TOO_MANY_QUEUED', 'Too many scans queued: %s', 429)
 export const UnauthorizedError = createError<[string]>('PARASCAN_UNAUTHORIZED', 'Unauthorized: %s', 401)
 export const RateLimitedError = createError<[string]>('PARASCAN_RATE_LIMITED', 'Too many requests: %s', 429)
-export const ScanLostError = createError('PARASCAN_SCAN_LOST', 'The instances running this scan kept stopping; the queue gave up on it', 500)
+export const ScanLostError = createError<[string]>('PARASCAN_SCAN_LOST', '%s', 500)
 export const ScanTimeoutError = createError<[string]>('PARASCAN_SCAN_TIMEOUT', 'The scan ran longer than its time limit of %s', 500)
 
 /** Attaches response headers (e.g. Retry-After, WWW-Authenticate) that the error handler sends with the problem. */
@@ -41,4 +41,28 @@ export const ValueTooLargeError = createError<[string, string, number, string]>(
 export const TooManyGroupsError = createError<[number]>('PARASCAN_TOO_MANY_GROUPS', 'aggregate.group_by: more than %d groups (PARASCAN_MAX_GROUPS)', 422)
 export const ResultsTooLargeError = createError<[number]>('PARASCAN_RESULTS_TOO_LARGE', 'The scan\'s results passed %d bytes (PARASCAN_MAX_SCAN_RESULT_BYTES)', 422)
 export const StorageQuotaExceededError = createError<[string]>('PARASCAN_STORAGE_QUOTA_EXCEEDED', 'Storage quota of the tenant exceeded: %s', 429)
-export const UnsupportedContentEncodingError = createError<[string]>('PARASCAN_UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding %s is not supported; send the body uncompressed', 415)
+export const UnsupportedMediaTypeError = createError<[string]>('PARASCAN_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
+export const InvalidRequestError = createError<[string]>('PARASCAN_INVALID_REQUEST', 'Invalid request %s', 400)
+export const BadRequestError = createError<[string]>('PARASCAN_BAD_REQUEST', '%s', 400)
+export const MalformedJsonError = createError<[string]>('PARASCAN_MALFORMED_JSON', '%s', 400)
+export const NotFoundError = createError<[string]>('PARASCAN_NOT_FOUND', '%s', 404)
+export const RequestTimeoutError = createError<[string]>('PARASCAN_REQUEST_TIMEOUT', '%s', 408)
+export const BodyTooLargeError = createError<[string]>('PARASCAN_BODY_TOO_LARGE', '%s', 413)
+export const UrlTooLongError = createError<[string]>('PARASCAN_URL_TOO_LONG', '%s', 414)
+export const HeadersTooLargeError = createError('PARASCAN_HEADERS_TOO_LARGE', 'The request line and headers are larger than the server accepts', 431)
+export const ExpectationFailedError = createError<[string]>('PARASCAN_EXPECTATION_FAILED', 'Expect: %s is not supported; send the request without it (or with 100-continue)', 417)
+export const ClientError = createError<[string]>('PARASCAN_CLIENT_ERROR', '%s', 400)
+export const InternalError = createError('PARASCAN_INTERNAL', 'Internal server error', 500)
+export const ShuttingDownError = createError('PARASCAN_SHUTTING_DOWN', 'This instance is shutting down; send the request again (another instance, or this one once it is back)', 503)
+export const TooManyConnectionsError = createError<[number]>('PARASCAN_TOO_MANY_CONNECTIONS', 'This instance holds its most connections (%d, PARASCAN_MAX_CONNECTIONS); retry shortly', 503)
+export const AdminError = createError<[string]>('PARASCAN_ADMIN_ERROR', 'Queue dashboard: %s', 500)
+
+/** Errors a scan's status shows in `error.code` without an HTTP answer of their own. */
+export const ScanCancelledError = createError<[string]>('PARASCAN_SCAN_CANCELLED', 'Cancelled %s', 499)
+export const InstanceCrashedError = createError<[string, string]>('PARASCAN_INSTANCE_CRASHED', 'The instance running this scan died %s while it ran; it is not run again, so that it cannot stop another instance (%s)', 500)
+export const ScanFailedError = createError<[string]>('PARASCAN_SCAN_FAILED', '%s', 500)
+
+/** The `{ code, message }` a scan's status shows for a catalogue error. */
+export function scanError (error: { code: string, message: string }): { code: string, message: string } {
+  return { code: error.code, message: error.message }
+}

@@ -42,6 +42,7 @@ export class PageWriter {
   }
 
   async settle (): Promise<void> {
+    // A failed write is kept in #failure, which flush() throws; settle() only waits for the writes to end.
     await this.#writing.catch(() => {})
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ParallelConfig } from '../src/parallel/parallel-config.js'
-import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerMetrics } from '../src/parallel/types.js'
+import type { ResultBatch, ScanSummary } from '../src/parallel/types.js'
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
@@ -11,8 +11,10 @@ import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError, Storage
 import { chargedAppend } from './charged-append.js'
 import { partitionUnit } from '../src/store/storage-charge.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
+import { attemptDeadline, EngineRun } from './engine-run.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
 import { DEFAULT_JOB_PROGRESS_INTERVAL_MS } from '../src/queue/job-progress-throttle.js'
 
@@ -58,6 +60,11 @@ export interface PartitionRunnerOptions {
   recordTimeLimitMs?: number
   /** Bytes of results a tenant may keep stored; past them the scan fails with PARASCAN_STORAGE_QUOTA_EXCEEDED. Default: no quota. */
   storageQuota?: (tenant: string | undefined) => number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 class PartitionCancelledSignal extends Error {
@@ -81,6 +88,7 @@ export class PartitionRunner {
       maxScanResultBytes: SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: 0,
       storageQuota: () => 0,
+      log: SILENT_LOG,
       ...options
     }
     options.store.onCancelRequest((id) => {
@@ -115,6 +123,7 @@ export class PartitionRunner {
     const total = end - start
     const state = new AttemptState(total, Date.now())
     const superseded = (): void => controller.abort(new AttemptSupersededError(id))
+    const progressLost = (cause: unknown): void => { this.#options.log.debug({ err: cause, scan: id, partition: part }, 'partition progress not written; the next write carries it') }
     const unit = partitionUnit(id, part)
     // A new attempt of the partition: what the one before it stored is gone.
     if (began.runs > 1) await store.chargeStorage(record.tenant, unit, attempt, 0, 0)
@@ -128,22 +137,17 @@ export class PartitionRunner {
       refused: (error) => controller.abort(error)
     })
     const writer = new PageWriter(id, append, superseded)
-    const workers: WorkerMetrics[] = []
-    const feed = metrics.scanFeed()
-    let global: GlobalMetrics = { global_feeder_depth_max: 0 }
+    const engine = new EngineRun(state, metrics.scanFeed())
     let lastJobProgress = 0
     const timer = setInterval(() => {
       const counts = { processed: state.processed, matched: state.matched, skipped: state.skipped }
-      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, () => {})
+      void store.updatePartition(id, part, attempt, counts).then((current) => { if (!current) superseded() }, progressLost)
       if (Date.now() - lastJobProgress >= this.#options.jobProgressIntervalMs) {
         lastJobProgress = Date.now()
-        void reportProgress(total === 0 ? 1 : state.processed / total).catch(() => {})
+        void reportProgress(total === 0 ? 1 : state.processed / total).catch(progressLost)
       }
     }, this.#options.progressIntervalMs)
-    const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
-    const startedAt = Date.parse(record.started_at ?? new Date().toISOString())
-    const deadline = setTimeout(() => controller.abort(new ScanTimeoutError(`${timeoutMs / 1000} s`)),
-      Math.max(0, Math.min(timeoutMs - (Date.now() - startedAt), 2 ** 31 - 1)))
+    const deadline = attemptDeadline(controller, this.#options.scanTimeoutMs, request, Date.parse(record.started_at ?? new Date().toISOString()))
     metrics.activeScans.inc()
     try {
       const plan = await this.#options.planner.planScan(request, this.#options.contextFor(record.tenant))
@@ -151,22 +155,7 @@ export class PartitionRunner {
       const params: ScanParams = { ...(plan.task.params as ScanParams), base: start, ...(aggregating ? { partial: true } : {}) }
       const maxResults = request.max_results ?? Infinity
       const summary: ScanSummary = await this.#options.pool.stream(total, { module: plan.task.module, params }, {
-        config: this.#options.config.with(request.parallel ?? {}),
-        signal: AbortSignal.any([controller.signal, shutdown]),
-        ordered: plan.ordered,
-        on_error: plan.on_error,
-        record_time_limit_ms: this.#options.recordTimeLimitMs,
-        progress_interval_ms: Math.min(250, this.#options.progressIntervalMs),
-        metrics: (event, data) => {
-          if (event === 'progress') {
-            state.progress(data as ProgressEvent)
-            feed.progress(data as ProgressEvent)
-          } else if (event === 'final_worker') {
-            workers.push(data as WorkerMetrics)
-          } else if (event === 'final_global') {
-            global = data as GlobalMetrics
-          }
-        },
+        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown])),
         onBatch: async (batch: ResultBatch) => {
           if (aggregating) return
           const page = state.admit(batch, maxResults)
@@ -181,7 +170,7 @@ export class PartitionRunner {
       controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
-      const scanMetrics: ScanMetrics = { workers: workers.map((w) => ({ instance: this.#options.instance, ...w })), global }
+      const scanMetrics: ScanMetrics = { workers: engine.workers.map((w) => ({ instance: this.#options.instance, ...w })), global: engine.global }
       const committed = await store.commitPartition(id, part, attempt, {
         processed: summary.processed,
         matched: summary.matched,
@@ -192,7 +181,7 @@ export class PartitionRunner {
         ...(aggregating ? { partial: summary.aggregate?.[0] ?? {} } : {}),
         metrics: scanMetrics
       })
-      if (committed) void reportProgress(1).catch(() => {})
+      if (committed) void reportProgress(1).catch(progressLost)
       return committed ? 'succeeded' : 'skipped'
     } catch (error) {
       await writer.settle()

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import type { ParallelConfig } from '../src/parallel/parallel-config.js'
-import type { GlobalMetrics, ProgressEvent, ResultBatch, ScanSummary, WorkerMetrics } from '../src/parallel/types.js'
+import type { ResultBatch, ScanSummary } from '../src/parallel/types.js'
 import type { ScanContext, ScanPlanner, ScanPool } from '../src/http/scan-planner.js'
 import type { ScanStore } from '../src/store/scan-store.js'
 import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { PartitionJob, ScanJobFlow, ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError, StorageQuotaExceededError } from '../src/errors.js'
+import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanCancelledError, scanError, ScanTimeoutError, StorageQuotaExceededError } from '../src/errors.js'
 import { chargedAppend } from './charged-append.js'
 import { AttemptState } from './attempt-state.js'
+import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
+import { attemptDeadline, EngineRun } from './engine-run.js'
 import { PartitionRunner } from './partition-runner.js'
 import { LocalTenantSlots } from './local-tenant-slots.js'
 import { ScanFinisher } from './scan-finisher.js'
@@ -92,6 +94,11 @@ export interface ScanConsumerOptions {
    * @defaultValue 'local'
    */
   instance?: string
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 function jobProgress (progress: Progress): ScanJobProgress {
@@ -127,7 +134,8 @@ export class ScanConsumer {
       storageQuota: options.storageQuota ?? (() => 0),
       concurrency: options.concurrency ?? SERVICE_DEFAULTS.concurrency,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
-      instance: options.instance ?? 'local'
+      instance: options.instance ?? 'local',
+      log: options.log ?? SILENT_LOG
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
     this.#localScans = new LocalTenantSlots(this.#options.concurrency)
@@ -145,7 +153,8 @@ export class ScanConsumer {
       scanTimeoutMs: this.#options.scanTimeoutMs,
       maxScanResultBytes: this.#options.maxScanResultBytes,
       storageQuota: this.#options.storageQuota,
-      recordTimeLimitMs: this.#options.recordTimeLimitMs
+      recordTimeLimitMs: this.#options.recordTimeLimitMs,
+      log: this.#options.log
     })
   }
 
@@ -204,9 +213,8 @@ export class ScanConsumer {
     const state = new AttemptState(total, startedAt.getTime())
     if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
     if (began.crashedAttempts >= this.#options.maxCrashedAttempts) {
-      const message = `The instance running this scan died ${began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`} while it ran; ` +
-        'it is not run again, so that it cannot stop another instance (PARASCAN_MAX_CRASHED_ATTEMPTS)'
-      return await this.#end(id, attempt, state, 'failed', { code: 'PARASCAN_INSTANCE_CRASHED', message }, null)
+      const times = began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`
+      return await this.#end(id, attempt, state, 'failed', scanError(new InstanceCrashedError(times, 'PARASCAN_MAX_CRASHED_ATTEMPTS')), null)
     }
 
     metrics.activeScans.inc()
@@ -230,16 +238,13 @@ export class ScanConsumer {
       reportProgress(jobProgress(snapshot.progress))
       void store.update(id, attempt, snapshot).then((current) => {
         if (!current) controller.abort(new AttemptSupersededError(id))
-      }, () => {})
+      }, (cause: unknown) => { this.#options.log.debug({ err: cause, scan: id }, 'progress not written; the next write carries it') })
     }, this.#options.progressIntervalMs)
-    const workers: WorkerMetrics[] = []
-    const feed = metrics.scanFeed()
-    let global: GlobalMetrics = { global_feeder_depth_max: 0 }
+    const engine = new EngineRun(state, metrics.scanFeed())
     try {
       const request = await store.getRequest(id)
       if (request === undefined) return 'skipped'
-      const timeoutMs = Math.min(this.#options.scanTimeoutMs, request.timeout_seconds === undefined ? Infinity : request.timeout_seconds * 1000)
-      deadline = setTimeout(() => controller.abort(new ScanTimeoutError(`${timeoutMs / 1000} s`)), Math.max(0, Math.min(timeoutMs - (Date.now() - startedAt.getTime()), 2 ** 31 - 1)))
+      deadline = attemptDeadline(controller, this.#options.scanTimeoutMs, request, startedAt.getTime())
       const plan = await this.#options.planner.planScan(request, this.#options.contextFor(began.record.tenant))
       const partitions = partitionCount(plan.total, request, this.#options.partitionPolicy)
       if (partitions > 1) {
@@ -251,22 +256,7 @@ export class ScanConsumer {
       }
       const maxResults = request.max_results ?? Infinity
       const summary: ScanSummary = await this.#options.pool.stream(plan.total, plan.task, {
-        config: this.#options.config.with(request.parallel ?? {}),
-        signal: AbortSignal.any([controller.signal, shutdown]),
-        ordered: plan.ordered,
-        on_error: plan.on_error,
-        record_time_limit_ms: this.#options.recordTimeLimitMs,
-        progress_interval_ms: Math.min(250, this.#options.progressIntervalMs),
-        metrics: (event, data) => {
-          if (event === 'progress') {
-            state.progress(data as ProgressEvent)
-            feed.progress(data as ProgressEvent)
-          } else if (event === 'final_worker') {
-            workers.push(data as WorkerMetrics)
-          } else if (event === 'final_global') {
-            global = data as GlobalMetrics
-          }
-        },
+        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown])),
         onBatch: async (batch: ResultBatch) => {
           const before = state.stored
           const page = state.admit(batch, maxResults)
@@ -291,7 +281,7 @@ export class ScanConsumer {
       await writer.flush()
       state.finish(summary)
       reportProgress(jobProgress(state.snapshot().progress))
-      return await this.#end(id, attempt, state, 'succeeded', null, { workers, global }, summary)
+      return await this.#end(id, attempt, state, 'succeeded', null, { workers: engine.workers, global: engine.global }, summary)
     } catch (error) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) {
@@ -302,11 +292,13 @@ export class ScanConsumer {
       const stopped = limit || reason instanceof ScanCancelledSignal
       if (shutdown.aborted && !stopped) {
         await writer.settle()
-        await store.release(id, attempt).catch(() => {})
+        await store.release(id, attempt)
+          .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not hand the scan back at shutdown; another instance takes it over when its lock expires') })
         return 'handed_back'
       }
-      await writer.flush().catch(() => {})
-      const ran = workers.length > 0 ? { workers, global } : null
+      await writer.flush()
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
+      const ran = engine.workers.length > 0 ? { workers: engine.workers, global: engine.global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
       if (limit) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
       return await this.#end(id, attempt, state, 'failed', describeScanError(error), ran)
@@ -329,5 +321,5 @@ export class ScanConsumer {
 }
 
 function cancelledError (): ScanErrorInfo {
-  return { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled by request' }
+  return scanError(new ScanCancelledError('by request'))
 }

@@ -7,6 +7,7 @@ import { planPartitions } from '../src/partitions/plan-partitions.js'
 import { mergeErrors, mergeMetrics } from '../src/partitions/merge-partitions.js'
 import { Aggregation, type AggregateState } from '../src/pipeline/aggregation.js'
 import { FINISHED_STATUSES } from '../src/store/scan-record.js'
+import { ScanCancelledError, ScanLostError, scanError } from '../src/errors.js'
 
 export interface ScanFinisherOptions {
   /** Required. */
@@ -61,11 +62,11 @@ export class ScanFinisher {
     let error: ScanOutcome['error'] = null
     if (record.cancelRequested === true) {
       status = 'cancelled'
-      error = { code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled by request' }
+      error = scanError(new ScanCancelledError('by request'))
     } else if (!committed) {
       status = 'failed'
       const missing = states.filter((state) => state.state !== 'committed').map((state) => state.index)
-      error = { code: 'PARASCAN_SCAN_LOST', message: `Partitions ${missing.join(', ')} ended without committing their results` }
+      error = scanError(new ScanLostError(`Partitions ${missing.join(', ')} ended without committing their results`))
     }
     const rows: string[] = []
     const result = { ...record.result, truncated: record.result.truncated || states.some((state) => state.commit?.truncated === true) }

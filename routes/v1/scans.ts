@@ -125,9 +125,9 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
         .header('results-count', String(download.count))
         .send(body as unknown as z.infer<typeof resultsPageSchema>)
     }
-    const page = await service.results(request.params.id, request.query.limit ?? RESULTS_LIMIT.fallback, request.query.cursor, request.tenant)
-    if (page.more) reply.header('retry-after', retryAfter)
-    return reply.type('application/json; charset=utf-8').send(page.json as unknown as z.infer<typeof resultsPageSchema>)
+    const { page, more } = await service.results(request.params.id, request.query.limit ?? RESULTS_LIMIT.fallback, request.query.cursor, request.tenant)
+    if (more) reply.header('retry-after', retryAfter)
+    return reply.type('application/json; charset=utf-8').send(page)
   })
 
   app.post('/scans/:id/cancel', {

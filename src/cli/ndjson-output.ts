@@ -74,6 +74,7 @@ export class NdjsonOutput {
 
   async discard (): Promise<void> {
     if (this.#path === undefined) return
+    // Discarding after an error: that error is the one reported, and the partial file goes either way.
     await this.#close().catch(() => {})
     await rm(this.#partialPath(), { force: true })
   }

@@ -219,7 +219,7 @@ export interface ServiceConfig {
    */
   keepAliveTimeoutMs: number
   /**
-   * Most open HTTP connections; more are closed at once. Env: PARASCAN_MAX_CONNECTIONS.
+   * Most open HTTP connections; one more gets a 503 problem+json and is closed at once. Env: PARASCAN_MAX_CONNECTIONS.
    * @defaultValue 1000
    */
   maxConnections: number
@@ -243,4 +243,9 @@ export interface ServiceConfig {
    * @defaultValue false
    */
   dataDirPerTenant: boolean
+  /**
+   * Where embedded mode keeps its scans, their results and its queue so that they outlive the process; unset keeps them in memory. Env: PARASCAN_STATE_DIR.
+   * @defaultValue unset
+   */
+  stateDir?: string
 }

@@ -64,7 +64,8 @@ export const serviceEnvSchema = z.object({
   PARASCAN_MAX_RUNNING_SCANS_PER_TENANT: integer(1, 0, 1_000_000),
   PARASCAN_AUTH_FAILURE_WINDOW: duration('1m'),
   PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
-  PARASCAN_DATA_DIR_PER_TENANT: boolean('false')
+  PARASCAN_DATA_DIR_PER_TENANT: boolean('false'),
+  PARASCAN_STATE_DIR: optionalText('a directory')
 })
 
 export type ServiceVariable = keyof typeof serviceEnvSchema.shape
@@ -117,6 +118,9 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
   }
   if (e.PARASCAN_DATA_DIR_PER_TENANT && e.PARASCAN_API_KEYS === undefined) {
     throw new InvalidConfigError('PARASCAN_DATA_DIR_PER_TENANT', 'true needs PARASCAN_API_KEYS: without keys there are no tenants')
+  }
+  if (e.PARASCAN_STATE_DIR !== undefined && e.PARASCAN_REDIS_URL !== undefined) {
+    throw new InvalidConfigError('PARASCAN_STATE_DIR', 'is for embedded mode: with PARASCAN_REDIS_URL the scans live in Redis')
   }
   if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000 || e.PARASCAN_PARTITION_LOCK_DURATION > 3_600_000) {
     throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be from 1s to 1h')
@@ -171,7 +175,8 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     recordTimeLimitMs: e.PARASCAN_RECORD_TIME_LIMIT,
     workerHeapMb: e.PARASCAN_WORKER_HEAP_MB,
     maxRunningScansPerTenant: e.PARASCAN_MAX_RUNNING_SCANS_PER_TENANT,
-    dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT
+    dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT,
+    stateDir: e.PARASCAN_STATE_DIR
   }
 }
 

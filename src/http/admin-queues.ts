@@ -4,9 +4,9 @@ import { createBullBoard } from '@bull-board/api'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
 import { basicMatches, type AdminCredentials } from '../config/admin-credentials.js'
-import { RateLimitedError, UnauthorizedError, withHeaders } from '../errors.js'
+import { AdminError, RateLimitedError, UnauthorizedError, withHeaders } from '../errors.js'
 import { AuthFailureBrake, type AuthFailureBrakeOptions } from './auth-failure-brake.js'
-import { PROBLEM_CONTENT_TYPE, sendProblem, toProblem } from './problem-details.js'
+import { PROBLEM_CONTENT_TYPE, problemOf, sendProblem, toProblem } from './problem-details.js'
 
 export interface AdminQueuesOptions {
   /** BullMQ queues shown on the dashboard. Required. */
@@ -60,9 +60,8 @@ function cleanAnswer (request: FastifyRequest, reply: FastifyReply, payload: unk
   if (reply.statusCode >= 400) {
     const inner = (body as { error?: unknown, message?: unknown } | null)
     const message = typeof inner?.message === 'string' ? inner.message : typeof inner?.error === 'string' ? inner.error : 'the dashboard could not answer'
-    const error = Object.assign(new Error(message), { statusCode: reply.statusCode, code: 'PARASCAN_ADMIN_ERROR' })
     reply.type(PROBLEM_CONTENT_TYPE)
-    return JSON.stringify(toProblem(error as Parameters<typeof toProblem>[0], request))
+    return JSON.stringify(problemOf(Object.assign(new AdminError(message), { statusCode: reply.statusCode }), request.url.split('?')[0]))
   }
   return JSON.stringify(withoutStacks(body))
 }

@@ -1,5 +1,6 @@
 import type { ScanStore } from '../store/scan-store.js'
 import { InvalidCursorError } from '../errors.js'
+import type { ResultsPage } from './scan-service.js'
 
 /** Where a reader is in a partitioned scan: stretch `seq` of its results, page and item in it, items read of the stretch. */
 export interface PartitionedPosition {
@@ -36,9 +37,9 @@ export function decodePartitionedCursor (cursor: string): PartitionedPosition | 
  * that has not committed unless the scan is ordered and that partition comes next.
  */
 export async function readPartitionedResults (store: ScanStore, id: string, scan: { finished: boolean, partial: boolean }, limit: number,
-  start: PartitionedPosition): Promise<{ json: string, complete: boolean, more: boolean }> {
+  start: PartitionedPosition): Promise<ResultsPage> {
   const position = { ...start }
-  const parts: string[] = []
+  const out: unknown[] = []
   let taken = 0
   let exhausted = false
   const nextStretch = (): void => {
@@ -60,9 +61,7 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
         const items = JSON.parse(text) as unknown[]
         if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
         const n = Math.min(limit - taken, entry.limit - position.consumed, items.length - position.offset)
-        if (n > 0) {
-          parts.push(n === items.length ? text.slice(1, -1) : items.slice(position.offset, position.offset + n).map((item) => JSON.stringify(item)).join(','))
-        }
+        for (let i = position.offset; i < position.offset + n; i++) out.push(items[i])
         taken += n
         position.consumed += n
         if (position.offset + n === items.length) {
@@ -82,12 +81,9 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
     if (stretchDone) nextStretch()
   }
   const complete = scan.finished && exhausted
-  const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
+  const { partial } = scan
   return {
-    json: complete
-      ? `{"items":${items},"complete":true,"partial":${scan.partial}}`
-      : `{"items":${items},"next_cursor":${JSON.stringify(encodePartitionedCursor(position))},"complete":false,"partial":${scan.partial}}`,
-    complete,
+    page: complete ? { items: out, complete, partial } : { items: out, next_cursor: encodePartitionedCursor(position), complete, partial },
     more: !scan.finished && exhausted
   }
 }

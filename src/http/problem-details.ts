@@ -1,19 +1,31 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import type { FieldError } from '../errors.js'
+import {
+  BadRequestError, BodyTooLargeError, ClientError, HeadersTooLargeError, InternalError, InvalidRequestError, MalformedJsonError, NotFoundError,
+  RateLimitedError, RequestTimeoutError, ServiceUnavailableError, UnauthorizedError, UnsupportedMediaTypeError, UrlTooLongError, withFieldErrors,
+  type FieldError
+} from '../errors.js'
+import { isServiceCode } from '../error-codes.js'
 import type { Problem } from '../../schemas/problem.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
-const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'PARASCAN_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'PARASCAN_BODY_TOO_LARGE',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'PARASCAN_MALFORMED_JSON',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'PARASCAN_MALFORMED_JSON',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'PARASCAN_BAD_REQUEST',
-  FST_ERR_CTP_INVALID_TYPE: 'PARASCAN_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_EMPTY_TYPE: 'PARASCAN_UNSUPPORTED_MEDIA_TYPE'
+/** An error of a catalogue: a stable code and the status of its answer. */
+export type CatalogueError = Error & { code: string, statusCode?: number, errors?: FieldError[] }
+
+/** The catalogue error of each status that Fastify, Node or a plug-in answers with an error of its own. */
+const BY_STATUS: Readonly<Record<number, (detail: string) => CatalogueError>> = {
+  400: (detail) => new BadRequestError(detail),
+  401: (detail) => new UnauthorizedError(detail),
+  404: (detail) => new NotFoundError(detail),
+  408: (detail) => new RequestTimeoutError(detail),
+  413: (detail) => new BodyTooLargeError(detail),
+  414: (detail) => new UrlTooLongError(detail),
+  415: (detail) => new UnsupportedMediaTypeError(detail),
+  429: (detail) => new RateLimitedError(detail),
+  431: () => new HeadersTooLargeError(),
+  503: () => new ServiceUnavailableError('this instance cannot answer now')
 }
 
 interface ZodIssueLike {
@@ -60,30 +72,48 @@ function unsupportedMediaType (request: FastifyRequest): string {
   return `Unsupported media type ${type === undefined ? '(no Content-Type)' : JSON.stringify(type.slice(0, 100))}: send the body as application/json`
 }
 
-/** Turns any error into RFC 9457 problem details; client errors keep their status, everything else is a 500. */
-export function toProblem (error: FastifyError & { errors?: FieldError[] }, request: FastifyRequest): Problem {
+/**
+ * The catalogue error that `error` stands for: itself when it has a catalogue code, else the one of
+ * its status (messages of unknown server errors are not shown), else PARASCAN_INTERNAL.
+ */
+export function catalogueError (error: FastifyError & { errors?: FieldError[] }, request: FastifyRequest): CatalogueError {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const errors = validationErrors(error)
-    return {
-      type: 'urn:parascan:problem:PARASCAN_INVALID_REQUEST',
-      title: STATUS_CODES[400]!,
-      status: 400,
-      detail: `Invalid request ${(error as { validationContext?: string }).validationContext ?? 'body'}: ${errors.map((e) => `${e.path === '' ? '(root)' : e.path}: ${e.message}`).join('; ')}`,
-      code: 'PARASCAN_INVALID_REQUEST',
-      instance: request.url.split('?')[0],
-      errors
-    }
+    const where = (error as { validationContext?: string }).validationContext ?? 'body'
+    return withFieldErrors(new InvalidRequestError(`${where}: ${errors.map((e) => `${e.path === '' ? '(root)' : e.path}: ${e.message}`).join('; ')}`), errors)
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
-  const code = FASTIFY_CODES[error.code] ?? (typeof error.code === 'string' && error.code.startsWith('PARASCAN_') ? error.code : status >= 500 ? 'PARASCAN_INTERNAL' : `PARASCAN_HTTP_${status}`)
+  if (isServiceCode(error.code)) return Object.assign(error, { statusCode: status })
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+      return new UnsupportedMediaTypeError(unsupportedMediaType(request))
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new MalformedJsonError(error.message)
+  }
+  const known = BY_STATUS[status]
+  if (known !== undefined) return known(error.message)
+  if (status >= 500) return new InternalError()
+  return Object.assign(new ClientError(error.message), { statusCode: status })
+}
+
+/** Turns any error into RFC 9457 problem details with a code of the catalogue. */
+export function toProblem (error: FastifyError & { errors?: FieldError[] }, request: FastifyRequest): Problem {
+  return problemOf(catalogueError(error, request), request.url.split('?')[0])
+}
+
+export function problemOf (error: CatalogueError, instance?: string): Problem {
+  const status = error.statusCode ?? 500
   const problem: Problem = {
-    type: `urn:parascan:problem:${code}`,
+    type: `urn:parascan:problem:${error.code}`,
     title: STATUS_CODES[status] ?? 'Error',
     status,
-    detail: status >= 500 && !error.code?.startsWith('PARASCAN_') ? 'Internal server error' : code === 'PARASCAN_UNSUPPORTED_MEDIA_TYPE' ? unsupportedMediaType(request) : error.message,
-    code,
-    instance: request.url.split('?')[0]
+    detail: error.message,
+    code: error.code
   }
+  if (instance !== undefined) problem.instance = instance
   if (Array.isArray(error.errors)) problem.errors = error.errors
   return problem
 }
@@ -94,13 +124,5 @@ export function sendProblem (reply: FastifyReply, problem: Problem): FastifyRepl
 
 /** The not-found handler: a 404 problem naming the method and path. */
 export function sendNotFound (request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const path = request.url.split('?')[0]
-  return sendProblem(reply, {
-    type: 'urn:parascan:problem:PARASCAN_NOT_FOUND',
-    title: 'Not Found',
-    status: 404,
-    detail: `No route ${request.method} ${path}`,
-    code: 'PARASCAN_NOT_FOUND',
-    instance: path
-  })
+  return sendProblem(reply, problemOf(new NotFoundError(`No route ${request.method} ${request.url.split('?')[0]}`), request.url.split('?')[0]))
 }

@@ -8,16 +8,19 @@ import type { ScanQueue } from '../queue/scan-queue.js'
 import type { QueueAdmission, ScanStore } from '../store/scan-store.js'
 import { ScanLimits } from './scan-limits.js'
 import { emptyProgress, FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
-import { decodeResultCursor, encodeResultCursor, type ResultPosition } from '../store/result-cursor.js'
+import { decodeResultCursor } from '../store/result-cursor.js'
 import { newScanId } from '../store/scan-id.js'
 import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
-import { decodePartitionedCursor, readPartitionedResults, type PartitionedPosition } from './partitioned-results.js'
+import { decodePartitionedCursor, readPartitionedResults } from './partitioned-results.js'
+import { readAttemptResults, type ResultsPage } from './attempt-results.js'
+import { attemptLines, checkedCount, partitionedLines, type ResultLines } from './result-lines.js'
 import { jsonDepth } from './json-depth.js'
+import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
-  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsGoneError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, StorageQuotaExceededError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, StorageQuotaExceededError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -58,6 +61,11 @@ export interface ScanServiceOptions {
   maxPageBytes?: number
   /** Bytes of results a tenant may keep stored (0: no quota); at it, a submit is a 429. Default: no quota. */
   storageQuota?: (tenant: string | undefined) => number
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 export interface SubmitResult {
@@ -72,29 +80,9 @@ export type ScanStatus = Omit<ScanStatusDocument, 'links'>
 /** A list item without its links. */
 export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
 
-export interface ResultsPage {
-  /** The JSON text of the page, ready to send. */
-  json: string
-  complete: boolean
-  /** The scan is queued or running and the page reached the last stored result: more can come later. */
-  more: boolean
-}
+export type { ResultsPage } from './attempt-results.js'
+export type { ResultLines } from './result-lines.js'
 
-export interface ResultLines {
-  status: ScanStatusName
-  /** The scan failed or was cancelled: the results are those stored before it stopped. */
-  partial: boolean
-  /** How many results the lines hold. */
-  count: number
-  /** NDJSON text, one or more whole lines at a time, read from the store as it is consumed. */
-  lines: AsyncIterable<string>
-}
-
-const PAGES_PER_READ = 16
-/** Result pages read from the store at a time for NDJSON: what one download holds in memory beside the socket's buffer. */
-const NDJSON_PAGES_PER_READ = 4
-/** Results read at a time for NDJSON of a partitioned scan. */
-const NDJSON_ITEMS_PER_READ = 2000
 /** Deepest nesting accepted in an inline record. */
 export const MAX_RECORD_DEPTH = 128
 
@@ -110,7 +98,8 @@ export class ScanService {
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
       maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes,
-      storageQuota: options.storageQuota ?? (() => 0)
+      storageQuota: options.storageQuota ?? (() => 0),
+      log: options.log ?? SILENT_LOG
     }
   }
 
@@ -170,7 +159,8 @@ export class ScanService {
     try {
       await this.#options.queue.add(id, describeScanJob(request, tenant))
     } catch (error) {
-      await this.#options.store.abandon(id, { code: 'PARASCAN_UNAVAILABLE', message: 'The queue could not take the scan' }, new Date().toISOString()).catch(() => {})
+      await this.#options.store.abandon(id, scanError(new ServiceUnavailableError('the queue could not take the scan')), new Date().toISOString())
+        .catch((cause: unknown) => { this.#options.log.error({ err: cause, scan: id }, 'the queue refused a scan and its record could not be marked failed: it stays queued until it expires') })
       throw error
     }
     return { id, status: 'queued', created_at: createdAt }
@@ -214,7 +204,10 @@ export class ScanService {
     if (result === undefined) throw new ScanNotFoundError(id)
     if (result.outcome === 'finished') throw new ScanFinishedError(id, result.status)
     if (result.outcome === 'cancelled') await this.#options.queue.remove(id)
-    else await this.#options.queue.dropPartitions(id).catch(() => {})
+    else {
+      await this.#options.queue.dropPartitions(id)
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not drop the queued partitions of a cancelled scan; each ends when it starts and sees the cancel') })
+    }
     return await this.status(id, tenant)
   }
 
@@ -238,73 +231,7 @@ export class ScanService {
       }
       return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
     }
-    const position: ResultPosition = cursor === undefined ? { attempt: record.attempt ?? '', page: 0, offset: 0 } : decodeResultCursor(cursor)
-    if (position.attempt !== (record.attempt ?? '')) {
-      if (position.page !== 0 || position.offset !== 0) throw new ResultsRestartedError(id)
-      position.attempt = record.attempt ?? ''
-    } else if (cursor !== undefined && (position.page > 0 || position.offset > 0)) {
-      // A cursor this service made points at most at the page after the last one that existed then.
-      const page = position.offset > 0 ? position.page : position.page - 1
-      if ((await this.#options.store.readPages(id, position.attempt, page, 1)).length === 0) throw new InvalidCursorError('past the end of the results')
-    }
-    const parts: string[] = []
-    const maxBytes = this.#options.maxPageBytes
-    let taken = 0
-    let bytes = 0
-    let full = false
-    let exhausted = record.attempt === null
-    while (taken < limit && !exhausted) {
-      const pages = await this.#options.store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
-      for (const text of pages) {
-        const items = JSON.parse(text) as unknown[]
-        if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
-        const wanted = limit - taken
-        const available = items.length - position.offset
-        const size = Buffer.byteLength(text)
-        if (available <= wanted && bytes + size <= maxBytes) {
-          if (available > 0) parts.push(position.offset === 0 ? text.slice(1, -1) : items.slice(position.offset).map((item) => JSON.stringify(item)).join(','))
-          taken += available
-          bytes += size
-          position.page++
-          position.offset = 0
-        } else {
-          const texts: string[] = []
-          const end = position.offset + Math.min(wanted, available)
-          while (position.offset < end) {
-            const item = JSON.stringify(items[position.offset])
-            const itemBytes = Buffer.byteLength(item) + 1
-            if (taken > 0 && bytes + itemBytes > maxBytes) {
-              full = true
-              break
-            }
-            texts.push(item)
-            taken++
-            bytes += itemBytes
-            position.offset++
-          }
-          if (texts.length > 0) parts.push(texts.join(','))
-          if (position.offset === items.length) {
-            position.page++
-            position.offset = 0
-          }
-        }
-        if (taken >= limit || full) break
-      }
-      if (pages.length < PAGES_PER_READ && taken < limit && !full) exhausted = true
-      if (full) break
-    }
-    if (finished && !exhausted && position.offset === 0) {
-      exhausted = (await this.#options.store.readPages(id, position.attempt, position.page, 1)).length === 0
-    }
-    const complete = finished && exhausted
-    const items = `[${parts.filter((part) => part.length > 0).join(',')}]`
-    return {
-      json: complete
-        ? `{"items":${items},"complete":true,"partial":${partial}}`
-        : `{"items":${items},"next_cursor":${JSON.stringify(encodeResultCursor(position))},"complete":false,"partial":${partial}}`,
-      complete,
-      more: !finished && exhausted
-    }
+    return await readAttemptResults(this.#options.store, record, { finished, partial }, limit, cursor, this.#options.maxPageBytes)
   }
 
   /** Every stored result of a finished scan as NDJSON, read page by page as the lines are consumed. */
@@ -312,33 +239,9 @@ export class ScanService {
     const record = await this.#record(id, tenant)
     if (!FINISHED_STATUSES.has(record.status)) throw new ScanNotFinishedError(id, record.status)
     const count = record.result.count
-    const lines = record.partitions === undefined ? this.#lines(id, record.attempt) : this.#partitionedLines(id)
+    const lines = record.partitions === undefined ? attemptLines(this.#options.store, id, record.attempt) : partitionedLines(this.#options.store, id)
     return { status: record.status, partial: isPartial(record.status), count, lines: checkedCount(id, lines, count) }
   }
-
-  async * #partitionedLines (id: string): AsyncGenerator<string> {
-    let position: PartitionedPosition = { seq: 0, page: 0, offset: 0, consumed: 0 }
-    for (;;) {
-      const page = await readPartitionedResults(this.#options.store, id, { finished: true, partial: false }, NDJSON_ITEMS_PER_READ, position)
-      const { items, next_cursor: next } = JSON.parse(page.json) as { items: unknown[], next_cursor?: string }
-      if (items.length > 0) yield ndjsonLines(items)
-      if (page.complete || next === undefined) return
-      position = decodePartitionedCursor(next) as PartitionedPosition
-    }
-  }
-
-  async * #lines (id: string, attempt: string | null): AsyncGenerator<string> {
-    for (let page = 0; attempt !== null;) {
-      const pages = await this.#options.store.readPages(id, attempt, page, NDJSON_PAGES_PER_READ)
-      for (const text of pages) {
-        const items = JSON.parse(text) as unknown[]
-        if (items.length > 0) yield ndjsonLines(items)
-      }
-      if (pages.length < NDJSON_PAGES_PER_READ) break
-      page += pages.length
-    }
-  }
-
 
   /** The scan, if it exists and `tenant` may see it; a scan of another tenant is not found. */
   async #record (id: string, tenant?: string): Promise<ScanRecord> {
@@ -397,20 +300,4 @@ function decodeListCursor (cursor: string): string {
 
 function isPartial (status: ScanStatusName): boolean {
   return status === 'failed' || status === 'cancelled'
-}
-
-function ndjsonLines (items: unknown[]): string {
-  let lines = ''
-  for (const item of items) lines += JSON.stringify(item) + '\n'
-  return lines
-}
-
-/** Passes `lines` on, and throws at their end when they held fewer than `count` results (they went away meanwhile). */
-async function * checkedCount (id: string, lines: AsyncIterable<string>, count: number): AsyncGenerator<string> {
-  let sent = 0
-  for await (const text of lines) {
-    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) sent++
-    yield text
-  }
-  if (sent < count) throw new ResultsGoneError(id, sent, count)
 }

@@ -13,6 +13,8 @@ const GLOBAL_LINES = 10
 /** Buckets of each live histogram: 8 per power of two from 2^-16 up. */
 export const LIVE_BUCKETS = 512
 const LIVE_SUB_BUCKETS = 8
+/** Attempts at a consistent read of a thread's live figures while it books chunks. */
+const MAX_LIVE_READS = 8
 /** top, bottom, stats, current range (lo, hi, lock), held line, two live histograms, then the ring. */
 const WORKER_LINES = 5 + (2 * LIVE_BUCKETS) / LINE + (RING_ENTRIES * 2) / LINE
 
@@ -415,9 +417,10 @@ export class SharedScanState {
     const i32 = this.i32
     this.#f64[(stats + STAT_CHUNK_NS) >> 1] += ns > 0 ? ns : 0
     this.#f64[(stats + STAT_CHUNK_RECORDS) >> 1] += records
-    i32[stats + STAT_CHUNKS]++
     i32[this.#histogram(w, 0) + liveBucket(ms)]++
     i32[this.#histogram(w, 1) + liveBucket(records)]++
+    // Last, so that a reader that finds both histograms holding this many chunks has the whole chunk.
+    Atomics.add(i32, stats + STAT_CHUNKS, 1)
   }
 
   /** A thread: adds to its live steal and contention figures. */
@@ -434,8 +437,18 @@ export class SharedScanState {
   liveMetrics (w: number): WorkerProgress {
     const stats = this.stat(w, 0)
     const i32 = this.i32
-    const chunks = Atomics.load(i32, stats + STAT_CHUNKS)
-    const records = this.#f64[(stats + STAT_CHUNK_RECORDS) >> 1]
+    let chunks = 0
+    let records = 0
+    let chunkMs: LiveHistogram
+    let chunkSize: LiveHistogram
+    // The thread books a chunk with several stores: read again while one was booked between the reads.
+    let tries = 0
+    do {
+      chunks = Atomics.load(i32, stats + STAT_CHUNKS)
+      records = this.#f64[(stats + STAT_CHUNK_RECORDS) >> 1]
+      chunkMs = this.#liveHistogram(w, 0, this.#f64[(stats + STAT_CHUNK_NS) >> 1] / 1e6)
+      chunkSize = this.#liveHistogram(w, 1, records)
+    } while ((chunkMs.count !== chunks || chunkSize.count !== chunks || Atomics.load(i32, stats + STAT_CHUNKS) !== chunks) && ++tries < MAX_LIVE_READS)
     return {
       worker_id: w,
       chunks_processed: chunks,
@@ -444,8 +457,8 @@ export class SharedScanState {
       steals_successful: Atomics.load(i32, stats + STAT_STEALS_WON),
       lock_contention_events: Atomics.load(i32, stats + STAT_CONTENTION),
       time_waiting_on_lock_ms: Atomics.load(i32, stats + STAT_LOCK_WAIT_US) / 1000,
-      chunk_ms: this.#liveHistogram(w, 0, this.#f64[(stats + STAT_CHUNK_NS) >> 1] / 1e6),
-      chunk_size: this.#liveHistogram(w, 1, records)
+      chunk_ms: chunkMs,
+      chunk_size: chunkSize
     }
   }
 

@@ -206,6 +206,7 @@ export class WorkStealingPool {
     }
     lease.threads.forEach(own)
     const outcome = session.run()
+    // The caller gets the outcome's error below; close() only waits for the session to end.
     this.#running.set(session, outcome.catch(() => {}))
     if (elastic !== undefined) {
       elastic.shrink = (count) => session.yieldThreads(count)

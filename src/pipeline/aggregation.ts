@@ -21,6 +21,20 @@ interface Metric {
   program?: CelProgram
 }
 
+/**
+ * The op as the literal of this module: one that came through structured clone is not an
+ * internalized string, and add() would compare it character by character for every record.
+ */
+function ownOp (op: Op): Op {
+  switch (op) {
+    case 'count': return 'count'
+    case 'sum': return 'sum'
+    case 'min': return 'min'
+    case 'max': return 'max'
+    case 'avg': return 'avg'
+  }
+}
+
 function initial (op: Op): MetricState {
   switch (op) {
     case 'count':
@@ -72,7 +86,7 @@ export class Aggregation {
     if (spec.group_by !== undefined) this.#groupBy = compileExpression(spec.group_by, 'aggregate.group_by')
     this.#metrics = Object.entries(spec.metrics).map(([name, metric]) => {
       const label = `aggregate.metrics.${name}.expr`
-      return { name, op: metric.op, label, program: metric.expr === undefined ? undefined : compileExpression(metric.expr, label) }
+      return { name, op: ownOp(metric.op), label, program: metric.expr === undefined ? undefined : compileExpression(metric.expr, label) }
     })
   }
 

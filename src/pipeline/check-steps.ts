@@ -3,11 +3,26 @@ import type { FieldError } from '../errors.js'
 import { checkExpression } from './cel-expression.js'
 import type { ProcessorCatalogue } from './processor-catalogue.js'
 import type { StepParams } from './step-params.js'
+import type { ParamsSchema } from './processor.js'
+import { TaskModuleError, withCause } from '../parallel/errors.js'
 
 function formatPath (base: string, path: ReadonlyArray<PropertyKey>): string {
   let out = base
   for (const key of path) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`
   return out
+}
+
+/** The processor's schema on `params`; a schema that throws or answers something else is a fault of its plug-in. */
+function checkParams (name: string, schema: ParamsSchema<unknown>, params: unknown): ReturnType<ParamsSchema<unknown>['safeParse']> {
+  let parsed: unknown
+  try {
+    parsed = schema.safeParse(params)
+  } catch (error) {
+    throw withCause(new TaskModuleError(`of processor "${name}"`, `schema.safeParse threw: ${error instanceof Error ? error.message : String(error)}`), error)
+  }
+  const result = parsed as { success?: unknown, error?: { issues?: unknown } } | null
+  if (result?.success === true || (result?.success === false && Array.isArray(result.error?.issues))) return parsed as ReturnType<ParamsSchema<unknown>['safeParse']>
+  throw new TaskModuleError(`of processor "${name}"`, 'schema.safeParse did not answer { success, data } or { success: false, error: { issues } }')
 }
 
 function checkCel (path: string, source: string, errors: FieldError[]): void {
@@ -31,7 +46,7 @@ export function checkSteps (steps: PipelineStep[], catalogue: ProcessorCatalogue
       errors.push({ path: `pipeline[${i}].processor`, message: `unknown processor ${JSON.stringify(step.processor)}; known: ${[...catalogue.entries.keys()].join(', ')}` })
       return { kind: 'processor', name: step.processor, params: step.params }
     }
-    const parsed = entry.processor.schema.safeParse(step.params ?? {})
+    const parsed = checkParams(step.processor, entry.processor.schema, step.params ?? {})
     if (!parsed.success) {
       for (const issue of parsed.error.issues) errors.push({ path: formatPath(`pipeline[${i}].params`, issue.path), message: issue.message })
       return { kind: 'processor', name: step.processor, params: step.params }

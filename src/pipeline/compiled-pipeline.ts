@@ -51,10 +51,13 @@ export class CompiledPipeline {
 
   static #compileStep (step: StepParams, index: number, processor?: Processor): CompiledStep {
     const label = `pipeline[${index}].${step.kind}`
+    // The kinds are the literals here, not step.kind: a string that came through structured clone is
+    // not internalized, and run() would compare it character by character for every record.
     switch (step.kind) {
       case 'filter':
+        return { kind: 'filter', label, program: compileExpression(step.expr, label) }
       case 'map':
-        return { kind: step.kind, label, program: compileExpression(step.expr, label) }
+        return { kind: 'map', label, program: compileExpression(step.expr, label) }
       case 'processor': {
         const process = processor === undefined ? builtinProcess.get(step.name) : processor.process.bind(processor)
         if (process === undefined) throw new Error(`${label}: unknown processor "${step.name}"`)

@@ -1,26 +1,21 @@
 import { RE2JS } from 're2js'
+import { BoundedCache } from './bounded-cache.js'
 
 /** The name under which `matches` is registered: calls of `matches` are renamed to it after parsing. */
 export const RE2_MATCHES = 'matches_re2'
 
-const MAX_CACHED = 256
-/** Longer patterns (from record data, say) are compiled each time rather than kept. */
-const MAX_CACHED_LENGTH = 4096
-const compiled = new Map<string, RE2JS>()
+/** At most 256 patterns are kept; longer ones (from record data, say) are compiled each time. */
+const compiled = new BoundedCache<RE2JS>(256, 4096)
 
 /** Compiles `pattern` with RE2 syntax; throws a message that names the pattern when it is not valid RE2. */
 export function compileRe2 (pattern: string): RE2JS {
-  let regex = compiled.get(pattern)
-  if (regex !== undefined) return regex
-  try {
-    regex = RE2JS.compile(pattern)
-  } catch (error) {
-    throw new Error(`invalid regular expression ${JSON.stringify(pattern.slice(0, 200))} (RE2 syntax): ${(error as Error).message}`)
-  }
-  if (pattern.length > MAX_CACHED_LENGTH) return regex
-  if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value as string)
-  compiled.set(pattern, regex)
-  return regex
+  return compiled.getOrMake(pattern, () => {
+    try {
+      return RE2JS.compile(pattern)
+    } catch (error) {
+      throw new Error(`invalid regular expression ${JSON.stringify(pattern.slice(0, 200))} (RE2 syntax): ${(error as Error).message}`)
+    }
+  })
 }
 
 /** CEL `matches`: true when the RE2 pattern matches some part of `text`, in time linear in its length. */

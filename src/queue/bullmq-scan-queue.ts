@@ -4,6 +4,7 @@ import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobS
 import type { ScanJobInfo } from './scan-job-summary.js'
 import { DEFAULT_JOB_PROGRESS_INTERVAL_MS, JobProgressThrottle } from './job-progress-throttle.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
+import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 
 export interface BullmqScanQueueOptions {
   /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
@@ -70,6 +71,11 @@ export interface BullmqScanQueueOptions {
    * @defaultValue ''
    */
   instance?: string
+  /**
+   * Where the errors it survives are reported.
+   * @defaultValue SILENT_LOG (nothing is written)
+   */
+  log?: ServiceLog
 }
 
 /** Scans queued in BullMQ: every instance on the same Redis and prefix shares the work. */
@@ -98,7 +104,8 @@ export class BullmqScanQueue implements ScanQueue {
       partitionsName: options.partitionsName ?? 'scan-partitions',
       partitionLockMs: options.partitionLockMs ?? SERVICE_DEFAULTS.partitionLockMs,
       partitionMaxStalled: options.partitionMaxStalled ?? 3,
-      instance: options.instance ?? ''
+      instance: options.instance ?? '',
+      log: options.log ?? SILENT_LOG
     }
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_JOB_PROGRESS_INTERVAL_MS
     this.#sharedConnection = options.sharedConnection ?? false
@@ -111,10 +118,11 @@ export class BullmqScanQueue implements ScanQueue {
     })
     this.#partitionQueue = new Queue(this.#options.partitionsName, { connection: options.connection, prefix: this.#options.prefix })
     this.#flows = new FlowProducer({ connection: options.connection, prefix: this.#options.prefix })
-    // Connection errors reach the callers of each command (and /readyz); without a listener BullMQ prints them.
-    this.#queue.on('error', () => {})
-    this.#partitionQueue.on('error', () => {})
-    this.#flows.on('error', () => {})
+    // Connection errors also reach the callers of each command (and /readyz); without a listener BullMQ prints them.
+    const connectionError = (error: Error): void => { this.#options.log.debug({ err: error }, 'queue connection error') }
+    this.#queue.on('error', connectionError)
+    this.#partitionQueue.on('error', connectionError)
+    this.#flows.on('error', connectionError)
   }
 
   /** The BullMQ queue itself, for the queue dashboard. */
@@ -149,9 +157,14 @@ export class BullmqScanQueue implements ScanQueue {
     return { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, completed: counts.completed ?? 0, failed: counts.failed ?? 0 }
   }
 
+  readonly #progressLost = (id: string) => (error: unknown): void => { this.#options.log.debug({ err: error, scan: id }, 'job progress not written; the next write carries it') }
+
+  /** BullMQ reports here what goes wrong around the jobs (lost locks, Redis errors in its loop); the jobs' own errors end their scans. */
+  readonly #workerError = (error: Error): void => { this.#options.log.warn({ err: error }, 'queue worker error') }
+
   process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
     this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
-      const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs })
+      const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs, onError: this.#progressLost(job.id!) })
       const outcome = await processor(job.id!, this.#shutdown.signal, this.#flow(job, token!), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
       if (outcome === 'deferred') {
@@ -172,11 +185,11 @@ export class BullmqScanQueue implements ScanQueue {
       stalledInterval: this.#options.lockDurationMs,
       maxStalledCount: 2
     })
-    this.#worker.on('error', () => {})
+    this.#worker.on('error', this.#workerError)
     this.#worker.on('stalled', (id: string) => {
       this.#queue.getJobState(id).then((state) => {
         if (state === 'failed') for (const listener of this.#lostListeners) listener(id)
-      }, () => {})
+      }, (error: unknown) => { this.#options.log.warn({ err: error, scan: id }, 'could not read the state of a stalled scan job: if the queue gave up on it, its scan is not marked failed') })
     })
     if (partitions !== undefined) this.#processPartitions(partitions)
   }
@@ -204,12 +217,12 @@ export class BullmqScanQueue implements ScanQueue {
       maxStalledCount: this.#options.partitionMaxStalled,
       ...(this.#options.instance === '' ? {} : { name: this.#options.instance })
     })
-    this.#partitionWorker.on('error', () => {})
+    this.#partitionWorker.on('error', this.#workerError)
     this.#partitionWorker.on('failed', (job: Job<PartitionJob> | undefined) => {
       if (job === undefined) return
       this.#partitionQueue.getJobState(job.id!).then((state) => {
         if (state === 'failed') for (const listener of this.#lostListeners) listener(job.data.id)
-      }, () => {})
+      }, (error: unknown) => { this.#options.log.warn({ err: error, scan: job.data.id }, 'could not read the state of a failed partition job: if the queue gave up on it, its scan is not marked failed') })
     })
   }
 

@@ -7,15 +7,21 @@ export interface JobProgressThrottleOptions {
    * @defaultValue 1000
    */
   intervalMs?: number
+  /**
+   * Called with each write error; the next value is written as if the write had succeeded.
+   * @defaultValue drops it
+   */
+  onError?: (error: unknown) => void
 }
 
 /**
  * Passes the latest of many progress values to `write` at most once per interval, the last one
- * included (flush). Write errors are dropped: progress for the dashboard must never fail a scan.
+ * included (flush). Write errors go to `onError`: progress for the dashboard must never fail a scan.
  */
 export class JobProgressThrottle<T> {
   readonly #write: (value: T) => Promise<unknown>
   readonly #intervalMs: number
+  readonly #onError: (error: unknown) => void
   #lastAt = -Infinity
   #pending: { value: T } | undefined
   #timer: NodeJS.Timeout | undefined
@@ -24,6 +30,7 @@ export class JobProgressThrottle<T> {
   constructor (write: (value: T) => Promise<unknown>, options: JobProgressThrottleOptions = {}) {
     this.#write = write
     this.#intervalMs = options.intervalMs ?? DEFAULT_JOB_PROGRESS_INTERVAL_MS
+    this.#onError = options.onError ?? (() => {})
   }
 
   readonly report = (value: T): void => {
@@ -47,6 +54,6 @@ export class JobProgressThrottle<T> {
     if (pending === undefined) return
     this.#pending = undefined
     this.#lastAt = performance.now()
-    this.#writing = this.#writing.then(async () => { await this.#write(pending.value) }).catch(() => {})
+    this.#writing = this.#writing.then(async () => { await this.#write(pending.value) }).catch(this.#onError)
   }
 }

@@ -7,6 +7,16 @@ export interface MemoryScanQueueOptions {
    * @defaultValue 1
    */
   concurrency?: number
+  /**
+   * Scan jobs queued from the start (a state directory's scans that were queued or running), in order.
+   * @defaultValue none
+   */
+  resume?: string[]
+  /**
+   * Scans whose jobs are reported lost once jobs are taken (see `onJobLost`).
+   * @defaultValue none
+   */
+  lost?: string[]
 }
 
 /** The partition jobs of one scan's job: the flow of the embedded queue. */
@@ -30,12 +40,16 @@ export class MemoryScanQueue implements ScanQueue {
   readonly #tenants = new Map<string, string | undefined>()
   #processor: ScanJobProcessor | undefined
   #partProcessor: PartitionJobProcessor | undefined
+  readonly #lost: string[]
+  readonly #lostListeners: Array<(id: string) => void> = []
   #closing = false
   #completed = 0
   #failed = 0
 
   constructor (options: MemoryScanQueueOptions = {}) {
     this.#concurrency = options.concurrency ?? 1
+    this.#waiting.push(...options.resume ?? [])
+    this.#lost = [...options.lost ?? []]
   }
 
   async add (id: string, info?: ScanJobInfo): Promise<void> {
@@ -78,6 +92,7 @@ export class MemoryScanQueue implements ScanQueue {
   process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
     this.#processor = processor
     this.#partProcessor = partitions
+    for (const id of this.#lost.splice(0)) for (const listener of this.#lostListeners) listener(id)
     this.#drain()
   }
 
@@ -94,7 +109,9 @@ export class MemoryScanQueue implements ScanQueue {
 
   async ping (): Promise<void> {}
 
-  onJobLost (_listener: (id: string) => void): void {}
+  onJobLost (listener: (id: string) => void): void {
+    this.#lostListeners.push(listener)
+  }
 
   #flow (id: string): ScanJobFlow {
     return {

@@ -60,17 +60,27 @@ function indexOfPositions (bytes: Buffer, words: Int32Array) {
   }
 }
 
-/** A search over `size` bytes of its own memory; `simd: false` takes the `Buffer.indexOf` loop. */
+function plainSearch (pages: number): ByteSearch {
+  const buffer = new ArrayBuffer(pages * 65536)
+  const bytes = Buffer.from(buffer)
+  const words = new Int32Array(buffer)
+  return { bytes, words, positions: indexOfPositions(bytes, words) }
+}
+
+/**
+ * A search over `size` bytes of its own memory; `simd: false`, or a runtime without WebAssembly or
+ * without the address space for one more module memory, takes the `Buffer.indexOf` loop.
+ */
 export function createByteSearch (size: number, options: { simd?: boolean } = {}): ByteSearch {
   const module = options.simd === false ? null : compile()
   const pages = Math.max(1, Math.ceil(size / 65536))
-  if (module === null || wasmApi === undefined) {
-    const buffer = new ArrayBuffer(pages * 65536)
-    const bytes = Buffer.from(buffer)
-    const words = new Int32Array(buffer)
-    return { bytes, words, positions: indexOfPositions(bytes, words) }
+  if (module === null || wasmApi === undefined) return plainSearch(pages)
+  let memory
+  try {
+    memory = new wasmApi.Memory({ initial: pages })
+  } catch {
+    return plainSearch(pages)
   }
-  const memory = new wasmApi.Memory({ initial: pages })
   const instance = new wasmApi.Instance(module, { env: { memory } })
   return { bytes: Buffer.from(memory.buffer), words: new Int32Array(memory.buffer), positions: instance.exports.positions as ByteSearch['positions'] }
 }

@@ -11,6 +11,10 @@ export class UnterminatedQuoteError extends Error {
   }
 }
 
+function byteBefore (bytes: Uint8Array, at: number, blockStart: number, previous: number): number {
+  return at > blockStart ? bytes[at - 1] : previous
+}
+
 /**
  * CSV records, found from the positions of `\n` and `"`: a quote opens a field only at the start of
  * a field (as in RFC 4180), a doubled quote inside one is a quote, line breaks inside one are data,
@@ -25,12 +29,14 @@ export class CsvRecordStarts extends RecordVisitor {
   /** The last byte of the previous block (-1: none). */
   previous = -1
 
-  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number {
+  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, blockEnd: number, delta: number, starts: Float64Array): number {
     let lineStart = this.lineStart
     let inQuotes = this.inQuotes
     let quote = this.quote
+    const previous = this.previous
     let found = 0
-    for (let i = first; i < first + count; i++) {
+    const last = first + count
+    for (let i = first; i < last; i++) {
       const at = words[i]
       const offset = at + delta
       const byte = bytes[at]
@@ -45,21 +51,20 @@ export class CsvRecordStarts extends RecordVisitor {
         inQuotes = false
       }
       if (byte === QUOTE) {
-        if (offset === lineStart || this.#before(bytes, at, blockStart) === COMMA) inQuotes = true
+        if (offset !== lineStart && byteBefore(bytes, at, blockStart, previous) !== COMMA) continue
+        const next = i + 1 < last ? words[i + 1] : blockEnd
+        if (next + 1 < blockEnd && bytes[next] === QUOTE && bytes[next + 1] !== QUOTE) i++
+        else inQuotes = true
         continue
       }
       const length = offset - lineStart
-      if (length > 1 || (length === 1 && this.#before(bytes, at, blockStart) !== CR)) starts[found++] = lineStart
+      if (length > 1 || (length === 1 && byteBefore(bytes, at, blockStart, previous) !== CR)) starts[found++] = lineStart
       lineStart = offset + 1
     }
     this.lineStart = lineStart
     this.inQuotes = inQuotes
     this.quote = quote
     return found
-  }
-
-  #before (bytes: Uint8Array, at: number, blockStart: number): number {
-    return at > blockStart ? bytes[at - 1] : this.previous
   }
 
   blockEnd (bytes: Uint8Array, _blockStart: number, blockEnd: number): void {

@@ -4,6 +4,8 @@ import { OffsetList } from './offset-list.js'
 
 /** Size of each read of the index pass. */
 export const INDEX_READ_BYTES = 1024 * 1024
+/** Largest `readBytes`. */
+const MAX_READ_BYTES = 64 * 1024 * 1024
 /** Bytes searched per call of the byte search: bounds the positions it writes. */
 const SEARCH_SLICE_BYTES = 64 * 1024
 
@@ -16,7 +18,7 @@ export interface RecordStarts {
 
 export interface IndexOptions {
   /**
-   * Bytes per read; the pass holds two reads and the positions of one search slice.
+   * Bytes per read, from 1 to 64 MiB; the pass holds two reads and the positions of one search slice.
    * @defaultValue INDEX_READ_BYTES (1 MiB)
    */
   readBytes?: number
@@ -36,10 +38,11 @@ export abstract class RecordVisitor {
   lineStart = 0
 
   /**
-   * `words[first, first + count)` are addresses in `bytes`; an address plus `delta` is a file offset.
+   * `words[first, first + count)` are addresses in `bytes`, within the block [blockStart, blockEnd);
+   * an address plus `delta` is a file offset.
    * Returns how many record starts it wrote to `starts` (at most `count`).
    */
-  abstract positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number
+  abstract positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, blockEnd: number, delta: number, starts: Float64Array): number
   abstract blockEnd (bytes: Uint8Array, blockStart: number, blockEnd: number, delta: number): void
   /** Whether the record still open at the end of the file is one. */
   abstract lastIsRecord (end: number): boolean
@@ -61,7 +64,7 @@ async function bomLength (handle: FileHandle): Promise<number> {
 function searchBlock (search: ByteSearch, visitor: RecordVisitor, start: number, end: number, delta: number, out: number, starts: Float64Array): void {
   for (let from = start; from < end; from += SEARCH_SLICE_BYTES) {
     const count = search.positions(from, Math.min(end, from + SEARCH_SLICE_BYTES), out, visitor.a, visitor.b)
-    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, delta, starts))
+    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, end, delta, starts))
   }
   visitor.blockEnd(search.bytes, start, end, delta)
 }
@@ -71,9 +74,10 @@ function searchBlock (search: ByteSearch, visitor: RecordVisitor, start: number,
  * into the search's memory and the next one running while the last is searched.
  */
 export async function scanRecords (file: string, options: IndexOptions, visitor: RecordVisitor): Promise<RecordStarts> {
+  const size = options.readBytes ?? INDEX_READ_BYTES
+  if (!Number.isInteger(size) || size < 1 || size > MAX_READ_BYTES) throw new RangeError(`readBytes must be an integer from 1 to ${MAX_READ_BYTES}, not ${size}`)
   const handle = await open(file, 'r')
   try {
-    const size = options.readBytes ?? INDEX_READ_BYTES
     const slot = Math.ceil(size / 64) * 64
     const out = 2 * slot
     const slice = Math.min(size, SEARCH_SLICE_BYTES)
@@ -92,6 +96,7 @@ export async function scanRecords (file: string, options: IndexOptions, visitor:
       try {
         searchBlock(search, visitor, start, start + bytesRead, base - start, out, starts)
       } catch (error) {
+        // The read in flight must end before the file closes; the visit's error is the one to report.
         await pending.catch(() => undefined)
         throw error
       }

@@ -14,6 +14,11 @@ function hasContent (bytes: Uint8Array, from: number, to: number): boolean {
   return false
 }
 
+/** Whether the line from `from` to `to` holds content; where it began before this block, `carried` says for that part. */
+function lineHasContent (bytes: Uint8Array, from: number, to: number, blockStart: number, carried: boolean): boolean {
+  return from >= blockStart ? hasContent(bytes, from, to) : carried || hasContent(bytes, blockStart, to)
+}
+
 /** NDJSON records: lines that hold more than spaces, tabs and \r, found from the positions of `\n`. */
 export class NdjsonRecordStarts extends RecordVisitor {
   readonly a = LF
@@ -21,26 +26,23 @@ export class NdjsonRecordStarts extends RecordVisitor {
   /** Whether the part of the open line before this block holds more than spaces, tabs and \r. */
   carried = false
 
-  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number {
+  positions (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, _blockEnd: number, delta: number, starts: Float64Array): number {
     let lineStart = this.lineStart
+    const carried = this.carried
     let found = 0
     for (let i = first; i < first + count; i++) {
       const newline = words[i]
       const from = lineStart - delta
       if (from >= blockStart && from < newline && isContent(bytes[from])) starts[found++] = lineStart
-      else if (this.#hasContent(bytes, from, newline, blockStart)) starts[found++] = lineStart
+      else if (lineHasContent(bytes, from, newline, blockStart, carried)) starts[found++] = lineStart
       lineStart = newline + 1 + delta
     }
     this.lineStart = lineStart
     return found
   }
 
-  #hasContent (bytes: Uint8Array, from: number, to: number, blockStart: number): boolean {
-    return from >= blockStart ? hasContent(bytes, from, to) : this.carried || hasContent(bytes, blockStart, to)
-  }
-
   blockEnd (bytes: Uint8Array, blockStart: number, blockEnd: number, delta: number): void {
-    this.carried = this.#hasContent(bytes, this.lineStart - delta, blockEnd, blockStart)
+    this.carried = lineHasContent(bytes, this.lineStart - delta, blockEnd, blockStart, this.carried)
   }
 
   lastIsRecord (): boolean {

@@ -1,45 +1,79 @@
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
+import type { ResultPages } from './result-pages.js'
 
-interface Part extends PartitionState {
+/** A partition as the embedded store keeps it. */
+export interface StoredPart extends PartitionState {
+  /** The current attempt: its pages are the visible ones once it commits. */
   attempt?: string
-  /** Pages of the current attempt; the visible pages once it commits. */
-  pages: string[]
+  /** Attempts that ended with their process dead (counted when a state directory is opened again). */
+  lost?: number
+}
+
+/** One stretch of an unordered scan's commit log. */
+export interface LogEntry {
+  part: number
+  admitted: number
+}
+
+/** The partitions of one scan, as a state directory keeps them. */
+export interface StoredPartitions {
+  layout: PartitionLayout
+  parts: StoredPart[]
+  log: LogEntry[]
+  /** Pages name of an aggregate's final rows. */
+  rows?: string
 }
 
 /** The partitions of one scan in the embedded store: the same rules as the Redis scripts. */
 export class MemoryPartitions {
   readonly layout: PartitionLayout
-  readonly #parts: Part[]
-  readonly #log: Array<{ part: number, admitted: number }> = []
+  readonly #id: string
+  readonly #pages: ResultPages
+  readonly #parts: StoredPart[]
+  readonly #log: LogEntry[]
+  /** Committed partitions whose commit is not yet durable: readers do not see them yet. */
+  readonly #pending = new Set<number>()
   #stored = 0
-  rows: string[] = []
+  #pendingAdmitted = 0
+  #rows: string | undefined
 
-  constructor (layout: PartitionLayout) {
+  constructor (id: string, pages: ResultPages, layout: PartitionLayout, stored?: StoredPartitions) {
+    this.#id = id
+    this.#pages = pages
     this.layout = layout
-    this.#parts = Array.from({ length: layout.partitions }, (_, index) => ({ index, state: 'queued', runs: 0, processed: 0, matched: 0, skipped: 0, pages: [] }))
+    this.#parts = stored?.parts ?? Array.from({ length: layout.partitions }, (_, index) => ({ index, state: 'queued', runs: 0, processed: 0, matched: 0, skipped: 0 }))
+    this.#log = stored?.log ?? []
+    for (const { admitted } of this.#log) this.#stored += admitted
+    this.#rows = stored?.rows
   }
 
-  get stored (): number { return this.#stored }
+  /** Results admitted by the commits readers see. */
+  get stored (): number { return this.#stored - this.#pendingAdmitted }
+
+  /** Pages name of an attempt of partition `part`. */
+  #name (part: number, attempt: string): string {
+    return `${this.#id}.p${part}.${attempt}`
+  }
 
   begin (part: number, attempt: string, cancelled: boolean): PartitionBeginResult {
     const p = this.#parts[part]
     if (p === undefined) return { outcome: 'gone' }
     if (cancelled) return { outcome: 'cancelled' }
     if (p.state === 'committed') return { outcome: 'committed' }
-    Object.assign(p, { attempt, state: 'running', processed: 0, matched: 0, skipped: 0, pages: [] })
+    if (p.attempt !== undefined) this.#pages.drop(this.#name(part, p.attempt))
+    Object.assign(p, { attempt, state: 'running', processed: 0, matched: 0, skipped: 0 })
     p.runs++
     return { outcome: 'began', runs: p.runs }
   }
 
-  #current (part: number, attempt: string): Part | undefined {
+  #current (part: number, attempt: string): StoredPart | undefined {
     const p = this.#parts[part]
     return p?.attempt === attempt && p.state === 'running' ? p : undefined
   }
 
-  append (part: number, attempt: string, pages: string[]): boolean {
-    const p = this.#current(part, attempt)
-    if (p === undefined) return false
-    p.pages.push(...pages)
+  async append (part: number, attempt: string, pages: string[]): Promise<boolean> {
+    if (this.#current(part, attempt) === undefined) return false
+    await this.#pages.append(this.#name(part, attempt), pages)
     return true
   }
 
@@ -50,37 +84,109 @@ export class MemoryPartitions {
     return true
   }
 
+  /** Pages name of the attempt `commit` would make visible. */
+  pagesOf (part: number, attempt: string): string {
+    return this.#name(part, attempt)
+  }
+
   commit (part: number, attempt: string, commit: PartitionCommit): boolean {
     const p = this.#current(part, attempt)
     if (p === undefined) return false
     Object.assign(p, { state: 'committed', processed: commit.processed, matched: commit.matched, skipped: commit.skipped, commit: structuredClone(commit) })
+    this.#pending.add(part)
     if (this.layout.mode === 'unordered') {
       const admitted = Math.max(0, Math.min(commit.count, this.layout.cap - this.#stored))
       this.#stored += admitted
+      this.#pendingAdmitted += admitted
       this.#log.push({ part, admitted })
     }
     return true
   }
 
+  /** The commit of `part` is durable (or there is nothing to wait for): readers see it. */
+  settle (part: number): void {
+    if (!this.#pending.delete(part)) return
+    if (this.layout.mode === 'unordered') this.#pendingAdmitted -= this.#log.findLast((e) => e.part === part)?.admitted ?? 0
+  }
+
+  /** The aggregate's final rows, stored under `name`. */
+  setRows (name: string): void {
+    this.#rows = name
+  }
+
   states (): PartitionState[] {
-    return this.#parts.map(({ attempt: _attempt, pages: _pages, ...state }) => structuredClone(state))
+    return this.#parts.map(({ attempt: _attempt, lost: _lost, ...state }) => {
+      if (!this.#pending.has(state.index)) return structuredClone(state)
+      const { commit: _commit, ...running } = state
+      return { ...structuredClone(running), state: 'running' }
+    })
   }
 
   entry (seq: number, succeeded: boolean): ResultEntry | undefined {
     if (this.layout.mode === 'aggregate') return seq === 0 && succeeded ? { part: -1, limit: this.layout.cap } : undefined
     if (this.layout.mode === 'unordered') {
       const e = this.#log[seq]
-      return e === undefined ? undefined : { part: e.part, limit: e.admitted }
+      return e === undefined || this.#pending.has(e.part) ? undefined : { part: e.part, limit: e.admitted }
     }
     const p = this.#parts[seq]
-    if (p?.state !== 'committed') return undefined
+    if (p?.state !== 'committed' || this.#pending.has(seq)) return undefined
     let before = 0
     for (let j = 0; j < seq; j++) before += this.#parts[j].commit?.count ?? 0
     return { part: seq, limit: Math.max(0, Math.min(p.commit!.count, this.layout.cap - before)) }
   }
 
-  pages (part: number, from: number, count: number): string[] {
-    const pages = part === -1 ? this.rows : this.#parts[part]?.state === 'committed' ? this.#parts[part].pages : []
-    return pages.slice(from, from + count)
+  async pages (part: number, from: number, count: number): Promise<string[]> {
+    if (part === -1) return this.#rows === undefined ? [] : await this.#pages.read(this.#rows, from, count)
+    const p = this.#parts[part]
+    return p?.state === 'committed' && p.attempt !== undefined && !this.#pending.has(part) ? await this.#pages.read(this.#name(part, p.attempt), from, count) : []
+  }
+
+  /** Pages names of every attempt and of the rows. */
+  names (): string[] {
+    const names = this.#parts.flatMap((p) => p.attempt === undefined ? [] : [this.#name(p.index, p.attempt)])
+    return this.#rows === undefined ? names : [...names, this.#rows]
+  }
+
+  /** Pages names the partitions show (committed attempts and the rows), each with whether it holds results. */
+  visibleNames (): Array<[string, boolean]> {
+    const names = this.#parts.flatMap((p): Array<[string, boolean]> => p.state === 'committed' && p.attempt !== undefined ? [[this.#name(p.index, p.attempt), (p.commit?.count ?? 0) > 0]] : [])
+    return this.#rows === undefined ? names : [...names, [this.#rows, true]]
+  }
+
+  /**
+   * After a restart nothing runs: running partitions are queued again and their pages dropped;
+   * `lost` (the process died, it did not hand them back) counts them as lost. Returns the most
+   * times one partition was lost.
+   */
+  requeue (lost: boolean): number {
+    let most = 0
+    for (const p of this.#parts) {
+      if (p.state !== 'running') continue
+      if (p.attempt !== undefined) this.#pages.drop(this.#name(p.index, p.attempt))
+      Object.assign(p, { state: 'queued', processed: 0, matched: 0, skipped: 0 })
+      delete p.attempt
+      if (lost) p.lost = (p.lost ?? 0) + 1
+      most = Math.max(most, p.lost ?? 0)
+    }
+    return most
+  }
+
+  /** What a state directory keeps of partition `part` (the log entry its commit added, if any). */
+  storedPart (part: number): { part: StoredPart, log?: LogEntry } {
+    const p = structuredClone(this.#parts[part])
+    const last = this.#log.at(-1)
+    return p.state === 'committed' && last?.part === part ? { part: p, log: last } : { part: p }
+  }
+
+  /** Restores partition `part` from a state directory's line. */
+  restorePart (stored: StoredPart, log?: LogEntry): void {
+    this.#parts[stored.index] = stored
+    if (log === undefined) return
+    this.#log.push(log)
+    this.#stored += log.admitted
+  }
+
+  toJSON (): StoredPartitions {
+    return { layout: this.layout, parts: this.#parts, log: this.#log, ...(this.#rows === undefined ? {} : { rows: this.#rows }) }
   }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanStore } from './scan-store.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
@@ -9,7 +8,9 @@ import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionL
 import { partitionedView } from '../partitions/partition-progress.js'
 import { RedisStorageCharges } from './redis-storage-charges.js'
 import type { StorageCharge, StorageUsage } from './storage-charge.js'
+import { ScanCancelledError, scanError } from '../errors.js'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
+import { InstanceLiveness } from './instance-liveness.js'
 import { outcomeArgs, SCAN_SCRIPTS, type ScanEnding } from './scan-scripts.js'
 import { decodeScanHash, encodeScanHash, RECORD_FIELDS, type StoredScan } from './scan-hash.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
@@ -50,9 +51,7 @@ export class RedisScanStore implements ScanStore {
   readonly #prefix: string
   readonly #retentionMs: number
   readonly #listeners: Array<(id: string) => void> = []
-  readonly #instance: string
-  readonly #instanceTtlMs: number
-  #heartbeat: NodeJS.Timeout | undefined
+  readonly #liveness: InstanceLiveness
   #subscribed: Promise<unknown> | undefined
   readonly #partitions: RedisPartitionStore
   readonly #charges: RedisStorageCharges
@@ -62,16 +61,7 @@ export class RedisScanStore implements ScanStore {
     this.#subscriber = options.subscriber ?? options.connection.duplicate()
     this.#prefix = `${options.keyPrefix ?? SERVICE_DEFAULTS.keyPrefix}:`
     this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
-    this.#instance = options.instanceTtlMs === undefined ? '' : randomUUID()
-    this.#instanceTtlMs = options.instanceTtlMs ?? 0
-    if (options.instanceTtlMs !== undefined) {
-      const ttl = options.instanceTtlMs
-      const beat = (): void => { this.#redis.set(`${this.#prefix}instance:${this.#instance}`, '1', 'PX', ttl).catch(() => {}) }
-      beat()
-      this.#heartbeat = setInterval(beat, Math.max(100, Math.floor(ttl / 3)))
-      this.#heartbeat.unref()
-      this.#redis.on('ready', beat)
-    }
+    this.#liveness = new InstanceLiveness(this.#redis, this.#prefix, options.instanceTtlMs)
     this.#scripts = defineLuaCommands(this.#redis, SCAN_SCRIPTS)
     this.#partitions = new RedisPartitionStore(this.#redis, (id) => this.#key(id))
     this.#charges = new RedisStorageCharges(this.#redis, this.#prefix)
@@ -150,7 +140,7 @@ export class RedisScanStore implements ScanStore {
     const current = await this.get(id)
     if (current === undefined) return undefined
     const progress = { ...current.progress, processed: 0, matched: 0, skipped: 0, fraction: 0, records_per_second: 0, eta_seconds: null }
-    const dead = current.status === 'running' ? await this.#deadInstance(id) : ''
+    const dead = current.status === 'running' ? await this.#liveness.dead(await this.#redis.hget(key, 'instance')) : ''
     const began = await this.#scripts.begin({
       scan: key,
       attempt,
@@ -159,7 +149,7 @@ export class RedisScanStore implements ScanStore {
       result: JSON.stringify({ count: 0, truncated: false }),
       prefix: this.#prefix,
       id,
-      instance: this.#instance,
+      instance: this.#liveness.id,
       deadInstance: dead,
       maxRunningPerTenant
     })
@@ -170,20 +160,6 @@ export class RedisScanStore implements ScanStore {
     const record = await this.get(id)
     if (record === undefined) return undefined
     return { record, previousAttempt: previous === '' ? null : previous, cancelRequested: cancel === '1', crashedAttempts: Number(crashes) }
-  }
-
-  /**
-   * The instance named by a running scan when it no longer says that it lives, '' otherwise. An
-   * instance that was cut off from Redis says so again within a third of its TTL once it is back:
-   * it is given that long (and a second) before it counts as dead.
-   */
-  async #deadInstance (id: string): Promise<string> {
-    const instance = await this.#redis.hget(this.#key(id), 'instance')
-    if (instance === null || instance === '' || instance === this.#instance) return ''
-    const alive = async (): Promise<boolean> => await this.#redis.exists(`${this.#prefix}instance:${instance}`) === 1
-    if (await alive()) return ''
-    await new Promise((resolve) => setTimeout(resolve, Math.floor(this.#instanceTtlMs / 3) + 1000))
-    return await alive() ? '' : instance
   }
 
   async release (id: string, attempt: string): Promise<void> {
@@ -208,7 +184,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async cancel (id: string, finishedAt: string): Promise<CancelResult | undefined> {
-    const error = JSON.stringify({ code: 'PARASCAN_SCAN_CANCELLED', message: 'Cancelled before it started' })
+    const error = JSON.stringify(scanError(new ScanCancelledError('before it started')))
     const outcome = await this.#scripts.cancel({ scan: this.#key(id), ...this.#ending(finishedAt), error, prefix: this.#prefix, id })
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
@@ -265,10 +241,7 @@ export class RedisScanStore implements ScanStore {
 
   async close (): Promise<void> {
     this.#listeners.length = 0
-    if (this.#heartbeat !== undefined) {
-      clearInterval(this.#heartbeat)
-      await this.#redis.del(`${this.#prefix}instance:${this.#instance}`).catch(() => {})
-    }
+    await this.#liveness.close()
     await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])
   }
 

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { Aggregation, type AggregateState } from '../../src/pipeline/aggregation.js'
 import { compareGroups } from '../../src/pipeline/group-order.js'
-import { scan } from '../helpers/scan-task-harness.js'
+import { planScan } from '../../src/pipeline/plan-scan.js'
+import { request, runPlan, scan } from '../helpers/scan-task-harness.js'
 
 const ctx = { dataDir: '.' }
 
@@ -74,6 +75,16 @@ describe('aggregates', () => {
   it('refuses a metric value that is not a number, naming the metric', async () => {
     await assert.rejects(scan({ source: { type: 'inline', records: [{ v: 'x' }] }, aggregate: { metrics: { s: { op: 'sum', expr: 'record.v' } } } }, ctx),
       /aggregate\.metrics\.s\.expr: must be a number, got string/)
+  })
+
+  it('folds the same with a spec and steps that came through structured clone, as worker threads get them', async () => {
+    const spec = { group_by: 'record % 2', metrics: { n: { op: 'count' }, s: { op: 'sum', expr: 'record' }, lo: { op: 'min', expr: 'record' }, hi: { op: 'max', expr: 'record' }, a: { op: 'avg', expr: 'record' } } }
+    const plan = await planScan(request({ source: { type: 'range', start: 0, end: 10 }, pipeline: [{ filter: 'record < 9' }, { map: 'record + 1' }], aggregate: spec }), ctx)
+    const run = await runPlan({ ...plan, task: { ...plan.task, params: structuredClone(plan.task.params) } })
+    assert.deepEqual(run.aggregate, [
+      { group: 0, n: 4, s: 20, lo: 2, hi: 8, a: 5 },
+      { group: 1, n: 5, s: 25, lo: 1, hi: 9, a: 5 }
+    ])
   })
 
   it('keep partial states as JSON values that merge in any order', () => {

@@ -14,6 +14,17 @@ describe('CEL steps', () => {
     assert.equal(checkExpression('record.a.b == "x" && size(record.list) > 2'), null)
   })
 
+  it('compiles a label and source once per thread: the same program comes back, errors still name their label', () => {
+    const program = compileExpression('record.x > 1', 'pipeline[0].filter')
+    assert.equal(compileExpression('record.x > 1', 'pipeline[0].filter'), program)
+    assert.equal(program({ x: 2 }), true)
+    const other = compileExpression('record.x > 1', 'pipeline[3].filter')
+    assert.notEqual(other, program)
+    assert.throws(() => other({ x: 'a' }), /^Error: pipeline\[3\]\.filter: /)
+    assert.throws(() => program({ x: 'a' }), /^Error: pipeline\[0\]\.filter: /)
+    assert.throws(() => compileExpression('record.x >', 'pipeline[0].filter'), /^Error: pipeline\[0\]\.filter: Unexpected token/)
+  })
+
   it('refuses expressions over the structural limits', () => {
     assert.match(checkExpression(Array.from({ length: 3000 }, () => 'record').join(' + ')) ?? '', /Exceeded maxAstNodes \(2000\)/)
     assert.match(checkExpression(`[${Array.from({ length: 1001 }, () => '1').join(',')}]`) ?? '', /Exceeded maxListElements \(1000\)/)

@@ -82,13 +82,26 @@ test('a body sent one byte at a time is cut off after PARASCAN_REQUEST_TIMEOUT w
   assert.equal((await http(server.url, 'GET', '/healthz')).status, 200)
 })
 
-test('PARASCAN_MAX_CONNECTIONS caps open connections: one more is closed at once, and served again once one closes', async () => {
+test('PARASCAN_MAX_CONNECTIONS caps open connections: one more gets a 503 problem+json with Retry-After and is closed at once, and is served again once one closes', async () => {
   const server = await start({ PARASCAN_MAX_CONNECTIONS: '3' })
   const { hostname, port } = new URL(server.url)
   const open = await Promise.all(Array.from({ length: 3 }, async () => await new Promise<Socket>((resolve) => { const s = connect(Number(port), hostname, () => resolve(s)) })))
   await new Promise((resolve) => setTimeout(resolve, 200))
   const extra = await rawExchange(server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
-  assert.equal(extra.text, '', 'the fourth connection got no answer')
+  const refused = problemOf(extra.text)
+  assert.equal(refused.status, 503, extra.text)
+  assert.match(refused.type, /^application\/problem\+json/)
+  assert.equal(refused.body.code, 'PARASCAN_TOO_MANY_CONNECTIONS')
+  assert.match(extra.text, /\r\nRetry-After: 1\r\n/)
+  assert.match(extra.text, /\r\nConnection: close\r\n/)
+  const silent = await new Promise<string>((resolve) => {
+    let text = ''
+    const socket = connect(Number(port), hostname)
+    socket.on('data', (chunk: Buffer) => { text += chunk.toString('utf8') })
+    socket.on('close', () => resolve(text))
+    socket.on('error', () => resolve(text))
+  })
+  assert.equal(problemOf(silent).body.code, 'PARASCAN_TOO_MANY_CONNECTIONS', 'a connection that sends nothing is answered and closed too')
   open[0].destroy()
   await new Promise((resolve) => setTimeout(resolve, 200))
   const again = await rawExchange(server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')

@@ -5,6 +5,8 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import type { RunningServer } from '../../src/server.js'
 import { realServer, tempDataDir, waitFor } from '../helpers/service-harness.js'
+import { assertProblemAnswer, rawRequest } from '../helpers/raw-http.js'
+import { isServiceCode } from '../../src/error-codes.js'
 
 /** Requests per property; `npm run test:fuzz` sets FUZZ_RUNS=10000. */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300)
@@ -14,14 +16,14 @@ after(async () => { await Promise.allSettled(servers.map(async (server) => await
 
 type Inject = Awaited<ReturnType<RunningServer['app']['inject']>>
 
-/** Never a 5xx; every 4xx is problem+json with a matching status and a PARASCAN_* code. */
+/** Never a 5xx; every 4xx is problem+json with a matching status and a code of the catalogue. */
 function checkResponse (what: string, method: string, response: Inject): void {
   assert.ok(response.statusCode < 500, `${what} → ${response.statusCode} ${response.body.slice(0, 500)}`)
   if (response.statusCode >= 400 && method !== 'HEAD') {
     assert.match(String(response.headers['content-type']), /^application\/problem\+json/, `${what} → ${response.statusCode} ${response.body.slice(0, 200)}`)
     const problem = response.json()
     assert.equal(problem.status, response.statusCode)
-    assert.match(problem.code, /^PARASCAN_[A-Z_0-9]+$/)
+    assert.ok(isServiceCode(problem.code), `${what}: ${problem.code} is a code of the catalogue`)
     assert.equal(typeof problem.detail, 'string')
   }
 }
@@ -36,7 +38,7 @@ async function allFinish (server: RunningServer, ids: Iterable<string>, headers:
       const status = response.json()
       return ['succeeded', 'failed', 'cancelled'].includes(status.status) ? status : undefined
     }, 60_000, 50)
-    if (doc.status === 'failed') assert.match(doc.error.code, /^PARASCAN_/)
+    if (doc.status === 'failed') assert.ok(isServiceCode(doc.error.code), `scan error ${doc.error.code} is a code of the catalogue`)
   }
 }
 
@@ -249,4 +251,37 @@ test(`hostile scans (${Math.ceil(RUNS / 10)}): values that grow, backtracking pa
   }), { numRuns: Math.ceil(RUNS / 10) })
   process.stdout.write(`# hostile scans: peak RSS ${Math.round(peakRss / 2 ** 20)} MiB\n`)
   assert.ok(peakRss < 1.5 * 2 ** 30, `peak RSS ${peakRss}`)
+})
+
+const token = fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}$/)
+const rawMethod = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('GET', 'POST', 'HEAD', 'DELETE', 'PUT', 'OPTIONS', 'PATCH', 'TRACE', 'PROPFIND', 'CONNECT') },
+  { weight: 1, arbitrary: fc.oneof(fc.constantFrom('get', 'G ET', ''), token) })
+const target = fc.oneof(url, fc.constantFrom('*', 'http://evil/v1/scans', '/v1/scans/\u0000', `/${'x'.repeat(20_000)}`, '/v1/scans#frag', '/%', ''),
+  fc.string({ maxLength: 30 }).map((s) => `/${s}`))
+const version = fc.oneof({ weight: 8, arbitrary: fc.constant('HTTP/1.1') }, { weight: 2, arbitrary: fc.constantFrom('HTTP/1.0', 'HTTP/2.0', 'HTTP/1.9', 'HTTP/1', 'http/1.1', '') })
+const header = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('Content-Type: application/json', 'Content-Type: text/plain', 'Content-Type: ;;', 'Content-Length: 5',
+    'Content-Length: 99999999999', 'Transfer-Encoding: chunked', 'Expect: 100-continue', 'Expect: nonsense', 'Content-Encoding: gzip',
+    'Connection: close', 'Connection: Upgrade', 'Upgrade: websocket', 'Accept: application/x-ndjson', 'Authorization: Bearer x', 'Idempotency-Key: k') },
+  { weight: 2, arbitrary: fc.tuple(token, fc.stringMatching(/^[\x20-\x7e]{0,40}$/)).map(([name, value]) => `${name}: ${value}`) },
+  { weight: 1, arbitrary: fc.constantFrom('Content-Length: -1', 'Content-Length: abc', 'Transfer-Encoding: gzip, chunked', 'Bad Header: x', ': empty',
+    'X-Nul: a\u0000b', `X-Big: ${'b'.repeat(17_000)}`) }
+)
+const rawBody = fc.oneof(body, fc.constantFrom('', '0\r\n\r\n', '5\r\n{"a":\r\n0\r\n\r\n', 'zz\r\nxx\r\n', '\r\n\r\nGET / HTTP/1.1\r\n\r\n'))
+const rawRequests = fc.record({ method: rawMethod, target, version, host: fc.boolean(), length: fc.boolean(), headers: fc.array(header, { maxLength: 5 }), body: rawBody })
+
+test(`fuzzed raw HTTP (${Math.ceil(RUNS / 3)}) on real sockets: every request gets an answer, and every error answer is problem+json with a code of the catalogue`, async () => {
+  const server = await realServer({ PARASCAN_REQUEST_TIMEOUT: '1s', PARASCAN_HEADERS_TIMEOUT: '500ms', BODY_LIMIT: '4096' })
+  servers.push(server)
+  const statuses = new Map<number, number>()
+  await fc.assert(fc.asyncProperty(rawRequests, async (r) => {
+    const text = `${r.method} ${r.target} ${r.version}`.trimEnd() + `\r\n${[...(r.host ? ['Host: x'] : []), ...(r.length ? [`Content-Length: ${Buffer.byteLength(r.body)}`] : []), ...r.headers].map((line) => `${line}\r\n`).join('')}\r\n${r.body}`
+    const what = JSON.stringify(text.slice(0, 300))
+    const answer = await rawRequest(server.url, text, { head: r.method === 'HEAD' })
+    assertProblemAnswer(answer, what, r.method === 'HEAD')
+    assert.ok(answer!.status < 500 || answer!.status === 503, `${what} → ${answer!.status} ${answer!.body.slice(0, 300)}`)
+    statuses.set(answer!.status, (statuses.get(answer!.status) ?? 0) + 1)
+  }), { numRuns: Math.ceil(RUNS / 3) })
+  assert.equal((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+  process.stdout.write(`# raw fuzz: statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}\n`)
 })

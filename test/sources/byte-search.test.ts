@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { promisify } from 'node:util'
 import fc from 'fast-check'
 import { createByteSearch } from '../../src/sources/byte-search.js'
 
@@ -28,5 +33,20 @@ describe('byte search', () => {
     search.bytes[65472] = 0x0a
     assert.equal(search.positions(60000, 65536, 0, 0x0a, 0x0a), 2)
     assert.deepEqual(Array.from(search.words.subarray(0, 2)), [65472, 65535])
+  })
+
+  it('indexes files with Buffer.indexOf in a runtime without WebAssembly (node --jitless)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parascan-jitless-'))
+    try {
+      const file = join(dir, 'a.ndjson')
+      await writeFile(file, '{"a":1}\n\n  \n{"a":2}\r\n')
+      const index = new URL('../../src/sources/record-index.js', import.meta.url).href
+      const script = `const { offsets, count } = await (await import(${JSON.stringify(index)})).indexNdjson(process.argv[1])
+        console.log(typeof WebAssembly, count, offsets.get(0), offsets.get(1), offsets.get(2))`
+      const { stdout } = await promisify(execFile)(process.execPath, ['--jitless', '--no-warnings', '--input-type=module', '-e', script, file])
+      assert.equal(stdout.trim(), 'undefined 2 0 12 21')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -99,6 +99,25 @@ describe('record index pass', () => {
     })
   }
 
+  it('agrees with the reference on quotes and line ends that fall on every block boundary', async () => {
+    const texts = ['"a""\n"\nz\n', '"a""b"\nx,"""",y\n"c\r\nd"\r\n', 'a,"b"\r\n\r\n"""",""\n""""""\n', '\ufeff"x"\n,\n"\n"\n  \n\t{}\r\n\r']
+    for (const text of texts) {
+      const bytes = Buffer.from(text)
+      const path = join(data.dir, await data.write('edges.csv', bytes))
+      for (let readBytes = 1; readBytes <= bytes.length + 1; readBytes++) {
+        assert.deepEqual(offsetsOf(await indexCsv(path, { readBytes })), naiveCsv(bytes), `${JSON.stringify(text)}, read size ${readBytes}`)
+        assert.deepEqual(offsetsOf(await indexNdjson(path, { readBytes })), naiveNdjson(bytes), `${JSON.stringify(text)}, read size ${readBytes}`)
+      }
+    }
+  })
+
+  it('refuses a read size that is not a whole number of bytes from 1 to 64 MiB', async () => {
+    const path = join(data.dir, await data.write('small.ndjson', '{}\n'))
+    for (const readBytes of [0, -1, 1.5, Number.NaN, 64 * 1024 * 1024 + 1]) {
+      await assert.rejects(indexNdjson(path, { readBytes }), /readBytes must be an integer from 1 to 67108864/)
+    }
+  })
+
   it('indexes an empty file, a lone byte order mark and files of only line ends as no records', async () => {
     for (const text of ['', '\ufeff', '\n', '\r\n\r\n', '\ufeff\n\n']) {
       const path = join(data.dir, await data.write('blank.txt', text))

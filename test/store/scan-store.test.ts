@@ -1,32 +1,32 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import type { ScanStore } from '../../src/store/scan-store.js'
 import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
 import { RedisScanStore } from '../../src/store/redis-scan-store.js'
-import { emptyProgress, type ScanRecord } from '../../src/store/scan-record.js'
-import { newScanId } from '../../src/store/scan-id.js'
+import { openStateDir } from '../../src/store/open-state-dir.js'
+import { emptyProgress } from '../../src/store/scan-record.js'
+import { outcome, record, request } from '../helpers/store-fixtures.js'
 import { dropPrefix, REDIS_URL, uniquePrefix } from '../helpers/service-harness.js'
 
 const prefixes: string[] = []
-after(async () => { for (const prefix of prefixes) await dropPrefix(prefix) })
-
-const request = { source: { type: 'range' as const, start: 0, end: 10 }, pipeline: [], ordered: false, on_error: 'fail' as const }
-
-function record (): ScanRecord {
-  return {
-    id: newScanId(), status: 'queued', created_at: new Date().toISOString(), started_at: null, finished_at: null, expires_at: null,
-    progress: emptyProgress(10), result: { count: 0, truncated: false }, error: null, errors: [], metrics: null, attempt: null
-  }
-}
-
-const outcome = (status: 'succeeded' | 'failed' | 'cancelled') => ({
-  status, progress: { ...emptyProgress(10), processed: 10, matched: 10, fraction: 1 }, result: { count: 4, truncated: false }, error: null, errors: [], metrics: null
+const dirs: string[] = []
+after(async () => {
+  for (const prefix of prefixes) await dropPrefix(prefix)
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-const stores: Array<[string, () => ScanStore]> = [
-  ['memory', () => new MemoryScanStore({ retentionMs: 60_000 })],
-  ['redis', () => {
+const stores: Array<[string, () => Promise<ScanStore>]> = [
+  ['memory', async () => new MemoryScanStore({ retentionMs: 60_000 })],
+  ['state directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parascan-state-'))
+    dirs.push(dir)
+    return await openStateDir({ dir, retentionMs: 60_000 })
+  }],
+  ['redis', async () => {
     const prefix = uniquePrefix()
     prefixes.push(prefix)
     return new RedisScanStore({ connection: new Redis(REDIS_URL), keyPrefix: prefix, retentionMs: 60_000 })
@@ -35,7 +35,7 @@ const stores: Array<[string, () => ScanStore]> = [
 
 for (const [name, make] of stores) {
   test(`${name} store: attempts are fenced; a new attempt discards the old one's pages`, async () => {
-    const store = make()
+    const store = await make()
     try {
       const scan = record()
       await store.create(scan, request)
@@ -72,7 +72,7 @@ for (const [name, make] of stores) {
   })
 
   test(`${name} store: cancel, abandon, list and idempotency keys`, async () => {
-    const store = make()
+    const store = await make()
     try {
       const signalled: string[] = []
       store.onCancelRequest((id) => signalled.push(id))

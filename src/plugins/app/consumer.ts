@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { ScanConsumer } from '../../../workers/scan-consumer.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
-import { ScanLostError } from '../../errors.js'
+import { ScanLostError, scanError } from '../../errors.js'
 import { instanceName } from '../../config/instance-name.js'
 import { tenantQuota } from '../../config/tenant-storage-quota.js'
 
@@ -40,12 +40,12 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     concurrency: config.concurrency,
     storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant),
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
-    instance: instanceName()
+    instance: instanceName(),
+    log: app.log
   })
   app.decorate('consumer', consumer)
   queue.onJobLost((id) => {
-    const error = new ScanLostError()
-    consumer.abandon(id, { code: error.code, message: error.message }).then((abandoned) => {
+    consumer.abandon(id, scanError(new ScanLostError('The instances running this scan kept stopping; the queue gave up on it'))).then((abandoned) => {
       if (abandoned) metrics.scans.inc({ outcome: 'failed' })
     }, (cause: unknown) => app.log.warn({ err: cause, scan: id }, 'could not mark a lost scan as failed'))
   })

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { sendNotFound, sendProblem, toProblem } from '../../http/problem-details.js'
 import { isRedisUnavailable } from '../../http/redis-unavailable.js'
-import { ServiceUnavailableError } from '../../errors.js'
+import { ServiceUnavailableError, ShuttingDownError } from '../../errors.js'
 
 export interface ProblemDetailsOptions {
   /**
@@ -11,7 +11,10 @@ export interface ProblemDetailsOptions {
   unavailableRetryAfterSeconds?: number
 }
 
-/** Every error as application/problem+json: thrown errors, unknown routes, and Redis being away as a 503 with Retry-After. */
+/**
+ * Every error as application/problem+json: thrown errors, unknown routes, Redis being away as a 503
+ * with Retry-After, and requests that arrive while the instance shuts down.
+ */
 export default fp<ProblemDetailsOptions>(async (app, options) => {
   const unavailableRetryAfter = String(options.unavailableRetryAfterSeconds ?? 2)
   app.setErrorHandler((error, request, reply) => {
@@ -24,4 +27,11 @@ export default fp<ProblemDetailsOptions>(async (app, options) => {
     return sendProblem(reply, problem)
   })
   app.setNotFoundHandler(sendNotFound)
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return
+    reply.header('connection', 'close')
+    throw new ShuttingDownError()
+  })
 }, { name: 'problem-details' })

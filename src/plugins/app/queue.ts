@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { ScanQueue } from '../../queue/scan-queue.js'
 import { MemoryScanQueue } from '../../queue/memory-scan-queue.js'
+import { MemoryScanStore } from '../../store/memory-scan-store.js'
 import { BullmqScanQueue } from '../../queue/bullmq-scan-queue.js'
 import { instanceName } from '../../config/instance-name.js'
 
@@ -27,7 +28,7 @@ export default fp<QueuePluginOptions>(async (app, options) => {
   // One slot more than PARASCAN_CONCURRENCY: the consumer keeps it for a tenant that runs nothing here.
   const jobSlots = config.concurrency + 1
   const queue = options.queue ?? (redis === null
-    ? new MemoryScanQueue({ concurrency: jobSlots })
+    ? new MemoryScanQueue({ concurrency: jobSlots, ...(app.store instanceof MemoryScanStore ? app.store.recovered : {}) })
     : new BullmqScanQueue({
       connection: redis.requests,
       sharedConnection: true,
@@ -37,6 +38,7 @@ export default fp<QueuePluginOptions>(async (app, options) => {
       lockDurationMs: config.lockDurationMs,
       partitionLockMs: config.partitionLockMs,
       instance: instanceName(),
+      log: app.log,
       retentionMs: config.retentionMs
     }))
   app.decorate('queue', queue)

@@ -31,7 +31,8 @@ export default fp(async (app) => {
     }),
     admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
     maxPageBytes: config.maxPageBytes,
-    storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant)
+    storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant),
+    log: app.log
   }))
   const catalogue = await processorCatalogue(config.processorsDir)
   const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { ScanStore } from '../../store/scan-store.js'
 import { MemoryScanStore } from '../../store/memory-scan-store.js'
 import { RedisScanStore } from '../../store/redis-scan-store.js'
+import { openStateDir } from '../../store/open-state-dir.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,7 +16,7 @@ declare module 'fastify' {
 export interface StorePluginOptions {
   /**
    * Used for both stores instead of the one the configuration picks.
-   * @defaultValue memory, or Redis with REDIS_URL
+   * @defaultValue memory (on PARASCAN_STATE_DIR when it is set), or Redis with REDIS_URL
    */
   store?: ScanStore
 }
@@ -25,7 +26,9 @@ export default fp<StorePluginOptions>(async (app, options) => {
   let store: ScanStore
   let consumerStore: ScanStore
   if (options.store !== undefined || redis === null) {
-    store = consumerStore = options.store ?? new MemoryScanStore({ retentionMs: config.retentionMs })
+    store = consumerStore = options.store ?? (config.stateDir === undefined
+      ? new MemoryScanStore({ retentionMs: config.retentionMs })
+      : await openStateDir({ dir: config.stateDir, variable: config.variables.PARASCAN_STATE_DIR, retentionMs: config.retentionMs }))
   } else {
     const shared = { keyPrefix: config.keyPrefix, retentionMs: config.retentionMs }
     store = new RedisScanStore({ ...shared, connection: redis.requests, subscriber: redis.subscriber.duplicate() })
