@@ -35,10 +35,12 @@ export interface WorkStealingPoolOptions {
 
 /** Default of WorkStealingPoolOptions.max_old_generation_mb. */
 export const DEFAULT_MAX_OLD_GENERATION_MB = 512
-const DEFAULT_STOP_GRACE_MS = 2000
+/** Default of ScanOptions.stop_grace_ms. */
+export const DEFAULT_STOP_GRACE_MS = 2000
 /** Period of 'progress' events (ms). */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 250
-const DEFAULT_MODULE_LOAD_TIMEOUT_MS = 30_000
+/** Default of ScanOptions.module_load_timeout_ms. */
+export const DEFAULT_MODULE_LOAD_TIMEOUT_MS = 30_000
 const ORDERED_WINDOW_RECORDS = 65_536
 const ORDERED_WINDOW_BYTES = 64 * 1024 * 1024
 

@@ -86,20 +86,24 @@ async function prepare (dir: string): Promise<void> {
   await makeDirectory(join(dir, 'scans'))
 }
 
+/** Journals replayed at a time. */
+const REPLAY_BATCH = 64
+
 async function replay (dir: string, files: string[]): Promise<StoredScan[]> {
   const requests = new Set(files.filter((file) => file.endsWith('.request.json')).map((file) => file.slice(0, 36)))
+  const journals = files.filter((file) => SCAN_FILE.exec(file)?.[2] === '.jsonl')
   const scans: StoredScan[] = []
-  for (const file of files) {
-    const match = SCAN_FILE.exec(file)
-    if (match?.[2] !== '.jsonl') continue
-    const id = match[1]
-    const scan = await replayScanJournal(join(dir, file), id)
-    if (scan === undefined) {
-      await unlink(join(dir, file))
-      continue
-    }
-    if (!FINISHED_STATUSES.has(scan.record.status) && !requests.has(id)) throw new Error(`scan ${id} is ${scan.record.status} but its request (${id}.request.json) is missing`)
-    scans.push(scan)
+  for (let i = 0; i < journals.length; i += REPLAY_BATCH) {
+    scans.push(...(await Promise.all(journals.slice(i, i + REPLAY_BATCH).map(async (file) => {
+      const id = file.slice(0, 36)
+      const scan = await replayScanJournal(join(dir, file), id)
+      if (scan === undefined) {
+        await unlink(join(dir, file))
+        return []
+      }
+      if (!FINISHED_STATUSES.has(scan.record.status) && !requests.has(id)) throw new Error(`scan ${id} is ${scan.record.status} but its request (${id}.request.json) is missing`)
+      return [scan]
+    }))).flat())
   }
   return scans
 }
