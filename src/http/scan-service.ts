@@ -229,7 +229,7 @@ export class ScanService {
         const old = decodeResultCursor(cursor)
         if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
       }
-      return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
+      return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 }, this.#options.maxPageBytes)
     }
     return await readAttemptResults(this.#options.store, record, { finished, partial }, limit, cursor, this.#options.maxPageBytes)
   }
