@@ -4,6 +4,7 @@ import { validateScan, planScan } from '../../pipeline/index.js'
 import { ScanLostError, scanError } from '../../errors.js'
 import { instanceName } from '../../config/instance-name.js'
 import { IsolatedPool } from '../../parallel/isolated-pool.js'
+import { tenantQuota } from '../../config/tenant-storage-quota.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,6 +39,8 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     maxCrashedAttempts: config.maxCrashedAttempts,
     recordTimeLimitMs: config.recordTimeLimitMs,
     maxRunningPerTenant: config.maxRunningScansPerTenant,
+    concurrency: config.concurrency,
+    storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant),
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName(),
     isolatedPool,
