@@ -58,8 +58,6 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
   limits: { limit: number, maxBytes: number }, start: PartitionedPosition): Promise<ResultsPage & { next: PartitionedPosition }> {
   const position = { ...start }
   const page = new PageCollector(limits.limit, limits.maxBytes)
-  // A cursor this service made points at most at the stretch after the last one that existed then.
-  if (scan.finished && position.seq > 0 && await store.resultEntry(id, position.seq - 1) === undefined) throw new InvalidCursorError('past the end of the results')
   let exhausted = false
   while (page.room > 0) {
     const entry = await store.resultEntry(id, position.seq)
