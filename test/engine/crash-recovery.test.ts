@@ -3,14 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { Worker } from 'node:worker_threads'
 import { WorkStealingPool, type ProgressEvent } from '../../src/index.js'
 import { ParallelConfig } from '../../src/parallel/parallel-config.js'
-import { ScanSession } from '../../src/parallel/scan-session.js'
 import { SharedScanState } from '../../src/parallel/shared-scan-state.js'
-import { loadTaskModule } from '../../src/parallel/task-module-loader.js'
-import type { WorkerMessage } from '../../src/parallel/worker-protocol.js'
 import type { EngineTaskParams } from '../fixtures/engine-task.js'
+import { threadSession } from '../helpers/thread-session.js'
 
 const module = new URL('../fixtures/engine-task.js', import.meta.url)
 const dir = mkdtempSync(join(tmpdir(), 'parascan-crash-'))
@@ -80,47 +77,15 @@ test('records run again do not count as started twice: after a crash the started
   const total = 20_000
   const config = new ParallelConfig({ max_workers: 2, min_chunk_size: 16, initial_chunk_size: 64, max_chunk_size: 64 })
   const state = new SharedScanState(new SharedArrayBuffer(SharedScanState.bytesFor(2)), 2)
-  const moduleUrl = module.href
-  const threads: Worker[] = []
-  const all: Worker[] = []
-  let session: ScanSession | undefined
-  session = new ScanSession({
-    scanId: 1,
-    total,
-    moduleUrl,
-    params: { crashAt: 200, crashMarker: marker() },
-    task: await loadTaskModule(moduleUrl),
-    config,
-    state,
-    host: {
-      start: (slot, spec) => {
-        const thread = new Worker(new URL('../../workers/pool-worker.js', import.meta.url))
-        thread.on('message', (message: WorkerMessage) => session?.onMessage(slot, message))
-        thread.on('exit', (code) => session?.onExit(slot, { reason: `code ${code}`, outOfMemory: false }))
-        thread.postMessage({ type: 'scan', spec })
-        threads[slot] = thread
-        all.push(thread)
-      },
-      respawn: () => {},
-      stop: (slot) => { void threads[slot]?.terminate() }
-    },
-    ordered: false,
-    onError: 'fail',
-    maxErrorSamples: 10,
-    progressIntervalMs: 250,
-    stopGraceMs: 2000,
-    recordTimeLimitMs: 0,
-    moduleLoadTimeoutMs: 30_000,
-    maxOldGenerationMb: 512
-  })
+  const { session, terminate } = await threadSession(
+    { total, moduleUrl: module.href, params: { crashAt: 200, crashMarker: marker() }, config, state }, { reportExits: true })
   try {
     const { summary } = await session.run()
     assert.equal(summary.processed, total)
     assert.ok(summary.rerun > 0)
     assert.equal(state.started, total)
   } finally {
-    session = undefined
-    await Promise.all(all.map(async (thread) => await thread.terminate()))
+    await terminate()
   }
 })
 

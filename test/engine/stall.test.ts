@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { Worker } from 'node:worker_threads'
 import { ParallelConfig } from '../../src/parallel/parallel-config.js'
-import { ScanSession, type SessionResult } from '../../src/parallel/scan-session.js'
+import type { SessionResult } from '../../src/parallel/scan-session.js'
 import { SharedScanState } from '../../src/parallel/shared-scan-state.js'
-import { loadTaskModule } from '../../src/parallel/task-module-loader.js'
 import type { ParallelConfigOptions } from '../../src/parallel/types.js'
-import type { WorkerMessage } from '../../src/parallel/worker-protocol.js'
+import { threadSession } from '../helpers/thread-session.js'
 
 const moduleUrl = new URL('../fixtures/engine-task.js', import.meta.url).href
-const workerEntry = new URL('../../workers/pool-worker.js', import.meta.url)
 
 /**
  * Runs one scan on real pool threads. `tamper` runs in the main thread after
@@ -19,36 +16,8 @@ const workerEntry = new URL('../../workers/pool-worker.js', import.meta.url)
 async function scanWith (total: number, config: ParallelConfigOptions, tamper: (state: SharedScanState) => void): Promise<{ outcome: SessionResult | Error, ms: number }> {
   const parallel = new ParallelConfig(config)
   const state = new SharedScanState(new SharedArrayBuffer(SharedScanState.bytesFor(parallel.max_workers)), parallel.max_workers)
-  const threads: Worker[] = []
-  let session: ScanSession | undefined
-  session = new ScanSession({
-    scanId: 1,
-    total,
-    moduleUrl,
-    params: { keepEvery: 1 },
-    task: await loadTaskModule(moduleUrl),
-    config: parallel,
-    state,
-    host: {
-      start: (slot, spec) => {
-        if (slot === 0) tamper(state)
-        const thread = new Worker(workerEntry)
-        thread.on('message', (message: WorkerMessage) => session?.onMessage(slot, message))
-        thread.postMessage({ type: 'scan', spec })
-        threads[slot] = thread
-      },
-      respawn: () => {},
-      stop: (slot) => { void threads[slot]?.terminate() }
-    },
-    ordered: false,
-    onError: 'fail',
-    maxErrorSamples: 10,
-    progressIntervalMs: 250,
-    stopGraceMs: 2000,
-    recordTimeLimitMs: 0,
-    moduleLoadTimeoutMs: 30_000,
-    maxOldGenerationMb: 512
-  })
+  const { session, terminate } = await threadSession({ total, moduleUrl, params: { keepEvery: 1 }, config: parallel, state },
+    { beforeStart: (slot) => { if (slot === 0) tamper(state) } })
   const began = performance.now()
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<Error>(resolve => { timer = setTimeout(() => resolve(new Error('the scan neither ended nor failed within 10 s')), 10_000) })
@@ -57,8 +26,7 @@ async function scanWith (total: number, config: ParallelConfigOptions, tamper: (
     return { outcome, ms: performance.now() - began }
   } finally {
     clearTimeout(timer)
-    session = undefined
-    await Promise.all(threads.map(async (thread) => await thread.terminate()))
+    await terminate()
   }
 }
 

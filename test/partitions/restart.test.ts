@@ -1,42 +1,20 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
-import { freePort } from '../helpers/free-port.js'
+import { PrivateRedis } from '../helpers/private-redis.js'
 import { dropPrefix, http, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
 import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
 
 const children: ChildProcess[] = []
-const dir = mkdtempSync(join(tmpdir(), 'parascan-redis-'))
 const prefixes: string[] = []
+const servers: PrivateRedis[] = []
 
 after(async () => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   for (const prefix of prefixes) await dropPrefix(prefix)
-  rmSync(dir, { recursive: true, force: true })
+  for (const server of servers) await server.close()
 })
-
-async function startRedis (port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
-    '--appendfsync', 'always', '--save', '', '--daemonize', 'no'], { stdio: 'ignore' })
-  children.push(child)
-  await waitFor(async () => {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-    probe.on('error', () => {})
-    try {
-      await probe.connect()
-      return await probe.ping() === 'PONG' ? true : undefined
-    } catch {
-      return undefined
-    } finally {
-      probe.disconnect()
-    }
-  }, 10_000, 50)
-  return child
-}
 
 async function stop (child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -58,18 +36,18 @@ async function runsOf (redis: Redis, prefix: string, id: string): Promise<number
 const slow = { processor: 'sleep', params: { ms: 0.5 } }
 
 test('Redis killed and restarted from its AOF mid-scan: three instances carry the partitioned scan on to an exact result', async () => {
-  const port = await freePort()
-  let redis = await startRedis(port)
-  const env = { REDIS_URL: `redis://127.0.0.1:${port}`, PARASCAN_PARTITION_RECORDS: '500', PARASCAN_PROGRESS_INTERVAL: '100ms' }
+  const redis = await PrivateRedis.start({ aof: true })
+  servers.push(redis)
+  const env = { REDIS_URL: redis.url, PARASCAN_PARTITION_RECORDS: '500', PARASCAN_PROGRESS_INTERVAL: '100ms' }
   const instances = await Promise.all([0, 1, 2].map(async () => await startInstance(env, children)))
   const scan = (await http(instances[0].url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 12000 }, pipeline: [slow], ordered: true })).json
   await waitFor(async () => {
     const doc = (await http(instances[1].url, 'GET', `/v1/scans/${scan.id}`)).json
     return doc.partitions?.succeeded >= 3 ? doc : undefined
   }, 30_000, 50)
-  await stop(redis)
+  await redis.kill()
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  redis = await startRedis(port)
+  await redis.restart()
   const doc = await finished(instances[2].url, scan.id, 60_000)
   assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
   assert.equal(doc.progress.processed, 12000)

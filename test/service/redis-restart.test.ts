@@ -1,53 +1,16 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { freePort } from '../helpers/free-port.js'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import type { RunningServer } from '../../src/server.js'
 import { realServer, waitFor } from '../helpers/service-harness.js'
+import { PrivateRedis } from '../helpers/private-redis.js'
 
 const servers: RunningServer[] = []
-let redis: ChildProcess | undefined
-const dir = mkdtempSync(join(tmpdir(), 'parascan-redis-'))
+let redis: PrivateRedis | undefined
 
 after(async () => {
   await Promise.allSettled(servers.map(async (server) => await server.close()))
-  if (redis !== undefined && redis.exitCode === null && redis.signalCode === null) {
-    const exited = new Promise((resolve) => redis!.once('exit', resolve))
-    redis.kill('SIGKILL')
-    await exited
-  }
-  rmSync(dir, { recursive: true, force: true })
+  await redis?.close()
 })
-
-
-/** A redis-server of this test's own: AOF on, fsync at every write, data in a temp folder. */
-async function startRedis (port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes',
-    '--appendfsync', 'always', '--save', '', '--daemonize', 'no'], { stdio: 'ignore' })
-  await waitFor(async () => {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-    probe.on('error', () => {})
-    try {
-      await probe.connect()
-      return await probe.ping() === 'PONG' ? true : undefined
-    } catch {
-      return undefined
-    } finally {
-      probe.disconnect()
-    }
-  }, 10_000, 50)
-  return child
-}
-
-async function stopRedis (child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGKILL')
-  await exited
-}
 
 async function timed<T> (fn: () => Promise<T>): Promise<[T, number]> {
   const began = Date.now()
@@ -56,9 +19,8 @@ async function timed<T> (fn: () => Promise<T>): Promise<[T, number]> {
 }
 
 test('Redis killed and restarted: requests fail fast with 503 meanwhile, no accepted scan is lost, instances reconnect and run new scans', async () => {
-  const port = await freePort()
-  redis = await startRedis(port)
-  const env = { REDIS_URL: `redis://127.0.0.1:${port}`, PARASCAN_LOCK_DURATION: '3s', PARASCAN_PROGRESS_INTERVAL: '100ms' }
+  redis = await PrivateRedis.start({ aof: true })
+  const env = { REDIS_URL: redis.url, PARASCAN_LOCK_DURATION: '3s', PARASCAN_PROGRESS_INTERVAL: '100ms' }
   const one = await realServer(env)
   const two = await realServer(env)
   servers.push(one, two)
@@ -76,7 +38,7 @@ test('Redis killed and restarted: requests fail fast with 503 meanwhile, no acce
   }
   await waitFor(async () => (await inject(one, 'GET', `/v1/scans/${accepted[0].id}`)).json().status === 'running' ? true : undefined, 10_000)
 
-  await stopRedis(redis)
+  await redis.kill()
   const [submit, submitMs] = await timed(async () => await inject(one, 'POST', '/v1/scans', scans[0]))
   assert.equal(submit.statusCode, 503, submit.body)
   assert.equal(submit.json().code, 'PARASCAN_UNAVAILABLE')
@@ -91,7 +53,7 @@ test('Redis killed and restarted: requests fail fast with 503 meanwhile, no acce
   }
   await new Promise((resolve) => setTimeout(resolve, 500))
 
-  redis = await startRedis(port)
+  await redis.restart()
   for (const server of [one, two]) {
     await waitFor(async () => (await inject(server, 'GET', '/readyz')).statusCode === 200 ? true : undefined, 15_000, 100)
   }
