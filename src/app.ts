@@ -9,6 +9,7 @@ import { capConnections } from './http/connection-cap.js'
 import { answerOutsideFastify } from './http/node-answers.js'
 import { requireHost } from './http/require-host.js'
 import { refuseContentEncoding } from './http/content-encoding.js'
+import { parseJsonBody } from './http/json-body.js'
 import config from './plugins/app/config.js'
 import redis from './plugins/app/redis.js'
 import auth from './plugins/app/auth.js'
@@ -106,6 +107,8 @@ export async function buildApp (options: AppOptions = {}): Promise<FastifyInstan
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
   app.removeContentTypeParser('text/plain')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody)
   for (const line of serviceConfig.deprecated) app.log.warn(line)
   try {
     await app.register(parascan, { ...options, config: serviceConfig, parallelConfig })

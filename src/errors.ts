@@ -40,6 +40,7 @@ export function withFieldErrors<E extends Error> (error: E, errors: FieldError[]
 export const ValueTooLargeError = createError<[string, string, number, string]>('PARASCAN_VALUE_TOO_LARGE', '%s: %s is over %d bytes (%s)', 422)
 export const TooManyGroupsError = createError<[number]>('PARASCAN_TOO_MANY_GROUPS', 'aggregate.group_by: more than %d groups (PARASCAN_MAX_GROUPS)', 422)
 export const ResultsTooLargeError = createError<[number]>('PARASCAN_RESULTS_TOO_LARGE', 'The scan\'s results passed %d bytes (PARASCAN_MAX_SCAN_RESULT_BYTES)', 422)
+export const StorageQuotaExceededError = createError<[string]>('PARASCAN_STORAGE_QUOTA_EXCEEDED', 'Storage quota of the tenant exceeded: %s', 429)
 export const UnsupportedMediaTypeError = createError<[string]>('PARASCAN_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
 export const InvalidRequestError = createError<[string]>('PARASCAN_INVALID_REQUEST', 'Invalid request %s', 400)
 export const BadRequestError = createError<[string]>('PARASCAN_BAD_REQUEST', '%s', 400)

@@ -7,7 +7,9 @@ import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
-import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, ResultsTooLargeError, ScanTimeoutError, StorageQuotaExceededError } from '../src/errors.js'
+import { chargedAppend } from './charged-append.js'
+import { partitionUnit } from '../src/store/storage-charge.js'
 import { AttemptState } from './attempt-state.js'
 import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
@@ -56,6 +58,8 @@ export interface PartitionRunnerOptions {
    * @defaultValue 0
    */
   recordTimeLimitMs?: number
+  /** Bytes of results a tenant may keep stored; past them the scan fails with PARASCAN_STORAGE_QUOTA_EXCEEDED. Default: no quota. */
+  storageQuota?: (tenant: string | undefined) => number
   /**
    * Where the errors it survives are reported.
    * @defaultValue SILENT_LOG (nothing is written)
@@ -83,6 +87,7 @@ export class PartitionRunner {
       scanTimeoutMs: SERVICE_DEFAULTS.scanTimeoutMs,
       maxScanResultBytes: SERVICE_DEFAULTS.maxScanResultBytes,
       recordTimeLimitMs: 0,
+      storageQuota: () => 0,
       log: SILENT_LOG,
       ...options
     }
@@ -119,7 +124,19 @@ export class PartitionRunner {
     const state = new AttemptState(total, Date.now())
     const superseded = (): void => controller.abort(new AttemptSupersededError(id))
     const progressLost = (cause: unknown): void => { this.#options.log.debug({ err: cause, scan: id, partition: part }, 'partition progress not written; the next write carries it') }
-    const writer = new PageWriter(id, async (pages) => await store.appendPartitionPages(id, part, attempt, pages), superseded)
+    const unit = partitionUnit(id, part)
+    // A new attempt of the partition: what the one before it stored is gone.
+    if (began.runs > 1) await store.chargeStorage(record.tenant, unit, attempt, 0, 0)
+    const append = chargedAppend({
+      store,
+      tenant: record.tenant,
+      unit,
+      attempt,
+      quota: this.#options.storageQuota(record.tenant),
+      append: async (pages) => await store.appendPartitionPages(id, part, attempt, pages),
+      refused: (error) => controller.abort(error)
+    })
+    const writer = new PageWriter(id, append, superseded)
     const engine = new EngineRun(state, metrics.scanFeed())
     let lastJobProgress = 0
     const timer = setInterval(() => {
@@ -171,7 +188,7 @@ export class PartitionRunner {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
       if (reason instanceof PartitionCancelledSignal) return 'cancelled'
-      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#failScan(id, describeScanError(reason))
+      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError || reason instanceof StorageQuotaExceededError) return await this.#failScan(id, describeScanError(reason))
       if (shutdown.aborted) return 'handed_back'
       return await this.#failScan(id, describeScanError(error, start))
     } finally {

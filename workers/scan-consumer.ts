@@ -7,13 +7,15 @@ import type { ScanOutcome } from '../src/store/scan-record.js'
 import type { PartitionJob, ScanJobFlow, ScanJobOutcome, ScanJobProcessor, ScanJobProgress } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { Progress, ScanErrorInfo } from '../schemas/scan-status.js'
-import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanCancelledError, scanError, ScanTimeoutError } from '../src/errors.js'
+import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanCancelledError, scanError, ScanTimeoutError, StorageQuotaExceededError } from '../src/errors.js'
+import { chargedAppend } from './charged-append.js'
 import { AttemptState } from './attempt-state.js'
 import { SILENT_LOG, type ServiceLog } from '../src/service-log.js'
 import { PageWriter } from './page-writer.js'
 import { describeScanError } from './describe-scan-error.js'
 import { attemptDeadline, EngineRun } from './engine-run.js'
 import { PartitionRunner } from './partition-runner.js'
+import { LocalTenantSlots } from './local-tenant-slots.js'
 import { ScanFinisher } from './scan-finisher.js'
 import { partitionCount, type PartitionPolicy } from '../src/partitions/plan-partitions.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
@@ -72,6 +74,17 @@ export interface ScanConsumerOptions {
    */
   maxRunningPerTenant?: number
   /**
+   * Bytes of results a tenant may keep stored (0: no quota); past them the scan that would store more fails with PARASCAN_STORAGE_QUOTA_EXCEEDED.
+   * @defaultValue no quota
+   */
+  storageQuota?: (tenant: string | undefined) => number
+  /**
+   * Scan jobs, and partition jobs apart, this instance runs at once for tenants that already run one here;
+   * a tenant that runs nothing here may start one more (the queue takes one job more than this).
+   * @defaultValue 1
+   */
+  concurrency?: number
+  /**
    * When a scan is split into partitions that every instance takes.
    * @defaultValue never (one job per scan)
    */
@@ -103,6 +116,9 @@ export class ScanConsumer {
   readonly #running = new Map<string, AbortController>()
   readonly #finisher: ScanFinisher
   readonly #partitions: PartitionRunner
+  /** Scan jobs and partition jobs have slots of their own, as the queue takes them. */
+  readonly #localScans: LocalTenantSlots
+  readonly #localParts: LocalTenantSlots
 
   constructor (options: ScanConsumerOptions) {
     this.#options = {
@@ -115,11 +131,15 @@ export class ScanConsumer {
       recordTimeLimitMs: options.recordTimeLimitMs ?? 0,
       maxCrashedAttempts: options.maxCrashedAttempts ?? SERVICE_DEFAULTS.maxCrashedAttempts,
       maxRunningPerTenant: options.maxRunningPerTenant ?? SERVICE_DEFAULTS.maxRunningScansPerTenant,
+      storageQuota: options.storageQuota ?? (() => 0),
+      concurrency: options.concurrency ?? SERVICE_DEFAULTS.concurrency,
       partitionPolicy: options.partitionPolicy ?? { partitionRecords: Infinity, maxPartitions: 1 },
       instance: options.instance ?? 'local',
       log: options.log ?? SILENT_LOG
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
+    this.#localScans = new LocalTenantSlots(this.#options.concurrency)
+    this.#localParts = new LocalTenantSlots(this.#options.concurrency)
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
     this.#partitions = new PartitionRunner({
       pool: options.pool,
@@ -132,6 +152,7 @@ export class ScanConsumer {
       progressIntervalMs: this.#options.progressIntervalMs,
       scanTimeoutMs: this.#options.scanTimeoutMs,
       maxScanResultBytes: this.#options.maxScanResultBytes,
+      storageQuota: this.#options.storageQuota,
       recordTimeLimitMs: this.#options.recordTimeLimitMs,
       log: this.#options.log
     })
@@ -140,8 +161,15 @@ export class ScanConsumer {
   get active (): number { return this.#running.size }
 
   /** The queue's partition job processor. */
-  readonly processPartition = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> =>
-    await this.#partitions.process(job, shutdown, reportProgress)
+  readonly processPartition = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> => {
+    const release = this.#localParts.take(job.tenant)
+    if (release === undefined) return 'deferred'
+    try {
+      return await this.#partitions.process(job, shutdown, reportProgress)
+    } finally {
+      release()
+    }
+  }
 
   /** Fails a scan whose job the queue gave up on; false when it had finished already. */
   async abandon (id: string, error: ScanErrorInfo): Promise<boolean> {
@@ -157,12 +185,15 @@ export class ScanConsumer {
       const record = await this.#options.store.get(id)
       return record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
     }
+    const release = this.#localScans.take(flow.tenant)
+    if (release === undefined) return 'deferred'
     const controller = new AbortController()
     this.#running.set(id, controller)
     try {
       return await this.#run(id, controller, shutdown, flow, reportProgress)
     } finally {
       this.#running.delete(id)
+      release()
     }
   }
 
@@ -187,7 +218,19 @@ export class ScanConsumer {
     }
 
     metrics.activeScans.inc()
-    const writer = new PageWriter(id, async (pages) => await store.appendPages(id, attempt, pages), () => controller.abort(new AttemptSupersededError(id)),
+    const tenant = began.record.tenant
+    // A new attempt: what the one before it stored is gone.
+    if (began.previousAttempt !== null) await store.chargeStorage(tenant, id, attempt, 0, 0)
+    const append = chargedAppend({
+      store,
+      tenant,
+      unit: id,
+      attempt,
+      quota: this.#options.storageQuota(tenant),
+      append: async (pages) => await store.appendPages(id, attempt, pages),
+      refused: (error) => controller.abort(error)
+    })
+    const writer = new PageWriter(id, append, () => controller.abort(new AttemptSupersededError(id)),
       (items) => state.written(items))
     let deadline: NodeJS.Timeout | undefined
     const timer = setInterval(() => {
@@ -245,7 +288,8 @@ export class ScanConsumer {
         await writer.settle()
         return 'skipped'
       }
-      const stopped = reason instanceof ScanCancelledSignal || reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError
+      const limit = reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError || reason instanceof StorageQuotaExceededError
+      const stopped = limit || reason instanceof ScanCancelledSignal
       if (shutdown.aborted && !stopped) {
         await writer.settle()
         await store.release(id, attempt)
@@ -256,7 +300,7 @@ export class ScanConsumer {
         .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
       const ran = engine.workers.length > 0 ? { workers: engine.workers, global: engine.global } : null
       if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
+      if (limit) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
       return await this.#end(id, attempt, state, 'failed', describeScanError(error), ran)
     } finally {
       clearTimeout(deadline)

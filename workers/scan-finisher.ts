@@ -39,14 +39,16 @@ export class ScanFinisher {
   }
 
   /** The partition jobs of a planned scan. */
-  static jobs (id: string, layout: Pick<PartitionLayout, 'partitions' | 'total'>): PartitionJob[] {
-    return planPartitions(layout.total, layout.partitions).map((range) => ({ id, part: range.index, partitions: layout.partitions, start: range.start, end: range.end }))
+  static jobs (id: string, layout: Pick<PartitionLayout, 'partitions' | 'total'>, tenant?: string): PartitionJob[] {
+    return planPartitions(layout.total, layout.partitions).map((range) => ({
+      id, ...(tenant === undefined ? {} : { tenant }), part: range.index, partitions: layout.partitions, start: range.start, end: range.end
+    }))
   }
 
   /** Runs each time the scan's job runs once it is partitioned. */
   async step (record: ScanRecord, flow: ScanJobFlow): Promise<ScanJobOutcome> {
     if (FINISHED_STATUSES.has(record.status) || record.partitions === undefined) return 'skipped'
-    const jobs = record.cancelRequested === true ? null : ScanFinisher.jobs(record.id, { partitions: record.partitions.total, total: record.progress.total })
+    const jobs = record.cancelRequested === true ? null : ScanFinisher.jobs(record.id, { partitions: record.partitions.total, total: record.progress.total }, record.tenant)
     if (await flow.waitForPartitions(jobs)) return 'waiting'
     return await this.#finish(record.id)
   }

@@ -54,7 +54,7 @@ export interface ServiceConfig {
    */
   keyPrefix: string
   /**
-   * Scans taken from the queue at a time by this instance (they share its one pool); 0 makes an API-only instance. Env: PARASCAN_CONCURRENCY.
+   * Scan jobs, and partition jobs apart, this instance runs at once, and one more of each for a tenant that runs none here; they share its one pool. 0 makes an API-only instance. Env: PARASCAN_CONCURRENCY.
    * @defaultValue 1
    */
   concurrency: number
@@ -143,6 +143,16 @@ export interface ServiceConfig {
    * @defaultValue 8 MiB
    */
   maxPageBytes: number
+  /**
+   * Bytes of results one tenant may keep stored, over its running and finished scans; 0 is no quota. Env: PARASCAN_TENANT_STORAGE_BYTES.
+   * @defaultValue 1 GiB
+   */
+  tenantStorageBytes: number
+  /**
+   * Tenants with a storage quota of their own (bytes; 0 is none). Env: PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT.
+   * @defaultValue unset
+   */
+  tenantStorageBytesPerTenant?: Map<string, number>
   /**
    * Most scans queued at once, over all tenants. Env: PARASCAN_MAX_QUEUED_SCANS.
    * @defaultValue 10000

@@ -6,6 +6,7 @@ import { boolean, doc, duration, integer, optionalText, parsed, type VariableDoc
 import type { ServiceConfig } from './service-config-fields.js'
 import { DEFAULT_VALUE_LIMITS } from '../pipeline/value-limits.js'
 import { DEFAULT_MAX_OLD_GENERATION_MB } from '../parallel/work-stealing-pool.js'
+import { parseTenantQuotas } from './tenant-storage-quota.js'
 
 export type { ServiceConfig } from './service-config-fields.js'
 export type { VariableDoc } from './env-fields.js'
@@ -45,6 +46,8 @@ export const serviceEnvSchema = z.object({
   PARASCAN_MAX_GROUPS: integer(DEFAULT_VALUE_LIMITS.groups, 1, 100_000_000),
   PARASCAN_MAX_SCAN_RESULT_BYTES: integer(64 * 1024 * 1024, 1024, 2 ** 40),
   PARASCAN_MAX_PAGE_BYTES: integer(8 * 1024 * 1024, 1024, 2 ** 30),
+  PARASCAN_TENANT_STORAGE_BYTES: integer(1024 * 1024 * 1024, 0, 2 ** 50),
+  PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT: parsed(parseTenantQuotas, '`tenant:bytes`, comma-separated'),
   PARASCAN_MAX_QUEUED_SCANS_PER_TENANT: integer(1000, 1, 100_000_000),
   PARASCAN_API_KEYS: parsed(parseApiKeys, '`tenant:key` or `tenant:sha256:<64 hex>`, comma-separated'),
   PARASCAN_METRICS_TOKEN: optionalText('a token'),
@@ -154,6 +157,8 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     maxGroups: e.PARASCAN_MAX_GROUPS,
     maxScanResultBytes: e.PARASCAN_MAX_SCAN_RESULT_BYTES,
     maxPageBytes: e.PARASCAN_MAX_PAGE_BYTES,
+    tenantStorageBytes: e.PARASCAN_TENANT_STORAGE_BYTES,
+    tenantStorageBytesPerTenant: e.PARASCAN_TENANT_STORAGE_BYTES_PER_TENANT,
     maxQueuedScansPerTenant: e.PARASCAN_MAX_QUEUED_SCANS_PER_TENANT,
     apiKeys: e.PARASCAN_API_KEYS,
     metricsToken: e.PARASCAN_METRICS_TOKEN,

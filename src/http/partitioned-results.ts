@@ -32,15 +32,19 @@ export function decodePartitionedCursor (cursor: string): PartitionedPosition | 
 }
 
 /**
- * A page of a partitioned scan's results, read through its stretches of visible results (the
+ * A page of at most `limit` results and `maxBytes` bytes (at least one result) of a partitioned scan, read through its stretches of visible results (the
  * commit log, or partitions in record order when ordered). A reader never waits on a partition
  * that has not committed unless the scan is ordered and that partition comes next.
  */
 export async function readPartitionedResults (store: ScanStore, id: string, scan: { finished: boolean, partial: boolean }, limit: number,
-  start: PartitionedPosition): Promise<ResultsPage> {
+  start: PartitionedPosition, maxBytes = Infinity): Promise<ResultsPage> {
   const position = { ...start }
+  // A cursor this service made points at most at the stretch after the last one that existed then.
+  if (scan.finished && position.seq > 0 && await store.resultEntry(id, position.seq - 1) === undefined) throw new InvalidCursorError('past the end of the results')
   const out: unknown[] = []
   let taken = 0
+  let bytes = 0
+  let full = false
   let exhausted = false
   const nextStretch = (): void => {
     position.seq++
@@ -60,8 +64,24 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
       for (const text of pages) {
         const items = JSON.parse(text) as unknown[]
         if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
-        const n = Math.min(limit - taken, entry.limit - position.consumed, items.length - position.offset)
-        for (let i = position.offset; i < position.offset + n; i++) out.push(items[i])
+        let n = Math.min(limit - taken, entry.limit - position.consumed, items.length - position.offset)
+        const size = Buffer.byteLength(text)
+        if (bytes + size <= maxBytes) {
+          for (let i = position.offset; i < position.offset + n; i++) out.push(items[i])
+          bytes += size
+        } else {
+          for (let i = 0; i < n; i++) {
+            const item = items[position.offset + i]
+            const itemBytes = Buffer.byteLength(JSON.stringify(item)) + 1
+            if (taken + i > 0 && bytes + itemBytes > maxBytes) {
+              full = true
+              n = i
+              break
+            }
+            out.push(item)
+            bytes += itemBytes
+          }
+        }
         taken += n
         position.consumed += n
         if (position.offset + n === items.length) {
@@ -74,10 +94,12 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
           stretchDone = true
           break
         }
-        if (taken >= limit) break
+        if (taken >= limit || full) break
       }
+      if (full) break
       if (pages.length < PAGES_PER_READ && !stretchDone && taken < limit) stretchDone = true
     }
+    if (full) break
     if (stretchDone) nextStretch()
   }
   const complete = scan.finished && exhausted

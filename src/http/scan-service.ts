@@ -20,7 +20,7 @@ import { SILENT_LOG, type ServiceLog } from '../service-log.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
   IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, StorageQuotaExceededError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 
 export interface ScanServiceOptions {
@@ -59,6 +59,8 @@ export interface ScanServiceOptions {
    * @defaultValue 8 MiB
    */
   maxPageBytes?: number
+  /** Bytes of results a tenant may keep stored (0: no quota); at it, a submit is a 429. Default: no quota. */
+  storageQuota?: (tenant: string | undefined) => number
   /**
    * Where the errors it survives are reported.
    * @defaultValue SILENT_LOG (nothing is written)
@@ -96,6 +98,7 @@ export class ScanService {
       queueFullRetryAfterSeconds: options.queueFullRetryAfterSeconds ?? 5,
       contextFor: options.contextFor ?? (() => options.context),
       maxPageBytes: options.maxPageBytes ?? SERVICE_DEFAULTS.maxPageBytes,
+      storageQuota: options.storageQuota ?? (() => 0),
       log: options.log ?? SILENT_LOG
     }
   }
@@ -144,6 +147,7 @@ export class ScanService {
       ...(tenant === undefined ? {} : { tenant }),
       ...(key === undefined ? {} : { idempotency_key: key })
     }
+    await this.#checkStorage(tenant)
     const stored = { ...request, max_results: request.max_results ?? this.#options.limits.maxResults }
     const created = await this.#options.store.create(record, stored, this.#options.admission)
     if (created === 'queue_full' || created === 'tenant_queue_full') {
@@ -160,6 +164,17 @@ export class ScanService {
       throw error
     }
     return { id, status: 'queued', created_at: createdAt }
+  }
+
+  /** A tenant at its storage quota submits nothing more until scans are deleted or expire. */
+  async #checkStorage (tenant: string | undefined): Promise<void> {
+    const quota = this.#options.storageQuota(tenant)
+    if (quota <= 0) return
+    const { used, freesAt } = await this.#options.store.storageUsage(tenant)
+    if (used < quota) return
+    const detail = `${used} bytes of results are stored, the quota is ${quota} (PARASCAN_TENANT_STORAGE_BYTES); delete finished scans or wait until they expire`
+    const seconds = freesAt === null ? undefined : Math.max(1, Math.ceil((freesAt - Date.now()) / 1000))
+    throw withHeaders(new StorageQuotaExceededError(detail), seconds === undefined ? {} : { 'retry-after': String(seconds) })
   }
 
   /** The processors that pipeline steps can name here. */
@@ -214,7 +229,7 @@ export class ScanService {
         const old = decodeResultCursor(cursor)
         if (old.page !== 0 || old.offset !== 0) throw new ResultsRestartedError(id)
       }
-      return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 })
+      return await readPartitionedResults(this.#options.store, id, { finished, partial }, limit, start ?? { seq: 0, page: 0, offset: 0, consumed: 0 }, this.#options.maxPageBytes)
     }
     return await readAttemptResults(this.#options.store, record, { finished, partial }, limit, cursor, this.#options.maxPageBytes)
   }

@@ -20,11 +20,11 @@ export class LogHistogram {
   get max (): number { return this.#max }
   get mean (): number { return this.#count === 0 ? 0 : this.#sum / this.#count }
 
-  record (value: number): void {
+  record (value: number, times = 1): void {
     const v = value > 0 ? value : 0
-    this.#counts[bucketOf(v)]++
-    this.#count++
-    this.#sum += v
+    this.#counts[bucketOf(v)] += times
+    this.#count += times
+    this.#sum += v * times
     if (v < this.#min) this.#min = v
     if (v > this.#max) this.#max = v
   }

@@ -5,7 +5,7 @@
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, TAKE_LOST, TAKE_WON
+  MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, STAT_YIELD, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
@@ -52,6 +52,8 @@ export class ScanRunner {
   readonly #span: SpanState
   /** Ordered, in worker threads: the reorder window applies. */
   readonly #windowed: boolean
+  /** Index of the word that asks this thread to give its thread back (ScanSession#yieldThreads). */
+  readonly #yieldAt: number
   /** Ordered: one JSON text per chunk of the batch, and their total length. */
   #parts: string[] = []
   #partBytes = 0
@@ -90,6 +92,7 @@ export class ScanRunner {
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
     this.#windowed = spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
+    this.#yieldAt = state.stat(spec.workerId, STAT_YIELD)
     this.#span = {
       process: task.process,
       params: spec.params,
@@ -147,7 +150,8 @@ export class ScanRunner {
     const params = this.#spec.params
     const span = this.#span
     for (;;) {
-      if (state.aborted) return
+      // Asked to give the thread back: what it has not started stays in its current range and deque for the others.
+      if (state.aborted || Atomics.load(state.i32, this.#yieldAt) !== 0) return
       if (this.#windowed && !(await this.#admit())) return
       const count = this.#beginChunk()
       if (count === 0) {
@@ -398,7 +402,7 @@ export class ScanRunner {
     let spins = 0
     try {
       for (;;) {
-        if (state.aborted || state.remaining <= 0) return false
+        if (state.aborted || state.remaining <= 0 || Atomics.load(state.i32, this.#yieldAt) !== 0) return false
         // A lone thread has nobody to wait for: records still missing now will never come.
         if (n === 1) return false
         if (this.#stealing) {

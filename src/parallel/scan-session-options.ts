@@ -11,6 +11,8 @@ export interface ThreadHost {
   respawn (slot: number): void
   /** Ends the thread of `slot` wherever it is; its exit comes back through ScanSession#onExit. */
   stop (slot: number): void
+  /** The thread of `slot` gave its thread back (ScanSession#yieldThreads): the slot is idle and the thread is free. */
+  release? (slot: number): void
 }
 
 /** How a thread ended. */
@@ -30,6 +32,8 @@ export interface ScanSessionOptions {
   config: ParallelConfig
   state: SharedScanState
   host: ThreadHost
+  /** Slots that start with a thread (0 to threads - 1); the others start idle, for ScanSession#resume. Default: every slot. */
+  threads?: number
   ordered: boolean
   /**
    * With `ordered`: the reorder window.

@@ -7,7 +7,7 @@ import { RecordTimer } from './record-timer.js'
 import { ResultSink } from './result-sink.js'
 import { completedScan, emitFinalMetrics, type SessionResult, type SettlementInput } from './scan-settlement.js'
 import type { ScanSessionOptions, ThreadExit } from './scan-session-options.js'
-import { STAT_RECORD, type SharedScanState } from './shared-scan-state.js'
+import { STAT_RECORD, STAT_YIELD, type SharedScanState } from './shared-scan-state.js'
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
@@ -122,7 +122,10 @@ export class ScanSession {
     }
     if (config.scheduler !== 'sequential') this.#watchdog.start()
     this.#recordTimer?.start()
+    const threads = this.#options.threads ?? workers
+    for (const slot of this.#slots.slots) slot.idle = slot.id >= threads
     for (const slot of this.#slots.slots) {
+      if (slot.idle) continue
       try {
         this.#options.host.start(slot.id, this.#spec(slot.id))
       } catch (error) {
@@ -148,6 +151,11 @@ export class ScanSession {
         else if (message.json !== undefined) this.#sink.addPage(message.json, message.items)
       } else if (message.type === 'failed') {
         this.fail(toScanError(message.failure, this.#options.moduleUrl))
+      } else if (slot.yielding && this.#running && this.#state.remaining > 0) {
+        slot.yielding = false
+        slot.idle = true
+        slot.earlier.push(message)
+        this.#options.host.release?.(slotId)
       } else {
         slot.finish(message)
         this.#maybeSettle()
@@ -175,6 +183,39 @@ export class ScanSession {
       this.#recovery.threadDied(slot, exit.reason)
     }
     this.#maybeSettle()
+  }
+
+  /**
+   * Asks up to `count` threads to give their thread back after their chunk (host.release tells when
+   * each has); one thread always stays. Returns how many were asked.
+   */
+  yieldThreads (count: number): number {
+    if (!this.#running) return 0
+    const staying = this.#slots.slots.filter((slot) => slot.running && !slot.yielding)
+    let asked = 0
+    for (let i = staying.length - 1; i > 0 && asked < count; i--, asked++) {
+      staying[i].yielding = true
+      this.#state.write(staying[i].id, STAT_YIELD, 1)
+    }
+    if (asked > 0) this.#state.wakeAll()
+    return asked
+  }
+
+  /** A slot without a thread that a new thread can take, or undefined (none, or the scan is ending). */
+  idleSlot (): number | undefined {
+    if (!this.#running) return undefined
+    return this.#slots.slots.find((slot) => slot.idle)?.id
+  }
+
+  /** Starts a new thread in the idle slot `slotId` (the host has given it one), which goes on with the ranges the slot holds. */
+  resume (slotId: number): void {
+    const slot = this.#slots.get(slotId)
+    if (!slot.idle) return
+    this.#state.write(slotId, STAT_YIELD, 0)
+    const lost = this.#recovery.lostWork(slot)
+    if (lost === undefined) return
+    slot.idle = false
+    this.#recovery.handOver(slot, lost)
   }
 
   /** Stops the scan; it rejects with `error` (the first one given) once every thread has stopped. */
@@ -264,6 +305,7 @@ export class ScanSession {
   #maybeSettle (): void {
     if (this.#threadsDone || !this.#slots.allFinished) return
     this.#threadsDone = true
+    for (const slot of this.#slots.slots) if (slot.idle) slot.finish()
     this.#progress.stop()
     this.#watchdog.stop()
     this.#recordTimer?.stop()

@@ -54,6 +54,8 @@ const STAT_CHUNK_RECORDS = 18
 
 /** 1 + the offset of the record inside process() (0 between chunks): the main thread times records by it. */
 export const STAT_RECORD = 10
+/** 1 while the main thread asks the worker to give its thread back after its chunk (its ranges stay for thieves). */
+export const STAT_YIELD = 11
 
 /*
  * The held line of a worker: the records it started and has not committed

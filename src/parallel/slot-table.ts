@@ -1,6 +1,7 @@
 import type { SharedScanState } from './shared-scan-state.js'
 import { STAT_PARKED, STAT_POSTED } from './shared-scan-state.js'
 import type { DoneMessage } from './worker-protocol.js'
+import { mergeReports } from './worker-reports.js'
 
 /** What the main thread knows about one thread of a scan (piscina keeps the same in its WorkerInfo). */
 export class ThreadSlot {
@@ -14,6 +15,12 @@ export class ThreadSlot {
   /** The thread stopped for good: `report` is its final report, or undefined when it ended without one. */
   finished = false
   report: DoneMessage | undefined
+  /** No thread holds the slot now (it gave its thread back, or never had one); its ranges wait for thieves. */
+  idle = false
+  /** Its thread was asked to give the thread back after its chunk. */
+  yielding = false
+  /** Final reports of the slot's earlier threads that gave their thread back. */
+  readonly earlier: DoneMessage[] = []
   /** The main thread is ending this slot's thread because the record at this offset ran too long. */
   endedAtRecord: number | undefined
 
@@ -22,12 +29,14 @@ export class ThreadSlot {
   }
 
   get running (): boolean {
-    return !this.finished
+    return !this.finished && !this.idle
   }
 
   finish (report?: DoneMessage): void {
     this.finished = true
-    this.report = report
+    this.idle = false
+    const reports = report === undefined ? this.earlier : [...this.earlier, report]
+    this.report = reports.length === 0 ? undefined : mergeReports(reports)
   }
 }
 
@@ -53,8 +62,9 @@ export class SlotTable {
     return n
   }
 
+  /** No slot has a thread at work: each is finished or idle. */
   get allFinished (): boolean {
-    return this.slots.every(slot => slot.finished)
+    return this.slots.every(slot => slot.finished || slot.idle)
   }
 
   /** Every running thread sleeps now and everything it posted has arrived. */

@@ -4,7 +4,7 @@ import { PoolThreads } from './pool-threads.js'
 import { ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
 import { prepareScan, type PreparedScan } from './scan-options.js'
 import { SharedScanState } from './shared-scan-state.js'
-import { ThreadLeases } from './thread-leases.js'
+import { ThreadLeases, type ElasticScan, type ThreadLease } from './thread-leases.js'
 import { loadTaskModule } from './task-module-loader.js'
 import { runThreadScan } from './thread-scan.js'
 import type { ParallelConfigOptions, ScanOptions, ScanSummary, ScanTask, StreamOptions, TaskModule } from './types.js'
@@ -55,6 +55,7 @@ export class WorkStealingPool {
   readonly #threads: PoolThreads
   readonly #maxOldGenerationMb: number
   readonly #leases: ThreadLeases
+  readonly #concurrent: boolean
   readonly #closing = new AbortController()
   /** The scans running now, with their outcome (which never rejects). */
   readonly #running = new Map<ScanSession, Promise<unknown>>()
@@ -72,7 +73,8 @@ export class WorkStealingPool {
     if (options.concurrent_scans !== undefined && typeof options.concurrent_scans !== 'boolean') {
       throw new InvalidScanOptionError(`concurrent_scans must be a boolean, got ${String(options.concurrent_scans)}`)
     }
-    this.#leases = new ThreadLeases(this.config.max_workers, options.concurrent_scans ?? false)
+    this.#concurrent = options.concurrent_scans ?? false
+    this.#leases = new ThreadLeases(this.config.max_workers, this.#concurrent)
     this.#threads = new PoolThreads({
       maxOldGenerationMb: mb,
       onMessage: (thread, message) => {
@@ -117,9 +119,12 @@ export class WorkStealingPool {
 
   async #enqueue (prepared: PreparedScan): Promise<SessionResult> {
     const sequential = prepared.config.scheduler === 'sequential'
-    const lease = await this.#leases.acquire(sequential ? 0 : prepared.config.max_workers, prepared.options.signal, this.#closing.signal)
+    // Ordered scans keep their threads: a slot whose ranges wait without a thread could hold back the reorder window.
+    const elastic: Partial<ElasticScan> | undefined = this.#concurrent && !sequential && prepared.options.ordered !== true ? {} : undefined
+    const lease = await this.#leases.acquire(sequential ? 0 : prepared.config.max_workers, prepared.options.signal, this.#closing.signal,
+      elastic === undefined ? undefined : { grow: (thread) => elastic.grow?.(thread) ?? false, shrink: (count) => elastic.shrink?.(count) ?? 0 })
     try {
-      return await this.#run(prepared, lease.threads)
+      return await this.#run(prepared, lease, elastic)
     } finally {
       lease.release()
     }
@@ -158,15 +163,21 @@ export class WorkStealingPool {
     }
   }
 
-  async #run (prepared: PreparedScan, threads: number[]): Promise<SessionResult> {
+  /**
+   * `elastic`: the scan has a slot for each of its max_workers and starts with the lease's threads in
+   * the first ones; the pool fills in grow and shrink, which move threads in and out of its slots.
+   */
+  async #run (prepared: PreparedScan, lease: ThreadLease, elastic: Partial<ElasticScan> | undefined): Promise<SessionResult> {
     const { options } = prepared
     const task = await this.#load(prepared)
     if (this.#closing.signal.aborted) throw new PoolClosedError()
+    const threads: Array<number | undefined> = [...lease.threads]
     const sequential = prepared.config.scheduler === 'sequential'
-    const config = !sequential && threads.length < prepared.config.max_workers ? prepared.config.with({ max_workers: threads.length }) : prepared.config
+    const fewer = !sequential && elastic === undefined && threads.length < prepared.config.max_workers
+    const config = fewer ? prepared.config.with({ max_workers: threads.length }) : prepared.config
     const workers = sequential ? 1 : config.max_workers
     const local: { session?: ScanSession } = {}
-    const host: ThreadHost = sequential ? this.#localHost(local) : this.#threadHost(threads)
+    const host: ThreadHost = sequential ? this.#localHost(local) : this.#threadHost(threads, lease)
     const session = local.session = new ScanSession({
       scanId: ++this.#scanIds,
       total: prepared.total,
@@ -176,6 +187,7 @@ export class WorkStealingPool {
       config,
       state: new SharedScanState(new SharedArrayBuffer(SharedScanState.bytesFor(workers)), workers),
       host,
+      threads: sequential ? 1 : lease.threads.length,
       ordered: options.ordered ?? false,
       window: { records: options.ordered_window_records ?? ORDERED_WINDOW_RECORDS, bytes: options.ordered_window_bytes ?? ORDERED_WINDOW_BYTES },
       onError: options.on_error ?? 'fail',
@@ -189,18 +201,33 @@ export class WorkStealingPool {
       signal: options.signal,
       onBatch: prepared.onBatch
     })
-    threads.forEach((thread, slot) => {
+    const own = (thread: number, slot: number): void => {
+      threads[slot] = thread
       this.#owners[thread] = { session, slot }
       this.#threads.get(thread).ref()
-    })
+    }
+    lease.threads.forEach(own)
     const outcome = session.run()
     // The caller gets the outcome's error below; close() only waits for the session to end.
     this.#running.set(session, outcome.catch(() => {}))
+    if (elastic !== undefined) {
+      elastic.shrink = (count) => session.yieldThreads(count)
+      elastic.grow = (thread) => {
+        const slot = session.idleSlot()
+        if (slot === undefined) return false
+        own(thread, slot)
+        session.resume(slot)
+        return true
+      }
+      this.#leases.rebalance()
+    }
     try {
       return await outcome
     } finally {
+      if (elastic !== undefined) elastic.grow = elastic.shrink = undefined
       this.#running.delete(session)
       for (const thread of threads) {
+        if (thread === undefined) continue
         this.#owners[thread] = undefined
         this.#threads.unref(thread)
       }
@@ -217,10 +244,10 @@ export class WorkStealingPool {
     }
   }
 
-  #threadHost (threads: number[]): ThreadHost {
+  #threadHost (threads: Array<number | undefined>, lease: ThreadLease): ThreadHost {
     return {
       start: (slot: number, spec: ScanSpec) => {
-        const worker = this.#threads.get(threads[slot])
+        const worker = this.#threads.get(threads[slot]!)
         worker.ref()
         try {
           worker.postMessage({ type: 'scan', spec })
@@ -229,9 +256,20 @@ export class WorkStealingPool {
         }
       },
       respawn: (slot: number) => {
-        this.#threads.get(threads[slot])
+        this.#threads.get(threads[slot]!)
       },
-      stop: (slot: number) => this.#threads.stop(threads[slot])
+      stop: (slot: number) => {
+        const thread = threads[slot]
+        if (thread !== undefined) this.#threads.stop(thread)
+      },
+      release: (slot: number) => {
+        const thread = threads[slot]
+        if (thread === undefined) return
+        threads[slot] = undefined
+        this.#owners[thread] = undefined
+        this.#threads.unref(thread)
+        lease.giveBack(thread)
+      }
     }
   }
 }

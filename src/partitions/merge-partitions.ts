@@ -1,6 +1,7 @@
 import type { ScanMetrics } from '../../schemas/scan-status.js'
 import type { RecordErrorSample } from '../parallel/types.js'
 import type { PartitionState } from '../store/partition-record.js'
+import { addWorkerCounts } from '../parallel/worker-reports.js'
 
 type WorkerEntry = ScanMetrics['workers'][number]
 
@@ -33,15 +34,10 @@ export function mergeMetrics (states: PartitionState[]): ScanMetrics | null {
       const chunks = seen.chunks_processed + worker.chunks_processed
       seen.avg_ms = chunks === 0 ? 0 : (seen.avg_ms * seen.chunks_processed + worker.avg_ms * worker.chunks_processed) / chunks
       seen.chunks_processed = chunks
-      seen.records_processed += worker.records_processed
-      seen.steals_attempted += worker.steals_attempted
-      seen.steals_successful += worker.steals_successful
-      seen.lock_contention_events += worker.lock_contention_events
-      seen.time_waiting_on_lock_ms += worker.time_waiting_on_lock_ms
+      addWorkerCounts(seen, worker)
       seen.p50_ms = Math.max(seen.p50_ms, worker.p50_ms)
       seen.p95_ms = Math.max(seen.p95_ms, worker.p95_ms)
       seen.p99_ms = Math.max(seen.p99_ms, worker.p99_ms)
-      seen.max_local_queue_depth = Math.max(seen.max_local_queue_depth, worker.max_local_queue_depth)
       seen.avg_local_queue_depth = Math.max(seen.avg_local_queue_depth, worker.avg_local_queue_depth)
     }
   }

@@ -1,7 +1,7 @@
 import type { ParseError, TypeError } from '@marcbachmann/cel-js'
 import { BoundedCache } from './bounded-cache.js'
 import { celEnvironment } from './cel-environment.js'
-import { compileFastPath, UNDECIDED } from './cel-fast-path.js'
+import { compileFastPath, compileIntRecordFastPath, UNDECIDED } from './cel-fast-path.js'
 import { compileRe2, RE2_MATCHES, useRe2Matches } from './re2-matches.js'
 import { holdsSpecialKeys, keepSpecialKeys, withSpecialKeysAsMaps } from './cel-data-keys.js'
 
@@ -108,4 +108,15 @@ function compileProgram (source: string, label: string): CelProgram {
     const result = fast(record)
     return result === UNDECIDED ? slow(record) : result
   }
+}
+
+const intRecordPrograms = new BoundedCache<CelProgram | null>(64, 4096)
+
+/**
+ * For a valid `source`: the fast program of cel-fast-path.ts for an int record given as a JS
+ * number, or undefined when the expression is outside its subset. It returns a bool or
+ * UNDECIDED and never throws. Kept per thread as compileExpression keeps its programs.
+ */
+export function compileIntRecordProgram (source: string): CelProgram | undefined {
+  return intRecordPrograms.getOrMake(source, () => compileIntRecordFastPath(celEnvironment.parse(source).ast) ?? null) ?? undefined
 }

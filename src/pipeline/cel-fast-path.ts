@@ -43,25 +43,54 @@ function numeric (a: unknown, b: unknown): boolean {
   return (ta === 'bigint' && (tb === 'bigint' || tb === 'number')) || (ta === 'number' && tb === 'bigint')
 }
 
-/** `left % divisor` for an int (BigInt) left operand and an int literal divisor other than 0 and -1. */
-function remainder (left: Fast, divisor: unknown): Fast | undefined {
-  if (!isNode(divisor) || divisor.op !== 'value' || typeof divisor.args !== 'bigint' || divisor.args === 0n || divisor.args === -1n) return undefined
+/** An int literal divisor other than 0 and -1, small enough to be exact as a JS number. */
+function smallDivisor (divisor: unknown): bigint | undefined {
+  if (!isNode(divisor) || divisor.op !== 'value' || typeof divisor.args !== 'bigint') return undefined
   const d = divisor.args
+  return d === 0n || d === -1n || d > MAX_EXACT || d < -MAX_EXACT ? undefined : d
+}
+
+/** `left % divisor` for an int (BigInt) left operand and a small int literal divisor. */
+function remainder (left: Fast, divisor: unknown): Fast | undefined {
+  const d = smallDivisor(divisor)
+  if (d === undefined) return undefined
   return (record) => {
     const a = left(record)
     return typeof a === 'bigint' ? a % d : UNDECIDED
   }
 }
 
-function compile (node: unknown): Fast | undefined {
+/**
+ * The same for an int record given as a JS number (a safe integer): `left` is the record or a
+ * remainder of it, so a number there is an int, and JS's `%` (truncating, sign of the dividend) is
+ * CEL's. The divisor is a small literal: the result is exact.
+ */
+function numberRemainder (left: Fast, divisor: unknown): Fast | undefined {
+  const exact = smallDivisor(divisor)
+  if (exact === undefined) return undefined
+  const d = Number(exact)
+  return (record) => {
+    const a = left(record)
+    return typeof a === 'number' ? a % d : UNDECIDED
+  }
+}
+
+/** An expression that is an int whenever the record is: the record itself or a remainder of it. */
+function intOfRecord (node: unknown): boolean {
+  return isNode(node) && ((node.op === 'id' && node.args === 'record') || (node.op === '%' && intOfRecord((node.args as unknown[])[0])))
+}
+
+function compile (node: unknown, intRecord: boolean): Fast | undefined {
   if (!isNode(node)) return undefined
   const args = node.args as unknown[]
   switch (node.op) {
     case 'value': return literal(node.args)
     case 'id': return node.args === 'record' ? (record) => record : undefined
     case '%': {
-      const left = compile(args[0])
-      return left === undefined ? undefined : remainder(left, args[1])
+      if (intRecord && !intOfRecord(args[0])) return undefined
+      const left = compile(args[0], intRecord)
+      if (left === undefined) return undefined
+      return intRecord ? numberRemainder(left, args[1]) : remainder(left, args[1])
     }
     case '.':
       return isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && typeof args[1] === 'string' ? field(args[1]) : undefined
@@ -71,8 +100,8 @@ function compile (node: unknown): Fast | undefined {
         : undefined
     case '==':
     case '!=': {
-      const left = compile(args[0])
-      const right = compile(args[1])
+      const left = compile(args[0], intRecord)
+      const right = compile(args[1], intRecord)
       if (left === undefined || right === undefined) return undefined
       const equal = node.op === '=='
       return (record) => {
@@ -86,8 +115,8 @@ function compile (node: unknown): Fast | undefined {
     case '<=':
     case '>':
     case '>=': {
-      const left = compile(args[0])
-      const right = compile(args[1])
+      const left = compile(args[0], intRecord)
+      const right = compile(args[1], intRecord)
       if (left === undefined || right === undefined) return undefined
       const op = node.op
       return (record) => {
@@ -101,8 +130,8 @@ function compile (node: unknown): Fast | undefined {
     }
     case '&&':
     case '||': {
-      const left = compile(args[0])
-      const right = compile(args[1])
+      const left = compile(args[0], intRecord)
+      const right = compile(args[1], intRecord)
       if (left === undefined || right === undefined) return undefined
       const decisive = node.op === '||'
       return (record) => {
@@ -114,7 +143,7 @@ function compile (node: unknown): Fast | undefined {
       }
     }
     case '!_': {
-      const operand = compile(node.args)
+      const operand = compile(node.args, intRecord)
       if (operand === undefined) return undefined
       return (record) => {
         const a = operand(record)
@@ -137,5 +166,15 @@ const BOOLEAN_ROOTS = new Set(['==', '!=', '<', '<=', '>', '>=', '&&', '||', '!_
  * Undefined when the expression is outside that subset.
  */
 export function compileFastPath (ast: unknown): Fast | undefined {
-  return isNode(ast) && BOOLEAN_ROOTS.has(ast.op) ? compile(ast) : undefined
+  return isNode(ast) && BOOLEAN_ROOTS.has(ast.op) ? compile(ast, false) : undefined
+}
+
+/**
+ * The same subset for an int record given as a JS number (a safe integer, as a range source
+ * reads them), so that no BigInt is made per record: `record` and `record % <literal>` are ints
+ * there, every other number is what it is in the subset above. It returns a bool or UNDECIDED;
+ * on UNDECIDED the caller evaluates the expression on the record as a BigInt.
+ */
+export function compileIntRecordFastPath (ast: unknown): Fast | undefined {
+  return isNode(ast) && BOOLEAN_ROOTS.has(ast.op) ? compile(ast, true) : undefined
 }

@@ -1,4 +1,5 @@
-import { compileExpression, type CelProgram } from './cel-expression.js'
+import { compileExpression, compileIntRecordProgram, type CelProgram } from './cel-expression.js'
+import { UNDECIDED } from './cel-fast-path.js'
 import { celToJson } from './cel-to-json.js'
 import { celTypeName } from './cel-type-name.js'
 import { builtinProcess, type ProcessFunction } from './builtin-process.js'
@@ -9,7 +10,8 @@ import { jsonBytesUpTo } from './value-size.js'
 import { ValueTooLargeError } from '../errors.js'
 
 type CompiledStep =
-  | { kind: 'filter', label: string, program: CelProgram }
+  /** intProgram: the filter on an int record as a JS number, when it is in the fast subset (see cel-fast-path.ts). */
+  | { kind: 'filter', label: string, program: CelProgram, intProgram: CelProgram | undefined }
   | { kind: 'map', label: string, program: CelProgram }
   | { kind: 'processor', label: string, process: ProcessFunction, params: unknown }
 
@@ -49,13 +51,13 @@ export class CompiledPipeline {
     this.#limits = limits
   }
 
-  static #compileStep (step: StepParams, index: number, processor?: Processor): CompiledStep {
+  static #compileStep (step: StepParams, index: number, integerRecords: boolean, processor?: Processor): CompiledStep {
     const label = `pipeline[${index}].${step.kind}`
     // The kinds are the literals here, not step.kind: a string that came through structured clone is
     // not internalized, and run() would compare it character by character for every record.
     switch (step.kind) {
       case 'filter':
-        return { kind: 'filter', label, program: compileExpression(step.expr, label) }
+        return { kind: 'filter', label, program: compileExpression(step.expr, label), intProgram: integerRecords ? compileIntRecordProgram(step.expr) : undefined }
       case 'map':
         return { kind: 'map', label, program: compileExpression(step.expr, label) }
       case 'processor': {
@@ -70,7 +72,7 @@ export class CompiledPipeline {
   static compileSync (steps: StepParams[], integerRecords: boolean, limits: ValueLimits = DEFAULT_VALUE_LIMITS): CompiledPipeline {
     return new CompiledPipeline(steps.map((step, i) => {
       if (step.kind === 'processor' && step.module !== undefined) throw new Error(`pipeline[${i}]: plug-in processor "${step.name}" needs init()`)
-      return CompiledPipeline.#compileStep(step, i)
+      return CompiledPipeline.#compileStep(step, i, integerRecords)
     }), integerRecords, limits)
   }
 
@@ -79,7 +81,7 @@ export class CompiledPipeline {
     const compiled: CompiledStep[] = []
     for (const [i, step] of steps.entries()) {
       const plugin = step.kind === 'processor' && step.module !== undefined ? await loadPlugin(step.module, step.name) : undefined
-      compiled.push(CompiledPipeline.#compileStep(step, i, plugin))
+      compiled.push(CompiledPipeline.#compileStep(step, i, integerRecords, plugin))
     }
     return new CompiledPipeline(compiled, integerRecords, limits)
   }
@@ -102,20 +104,31 @@ export class CompiledPipeline {
    */
   run (record: unknown, offset: number, celResult = false, from = 0, to = this.#steps.length): unknown {
     let json = record
-    let cel: unknown = this.#integerRecords && typeof record === 'number' ? BigInt(record) : record
+    // An int record stays a JS number while filters of the fast subset decide on it; it becomes
+    // the BigInt that CEL sees only when something needs that (no BigInt per record otherwise).
+    let intNumber = this.#integerRecords && typeof record === 'number'
+    let cel: unknown = record
     let jsonIsStale = false
     let bytes = -1
     for (let i = from; i < to; i++) {
       const step = this.#steps[i]
       switch (step.kind) {
         case 'filter': {
-          const keep = step.program(cel)
+          let keep = intNumber && step.intProgram !== undefined ? step.intProgram(cel) : UNDECIDED
+          if (keep === UNDECIDED) {
+            if (intNumber) {
+              cel = BigInt(cel as number)
+              intNumber = false
+            }
+            keep = step.program(cel)
+          }
           if (keep === false) return DROPPED
           if (keep !== true) throw new Error(`${step.label}: must be a bool, got ${celTypeName(keep)}`)
           break
         }
         case 'map':
-          cel = step.program(cel)
+          cel = step.program(intNumber ? BigInt(cel as number) : cel)
+          intNumber = false
           if (cel === null || cel === undefined) return DROPPED
           jsonIsStale = true
           bytes = this.#checkValue(cel, step.label)
@@ -132,11 +145,12 @@ export class CompiledPipeline {
           }
           if (json === null || json === undefined) return DROPPED
           cel = json
+          intNumber = false
           bytes = this.#checkValue(json, step.label)
           break
       }
     }
-    if (celResult) return cel
+    if (celResult) return intNumber ? BigInt(cel as number) : cel
     if (bytes < 0) bytes = jsonBytesUpTo(json, this.#limits.resultBytes)
     if (bytes > this.#limits.resultBytes) {
       throw new ValueTooLargeError('result', 'the result', this.#limits.resultBytes, 'PARASCAN_MAX_RESULT_BYTES')

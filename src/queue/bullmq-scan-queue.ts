@@ -200,6 +200,10 @@ export class BullmqScanQueue implements ScanQueue {
       const outcome = await processor(job.data, this.#shutdown.signal, async (fraction) => {
         await job.updateProgress(Math.round(fraction * 1000) / 10)
       })
+      if (outcome === 'deferred') {
+        await job.moveToDelayed(Date.now() + DEFER_MS, token)
+        throw new DelayedError()
+      }
       if (outcome === 'handed_back') {
         await job.moveToWait(token)
         throw new WaitingError()
@@ -222,8 +226,9 @@ export class BullmqScanQueue implements ScanQueue {
     })
   }
 
-  #flow (job: Job<{ id: string, partitioned?: boolean }>, token: string): ScanJobFlow {
+  #flow (job: Job<{ id: string, partitioned?: boolean, summary?: { tenant?: string } }>, token: string): ScanJobFlow {
     return {
+      tenant: job.data.summary?.tenant,
       partitioned: job.data.partitioned === true,
       waitForPartitions: async (partitions) => {
         const counts = await job.getDependenciesCount()

@@ -1,3 +1,4 @@
+import type { ScanJobInfo } from './scan-job-summary.js'
 import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobOutcome, type ScanJobProcessor, type ScanQueue } from './scan-queue.js'
 
 export interface MemoryScanQueueOptions {
@@ -35,6 +36,8 @@ export class MemoryScanQueue implements ScanQueue {
   readonly #shutdown = new AbortController()
   /** Scan jobs queued again while they were still running (their partitions ended first). */
   readonly #requeue = new Set<string>()
+  /** The tenant of each scan job. */
+  readonly #tenants = new Map<string, string | undefined>()
   #processor: ScanJobProcessor | undefined
   #partProcessor: PartitionJobProcessor | undefined
   readonly #lost: string[]
@@ -49,7 +52,8 @@ export class MemoryScanQueue implements ScanQueue {
     this.#lost = [...options.lost ?? []]
   }
 
-  async add (id: string): Promise<void> {
+  async add (id: string, info?: ScanJobInfo): Promise<void> {
+    if (!this.#tenants.has(id)) this.#tenants.set(id, info?.summary.tenant)
     if (this.#active.has(id)) this.#requeue.add(id)
     if (this.#active.has(id) || this.#waiting.includes(id)) return
     this.#waiting.push(id)
@@ -59,6 +63,7 @@ export class MemoryScanQueue implements ScanQueue {
   async remove (id: string): Promise<void> {
     const index = this.#waiting.indexOf(id)
     if (index !== -1) this.#waiting.splice(index, 1)
+    if (!this.#active.has(id)) this.#tenants.delete(id)
     await this.dropPartitions(id)
     if (this.#children.get(id)?.pending.size === 0) this.#children.delete(id)
   }
@@ -110,6 +115,7 @@ export class MemoryScanQueue implements ScanQueue {
 
   #flow (id: string): ScanJobFlow {
     return {
+      tenant: this.#tenants.get(id),
       partitioned: this.#children.has(id),
       waitForPartitions: async (partitions) => {
         let children = this.#children.get(id)
@@ -140,10 +146,11 @@ export class MemoryScanQueue implements ScanQueue {
     else this.#completed++
   }
 
-  #defer (id: string): void {
+  /** Queues a deferred job again after DEFER_MS, behind the others. */
+  #defer (requeue: () => void): void {
     const timer = setTimeout(() => {
       if (this.#closing) return
-      this.#waiting.push(id)
+      requeue()
       this.#drain()
     }, DEFER_MS)
     timer.unref()
@@ -157,8 +164,9 @@ export class MemoryScanQueue implements ScanQueue {
       const run = processor(id, this.#shutdown.signal, this.#flow(id)).then(
         (outcome) => {
           if (outcome !== 'waiting') this.#children.delete(id)
+          if (outcome !== 'waiting' && outcome !== 'deferred') this.#tenants.delete(id)
           this.#count(outcome)
-          if (outcome === 'deferred') this.#defer(id)
+          if (outcome === 'deferred') this.#defer(() => this.#waiting.push(id))
         },
         () => this.#count(undefined)
       ).finally(() => {
@@ -177,7 +185,8 @@ export class MemoryScanQueue implements ScanQueue {
         (outcome) => { this.#count(outcome); return outcome },
         () => { this.#count(undefined); return undefined }
       ).then((outcome) => {
-        if (outcome === 'handed_back') return
+        if (outcome === 'deferred') this.#defer(() => this.#waitingParts.push(job))
+        if (outcome === 'handed_back' || outcome === 'deferred') return
         this.#children.get(job.id)?.pending.delete(job.part)
         this.#release(job.id)
       }).finally(() => {

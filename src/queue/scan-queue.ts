@@ -15,6 +15,8 @@ export const DEFER_MS = 500
 /** One partition of a scan, as its job carries it: records [start, end). */
 export interface PartitionJob {
   id: string
+  /** The scan's tenant. */
+  tenant?: string
   part: number
   partitions: number
   start: number
@@ -23,6 +25,8 @@ export interface PartitionJob {
 
 /** What a scan's job can do with its partition jobs. */
 export interface ScanJobFlow {
+  /** The scan's tenant, as the job was added. */
+  readonly tenant: string | undefined
   /** The job added partition jobs on an earlier run: this run finishes the partitioned scan. */
   readonly partitioned: boolean
   /**
@@ -61,7 +65,7 @@ export interface ScanQueue {
   /** Drops the partition jobs of a scan that have not started (best effort); the running ones go on. */
   dropPartitions(id: string): Promise<void>
   counts(): Promise<Record<QueueJobState, number>>
-  /** Starts taking scan jobs, and partition jobs when `partitions` is given. */
+  /** Starts taking scan jobs, and partition jobs when `partitions` is given; either may end 'deferred'. */
   process(processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void
   /** Stops taking jobs, gives running ones `graceMs` to finish, then aborts them, and closes. */
   close(graceMs?: number): Promise<void>

@@ -8,6 +8,8 @@ import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionL
 import { MemoryPartitions } from './memory-partitions.js'
 import { ScanCancelledError, scanError } from '../errors.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { MemoryStorageCharges } from './memory-storage-charges.js'
+import { scanOfUnit, type StorageCharge, type StorageUsage } from './storage-charge.js'
 import { MemoryResultPages, type ResultPages } from './result-pages.js'
 import type { ScanChange, ScanJournal, StoredKey, StoredScan } from './scan-journal.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
@@ -62,6 +64,10 @@ export class MemoryScanStore implements ScanStore {
   readonly #cancels = new EventEmitter()
   /** Queued scans and their tenants. */
   readonly #queued = new Map<string, string | undefined>()
+  readonly #charges = new MemoryStorageCharges((id) => {
+    const expiresAt = this.#scans.get(id)?.record.expires_at
+    return expiresAt == null ? null : Date.parse(expiresAt)
+  })
   /** What `restore` found to run again. */
   recovered: Recovery = { resume: [], lost: [] }
 
@@ -302,6 +308,15 @@ export class MemoryScanStore implements ScanStore {
     this.#cancels.on('cancel', listener)
   }
 
+  async chargeStorage (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<StorageCharge> {
+    if (!this.#scans.has(scanOfUnit(unit))) return { charged: true, used: this.#charges.used(tenant) }
+    return this.#charges.charge(tenant, unit, attempt, bytes, quota)
+  }
+
+  async storageUsage (tenant: string | undefined): Promise<StorageUsage> {
+    return this.#charges.usage(tenant)
+  }
+
   async claimIdempotencyKey (key: string, value: string): Promise<string | undefined> {
     const existing = this.#idempotency.get(key)
     if (existing !== undefined) return existing.value
@@ -429,6 +444,7 @@ export class MemoryScanStore implements ScanStore {
     }
     this.#scans.delete(id)
     this.#queued.delete(id)
+    this.#charges.drop(id)
     await this.#journal?.removed(id)
     for (const name of entry.partitions?.names() ?? []) this.#pages.drop(name)
     if (entry.record.attempt !== null) this.#pages.drop(`${id}.${entry.record.attempt}`)

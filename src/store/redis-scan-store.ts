@@ -6,6 +6,8 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import { decodeLayout, RedisPartitionStore } from './redis-partition-store.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import { partitionedView } from '../partitions/partition-progress.js'
+import { RedisStorageCharges } from './redis-storage-charges.js'
+import type { StorageCharge, StorageUsage } from './storage-charge.js'
 import { ScanCancelledError, scanError } from '../errors.js'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
 import { InstanceLiveness } from './instance-liveness.js'
@@ -52,6 +54,7 @@ export class RedisScanStore implements ScanStore {
   readonly #liveness: InstanceLiveness
   #subscribed: Promise<unknown> | undefined
   readonly #partitions: RedisPartitionStore
+  readonly #charges: RedisStorageCharges
 
   constructor (options: RedisScanStoreOptions) {
     this.#redis = options.connection
@@ -61,6 +64,7 @@ export class RedisScanStore implements ScanStore {
     this.#liveness = new InstanceLiveness(this.#redis, this.#prefix, options.instanceTtlMs)
     this.#scripts = defineLuaCommands(this.#redis, SCAN_SCRIPTS)
     this.#partitions = new RedisPartitionStore(this.#redis, (id) => this.#key(id))
+    this.#charges = new RedisStorageCharges(this.#redis, this.#prefix)
     this.#subscriber.on('message', (channel: string, id: string) => {
       if (channel === this.#channel) for (const listener of this.#listeners) listener(id)
     })
@@ -192,11 +196,13 @@ export class RedisScanStore implements ScanStore {
   }
 
   async remove (id: string): Promise<RemoveResult | undefined> {
+    const [tenant, partitions] = await this.#redis.hmget(this.#key(id), 'tenant', 'partitions')
     await this.#partitions.drop(id)
     const removed = await this.#scripts.remove({ scan: this.#key(id), index: this.#index, id, prefix: this.#prefix })
     if (removed === null) return undefined
     if (removed[0] === 'active') return { outcome: 'active', status: removed[1] as ScanStatusName }
     if (removed[1] !== '') await this.#redis.del(this.#pagesKey(id, removed[1]))
+    await this.#charges.drop(tenant === null || tenant === '' ? undefined : tenant, id, Number(partitions ?? 0))
     return { outcome: 'removed' }
   }
 
@@ -212,6 +218,14 @@ export class RedisScanStore implements ScanStore {
   /** Resolves once the cancel channel is subscribed (when a listener was added). */
   async ready (): Promise<void> {
     await this.#subscribed
+  }
+
+  async chargeStorage (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<StorageCharge> {
+    return await this.#charges.charge(tenant, unit, attempt, bytes, quota)
+  }
+
+  async storageUsage (tenant: string | undefined): Promise<StorageUsage> {
+    return await this.#charges.usage(tenant)
   }
 
   async claimIdempotencyKey (key: string, value: string): Promise<string | undefined> {

@@ -2,6 +2,7 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
+import type { StorageCharge, StorageUsage } from './storage-charge.js'
 
 export type CancelResult =
   | { outcome: 'cancelled' }
@@ -73,6 +74,15 @@ export interface ScanStore extends PartitionedScanStore {
   readPages(id: string, attempt: string, from: number, count: number): Promise<string[]>
   /** Called with the id of every scan whose cancel is requested, from any instance. */
   onCancelRequest(listener: (id: string) => void): void
+  /**
+   * Books `bytes` of results of `unit` (a scan id, or `partitionUnit(id, part)`) written by `attempt`
+   * as stored by `tenant`, unless that takes the tenant past `quota` bytes (0: no quota); a unit's bytes
+   * of an earlier attempt are dropped first. Negative `bytes` give back bytes of the same attempt.
+   * A scan's bytes stop counting when it is deleted or its retention is over.
+   */
+  chargeStorage(tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<StorageCharge>
+  /** Bytes of results `tenant` stores now. */
+  storageUsage(tenant: string | undefined): Promise<StorageUsage>
   /** Stores `value` under `key` unless the key exists; returns the value already stored, or undefined. */
   claimIdempotencyKey(key: string, value: string): Promise<string | undefined>
   ping(): Promise<void>

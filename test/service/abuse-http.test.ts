@@ -127,3 +127,28 @@ test('a compressed body is a 415 problem+json; __proto__ inside inline records i
   assert.equal(top.status, 400)
   assert.doesNotMatch(JSON.stringify(await top.json()), /not valid JSON/i)
 })
+
+test('a JSON body is UTF-8: bytes that are not UTF-8 are a 400 and another declared charset a 415, never characters replaced by U+FFFD; a byte order mark and charset=utf-8 are fine', async () => {
+  const server = await start()
+  const body = (record: Buffer): Buffer => Buffer.concat([Buffer.from('{"source":{"type":"inline","records":["'), record, Buffer.from('"]}}')])
+  const post = async (payload: Buffer, contentType: string): Promise<Response> => await fetch(`${server.url}/v1/scans`, { method: 'POST', headers: { 'content-type': contentType }, body: payload })
+  const latin1 = Buffer.from('café', 'latin1')
+  for (const [payload, contentType, status, code] of [
+    [body(latin1), 'application/json', 400, 'PARASCAN_MALFORMED_JSON'],
+    [body(Buffer.from([0xed, 0xa0, 0x80])), 'application/json', 400, 'PARASCAN_MALFORMED_JSON'],
+    [body(latin1), 'application/json; charset=iso-8859-1', 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE'],
+    [body(Buffer.from('café')), 'application/json; charset="UTF-16"', 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE']
+  ] as const) {
+    const answer = await post(payload, contentType)
+    assert.equal(answer.status, status, `${contentType}: ${await answer.clone().text()}`)
+    assert.match(answer.headers.get('content-type') ?? '', /^application\/problem\+json/)
+    assert.equal((await answer.json() as { code: string }).code, code)
+  }
+  for (const [payload, contentType] of [[body(Buffer.from('café')), 'application/json; charset=UTF-8'], [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body(Buffer.from('café'))]), 'application/json']] as const) {
+    const accepted = await post(payload, contentType)
+    assert.equal(accepted.status, 202, await accepted.clone().text())
+    const id = (await accepted.json() as { id: string }).id
+    assert.equal((await finished(server.url, id)).status, 'succeeded')
+    assert.deepEqual((await (await fetch(`${server.url}/v1/scans/${id}/results`)).json() as { items: unknown[] }).items, ['café'])
+  }
+})

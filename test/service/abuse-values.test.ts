@@ -90,23 +90,29 @@ test('a scan whose stored results pass PARASCAN_MAX_SCAN_RESULT_BYTES fails with
   assert.equal(small.status, 'succeeded')
 })
 
-test('a results page stops at PARASCAN_MAX_PAGE_BYTES; following the cursors reads every result once', async () => {
-  const server = await start({ PARASCAN_MAX_PAGE_BYTES: '2048' })
-  const id = await submit(server.url, { source: { type: 'range', start: 0, end: 300 }, ordered: true, pipeline: [{ map: '{"n": record, "pad": "' + 'x'.repeat(80) + '"}' }] })
-  assert.equal((await finished(server.url, id)).status, 'succeeded')
+/** Every result's `n`, following the cursors with the largest limit; each page at most `maxBytes` (and a little for the last item). */
+async function readPagesOfBytes (base: string, id: string, maxBytes: number): Promise<{ seen: number[], pages: number }> {
   const seen: number[] = []
   let cursor: string | undefined
   let pages = 0
   for (;;) {
-    const page = await http(server.url, 'GET', `/v1/scans/${id}/results?limit=10000${cursor === undefined ? '' : `&cursor=${cursor}`}`)
+    const page = await http(base, 'GET', `/v1/scans/${id}/results?limit=10000${cursor === undefined ? '' : `&cursor=${cursor}`}`)
     assert.equal(page.status, 200)
     pages++
     const bytes = Buffer.byteLength(JSON.stringify(page.json.items))
-    assert.ok(bytes <= 2048 + 200, `page of ${bytes} bytes`)
+    assert.ok(bytes <= maxBytes + 200, `page of ${bytes} bytes`)
+    assert.ok(page.json.items.length > 0 || page.json.complete === true)
     seen.push(...page.json.items.map((item: { n: number }) => item.n))
-    if (page.json.complete === true) break
+    if (page.json.complete === true) return { seen, pages }
     cursor = page.json.next_cursor
   }
+}
+
+test('a results page stops at PARASCAN_MAX_PAGE_BYTES; following the cursors reads every result once', async () => {
+  const server = await start({ PARASCAN_MAX_PAGE_BYTES: '2048' })
+  const id = await submit(server.url, { source: { type: 'range', start: 0, end: 300 }, ordered: true, pipeline: [{ map: '{"n": record, "pad": "' + 'x'.repeat(80) + '"}' }] })
+  assert.equal((await finished(server.url, id)).status, 'succeeded')
+  const { seen, pages } = await readPagesOfBytes(server.url, id, 2048)
   assert.ok(pages > 10)
   assert.deepEqual(seen, Array.from({ length: 300 }, (_, i) => i))
   const big = await submit(server.url, { source: { type: 'inline', records: ['y'.repeat(5000)] } })
@@ -170,5 +176,32 @@ for (const mode of ['embedded', 'redis'] as const) {
     assert.notEqual(again.json.id, first)
     assert.equal((await finished(server.url, again.json.id)).status, 'succeeded')
     assert.equal((await http(server.url, 'GET', `/v1/scans/${first}`)).status, 404, 'the deleted scan stays deleted')
+  })
+}
+
+for (const mode of ['embedded', 'redis'] as const) {
+  test(`a results page of a partitioned scan stops at PARASCAN_MAX_PAGE_BYTES too; the cursors read every result once, and a cursor past the end is a 400 (${mode})`, async () => {
+    const env: Record<string, string> = { PARASCAN_MAX_PAGE_BYTES: '2048', PARASCAN_PARTITION_RECORDS: '50' }
+    if (mode === 'redis') {
+      env.REDIS_URL = REDIS_URL
+      env.PARASCAN_KEY_PREFIX = uniquePrefix()
+      onClose(async () => await dropPrefix(env.PARASCAN_KEY_PREFIX))
+    }
+    const server = await start(env)
+    const pipeline = [{ filter: 'record % 7 != 3' }, { map: '{"n": record, "pad": "' + 'x'.repeat(80) + '"}' }]
+    const expected = Array.from({ length: 400 }, (_, i) => i).filter((i) => i % 7 !== 3)
+    for (const ordered of [true, false]) {
+      const id = await submit(server.url, { source: { type: 'range', start: 0, end: 400 }, ordered, pipeline })
+      const status = await finished(server.url, id)
+      assert.equal(status.status, 'succeeded')
+      assert.ok(status.partitions !== undefined, 'the scan is partitioned')
+      const { seen, pages } = await readPagesOfBytes(server.url, id, 2048)
+      assert.ok(pages > 10, `${pages} pages`)
+      assert.deepEqual(ordered ? seen : [...seen].sort((a, b) => a - b), expected)
+      const forged = Buffer.from(JSON.stringify(['p', 1000, 0, 0, 0])).toString('base64url')
+      const past = await http(server.url, 'GET', `/v1/scans/${id}/results?cursor=${forged}`)
+      assert.equal(past.status, 400, JSON.stringify(past.json))
+      assert.equal(past.json.code, 'PARASCAN_INVALID_CURSOR')
+    }
   })
 }

@@ -8,7 +8,7 @@ import { prefersNdjson } from '../../src/http/prefers-ndjson.js'
 import { MemoryScanStore } from '../../src/store/memory-scan-store.js'
 import { emptyProgress } from '../../src/store/scan-record.js'
 import type { RunningServer } from '../../src/server.js'
-import { realServer, tempDataDir, waitFor } from '../helpers/service-harness.js'
+import { build, realServer, tempDataDir, waitFor } from '../helpers/service-harness.js'
 
 type Json = any // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -312,5 +312,23 @@ describe('NDJSON download of a large result set', () => {
     })()
     assert.notEqual(outcome, 'clean end', `${lines} lines and a clean end`)
     assert.ok(lines < PAGES * PER_PAGE)
+  })
+})
+
+describe('results response schema', () => {
+  it('a results page is sent through its response schema: a field the schema does not know is left out, a wrong type is a 500 problem', async (t) => {
+    const app = await build(t)
+    const submitted = await app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'inline', records: [{ a: 1 }] } } })
+    const id = submitted.json().id as string
+    await waitFor(async () => ['succeeded'].includes((await app.inject({ method: 'GET', url: `/v1/scans/${id}` })).json().status) ? true : undefined)
+    const served = app.scans.results.bind(app.scans)
+    const page = await served(id, 10)
+    assert.deepEqual(JSON.parse((await app.inject({ method: 'GET', url: `/v1/scans/${id}/results` })).body), { items: [{ a: 1 }], complete: true, partial: false })
+    app.scans.results = async () => ({ ...page, page: { ...page.page, internal: 'not for clients' } as typeof page.page })
+    assert.deepEqual(Object.keys((await app.inject({ method: 'GET', url: `/v1/scans/${id}/results` })).json()), ['items', 'complete', 'partial'])
+    app.scans.results = async () => ({ ...page, page: { ...page.page, complete: 'yes' as unknown as boolean } })
+    const broken = await app.inject({ method: 'GET', url: `/v1/scans/${id}/results` })
+    assert.equal(broken.statusCode, 500)
+    assert.equal(broken.json().code, 'PARASCAN_INTERNAL')
   })
 })

@@ -27,16 +27,17 @@ async function settled (id: string, timeoutMs: number): Promise<any> {
   }, timeoutMs)
 }
 
-const long = { source: { type: 'range', start: 0, end: 10_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }] }
+// Ordered: it keeps the pool's threads, so that the next scan waits for one.
+const long = { source: { type: 'range', start: 0, end: 10_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }], ordered: true }
 
 test('with two scans taken at a time, cancel and timeout of the one waiting for the pool answer at once, while the running one goes on', async () => {
   const running = await submit(long)
   await waitFor(async () => {
     const doc = await status(running)
     return doc.status === 'running' && doc.progress.processed > 0 ? doc : undefined
-  })
+  }, 60_000)
   const waiting = await submit({ source: { type: 'range', start: 0, end: 1000 } })
-  await waitFor(async () => (await status(waiting)).status === 'running' ? true : undefined)
+  await waitFor(async () => (await status(waiting)).status === 'running' ? true : undefined, 60_000)
   const began = performance.now()
   assert.equal((await server.app.inject({ method: 'POST', url: `/v1/scans/${waiting}/cancel` })).statusCode, 202)
   const cancelled = await settled(waiting, 5_000)

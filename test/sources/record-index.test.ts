@@ -111,6 +111,26 @@ describe('record index pass', () => {
     }
   })
 
+  it('agrees with the reference over several full 1 MiB blocks, with a quoted field and a line that span blocks', async () => {
+    let seed = 7
+    const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32
+    const pieces = ['\n', '\r\n', '""', ',', ' ', 'a', '{"k":"ü"}', '\n\n', ',"x\ny",']
+    const parts: string[] = []
+    for (let size = 0; size < 3 * 1024 * 1024;) {
+      const piece = random() < 0.001 ? `,"${'q'.repeat(750_000)}\n${'q'.repeat(750_000)}",` : pieces[Math.floor(random() * pieces.length)]
+      parts.push(piece)
+      size += piece.length
+    }
+    const bytes = Buffer.from(parts.join(''))
+    const path = join(data.dir, await data.write('blocks.csv', bytes))
+    const csv = naiveCsv(bytes)
+    assert.ok(csv.some((start, i) => csv[i + 1] - start > 1024 * 1024), 'a record longer than a block')
+    for (const readBytes of [undefined, 65_536 + 13]) {
+      assert.deepEqual(offsetsOf(await indexNdjson(path, { readBytes })), naiveNdjson(bytes))
+      assert.deepEqual(offsetsOf(await indexCsv(path, { readBytes })), csv)
+    }
+  })
+
   it('refuses a read size that is not a whole number of bytes from 1 to 64 MiB', async () => {
     const path = join(data.dir, await data.write('small.ndjson', '{}\n'))
     for (const readBytes of [0, -1, 1.5, Number.NaN, 64 * 1024 * 1024 + 1]) {

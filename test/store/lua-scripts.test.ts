@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url'
 import { luaScript } from '../../src/store/lua-script.js'
 import { SCAN_SCRIPTS } from '../../src/store/scan-scripts.js'
 import { PARTITION_SCRIPTS } from '../../src/store/partition-scripts.js'
+import { STORAGE_SCRIPTS } from '../../src/store/redis-storage-charges.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const dir = `${root}src/store/lua/`
 const scripts = readdirSync(dir).filter((name) => name.endsWith('.lua')).map((name) => name.slice(0, -'.lua'.length))
-const specs = [...Object.values(SCAN_SCRIPTS), ...Object.values(PARTITION_SCRIPTS)]
+const specs = [...Object.values(SCAN_SCRIPTS), ...Object.values(PARTITION_SCRIPTS), ...Object.values(STORAGE_SCRIPTS)]
 
 const header = (text: string): string => text.split(']]')[0]
 

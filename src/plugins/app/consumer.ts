@@ -3,6 +3,7 @@ import { ScanConsumer } from '../../../workers/scan-consumer.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
 import { ScanLostError, scanError } from '../../errors.js'
 import { instanceName } from '../../config/instance-name.js'
+import { tenantQuota } from '../../config/tenant-storage-quota.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,6 +37,8 @@ export default fp<ConsumerPluginOptions>(async (app, options) => {
     maxCrashedAttempts: config.maxCrashedAttempts,
     recordTimeLimitMs: config.recordTimeLimitMs,
     maxRunningPerTenant: config.maxRunningScansPerTenant,
+    concurrency: config.concurrency,
+    storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant),
     partitionPolicy: { partitionRecords: config.partitionRecords, maxPartitions: config.maxPartitions },
     instance: instanceName(),
     log: app.log

@@ -23,7 +23,7 @@ export interface PoolPluginOptions {
 
 /** Starts the pool's threads at once (a small scan), so that /readyz tells whether they can start. */
 export default fp<PoolPluginOptions>(async (app, options) => {
-  const pool = options.pool ?? new WorkStealingPool({ config: app.parallelConfig, max_old_generation_mb: app.config.workerHeapMb })
+  const pool = options.pool ?? new WorkStealingPool({ config: app.parallelConfig, max_old_generation_mb: app.config.workerHeapMb, concurrent_scans: true })
   let state: 'starting' | 'started' | 'closed' | Error = 'starting'
   const workers = app.parallelConfig.max_workers
   planScan({ source: { type: 'range', start: 0, end: workers }, pipeline: [], ordered: false, on_error: 'fail' }, app.scanContext())

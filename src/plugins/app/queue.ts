@@ -25,14 +25,16 @@ export interface QueuePluginOptions {
  */
 export default fp<QueuePluginOptions>(async (app, options) => {
   const { config, redis } = app
+  // One slot more than PARASCAN_CONCURRENCY: the consumer keeps it for a tenant that runs nothing here.
+  const jobSlots = config.concurrency + 1
   const queue = options.queue ?? (redis === null
-    ? new MemoryScanQueue({ concurrency: config.concurrency, ...(app.store instanceof MemoryScanStore ? app.store.recovered : {}) })
+    ? new MemoryScanQueue({ concurrency: jobSlots, ...(app.store instanceof MemoryScanStore ? app.store.recovered : {}) })
     : new BullmqScanQueue({
       connection: redis.requests,
       sharedConnection: true,
       workerConnection: redis.worker,
       prefix: config.keyPrefix,
-      concurrency: config.concurrency,
+      concurrency: jobSlots,
       lockDurationMs: config.lockDurationMs,
       partitionLockMs: config.partitionLockMs,
       instance: instanceName(),

@@ -3,6 +3,7 @@ import { ScanService } from '../../http/scan-service.js'
 import { ScanLimits } from '../../http/scan-limits.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
 import { processorCatalogue } from '../../pipeline/processor-catalogue.js'
+import { tenantQuota } from '../../config/tenant-storage-quota.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,6 +31,7 @@ export default fp(async (app) => {
     }),
     admission: { maxQueued: config.maxQueuedScans, maxQueuedPerTenant: config.maxQueuedScansPerTenant },
     maxPageBytes: config.maxPageBytes,
+    storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant),
     log: app.log
   }))
   const catalogue = await processorCatalogue(config.processorsDir)
