@@ -1,5 +1,5 @@
 import {
-  BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, DOT, MAX_DEPTH, MINUS, NINE, OPEN_ARRAY, OPEN_OBJECT, PLUS, QUOTE, ZERO, isHex
+  BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, DOT, MAX_DEPTH, MINUS, NINE, OPEN_ARRAY, OPEN_OBJECT, PLUS, QUOTE, ZERO, isHex, isShortEscape
 } from './json-chars.js'
 
 const TRUE = Buffer.from('true')
@@ -49,7 +49,7 @@ function scanString (b: Buffer, i: number, end: number): number {
       if (e === 0x75) {
         if (j + 5 >= end || !(isHex(b[j + 2]) && isHex(b[j + 3]) && isHex(b[j + 4]) && isHex(b[j + 5]))) return -1
         j += 5
-      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+      } else if (isShortEscape(e)) {
         j += 1
       } else {
         return -1

@@ -19,3 +19,8 @@ export const MAX_DEPTH = 64
 export function isHex (c: number): boolean {
   return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
 }
+
+/** Whether `e`, after a backslash, is an escape of one character: " \\ / b f n r t. */
+export function isShortEscape (e: number): boolean {
+  return e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74
+}

@@ -47,7 +47,7 @@ export class FileResultPages implements ResultPages {
   #writer (name: string): Writer {
     const writer = this.#writers.get(name)
     if (writer !== undefined) return writer
-    const handle = open(this.#path(name), constants.O_RDWR | constants.O_CREAT, 0o644)
+    const handle = open(this.#path(name), constants.O_RDWR | constants.O_CREAT, 0o600)
     const created: Writer = { handle, size: 0, index: new PageIndex(), chain: Promise.resolve(), dropped: false }
     created.chain = handle.then(async (fh) => {
       created.size = (await fh.stat()).size

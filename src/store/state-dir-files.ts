@@ -22,7 +22,7 @@ export async function syncDir (dir: string): Promise<void> {
 
 /** Writes a whole file and makes it durable; `exclusive` fails when it exists. */
 export async function writeDurably (path: string, data: string, exclusive = false): Promise<void> {
-  const fh = await open(path, exclusive ? 'wx' : 'w', 0o644)
+  const fh = await open(path, exclusive ? 'wx' : 'w', 0o600)
   try {
     await fh.writeFile(data)
     await fh.sync()
@@ -64,7 +64,7 @@ export async function appendDurably (path: string, line: string): Promise<boolea
  */
 export async function makeDirectory (path: string): Promise<void> {
   try {
-    await mkdir(path)
+    await mkdir(path, 0o700)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST') {
@@ -73,6 +73,6 @@ export async function makeDirectory (path: string): Promise<void> {
     }
     if (code !== 'ENOENT' || dirname(path) === path) throw error
     await makeDirectory(dirname(path))
-    await mkdir(path)
+    await mkdir(path, 0o700)
   }
 }

@@ -67,6 +67,16 @@ export async function partitionFields (redis: Redis, prefix: string, id: string)
   return await redis.hgetall(`${prefix}:scan:{${id}}:parts`)
 }
 
+/** Attempts begun per partition, read from the scan's partitions hash. */
+export async function partitionRuns (redis: Redis, prefix: string, id: string): Promise<number[]> {
+  const runs: number[] = []
+  for (const [field, value] of Object.entries(await partitionFields(redis, prefix, id))) {
+    const match = /^(\d+):n$/.exec(field)
+    if (match !== null) runs[Number(match[1])] = Number(value)
+  }
+  return runs
+}
+
 /** Records the current attempt of partition `part` has processed, as last written. */
 export function processedOf (fields: Record<string, string>, part: number): number {
   return Number((fields[`${part}:p`] ?? '0').split(',')[0])

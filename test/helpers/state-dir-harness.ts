@@ -1,5 +1,6 @@
 import { after } from 'node:test'
 import type { ChildProcess } from 'node:child_process'
+import type { Instance } from './cluster-harness.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,4 +21,10 @@ export function stateDirHarness (): { children: ChildProcess[], stateDir: () => 
       return dir
     }
   }
+}
+
+/** Stops an instance with `signal` and gives its exit code. */
+export async function kill (instance: Instance, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+  instance.child.kill(signal)
+  return await instance.exited
 }

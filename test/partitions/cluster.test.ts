@@ -6,7 +6,7 @@ import { Queue } from 'bullmq'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { dropPrefix, http, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
-import { finished, heldPartition, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
+import { finished, heldPartition, partitionRuns, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
 
 const prefix = uniquePrefix()
 const children: ChildProcess[] = []
@@ -27,16 +27,7 @@ after(async () => {
   redis.disconnect()
 })
 
-/** Attempts begun per partition, read from the scan's partitions hash. */
-async function runsOf (id: string): Promise<number[]> {
-  const hash = await redis.hgetall(`${prefix}:scan:{${id}}:parts`)
-  const runs: number[] = []
-  for (const [field, value] of Object.entries(hash)) {
-    const match = /^(\d+):n$/.exec(field)
-    if (match !== null) runs[Number(match[1])] = Number(value)
-  }
-  return runs
-}
+const runsOf = async (id: string): Promise<number[]> => await partitionRuns(redis, prefix, id)
 
 const slow = (ms: number): unknown => ({ processor: 'sleep', params: { ms } })
 

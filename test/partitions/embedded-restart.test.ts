@@ -2,16 +2,11 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { stateDirHarness } from '../helpers/state-dir-harness.js'
+import { kill, stateDirHarness } from '../helpers/state-dir-harness.js'
 import { http, waitFor } from '../helpers/service-harness.js'
-import { finished, readAll, startInstance, type Instance } from '../helpers/cluster-harness.js'
+import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
 
 const { children, stateDir } = stateDirHarness()
-
-async function kill (instance: Instance, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
-  instance.child.kill(signal)
-  return await instance.exited
-}
 
 /** Attempts begun, state and current attempt of each partition, as the scan's journal says (its last line for each). */
 function journalParts (dir: string, id: string): Array<{ runs: number, state: string, attempt?: string }> {
@@ -24,7 +19,8 @@ function journalParts (dir: string, id: string): Array<{ runs: number, state: st
   return parts
 }
 
-const slow = { processor: 'synthetic', params: { cost_us: 1000 } }
+// Slow records that cost no CPU: the scan takes as long on a busy machine as on a quiet one.
+const slow = { processor: 'sleep', params: { ms: 0.5 } }
 const records = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 
 test('embedded with PARASCAN_STATE_DIR: killed mid-scan and started again on the same directory, partitioned scans re-run only their uncommitted partitions and end exact', async () => {
@@ -74,66 +70,4 @@ test('embedded with PARASCAN_STATE_DIR: killed mid-scan and started again on the
   assert.equal(orderedDoc.status, 'succeeded', JSON.stringify(orderedDoc.error))
   assert.deepEqual(await readAll(second.url, ordered.json.id, 999), records(8000).filter((i) => i % 3 !== 1))
   assert.equal(await kill(second, 'SIGTERM'), 0)
-})
-
-test('embedded with PARASCAN_STATE_DIR: SIGTERM hands a running scan back and it runs again after the restart; one killed mid-run fails with PARASCAN_INSTANCE_CRASHED (PARASCAN_MAX_CRASHED_ATTEMPTS=1), or runs again with 2', async () => {
-  const dir = stateDir()
-  const env = { PARASCAN_STATE_DIR: dir, PARASCAN_SHUTDOWN_GRACE: '0s', PARASCAN_PROGRESS_INTERVAL: '100ms' }
-  const body = { source: { type: 'range', start: 0, end: 3000 }, pipeline: [slow], ordered: true }
-  const running = async (instance: Instance, id: string): Promise<void> => {
-    await waitFor(async () => {
-      const doc = (await http(instance.url, 'GET', `/v1/scans/${id}`)).json
-      return doc.status === 'running' && doc.progress.processed > 0 ? doc : undefined
-    }, 60_000, 20)
-  }
-
-  const first = await startInstance(env, children)
-  const handedBack = (await http(first.url, 'POST', '/v1/scans', body)).json
-  const queued = (await http(first.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 10 } })).json
-  await running(first, handedBack.id)
-  assert.equal(await kill(first, 'SIGTERM'), 0)
-  const second = await startInstance(env, children)
-  const resumed = await finished(second.url, handedBack.id, 120_000)
-  assert.equal(resumed.status, 'succeeded', JSON.stringify(resumed.error))
-  assert.deepEqual(await readAll(second.url, handedBack.id, 1000), records(3000))
-  assert.equal((await finished(second.url, queued.id)).status, 'succeeded', 'a scan still queued runs after the restart')
-
-  const crashing = (await http(second.url, 'POST', '/v1/scans', body)).json
-  await running(second, crashing.id)
-  await kill(second)
-  const third = await startInstance(env, children)
-  const crashed = await finished(third.url, crashing.id)
-  assert.equal(crashed.status, 'failed')
-  assert.equal(crashed.error.code, 'PARASCAN_INSTANCE_CRASHED')
-
-  const retried = (await http(third.url, 'POST', '/v1/scans', body)).json
-  await running(third, retried.id)
-  await kill(third)
-  const fourth = await startInstance({ ...env, PARASCAN_MAX_CRASHED_ATTEMPTS: '2' }, children)
-  const done = await finished(fourth.url, retried.id, 120_000)
-  assert.equal(done.status, 'succeeded', JSON.stringify(done.error))
-  assert.deepEqual(await readAll(fourth.url, retried.id, 1000), records(3000))
-  assert.equal(await kill(fourth, 'SIGTERM'), 0)
-})
-
-test('embedded with PARASCAN_STATE_DIR: killed or stopped over and over while a capped unordered scan runs on two threads, it still ends with exactly max_results distinct results', async () => {
-  const dir = stateDir()
-  const env = { PARASCAN_STATE_DIR: dir, PARASCAN_PARTITION_RECORDS: '300', PARASCAN_PROGRESS_INTERVAL: '100ms', PARASCAN_CONCURRENCY: '2', PROTO_PARALLEL_MAX_WORKERS: '2' }
-  let instance = await startInstance(env, children)
-  const scan = (await http(instance.url, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 6000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 400 } }], max_results: 4000 })).json
-  for (let cycle = 0; cycle < 5; cycle++) {
-    await new Promise((resolve) => setTimeout(resolve, 500 + Math.random() * 1000))
-    const doc = (await http(instance.url, 'GET', `/v1/scans/${scan.id}`)).json
-    if (doc.status !== 'running') break
-    await kill(instance, cycle % 2 === 0 ? 'SIGKILL' : 'SIGTERM')
-    instance = await startInstance(env, children)
-  }
-  const doc = await finished(instance.url, scan.id, 120_000)
-  assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
-  assert.deepEqual(doc.result, { count: 4000, truncated: true, partial: false })
-  const items = await readAll(instance.url, scan.id, 1500) as number[]
-  assert.equal(items.length, 4000)
-  assert.equal(new Set(items).size, 4000)
-  assert.ok(items.every((item) => Number.isInteger(item) && item >= 0 && item < 6000))
-  assert.equal(await kill(instance, 'SIGTERM'), 0)
 })

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { PrivateRedis } from '../helpers/private-redis.js'
 import { dropPrefix, http, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
-import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
+import { finished, partitionRuns, readAll, startInstance } from '../helpers/cluster-harness.js'
 
 const children: ChildProcess[] = []
 const prefixes: string[] = []
@@ -20,17 +20,6 @@ async function stop (child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve))
   child.kill('SIGKILL')
   await exited
-}
-
-/** Attempts begun per partition. */
-async function runsOf (redis: Redis, prefix: string, id: string): Promise<number[]> {
-  const hash = await redis.hgetall(`${prefix}:scan:{${id}}:parts`)
-  const runs: number[] = []
-  for (const [field, value] of Object.entries(hash)) {
-    const match = /^(\d+):n$/.exec(field)
-    if (match !== null) runs[Number(match[1])] = Number(value)
-  }
-  return runs
 }
 
 const slow = { processor: 'sleep', params: { ms: 0.5 } }
@@ -68,7 +57,7 @@ test('one instance killed and started again resumes from its committed partition
       return doc.partitions?.succeeded >= 3 ? doc : undefined
     }, 30_000, 50)
     await stop(first.child)
-    const before = await runsOf(redis, prefix, scan.id)
+    const before = await partitionRuns(redis, prefix, scan.id)
     const committed = (await redis.hgetall(`${prefix}:scan:{${scan.id}}:parts`))
     const done = Object.keys(committed).filter((field) => /^\d+:s$/.test(field) && committed[field] === 'c').map((field) => Number(field.split(':')[0]))
     assert.ok(done.length >= 3)
@@ -76,7 +65,7 @@ test('one instance killed and started again resumes from its committed partition
     const second = await startInstance(env, children)
     const doc = await finished(second.url, scan.id, 60_000)
     assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error))
-    const runs = await runsOf(redis, prefix, scan.id)
+    const runs = await partitionRuns(redis, prefix, scan.id)
     for (const part of done) assert.equal(runs[part], 1, `committed partition ${part} ran again`)
     const rerun = runs.map((n, part) => n > 1 ? part : -1).filter((part) => part >= 0)
     assert.ok(rerun.length <= 1 && rerun.every((part) => before[part] === 1), `re-run: ${rerun.join(', ')}`)
