@@ -1,5 +1,5 @@
 /**
- * Jobs of one kind (scan jobs, or partition jobs) this instance runs, by tenant. A job may start while fewer than `concurrency` run here, or
+ * Scan jobs this instance runs, by tenant. A job may start while fewer than `concurrency` run here, or
  * when its tenant runs nothing here: the queue gives the instance one slot more than `concurrency`,
  * so that a tenant whose jobs fill the instance cannot keep another tenant's job waiting.
  */

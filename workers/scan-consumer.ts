@@ -79,8 +79,9 @@ export interface ScanConsumerOptions {
    */
   storageQuota?: (tenant: string | undefined) => number
   /**
-   * Scan jobs, and partition jobs apart, this instance runs at once for tenants that already run one here;
-   * a tenant that runs nothing here may start one more (the queue takes one job more than this).
+   * Scan jobs this instance runs at once for tenants that already run one here; a tenant that runs
+   * nothing here may start one more (the queue takes one scan job more than this). Partition jobs are
+   * taken this many at a time, in queue order.
    * @defaultValue 1
    */
   concurrency?: number
@@ -123,7 +124,6 @@ export class ScanConsumer {
   readonly #partitions: PartitionRunner
   /** Scan jobs and partition jobs have slots of their own, as the queue takes them. */
   readonly #localScans: LocalTenantSlots
-  readonly #localParts: LocalTenantSlots
 
   constructor (options: ScanConsumerOptions) {
     this.#options = {
@@ -144,7 +144,6 @@ export class ScanConsumer {
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
     this.#localScans = new LocalTenantSlots(this.#options.concurrency)
-    this.#localParts = new LocalTenantSlots(this.#options.concurrency)
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
     this.#partitions = new PartitionRunner({
       pool: options.pool,
@@ -169,13 +168,7 @@ export class ScanConsumer {
 
   /** The queue's partition job processor. */
   readonly processPartition = async (job: PartitionJob, shutdown: AbortSignal, reportProgress: (fraction: number) => Promise<void>): Promise<ScanJobOutcome> => {
-    const release = this.#localParts.take(job.tenant)
-    if (release === undefined) return 'deferred'
-    try {
-      return await this.#partitions.process(job, shutdown, reportProgress)
-    } finally {
-      release()
-    }
+    return await this.#partitions.process(job, shutdown, reportProgress)
   }
 
   /** Fails a scan whose job the queue gave up on; false when it had finished already. */

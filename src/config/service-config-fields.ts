@@ -54,7 +54,7 @@ export interface ServiceConfig {
    */
   keyPrefix: string
   /**
-   * Scan jobs, and partition jobs apart, this instance runs at once, and one more of each for a tenant that runs none here; they share its one pool. 0 makes an API-only instance. Env: PARASCAN_CONCURRENCY.
+   * Scan jobs, and partition jobs apart, this instance runs at once, and one more scan job for a tenant that runs none here; they share its one pool. 0 makes an API-only instance. Env: PARASCAN_CONCURRENCY.
    * @defaultValue 1
    */
   concurrency: number

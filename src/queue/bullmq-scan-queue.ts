@@ -35,6 +35,11 @@ export interface BullmqScanQueueOptions {
    */
   concurrency?: number
   /**
+   * Partition jobs run at the same time by this instance.
+   * @defaultValue `concurrency`
+   */
+  partitionConcurrency?: number
+  /**
    * Lock of a running job; a dead instance's job is taken over after about this long (ms).
    * @defaultValue 30000
    */
@@ -99,6 +104,7 @@ export class BullmqScanQueue implements ScanQueue {
       prefix: options.prefix ?? SERVICE_DEFAULTS.keyPrefix,
       name: options.name ?? 'scans',
       concurrency: options.concurrency ?? SERVICE_DEFAULTS.concurrency,
+      partitionConcurrency: options.partitionConcurrency ?? options.concurrency ?? SERVICE_DEFAULTS.concurrency,
       lockDurationMs: options.lockDurationMs ?? SERVICE_DEFAULTS.lockDurationMs,
       retentionMs: options.retentionMs ?? SERVICE_DEFAULTS.retentionMs,
       partitionsName: options.partitionsName ?? 'scan-partitions',
@@ -212,7 +218,7 @@ export class BullmqScanQueue implements ScanQueue {
     }, {
       connection: this.#partitionConnection,
       prefix: this.#options.prefix,
-      concurrency: this.#options.concurrency,
+      concurrency: this.#options.partitionConcurrency,
       ...partitionLockTimings(this.#options.partitionLockMs),
       maxStalledCount: this.#options.partitionMaxStalled,
       ...(this.#options.instance === '' ? {} : { name: this.#options.instance })

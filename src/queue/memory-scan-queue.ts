@@ -3,10 +3,15 @@ import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobS
 
 export interface MemoryScanQueueOptions {
   /**
-   * Jobs run at the same time, scan jobs and partition jobs each.
+   * Scan jobs run at the same time.
    * @defaultValue 1
    */
   concurrency?: number
+  /**
+   * Partition jobs run at the same time.
+   * @defaultValue `concurrency`
+   */
+  partitionConcurrency?: number
   /**
    * Scan jobs queued from the start (a state directory's scans that were queued or running), in order.
    * @defaultValue none
@@ -28,6 +33,7 @@ interface Children {
 /** The embedded queue: FIFO in this process; a scan's partition jobs hold its job back until they are done, as BullMQ flows do. */
 export class MemoryScanQueue implements ScanQueue {
   readonly #concurrency: number
+  readonly #partitionConcurrency: number
   readonly #waiting: string[] = []
   readonly #active = new Map<string, Promise<void>>()
   readonly #waitingParts: PartitionJob[] = []
@@ -48,6 +54,7 @@ export class MemoryScanQueue implements ScanQueue {
 
   constructor (options: MemoryScanQueueOptions = {}) {
     this.#concurrency = options.concurrency ?? 1
+    this.#partitionConcurrency = options.partitionConcurrency ?? this.#concurrency
     this.#waiting.push(...options.resume ?? [])
     this.#lost = [...options.lost ?? []]
   }
@@ -178,7 +185,7 @@ export class MemoryScanQueue implements ScanQueue {
     }
     const parts = this.#partProcessor
     if (parts === undefined) return
-    while (!this.#closing && this.#activeParts.size < this.#concurrency && this.#waitingParts.length > 0) {
+    while (!this.#closing && this.#activeParts.size < this.#partitionConcurrency && this.#waitingParts.length > 0) {
       const job = this.#waitingParts.shift()!
       const key = `${job.id}/${job.part}`
       const run = parts(job, this.#shutdown.signal, async () => {}).then(

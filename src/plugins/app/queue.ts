@@ -25,16 +25,19 @@ export interface QueuePluginOptions {
  */
 export default fp<QueuePluginOptions>(async (app, options) => {
   const { config, redis } = app
-  // One slot more than PARASCAN_CONCURRENCY: the consumer keeps it for a tenant that runs nothing here.
+  // One scan job slot more than PARASCAN_CONCURRENCY: the consumer keeps it for a tenant that runs nothing here.
+  // Partition jobs are taken in queue order, so a scan's partitions run in record order.
   const jobSlots = config.concurrency + 1
+  const partitionConcurrency = config.concurrency
   const queue = options.queue ?? (redis === null
-    ? new MemoryScanQueue({ concurrency: jobSlots, ...(app.store instanceof MemoryScanStore ? app.store.recovered : {}) })
+    ? new MemoryScanQueue({ concurrency: jobSlots, partitionConcurrency, ...(app.store instanceof MemoryScanStore ? app.store.recovered : {}) })
     : new BullmqScanQueue({
       connection: redis.requests,
       sharedConnection: true,
       workerConnection: redis.worker,
       prefix: config.keyPrefix,
       concurrency: jobSlots,
+      partitionConcurrency,
       lockDurationMs: config.lockDurationMs,
       partitionLockMs: config.partitionLockMs,
       instance: instanceName(),
