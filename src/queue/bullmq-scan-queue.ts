@@ -96,6 +96,7 @@ export class BullmqScanQueue implements ScanQueue {
   readonly #shutdown = new AbortController()
   #worker: Worker | undefined
   #partitionWorker: Worker | undefined
+  #sweep: NodeJS.Timeout | undefined
   readonly #lostListeners: Array<(id: string) => void> = []
 
   constructor (options: BullmqScanQueueOptions) {
@@ -169,6 +170,7 @@ export class BullmqScanQueue implements ScanQueue {
   readonly #workerError = (error: Error): void => { this.#options.log.warn({ err: error }, 'queue worker error') }
 
   process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
+    this.#sweep = setInterval(() => { void this.#removeExpiredJobs() }, finishedJobSweepMs(this.#options.retentionMs)).unref()
     this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
       const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs, onError: this.#progressLost(job.id!) })
       const outcome = await processor(job.id!, this.#shutdown.signal, this.#flow(job, token!), progress.report).finally(async () => await progress.flush())
@@ -261,7 +263,22 @@ export class BullmqScanQueue implements ScanQueue {
     }
   }
 
+  /**
+   * BullMQ removes finished jobs past their age only when a later job of the same queue ends; this
+   * removes them on a queue that stays idle too, so a scan's job hashes go with its retention.
+   */
+  async #removeExpiredJobs (): Promise<void> {
+    try {
+      for (const queue of [this.#queue, this.#partitionQueue]) {
+        for (const state of ['completed', 'failed'] as const) await queue.clean(this.#options.retentionMs, FINISHED_JOB_SWEEP_LIMIT, state)
+      }
+    } catch (error) {
+      this.#options.log.warn({ err: error }, 'could not remove finished jobs past their retention; the next sweep tries again')
+    }
+  }
+
   async close (graceMs = 0): Promise<void> {
+    clearInterval(this.#sweep)
     const workers = [this.#worker, this.#partitionWorker].filter((w) => w !== undefined)
     if (workers.length > 0) {
       const closing = Promise.all(workers.map(async (w) => await w.close()))
@@ -284,6 +301,14 @@ export class BullmqScanQueue implements ScanQueue {
   async ping (): Promise<void> {
     await this.#options.connection.ping()
   }
+}
+
+/** Most finished jobs of one state and queue removed by one sweep. */
+const FINISHED_JOB_SWEEP_LIMIT = 10_000
+
+/** How often finished jobs past their retention are removed: once a minute, or once a retention when it is shorter (ms). */
+export function finishedJobSweepMs (retentionMs: number): number {
+  return Math.max(1000, Math.min(60_000, retentionMs))
 }
 
 /** The job name the queue dashboard shows: which part of which scan. */

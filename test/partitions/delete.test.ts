@@ -56,3 +56,22 @@ test('deleting a finished and a cancelled partitioned scan leaves no Redis key n
   const fresh = await http(base, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 3000 }, ordered: true, pipeline: [{ filter: 'record % 7 == 0' }] }, { 'idempotency-key': 'k1' })
   assert.notEqual(fresh.json.id, done.id)
 })
+
+test('retention removes every key of a partitioned scan, its BullMQ job hashes included, on a queue that stays idle after it', async () => {
+  const prefix = uniquePrefix()
+  prefixes.push(prefix)
+  const server = await realServer({ REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_PARTITION_RECORDS: '500', PARASCAN_RETENTION: '2s' })
+  servers.push(server)
+  const base = server.url
+  const scan = (await http(base, 'POST', '/v1/scans', { source: { type: 'range', start: 0, end: 2000 }, pipeline: [{ filter: 'record % 3 == 0' }] })).json
+  const doc = await finished(base, scan.id)
+  assert.equal(doc.status, 'succeeded', JSON.stringify(doc))
+  assert.equal(doc.partitions.total, 4)
+  assert.ok((await keysUnder(prefix)).some((key) => key.endsWith(`:scan-partitions:${scan.id}-0`)), 'a partition job hash while the scan is kept')
+  const left = await waitFor(async () => {
+    const keys = (await keysUnder(prefix)).filter((key) => key.includes(scan.id))
+    return keys.length === 0 ? keys : undefined
+  }, 30_000, 250).catch(async () => (await keysUnder(prefix)).filter((key) => key.includes(scan.id)))
+  assert.deepEqual(left, [])
+  assert.equal((await http(base, 'GET', `/v1/scans/${scan.id}`)).status, 404)
+})
