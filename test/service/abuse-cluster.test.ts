@@ -71,7 +71,8 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 200 } }], parallel: { max_workers: 1 } })
   const status = async (id: string, headers: Record<string, string>): Promise<string> => (await http(one.url, 'GET', `/v1/scans/${id}`, undefined, headers)).json.status
   // a fills both instances (nobody else waits, so it may), then queues a third scan; b queues one after it.
-  const short = await submit(one.url, scan(3000), a)
+  // The shorter of a's first two still runs for seconds, so that both run at once wherever the queue puts them.
+  const short = await submit(one.url, scan(60_000), a)
   const long = await submit(one.url, scan(900_000), a)
   await waitFor(async () => (await status(short, a)) === 'running' && (await status(long, a)) === 'running' ? true : undefined, 60_000, 50)
   const third = await submit(one.url, scan(900_000), a)
@@ -81,7 +82,7 @@ test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_S
   const thirdDoc = (await http(one.url, 'GET', `/v1/scans/${third}`, undefined, a)).json
   assert.ok(thirdDoc.started_at === null || Date.parse(thirdDoc.started_at) >= Date.parse(doc.started_at), 'the third scan of a let the later scan of b go first')
   await waitFor(async () => (await status(third, a)) === 'running' ? true : undefined, 60_000, 100)
-  for (const id of [long, third]) await http(one.url, 'POST', `/v1/scans/${id}/cancel`, undefined, a)
+  for (const id of [short, long, third]) await http(one.url, 'POST', `/v1/scans/${id}/cancel`, undefined, a)
 })
 
 test('SIGTERM while Redis is gone: the instance exits within SHUTDOWN_GRACE and a few seconds; /readyz says why once (Redis)', async () => {
