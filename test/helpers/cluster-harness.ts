@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import type { Redis } from 'ioredis'
 import type { Job, Queue } from 'bullmq'
 import { freePort } from './free-port.js'
-import { http, tempDataDir, waitFor } from './service-harness.js'
+import { http, isReady, tempDataDir, waitFor } from './service-harness.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
 export const PROCESSORS_DIR = fileURLToPath(new URL('../fixtures/processors/', import.meta.url))
@@ -30,11 +30,7 @@ export async function startInstance (env: Record<string, string>, children: Chil
   const url = `http://127.0.0.1:${port}`
   await waitFor(async () => {
     if (child.exitCode !== null) throw new Error(`instance exited with ${child.exitCode}: ${stderr}`)
-    try {
-      return (await fetch(`${url}/readyz`)).ok ? true : undefined
-    } catch {
-      return undefined
-    }
+    return await isReady(url)
   }, 90_000, 100).catch((error: Error) => { throw new Error(`${error.message}; instance stderr: ${stderr}`) })
   return { child, url, pid: child.pid!, exited }
 }

@@ -58,6 +58,15 @@ export async function waitFor<T> (fn: () => Promise<T | undefined>, timeoutMs = 
 }
 
 /** Deletes every Redis key under `prefix`. */
+/** true once the instance at `url` answers /readyz with 2xx; undefined until then (for waitFor). */
+export async function isReady (url: string): Promise<true | undefined> {
+  try {
+    return (await fetch(`${url}/readyz`)).ok ? true : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export async function dropPrefix (prefix: string): Promise<void> {
   const { Redis } = await import('ioredis')
   const redis = new Redis(REDIS_URL)

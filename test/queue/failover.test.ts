@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { freePort } from '../helpers/free-port.js'
 import { fileURLToPath } from 'node:url'
 import type { RunningServer } from '../../src/server.js'
-import { dropPrefix, http, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { dropPrefix, http, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor, isReady } from '../helpers/service-harness.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
 const prefixes: string[] = []
@@ -27,13 +27,7 @@ async function childInstance (env: Record<string, string>): Promise<{ child: Chi
   children.push(child)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${url}/readyz`)).ok ? true : undefined
-    } catch {
-      return undefined
-    }
-  }, 60_000, 50)
+  await waitFor(async () => await isReady(url), 60_000, 50)
   return { child, url, exited }
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { dropPrefix, http, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { dropPrefix, http, REDIS_URL, tempDataDir, uniquePrefix, waitFor, isReady } from '../helpers/service-harness.js'
 import { serverStarter, finished, submit } from '../helpers/scan-client.js'
 import { freePort } from '../helpers/free-port.js'
 import { PrivateRedis } from '../helpers/private-redis.js'
@@ -23,13 +23,7 @@ async function childInstance (env: Record<string, string>): Promise<{ child: Chi
   onClose(async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') })
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? String(code))))
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => {
-    try {
-      return (await fetch(`${url}/readyz`)).ok ? true : undefined
-    } catch {
-      return undefined
-    }
-  }, 60_000, 100)
+  await waitFor(async () => await isReady(url), 60_000, 100)
   return { child, url, exited }
 }
 

@@ -58,6 +58,20 @@ function volatile (line: string): boolean {
   return /^scan <id> (queued|running|succeeded|failed|cancelled) \d+\/\d+ records/.test(line) || /^<id> (queued|running|succeeded|failed|cancelled) /.test(line)
 }
 
+/** A real instance and a scratch directory for the tests of the enclosing describe. */
+function liveInstance (): { server: RunningServer, space: { dir: string, env: NodeJS.ProcessEnv } } {
+  const live = {} as { server: RunningServer, space: { dir: string, env: NodeJS.ProcessEnv } }
+  before(async () => {
+    live.server = await realServer()
+    live.space = workspace()
+  })
+  after(async () => {
+    await live.server.close()
+    rmSync(live.space.dir, { recursive: true, force: true })
+  })
+  return live
+}
+
 describe('README', () => {
   it('finds the commands: curl lines of every sh block, the console session', () => {
     const curls = shellCommands(README, ['curl'])
@@ -69,24 +83,15 @@ describe('README', () => {
   })
 
   describe('every curl line runs against a real instance', () => {
-    let server: RunningServer
-    let space: { dir: string, env: NodeJS.ProcessEnv }
-    before(async () => {
-      server = await realServer()
-      space = workspace()
-    })
-    after(async () => {
-      await server.close()
-      rmSync(space.dir, { recursive: true, force: true })
-    })
+    const live = liveInstance()
 
     it('with $ID and $NEXT_CURSOR from the lines before, answering as the README says', async () => {
-      const address = server.url.replace(/^http:\/\//, '')
+      const address = live.server.url.replace(/^http:\/\//, '')
       const vars: Record<string, string> = {}
       for (const { command, comment } of shellCommands(README, ['curl'])) {
         assert.match(command, /localhost:3000/, command)
         const line = command.replaceAll('localhost:3000', address) + ' -w \'\\n%{http_code}\''
-        const ran = await bash(line, space.dir, { ...space.env, ...vars })
+        const ran = await bash(line, live.space.dir, { ...live.space.env, ...vars })
         assert.equal(ran.code, 0, `${command}\n${ran.stderr}`)
         const cut = ran.stdout.lastIndexOf('\n')
         const status = Number(ran.stdout.slice(cut + 1))
@@ -102,11 +107,11 @@ describe('README', () => {
         } else {
           assert.equal(typeof json?.id, 'string', body)
           vars.ID = json?.id as string
-          await waitFor(async () => FINISHED.has(await scanStatus(server.url, vars.ID)) ? true : undefined, 60_000)
+          await waitFor(async () => FINISHED.has(await scanStatus(live.server.url, vars.ID)) ? true : undefined, 60_000)
         }
         if (command.includes('-o results.ndjson')) {
-          const count = ((await (await fetch(`${server.url}/v1/scans/${vars.ID}`)).json()) as { result: { count: number } }).result.count
-          assert.equal(readFileSync(join(space.dir, 'results.ndjson'), 'utf8').split('\n').length - 1, count)
+          const count = ((await (await fetch(`${live.server.url}/v1/scans/${vars.ID}`)).json()) as { result: { count: number } }).result.count
+          assert.equal(readFileSync(join(live.space.dir, 'results.ndjson'), 'utf8').split('\n').length - 1, count)
         }
       }
       assert.ok(vars.ID !== undefined && vars.NEXT_CURSOR !== undefined)
@@ -114,28 +119,19 @@ describe('README', () => {
   })
 
   describe('the command-line session runs as recorded', () => {
-    let server: RunningServer
-    let space: { dir: string, env: NodeJS.ProcessEnv }
-    before(async () => {
-      server = await realServer()
-      space = workspace()
-    })
-    after(async () => {
-      await server.close()
-      rmSync(space.dir, { recursive: true, force: true })
-    })
+    const live = liveInstance()
 
     it('every $ line, recorded ids replaced by the ones of this run, prints what the README shows', async () => {
-      const env = { ...space.env, PARASCAN_URL: server.url }
+      const env = { ...live.space.env, PARASCAN_URL: live.server.url }
       const ids = new Map<string, string>()
       let more: string | undefined
       for (const step of consoleSessions(README).flat()) {
         const command = step.command.replace(UUID, (id) => ids.get(id) ?? id)
         for (const id of command.match(UUID) ?? []) {
           const wanted = command.startsWith('parascan cancel') ? (s: string) => s === 'running' : (s: string) => FINISHED.has(s)
-          await waitFor(async () => wanted(await scanStatus(server.url, id)) ? true : undefined, 60_000)
+          await waitFor(async () => wanted(await scanStatus(live.server.url, id)) ? true : undefined, 60_000)
         }
-        const ran = await bash(command, space.dir, env)
+        const ran = await bash(command, live.space.dir, env)
         const printed = (ran.stdout + ran.stderr).split('\n').filter((line) => line !== '')
         if (!/echo "exit \$\?"/.test(command)) assert.equal(ran.code, 0, `${command}\n${ran.stderr}`)
         const recordedIds = [...new Set(step.output.join('\n').match(UUID) ?? [])]
@@ -149,7 +145,7 @@ describe('README', () => {
         more = printed.find((line) => line.startsWith('more: parascan ')) ?? more
       }
       assert.ok(more !== undefined, 'the list printed the command of its next page')
-      const next = await bash(more.slice('more: '.length), space.dir, env)
+      const next = await bash(more.slice('more: '.length), live.space.dir, env)
       assert.equal(next.code, 0, next.stderr)
       assert.match(next.stdout, /^ID\s+STATUS/)
     })
