@@ -26,6 +26,17 @@ export function process (result: unknown): unknown {
   return result
 }
 
+/** The kept results of a chunk in one call; stops at a failed record, whose process throws. */
+export function collect (results: unknown[], _params: ScanParams, from: number, out: unknown[]): number {
+  for (let i = from; i < results.length; i++) {
+    const result = results[i]
+    if (result === null || result === undefined) continue
+    if (result instanceof RecordFailure) return i
+    out.push(result)
+  }
+  return results.length
+}
+
 export function teardown (params: ScanParams): void {
   const state = states.get(params.id)
   states.delete(params.id)

@@ -95,6 +95,7 @@ export class ScanRunner {
     this.#yieldAt = state.stat(spec.workerId, STAT_YIELD)
     this.#span = {
       process: task.process,
+      collect: task.aggregate === undefined ? task.collect : undefined,
       params: spec.params,
       aggregate: task.aggregate,
       items: [],
@@ -172,6 +173,11 @@ export class ScanRunner {
         throw new ScanFailure({ kind: 'short', offset: lo, count, detail: got })
       }
       span.matched = 0
+      if (span.collect !== undefined) {
+        for (let i = collectSpan(span, records, lo, 0, count); i < count; i = collectSpan(span, records, lo, i + 1, count)) await this.#handOver(records[i], lo + i)
+        if (this.#endChunk(lo, count)) await this.#flush()
+        continue
+      }
       for (let i = processSpan(span, records, lo, 0, count); i < count; i = processSpan(span, records, lo, i + 1, count)) {
         if (span.promise !== undefined) {
           const promise = span.promise
@@ -328,6 +334,18 @@ export class ScanRunner {
     const first = ranges.shift()
     for (let i = ranges.length - 1; i >= 0; i--) state.push(me, ranges[i][0], ranges[i][1] - ranges[i][0])
     if (first !== undefined) this.#own(first[0], first[1])
+  }
+
+  /** The record at `offset` that collect left to process: its result is kept, or its error booked. */
+  async #handOver (record: unknown, offset: number): Promise<void> {
+    const span = this.#span
+    span.marks[span.mark] = offset + 1
+    try {
+      const value = this.#task.process(record, span.params, offset)
+      this.#keep(value instanceof Promise ? await value : value)
+    } catch (error) {
+      this.#recordError(offset, error)
+    }
   }
 
   /** A value that process resolved to. */
@@ -556,6 +574,7 @@ function plainError (error: unknown): unknown {
 /** What the per-record loop reads and writes; one object per runner, so the loop stays monomorphic. */
 interface SpanState {
   process: TaskModule['process']
+  collect: TaskModule['collect']
   params: unknown
   aggregate: Aggregator<unknown, unknown> | undefined
   items: unknown[]
@@ -606,4 +625,17 @@ function processUnguarded (span: SpanState, records: unknown[], lo: number, from
     else span.partial = aggregate.add(span.partial, value, params)
   }
   return count
+}
+
+/**
+ * Hands over records[from, count) through the module's collect; returns count when done, or the
+ * index of the record that process must see.
+ */
+function collectSpan (span: SpanState, records: unknown[], lo: number, from: number, count: number): number {
+  const items = span.items
+  const before = items.length
+  const stop = (span.collect as NonNullable<TaskModule['collect']>)(records, span.params, from, items)
+  span.matched += items.length - before
+  if (Number.isInteger(stop) && stop >= from && stop <= count) return stop
+  throw new ScanFailure({ kind: 'module', offset: lo + from, count: count - from, detail: `collect returned ${String(stop)}, not an index in [${from}, ${count}]` })
 }

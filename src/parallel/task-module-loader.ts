@@ -37,7 +37,7 @@ async function importTaskModule (url: string): Promise<TaskModule> {
   for (const name of ['fetch', 'process']) {
     if (typeof task[name] !== 'function') throw new TaskModuleError(url, `does not export a function ${name}`)
   }
-  for (const name of ['init', 'teardown']) {
+  for (const name of ['init', 'teardown', 'collect']) {
     if (task[name] !== undefined && typeof task[name] !== 'function') throw new TaskModuleError(url, `export ${name} is not a function`)
   }
   const aggregate = task.aggregate as Record<string, unknown> | undefined

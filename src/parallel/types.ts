@@ -59,6 +59,15 @@ export interface TaskModule<R = unknown, P = unknown> {
   fetch(offset: number, count: number, params: P): R[] | Promise<R[]>
   /** Returns the result for one record; null or undefined drops it. */
   process(record: R, params: P, offset: number): unknown
+  /**
+   * Optional, for a module whose fetch already runs each record (its process only hands a
+   * result over): hands over records[from, records.length) in one call instead of a process
+   * call per record. Pushes onto `out`, in order, what process would return for each record,
+   * leaving out null and undefined; returns records.length, or the index of the first record
+   * whose process would throw or return a promise (the engine then calls process for that one
+   * and collect again from the next). Not called when the module aggregates.
+   */
+  collect?(records: R[], params: P, from: number, out: unknown[]): number
   /** Called once per scan in each thread before the first fetch. */
   init?(params: P): void | Promise<void>
   /** Called once per scan in each thread after its last chunk, also on failure. */

@@ -7,7 +7,7 @@ import { CompiledPipeline, DROPPED } from './compiled-pipeline.js'
 import { impliedRawPredicate } from './implied-raw-predicate.js'
 import { recordFields } from './record-fields.js'
 import type { ScanParams } from './scan-params.js'
-import { markRecord } from '../parallel/record-mark.js'
+import { recordMarks } from '../parallel/record-mark.js'
 
 interface Projection {
   fields: ReadonlySet<string>
@@ -71,9 +71,11 @@ function runBatch (batch: Batch, from: number, count: number): number {
 /** The loop without a try block, which V8 would run several times slower. */
 function runUnguarded (batch: Batch, from: number, count: number): number {
   const { state, items, offset } = batch
+  // One store per record: nothing the records run moves the marks (the runner does, between chunks).
+  const { marks, index, base } = recordMarks
   for (let i = from; i < count; i++) {
     batch.at = i
-    markRecord(i)
+    marks[index] = base + i
     const raw = items[i]
     items[i] = raw === REJECTED ? null : state.process(raw, offset + i)
   }
