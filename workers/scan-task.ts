@@ -16,7 +16,7 @@ export async function init (params: ScanParams): Promise<void> {
   if (!states.has(params.id)) states.set(params.id, await ScanTaskState.open(params))
 }
 
-/** Reads and runs the whole chunk here, in one loop: process only hands each result over. */
+/** Reads and runs the whole chunk here, in one loop: process only hands each result over. The array is filled again by the next fetch. */
 export function fetch (offset: number, count: number, params: ScanParams): unknown[] {
   return stateOf(params).processChunk(offset + (params.base ?? 0), count)
 }

@@ -26,8 +26,11 @@ export class RangeSourceReader implements SourceReader {
     this.#start = params.start
   }
 
+  /** The array of the last read: the next read of as many records fills it again (its caller is done with it by then). */
+  #out: number[] = []
+
   read (offset: number, count: number): number[] {
-    const out = new Array<number>(count)
+    const out = this.#out.length === count ? this.#out : (this.#out = new Array<number>(count))
     const first = this.#start + offset
     for (let i = 0; i < count; i++) out[i] = first + i
     return out

@@ -8,7 +8,7 @@ export const REJECTED: unique symbol = Symbol('rejected')
 export interface SourceReader {
   /** True when records are integers that CEL should see as `int` (they stay JSON numbers in results). */
   readonly integerRecords: boolean
-  /** Exactly `count` raw records from `offset`. */
+  /** Exactly `count` raw records from `offset`, in an array that the next read may fill again. */
   read(offset: number, count: number): unknown[]
   /** The JSON record of a raw record; throws a record error when it does not decode. */
   decode(raw: unknown): unknown
