@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import fc from 'fast-check'
+import { aggregateSchema, fileSourceSchema } from '../../schemas/scan-request.js'
 import { makeDataDir, scan } from '../helpers/scan-task-harness.js'
 
 const data = await makeDataDir()
@@ -34,6 +35,30 @@ describe('keys such as __proto__ and constructor are data', () => {
       assert.deepEqual(read.results.map(reparse), expected.map((record) => Object.hasOwn(record as object, 'constructor') ? [(record as Record<string, unknown>).constructor] : []))
     }), { numRuns: 60 })
     assert.equal(({} as Record<string, unknown>).polluted, undefined)
+  })
+
+  it('the request schema keeps every key of columns and metrics, __proto__ included, in order, and checks its value like any other (fast-check)', () => {
+    const name = fc.oneof(specialKey, fc.string({ maxLength: 4 }))
+    const types = fc.constantFrom('"string"', '"integer"', '"json"', '"decimal"', '1', 'null')
+    fc.assert(fc.property(fc.uniqueArray(fc.tuple(name, types), { selector: ([key]) => key, maxLength: 5 }), (entries) => {
+      const text = `{${entries.map(([key, type]) => `${JSON.stringify(key)}:${type}`).join(',')}}`
+      const parsed = fileSourceSchema.safeParse(JSON.parse(`{"type":"file","path":"x.csv","columns":${text}}`))
+      const bad = entries.filter(([, type]) => !['"string"', '"integer"', '"json"'].includes(type)).map(([key]) => key)
+      if (bad.length > 0) {
+        assert.equal(parsed.success, false)
+        assert.deepEqual(parsed.error?.issues.map((issue) => issue.path[1]).sort(), [...bad].sort())
+        return
+      }
+      assert.equal(parsed.success, true)
+      const columns = parsed.data?.columns as object
+      assert.deepEqual(Object.keys(columns), Object.keys(JSON.parse(text) as object))
+      assert.equal(JSON.stringify(columns), JSON.stringify(JSON.parse(text)))
+      assert.equal(Object.getPrototypeOf(columns), Object.prototype)
+    }), { numRuns: 500 })
+    const metrics = aggregateSchema.safeParse(JSON.parse('{"metrics":{"a":{"op":"count"},"__proto__":{"op":"max","expr":"1"},"constructor":{"op":"count"}}}'))
+    assert.equal(JSON.stringify(metrics.data), '{"metrics":{"a":{"op":"count"},"__proto__":{"op":"max","expr":"1"},"constructor":{"op":"count"}}}')
+    const badMetric = aggregateSchema.safeParse(JSON.parse('{"metrics":{"__proto__":{"op":"max","extra":1,"expr":""}}}'))
+    assert.deepEqual(badMetric.error?.issues.map((issue) => issue.path.join('.')), ['metrics.__proto__.expr'])
   })
 
   it('reads them by name in CEL and keeps them in a CSV header', async () => {
