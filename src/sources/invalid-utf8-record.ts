@@ -1,12 +1,12 @@
-import { InvalidUtf8Error } from '../errors.js'
+import { InvalidEncodingError } from '../errors.js'
 
-/** In place of a record with bytes that are not UTF-8: decoding it fails with PARASCAN_INVALID_UTF8. */
+/** In place of a record with bytes that are not UTF-8: decoding it fails with PARASCAN_INVALID_ENCODING. */
 export class InvalidUtf8Record {
   /** `position`: the file offset of the first byte that is not UTF-8; `bytes`: it and the continuation bytes after it, in hex. */
   constructor (readonly position: number, readonly bytes: string) {}
 
   error (path: string): Error {
-    return new InvalidUtf8Error(path, this.position, this.bytes)
+    return new InvalidEncodingError(path, this.position, this.bytes)
   }
 
   /** For a record of `chunk` (read from file offset `base`) whose first bad byte is at `at` in the chunk. */

@@ -127,12 +127,12 @@ describe('file sources and pipelines through the HTTP API', () => {
     assert.equal(({} as Record<string, unknown>).admin, undefined)
   })
 
-  it('fails a record whose bytes are not UTF-8 with PARASCAN_INVALID_UTF8 and its offset; on_error skip skips it', async () => {
+  it('fails a record whose bytes are not UTF-8 with PARASCAN_INVALID_ENCODING and its offset; on_error skip skips it', async () => {
     const latin1 = Buffer.concat([Buffer.from('{"n":"a"}\n{"n":"b"}\n{"n":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n{"n":"d"}\n')])
     writeFileSync(join(server.config.dataDir, 'latin1.ndjson'), latin1)
     const failed = await results({ source: { type: 'file', path: 'latin1.ndjson' }, pipeline: [{ map: 'record.n' }] })
     assert.equal(failed.status, 'failed')
-    assert.deepEqual(failed.error, { code: 'PARASCAN_INVALID_UTF8', message: 'Record at offset 2 failed: latin1.ndjson: not valid UTF-8 at byte 29 of the file (bytes e9)', offset: 2 })
+    assert.deepEqual(failed.error, { code: 'PARASCAN_INVALID_ENCODING', message: 'Record at offset 2 failed: latin1.ndjson: not valid UTF-8 at byte 29 of the file (bytes e9)', offset: 2 })
     const skip = await submit({ source: { type: 'file', path: 'latin1.ndjson' }, pipeline: [{ filter: 'record.n == "d"' }], on_error: 'skip' })
     const id = skip.json().id as string
     const doc = await waitFor(async () => {
@@ -143,6 +143,6 @@ describe('file sources and pipelines through the HTTP API', () => {
     assert.deepEqual(doc.errors, [{ offset: 2, message: 'latin1.ndjson: not valid UTF-8 at byte 29 of the file (bytes e9)' }])
     writeFileSync(join(server.config.dataDir, 'latin1.csv'), Buffer.concat([Buffer.from('id,name\n1,"a,b"\n2,"caf'), Buffer.from([0xe9]), Buffer.from(' ""x""\ny"\n')]))
     const csv = await results({ source: { type: 'file', path: 'latin1.csv' }, pipeline: [{ map: 'record.name' }] })
-    assert.deepEqual(csv.error, { code: 'PARASCAN_INVALID_UTF8', message: 'Record at offset 1 failed: latin1.csv: not valid UTF-8 at byte 22 of the file (bytes e9)', offset: 1 })
+    assert.deepEqual(csv.error, { code: 'PARASCAN_INVALID_ENCODING', message: 'Record at offset 1 failed: latin1.csv: not valid UTF-8 at byte 22 of the file (bytes e9)', offset: 1 })
   })
 })
