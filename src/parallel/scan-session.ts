@@ -123,7 +123,10 @@ export class ScanSession {
     if (config.scheduler !== 'sequential') this.#watchdog.start()
     this.#recordTimer?.start()
     const threads = this.#options.threads ?? workers
-    for (const slot of this.#slots.slots) slot.idle = slot.id >= threads
+    for (const slot of this.#slots.slots) {
+      slot.idle = slot.id >= threads
+      if (slot.idle) state.setIdle(slot.id, true)
+    }
     for (const slot of this.#slots.slots) {
       if (slot.idle) continue
       try {
@@ -155,6 +158,8 @@ export class ScanSession {
         slot.yielding = false
         slot.idle = true
         slot.earlier.push(message)
+        this.#state.setIdle(slotId, true)
+        this.#state.wakeAll()
         this.#options.host.release?.(slotId)
       } else {
         slot.finish(message)
@@ -212,6 +217,7 @@ export class ScanSession {
     const slot = this.#slots.get(slotId)
     if (!slot.idle) return
     this.#state.write(slotId, STAT_YIELD, 0)
+    this.#state.setIdle(slotId, false)
     const lost = this.#recovery.lostWork(slot)
     if (lost === undefined) return
     slot.idle = false

@@ -119,10 +119,10 @@ export class WorkStealingPool {
 
   async #enqueue (prepared: PreparedScan): Promise<SessionResult> {
     const sequential = prepared.config.scheduler === 'sequential'
-    // Ordered scans keep their threads: a slot whose ranges wait without a thread could hold back the reorder window.
-    const elastic: Partial<ElasticScan> | undefined = this.#concurrent && !sequential && prepared.options.ordered !== true ? {} : undefined
+    const elastic: Partial<ElasticScan> | undefined = this.#concurrent && !sequential ? {} : undefined
     const lease = await this.#leases.acquire(sequential ? 0 : prepared.config.max_workers, prepared.options.signal, this.#closing.signal,
-      elastic === undefined ? undefined : { grow: (thread) => elastic.grow?.(thread) ?? false, shrink: (count) => elastic.shrink?.(count) ?? 0 })
+      elastic === undefined ? undefined : { grow: (thread) => elastic.grow?.(thread) ?? false, shrink: (count) => elastic.shrink?.(count) ?? 0 },
+      prepared.options.share_group)
     try {
       return await this.#run(prepared, lease, elastic)
     } finally {
@@ -219,7 +219,7 @@ export class WorkStealingPool {
         session.resume(slot)
         return true
       }
-      this.#leases.rebalance()
+      lease.ready()
     }
     try {
       return await outcome
