@@ -51,8 +51,8 @@ export function prepareScan (poolConfig: ParallelConfig, total: number, task: Sc
     throw new InvalidScanOptionError(`record_time_limit_ms must be a number >= 0 (0 is no limit), got ${String(limit)}`)
   }
   const group = options.share_group
-  if (group !== undefined && (typeof group !== 'string' || group.length === 0 || group.length > 256)) {
-    throw new InvalidScanOptionError(`share_group must be a non-empty string of at most 256 characters, got ${typeof group === 'string' ? `${group.length} characters` : String(group)}`)
+  if (group !== undefined && (typeof group !== 'string' || group.length === 0)) {
+    throw new InvalidScanOptionError(`share_group must be a non-empty string, got ${typeof group === 'string' ? 'an empty one' : String(group)}`)
   }
   if (options.metrics !== undefined && typeof options.metrics !== 'function') throw new InvalidScanOptionError('metrics must be a function')
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidScanOptionError('signal must be an AbortSignal')

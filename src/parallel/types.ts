@@ -94,7 +94,7 @@ export interface ScanOptions {
   /**
    * On a pool with concurrent_scans: the scan's share group (a tenant). The pool's threads are
    * split equally between the groups with scans, and a group's share between its scans. A
-   * non-empty string of at most 256 characters.
+   * non-empty string.
    * @defaultValue a group of its own
    */
   share_group?: string
