@@ -1,87 +1,16 @@
 import { DelayedError, FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobFlow, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
+import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
 import type { ScanJobInfo } from './scan-job-summary.js'
 import { DEFAULT_JOB_PROGRESS_INTERVAL_MS, JobProgressThrottle } from './job-progress-throttle.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
-import { SILENT_LOG, type ServiceLog } from '../service-log.js'
+import { SILENT_LOG } from '../service-log.js'
+import type { BullmqScanQueueOptions } from './bullmq-scan-queue-options.js'
+import { bullmqJobFlow } from './bullmq-job-flow.js'
+import { FinishedJobSweep, finishedJobAge } from './finished-job-retention.js'
+import { partitionLockTimings } from './partition-lock-timings.js'
 
-export interface BullmqScanQueueOptions {
-  /** Connection of the Queue; not closed by BullMQ, closed by close() unless `sharedConnection`. Required. */
-  connection: Redis
-  /**
-   * `connection` belongs to someone else (e.g. the scan store) who closes it.
-   * @defaultValue false
-   */
-  sharedConnection?: boolean
-  /**
-   * Connection of the Worker (needs `maxRetriesPerRequest: null`); closed by close().
-   * @defaultValue a duplicate of `connection`
-   */
-  workerConnection?: Redis
-  /**
-   * BullMQ key prefix.
-   * @defaultValue 'parascan'
-   */
-  prefix?: string
-  /**
-   * Queue name.
-   * @defaultValue 'scans'
-   */
-  name?: string
-  /**
-   * Jobs run at the same time by this instance.
-   * @defaultValue 1
-   */
-  concurrency?: number
-  /**
-   * Partition jobs run at the same time by this instance.
-   * @defaultValue `concurrency`
-   */
-  partitionConcurrency?: number
-  /**
-   * Lock of a running job; a dead instance's job is taken over after about this long (ms).
-   * @defaultValue 30000
-   */
-  lockDurationMs?: number
-  /**
-   * How long finished jobs are kept (ms).
-   * @defaultValue 24 h
-   */
-  retentionMs?: number
-  /**
-   * Shortest time between two job progress writes of a running scan (ms).
-   * @defaultValue 1000
-   */
-  progressIntervalMs?: number
-  /**
-   * Queue of the partition jobs.
-   * @defaultValue 'scan-partitions'
-   */
-  partitionsName?: string
-  /**
-   * Lock of a running partition job (ms). Its holder renews it every eighth of it and the stalled
-   * check runs every quarter of it, so a dead instance's partitions are queued again at most 1.25
-   * times this after it died, and an event loop blocked for less than three quarters of it keeps them.
-   * @defaultValue 4000
-   */
-  partitionLockMs?: number
-  /**
-   * Times a partition may be lost (its instance died) before the scan fails.
-   * @defaultValue 3
-   */
-  partitionMaxStalled?: number
-  /**
-   * Name of this instance's workers: jobs record it as processedBy.
-   * @defaultValue ''
-   */
-  instance?: string
-  /**
-   * Where the errors it survives are reported.
-   * @defaultValue SILENT_LOG (nothing is written)
-   */
-  log?: ServiceLog
-}
+export type { BullmqScanQueueOptions } from './bullmq-scan-queue-options.js'
 
 /** Scans queued in BullMQ: every instance on the same Redis and prefix shares the work. */
 export class BullmqScanQueue implements ScanQueue {
@@ -96,7 +25,7 @@ export class BullmqScanQueue implements ScanQueue {
   readonly #shutdown = new AbortController()
   #worker: Worker | undefined
   #partitionWorker: Worker | undefined
-  #sweep: NodeJS.Timeout | undefined
+  readonly #sweep: FinishedJobSweep
   readonly #lostListeners: Array<(id: string) => void> = []
 
   constructor (options: BullmqScanQueueOptions) {
@@ -117,7 +46,7 @@ export class BullmqScanQueue implements ScanQueue {
     this.#progressIntervalMs = options.progressIntervalMs ?? DEFAULT_JOB_PROGRESS_INTERVAL_MS
     this.#sharedConnection = options.sharedConnection ?? false
     this.#workerConnection = options.workerConnection ?? options.connection.duplicate({ maxRetriesPerRequest: null })
-    const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
+    const age = finishedJobAge(this.#options.retentionMs)
     this.#queue = new Queue(this.#options.name, {
       connection: options.connection,
       prefix: this.#options.prefix,
@@ -125,6 +54,7 @@ export class BullmqScanQueue implements ScanQueue {
     })
     this.#partitionQueue = new Queue(this.#options.partitionsName, { connection: options.connection, prefix: this.#options.prefix })
     this.#flows = new FlowProducer({ connection: options.connection, prefix: this.#options.prefix })
+    this.#sweep = new FinishedJobSweep([this.#queue, this.#partitionQueue], this.#options.retentionMs, this.#options.log)
     // Connection errors also reach the callers of each command (and /readyz); without a listener BullMQ prints them.
     const connectionError = (error: Error): void => { this.#options.log.debug({ err: error }, 'queue connection error') }
     this.#queue.on('error', connectionError)
@@ -170,10 +100,10 @@ export class BullmqScanQueue implements ScanQueue {
   readonly #workerError = (error: Error): void => { this.#options.log.warn({ err: error }, 'queue worker error') }
 
   process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
-    this.#sweep = setInterval(() => { void this.#removeExpiredJobs() }, finishedJobSweepMs(this.#options.retentionMs)).unref()
+    this.#sweep.start()
     this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
       const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs, onError: this.#progressLost(job.id!) })
-      const outcome = await processor(job.id!, this.#shutdown.signal, this.#flow(job, token!), progress.report).finally(async () => await progress.flush())
+      const outcome = await processor(job.id!, this.#shutdown.signal, bullmqJobFlow(job, token!, { flows: this.#flows, queueName: this.#options.partitionsName, retentionMs: this.#options.retentionMs }), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
       if (outcome === 'deferred') {
         await job.moveToDelayed(Date.now() + DEFER_MS, token)
@@ -234,51 +164,8 @@ export class BullmqScanQueue implements ScanQueue {
     })
   }
 
-  #flow (job: Job<{ id: string, partitioned?: boolean, summary?: { tenant?: string } }>, token: string): ScanJobFlow {
-    return {
-      tenant: job.data.summary?.tenant,
-      partitioned: job.data.partitioned === true,
-      waitForPartitions: async (partitions) => {
-        const counts = await job.getDependenciesCount()
-        const children = Object.values(counts).reduce((sum, n) => sum + n, 0)
-        if (partitions !== null && children === 0) {
-          if (job.data.partitioned !== true) await job.updateData({ ...job.data, partitioned: true })
-          const age = Math.max(1, Math.ceil(this.#options.retentionMs / 1000))
-          await this.#flows.addBulk(partitions.map((partition) => ({
-            name: partitionJobName(partition),
-            queueName: this.#options.partitionsName,
-            data: partition,
-            opts: {
-              jobId: `${partition.id}-${partition.part}`,
-              parent: { id: job.id!, queue: job.queueQualifiedName },
-              failParentOnFailure: true,
-              attempts: 1,
-              removeOnComplete: { age },
-              removeOnFail: { age }
-            }
-          })))
-        }
-        return await job.moveToWaitingChildren(token)
-      }
-    }
-  }
-
-  /**
-   * BullMQ removes finished jobs past their age only when a later job of the same queue ends; this
-   * removes them on a queue that stays idle too, so a scan's job hashes go with its retention.
-   */
-  async #removeExpiredJobs (): Promise<void> {
-    try {
-      for (const queue of [this.#queue, this.#partitionQueue]) {
-        for (const state of ['completed', 'failed'] as const) await queue.clean(this.#options.retentionMs, FINISHED_JOB_SWEEP_LIMIT, state)
-      }
-    } catch (error) {
-      this.#options.log.warn({ err: error }, 'could not remove finished jobs past their retention; the next sweep tries again')
-    }
-  }
-
   async close (graceMs = 0): Promise<void> {
-    clearInterval(this.#sweep)
+    this.#sweep.stop()
     const workers = [this.#worker, this.#partitionWorker].filter((w) => w !== undefined)
     if (workers.length > 0) {
       const closing = Promise.all(workers.map(async (w) => await w.close()))
@@ -301,30 +188,4 @@ export class BullmqScanQueue implements ScanQueue {
   async ping (): Promise<void> {
     await this.#options.connection.ping()
   }
-}
-
-/** Most finished jobs of one state and queue removed by one sweep. */
-const FINISHED_JOB_SWEEP_LIMIT = 10_000
-
-/** How often finished jobs past their retention are removed: once a minute, or once a retention when it is shorter (ms). */
-export function finishedJobSweepMs (retentionMs: number): number {
-  return Math.max(1000, Math.min(60_000, retentionMs))
-}
-
-/** The job name the queue dashboard shows: which part of which scan. */
-function partitionJobName (partition: PartitionJob): string {
-  return `scan ${partition.id} partition ${partition.part + 1}/${partition.partitions} records ${partition.start}-${partition.end}`
-}
-
-/**
- * BullMQ timings of the partition worker. Its lock manager ticks every half of `lockRenewTime` and
- * renews the locks it holds that it has not renewed for that long: every eighth of the lock, so an
- * event loop blocked for up to three quarters of it keeps them. A stalled check moves a job back
- * once it finds it unlocked and marked by the check before; with checks every quarter of the lock,
- * the check before a lock expires comes after its last renewal, so a dead holder's job is moved back
- * by the first check after its lock expired: at most 1.25 locks after the holder's last renewal.
- */
-export function partitionLockTimings (lockMs: number): { lockDuration: number, lockRenewTime: number, stalledInterval: number } {
-  const lockDuration = Math.round(lockMs)
-  return { lockDuration, lockRenewTime: Math.floor(lockDuration / 4), stalledInterval: Math.floor(lockDuration / 4) }
 }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { BeginResult, CancelResult, CreateOutcome, ListOptions, QueueAdmission, RemoveResult, ScanHead, ScanStore } from './scan-store.js'
 import type { ScanOutcome, ScanProgressUpdate, ScanRecord } from './scan-record.js'
 import type { ScanErrorInfo, ScanStatusName } from '../../schemas/scan-status.js'
@@ -12,65 +12,36 @@ import { ScanCancelledError, scanError } from '../errors.js'
 import { defineLuaCommands, type LuaCommands } from './lua-script.js'
 import { InstanceLiveness } from './instance-liveness.js'
 import { outcomeArgs, SCAN_SCRIPTS, type ScanEnding } from './scan-scripts.js'
-import { decodeScanHash, encodeScanHash, RECORD_FIELDS, type StoredScan } from './scan-hash.js'
+import { decodeScanHash, decodeScanHead, encodeScanHash, HEAD_FIELDS, RECORD_FIELDS, type StoredScan } from './scan-hash.js'
+import { RedisCancelChannel } from './redis-cancel-channel.js'
+import { listScans } from './redis-scan-list.js'
+import type { RedisScanStoreOptions } from './redis-scan-store-options.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 
-export interface RedisScanStoreOptions {
-  /** Connection for commands; the store closes it. Required. */
-  connection: Redis
-  /**
-   * Connection for the cancel channel (subscriber mode); the store closes it.
-   * @defaultValue a duplicate of `connection`
-   */
-  subscriber?: Redis
-  /**
-   * Namespace of every key.
-   * @defaultValue 'parascan'
-   */
-  keyPrefix?: string
-  /**
-   * How long finished scans, their results and idempotency keys are kept (ms).
-   * @defaultValue 24 h
-   */
-  retentionMs?: number
-  /**
-   * When set, the store says in Redis that this instance lives (a key renewed every third of this
-   * many ms) and names it in the scans it begins, so that the next attempt of a scan can tell an
-   * attempt whose instance died from one that was handed back or whose instance is still alive.
-   * Keep it at most the queue's lock duration.
-   * @defaultValue unset (attempts are not counted as crashed)
-   */
-  instanceTtlMs?: number
-}
+export type { RedisScanStoreOptions } from './redis-scan-store-options.js'
 
 /** Scans in Redis, shared by every instance that uses the same key prefix. */
 export class RedisScanStore implements ScanStore {
   readonly #redis: Redis
   readonly #scripts: LuaCommands<typeof SCAN_SCRIPTS>
-  readonly #subscriber: Redis
+  readonly #cancels: RedisCancelChannel
   readonly #prefix: string
   readonly #retentionMs: number
-  readonly #listeners: Array<(id: string) => void> = []
   readonly #liveness: InstanceLiveness
-  #subscribed: Promise<unknown> | undefined
   readonly #partitions: RedisPartitionStore
   readonly #charges: RedisStorageCharges
 
   constructor (options: RedisScanStoreOptions) {
     this.#redis = options.connection
-    this.#subscriber = options.subscriber ?? options.connection.duplicate()
     this.#prefix = `${options.keyPrefix ?? SERVICE_DEFAULTS.keyPrefix}:`
     this.#retentionMs = options.retentionMs ?? SERVICE_DEFAULTS.retentionMs
     this.#liveness = new InstanceLiveness(this.#redis, this.#prefix, options.instanceTtlMs)
     this.#scripts = defineLuaCommands(this.#redis, SCAN_SCRIPTS)
     this.#partitions = new RedisPartitionStore(this.#redis, (id) => this.#key(id))
     this.#charges = new RedisStorageCharges(this.#redis, this.#prefix)
-    this.#subscriber.on('message', (channel: string, id: string) => {
-      if (channel === this.#channel) for (const listener of this.#listeners) listener(id)
-    })
+    this.#cancels = new RedisCancelChannel(this.#redis, options.subscriber ?? options.connection.duplicate(), `${this.#prefix}cancel`)
   }
 
-  get #channel (): string { return `${this.#prefix}cancel` }
   get #index (): string { return `${this.#prefix}scan-index` }
   #key (id: string): string { return `${this.#prefix}scan:{${id}}` }
   #pagesKey (id: string, attempt: string): string { return `${this.#prefix}scan:{${id}}:pages:${attempt}` }
@@ -100,17 +71,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async head (id: string): Promise<ScanHead | undefined> {
-    const [status, tenant, attempt, result, partitions, cursorKey] = await this.#redis.hmget(this.#key(id), 'status', 'tenant', 'attempt', 'result', 'partitions', 'ckey')
-    if (status === null) return undefined
-    return {
-      id,
-      status: status as ScanStatusName,
-      ...(tenant === null || tenant === '' ? {} : { tenant }),
-      attempt: attempt === null || attempt === '' ? null : attempt,
-      result: JSON.parse(result ?? 'null') as ScanHead['result'],
-      partitioned: partitions !== null,
-      ...(cursorKey === null ? {} : { cursorKey })
-    }
+    return decodeScanHead(id, await this.#redis.hmget(this.#key(id), ...HEAD_FIELDS))
   }
 
   async getRequest (id: string): Promise<ScanRequest | undefined> {
@@ -119,32 +80,7 @@ export class RedisScanStore implements ScanStore {
   }
 
   async list (options: ListOptions): Promise<ScanRecord[]> {
-    const out: ScanRecord[] = []
-    let before = options.before
-    const batch = Math.max(options.limit, 50)
-    for (;;) {
-      const ids = await this.#redis.zrevrangebylex(this.#index, before === undefined ? '+' : `(${before}`, '-', 'LIMIT', 0, batch)
-      if (ids.length === 0) return out
-      const pipeline = this.#redis.pipeline()
-      for (const id of ids) pipeline.hmget(this.#key(id), ...RECORD_FIELDS)
-      const hashes = (await pipeline.exec()) ?? []
-      const gone: string[] = []
-      for (let i = 0; i < ids.length; i++) {
-        const values = hashes[i]?.[1] as Array<string | null> | undefined
-        if (values?.[1] == null) {
-          gone.push(ids[i])
-          continue
-        }
-        const record = await this.#withPartitions(decodeScanHash(values))
-        if (options.status !== undefined && record.status !== options.status) continue
-        if (options.tenant !== undefined && record.tenant !== options.tenant) continue
-        out.push(record)
-        if (out.length >= options.limit) break
-      }
-      if (gone.length > 0) await this.#redis.zrem(this.#index, ...gone)
-      if (out.length >= options.limit || ids.length < batch) return out
-      before = ids[ids.length - 1]
-    }
+    return await listScans({ redis: this.#redis, index: this.#index, key: (id) => this.#key(id), record: async (stored) => await this.#withPartitions(stored) }, options)
   }
 
   async begin (id: string, attempt: string, startedAt: string): Promise<BeginResult | undefined>
@@ -203,7 +139,7 @@ export class RedisScanStore implements ScanStore {
     if (outcome === null) return undefined
     if (outcome === 'now') return { outcome: 'cancelled' }
     if (outcome === 'signalled') {
-      await this.#redis.publish(this.#channel, id)
+      await this.#cancels.publish(id)
       return { outcome }
     }
     return { outcome: 'finished', status: outcome.slice('finished:'.length) as ScanStatusName }
@@ -225,13 +161,12 @@ export class RedisScanStore implements ScanStore {
   }
 
   onCancelRequest (listener: (id: string) => void): void {
-    this.#listeners.push(listener)
-    this.#subscribed ??= this.#subscriber.subscribe(this.#channel)
+    this.#cancels.onRequest(listener)
   }
 
   /** Resolves once the cancel channel is subscribed (when a listener was added). */
   async ready (): Promise<void> {
-    await this.#subscribed
+    await this.#cancels.ready()
   }
 
   async chargeStorage (tenant: string | undefined, unit: string, attempt: string, bytes: number, quota: number): Promise<StorageCharge> {
@@ -254,9 +189,9 @@ export class RedisScanStore implements ScanStore {
   }
 
   async close (): Promise<void> {
-    this.#listeners.length = 0
+    this.#cancels.removeListeners()
     await this.#liveness.close()
-    await Promise.allSettled([this.#subscriber.quit(), this.#redis.quit()])
+    await Promise.allSettled([this.#cancels.close(), this.#redis.quit()])
   }
 
   /** A partitioned scan's progress, result count and partitions summary, summed over its partitions while it runs. */

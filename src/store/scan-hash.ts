@@ -3,6 +3,7 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { PartitionLayout } from './partition-record.js'
 import { decodeLayout } from './redis-partition-store.js'
 import type { ScanRecord } from './scan-record.js'
+import type { ScanHead } from './scan-store.js'
 
 const JSON_FIELDS = ['progress', 'result', 'error', 'errors', 'metrics'] as const
 
@@ -49,5 +50,23 @@ export function decodeScanHash (values: ReadonlyArray<string | null>): StoredSca
     ...(hash.idempotency_key === undefined || hash.idempotency_key === '' ? {} : { idempotency_key: hash.idempotency_key }),
     ...(hash.partitions === undefined ? {} : { layout: decodeLayout(hash), stored: Number(hash.stored ?? 0) }),
     ...(hash.cancel === '1' ? { cancelRequested: true } : {})
+  }
+}
+
+/** The fields of a scan hash that make its head, in the order decodeScanHead reads them. */
+export const HEAD_FIELDS = ['status', 'tenant', 'attempt', 'result', 'partitions', 'ckey'] as const
+
+/** The head of scan `id` from the values of HEAD_FIELDS (HMGET), or undefined when the scan is gone. */
+export function decodeScanHead (id: string, values: ReadonlyArray<string | null>): ScanHead | undefined {
+  const [status, tenant, attempt, result, partitions, cursorKey] = values
+  if (status === null) return undefined
+  return {
+    id,
+    status: status as ScanStatusName,
+    ...(tenant === null || tenant === '' ? {} : { tenant }),
+    attempt: attempt === null || attempt === '' ? null : attempt,
+    result: JSON.parse(result ?? 'null') as ScanHead['result'],
+    partitioned: partitions !== null,
+    ...(cursorKey === null ? {} : { cursorKey })
   }
 }
