@@ -9,7 +9,7 @@ import { MemoryPartitions } from './memory-partitions.js'
 import { ScanCancelledError, scanError } from '../errors.js'
 import { partitionedView } from '../partitions/partition-progress.js'
 import { MemoryStorageCharges } from './memory-storage-charges.js'
-import { scanOfUnit, type StorageCharge, type StorageUsage } from './storage-charge.js'
+import { partitionUnit, scanOfUnit, type StorageCharge, type StorageUsage, type StoredCharge } from './storage-charge.js'
 import { MemoryResultPages, type ResultPages } from './result-pages.js'
 import type { ScanChange, ScanJournal, StoredKey, StoredScan } from './scan-journal.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
@@ -169,7 +169,8 @@ export class MemoryScanStore implements ScanStore {
   async commitPartition (id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean> {
     const entry = this.#partitioned(id)
     if (entry === undefined || entry.cancelRequested || !entry.partitions.commit(part, attempt, commit)) return false
-    await this.#journal?.changed(id, { t: 'part', ...entry.partitions.storedPart(part) }, [entry.partitions.pagesOf(part, attempt)])
+    const charge = this.#charges.of(id, partitionUnit(id, part)).find((held) => held.attempt === attempt)
+    await this.#journal?.changed(id, { t: 'part', ...entry.partitions.storedPart(part), ...(charge === undefined ? {} : { charge }) }, [entry.partitions.pagesOf(part, attempt)])
     entry.partitions.settle(part)
     return true
   }
@@ -366,6 +367,7 @@ export class MemoryScanStore implements ScanStore {
       const entry: Entry = { record, cancelRequested: stored.cancelRequested, crashes: stored.crashes, ...(stored.key === undefined ? {} : { key: stored.key }) }
       if (stored.partitions !== undefined) entry.partitions = new MemoryPartitions(record.id, this.#pages, stored.partitions.layout, stored.partitions)
       this.#scans.set(record.id, entry)
+      this.#charges.restore(keptCharges(stored))
       if (FINISHED_STATUSES.has(record.status)) {
         const left = Date.parse(record.expires_at ?? '') - now
         if (!(left > 0)) {
@@ -411,7 +413,8 @@ export class MemoryScanStore implements ScanStore {
       cancelRequested: entry.cancelRequested,
       crashes: entry.crashes,
       ...(entry.key === undefined ? {} : { key: entry.key }),
-      ...(entry.partitions === undefined ? {} : { partitions: entry.partitions.toJSON() })
+      ...(entry.partitions === undefined ? {} : { partitions: entry.partitions.toJSON() }),
+      ...(this.#charges.of(entry.record.id).length === 0 ? {} : { charges: this.#charges.of(entry.record.id) })
     }
   }
 
@@ -468,4 +471,17 @@ export class MemoryScanStore implements ScanStore {
     this.#timers.add(timer)
     return timer
   }
+}
+
+/**
+ * The charges of a kept scan whose pages stay: all of a scan that ended; of a running partitioned
+ * scan, those of its committed partitions; none of a scan that runs again from its start.
+ */
+function keptCharges ({ record, partitions, charges = [] }: StoredScan): StoredCharge[] {
+  if (FINISHED_STATUSES.has(record.status)) return charges
+  if (record.status !== 'running' || partitions === undefined) return []
+  return charges.filter(({ unit, attempt }) => {
+    const part = partitions.parts[Number(unit.slice(unit.indexOf('/') + 1))]
+    return part?.state === 'committed' && part.attempt === attempt
+  })
 }
