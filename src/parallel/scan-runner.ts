@@ -289,9 +289,11 @@ export class ScanRunner {
    * Ordered: holds the thread before a chunk that would start at or past the
    * window's end (front + window.records), or, unless it starts at the front,
    * while the JSON held reaches window.bytes. It flushes first (its own
-   * results may be what the front waits for), then sleeps on the front. The
-   * thread at the front always goes on, so the window cannot close for good;
-   * the current range stays stealable meanwhile. False when the scan stops.
+   * results may be what the front waits for), then adopts a lower range of a
+   * slot without a thread, or sleeps on the front. The thread at the front
+   * always goes on, so the window cannot close for good; the current range
+   * stays stealable meanwhile. False when the scan stops or the thread is
+   * asked to give its thread back.
    */
   async #admit (): Promise<boolean> {
     const state = this.#state

@@ -24,10 +24,11 @@ export interface WorkStealingPoolOptions {
    */
   max_old_generation_mb?: number
   /**
-   * Let scans run at once on disjoint sets of threads: a scan gets the free
-   * threads, up to its max_workers, as soon as one is free (first come,
-   * first served), so a long scan does not hold a pool shared by several
-   * tenants for itself. Off: scans run one after the other.
+   * Let scans run at once on disjoint sets of threads, shared equally between
+   * the scans' share groups (ScanOptions.share_group) and inside a group
+   * between its scans; threads move at chunk boundaries, so a long scan does
+   * not hold a pool shared by several tenants for itself. Off: scans run one
+   * after the other.
    * @defaultValue false
    */
   concurrent_scans?: boolean
