@@ -1,6 +1,12 @@
 import { AttemptSupersededError } from '../src/errors.js'
+import { splitJsonArray } from '../src/store/json-array-items.js'
 
 const MAX_PENDING_BYTES = 8 * 1024 * 1024
+/**
+ * Longest page stored, in characters (one larger result is a page of its own): readers load whole
+ * pages, so this bounds what a results page or a download holds in memory whatever the engine's batches.
+ */
+export const STORED_PAGE_CHARS = 256 * 1024
 
 /** Writes result pages in order, several per store call, without making the engine wait on each write. */
 export class PageWriter {
@@ -25,13 +31,14 @@ export class PageWriter {
     this.#onWritten = onWritten
   }
 
-  /** Queues a page of `items` results; waits while more than MAX_PENDING_BYTES wait to be written. */
+  /** Queues a page of `items` results, cut at STORED_PAGE_CHARS; waits while more than MAX_PENDING_BYTES wait to be written. */
   async push (page: string, items = 0): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure
-    this.#pending.push(page)
+    const idle = this.#pending.length === 0
+    for (const part of splitJsonArray(page, STORED_PAGE_CHARS)) this.#pending.push(part)
     this.#pendingItems += items
     this.#pendingBytes += page.length
-    if (this.#pending.length === 1) this.#writing = this.#writing.then(() => this.#write())
+    if (idle) this.#writing = this.#writing.then(() => this.#write())
     if (this.#pendingBytes > MAX_PENDING_BYTES) await this.#writing
   }
 

@@ -11,6 +11,7 @@ export interface ResultsPage {
   more: boolean
 }
 
+/** Stored pages read at a time: one at first, twice as many at each read after it, up to this. */
 const PAGES_PER_READ = 16
 
 /**
@@ -33,8 +34,8 @@ export async function readAttemptResults (store: ScanStore, record: Pick<ScanHea
   }
   const page = new PageCollector(limit, maxBytes)
   let exhausted = record.attempt === null
-  while (page.room > 0 && !exhausted) {
-    const pages = await store.readPages(id, position.attempt, position.page, PAGES_PER_READ)
+  for (let count = 1; page.room > 0 && !exhausted; count = Math.min(2 * count, PAGES_PER_READ)) {
+    const pages = await store.readPages(id, position.attempt, position.page, count)
     for (const text of pages) {
       const items = JSON.parse(text) as unknown[]
       if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
@@ -45,7 +46,7 @@ export async function readAttemptResults (store: ScanStore, record: Pick<ScanHea
       }
       if (page.room === 0) break
     }
-    if (pages.length < PAGES_PER_READ && page.room > 0) exhausted = true
+    if (pages.length < count && page.room > 0) exhausted = true
   }
   if (finished && !exhausted && position.offset === 0) {
     exhausted = (await store.readPages(id, position.attempt, position.page, 1)).length === 0

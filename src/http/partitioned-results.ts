@@ -14,6 +14,7 @@ export interface PartitionedPosition {
 
 export const FIRST_POSITION: Readonly<PartitionedPosition> = Object.freeze({ seq: 0, page: 0, offset: 0, consumed: 0 })
 
+/** Stored pages read at a time: one at first, twice as many at each read after it, up to this. */
 const PAGES_PER_READ = 16
 
 /** The signature of a position under the scan's cursor key: a cursor names only positions this service reached. */
@@ -67,8 +68,8 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
     }
     if (entry.seq !== position.seq) Object.assign(position, { seq: entry.seq, page: 0, offset: 0, consumed: 0 })
     let stretchDone = position.consumed >= entry.limit
-    while (!stretchDone && page.room > 0) {
-      const pages = await store.readEntryPages(id, entry.part, position.page, PAGES_PER_READ)
+    for (let count = 1; !stretchDone && page.room > 0; count = Math.min(2 * count, PAGES_PER_READ)) {
+      const pages = await store.readEntryPages(id, entry.part, position.page, count)
       for (const text of pages) {
         const items = JSON.parse(text) as unknown[]
         if (position.offset > items.length) throw new InvalidCursorError('offset past the end of its page')
@@ -85,7 +86,7 @@ export async function readPartitionedResults (store: ScanStore, id: string, scan
         }
         if (page.room === 0) break
       }
-      if (pages.length < PAGES_PER_READ && !stretchDone && page.room > 0) stretchDone = true
+      if (pages.length < count && !stretchDone && page.room > 0) stretchDone = true
     }
     if (stretchDone) Object.assign(position, { seq: position.seq + 1, page: 0, offset: 0, consumed: 0 })
   }

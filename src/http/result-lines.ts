@@ -1,6 +1,7 @@
 import type { ScanStatusName } from '../../schemas/scan-status.js'
 import type { ScanStore } from '../store/scan-store.js'
 import { ResultsGoneError } from '../errors.js'
+import { jsonArrayLines } from '../store/json-array-items.js'
 import { FIRST_POSITION, readPartitionedResults } from './partitioned-results.js'
 
 export interface ResultLines {
@@ -15,14 +16,15 @@ export interface ResultLines {
 
 /** Result pages read from the store at a time for NDJSON: what one download holds in memory beside the socket's buffer. */
 const NDJSON_PAGES_PER_READ = 4
-/** Results read at a time for NDJSON of a partitioned scan. */
+/** Results, and bytes of them, read at a time for NDJSON of a partitioned scan. */
 const NDJSON_ITEMS_PER_READ = 2000
+const NDJSON_BYTES_PER_READ = 1024 * 1024
 
 /** The results of a partitioned scan as NDJSON. */
 export async function * partitionedLines (store: ScanStore, id: string): AsyncGenerator<string> {
   let position = FIRST_POSITION
   for (;;) {
-    const { page, next } = await readPartitionedResults(store, id, { finished: true, partial: false, cursorKey: id }, { limit: NDJSON_ITEMS_PER_READ, maxBytes: Infinity }, position)
+    const { page, next } = await readPartitionedResults(store, id, { finished: true, partial: false, cursorKey: id }, { limit: NDJSON_ITEMS_PER_READ, maxBytes: NDJSON_BYTES_PER_READ }, position)
     if (page.items.length > 0) yield ndjsonLines(page.items)
     if (page.complete) return
     position = next
@@ -34,8 +36,8 @@ export async function * attemptLines (store: ScanStore, id: string, attempt: str
   for (let page = 0; attempt !== null;) {
     const pages = await store.readPages(id, attempt, page, NDJSON_PAGES_PER_READ)
     for (const text of pages) {
-      const items = JSON.parse(text) as unknown[]
-      if (items.length > 0) yield ndjsonLines(items)
+      const { lines, items } = jsonArrayLines(text)
+      if (items > 0) yield lines
     }
     if (pages.length < NDJSON_PAGES_PER_READ) break
     page += pages.length

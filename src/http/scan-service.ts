@@ -1,72 +1,31 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
-import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
+import type { ScanStatusName } from '../../schemas/scan-status.js'
 import { describeScanJob } from '../queue/scan-job-summary.js'
 import { listProcessors } from '../pipeline/processor-catalogue.js'
 import type { ProcessorInfo } from '../../schemas/processor.js'
-import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
-import type { ScanQueue } from '../queue/scan-queue.js'
-import type { QueueAdmission, ScanHead, ScanStore } from '../store/scan-store.js'
+import type { ScanHead } from '../store/scan-store.js'
 import { ScanLimits } from './scan-limits.js'
-import { emptyProgress, FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
+import { FINISHED_STATUSES, type ScanRecord } from '../store/scan-record.js'
 import { decodeResultCursor } from '../store/result-cursor.js'
 import { newScanId } from '../store/scan-id.js'
-import type { ScanContext, ScanPlanner } from './scan-planner.js'
 import { fingerprint } from './canonical-json.js'
 import { decodePartitionedCursor, FIRST_POSITION, readPartitionedResults } from './partitioned-results.js'
 import { readAttemptResults, type ResultsPage } from './attempt-results.js'
 import { attemptLines, checkedCount, partitionedLines, type ResultLines } from './result-lines.js'
-import { jsonDepth } from './json-depth.js'
-import { SILENT_LOG, type ServiceLog } from '../service-log.js'
+import { SILENT_LOG } from '../service-log.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
 import {
-  IdempotencyConflictError, InvalidCursorError, LimitExceededError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
-  ScanFinishedError, ScanNotFoundError, ScanValidationError, scanError, StorageQuotaExceededError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
+  IdempotencyConflictError, LimitExceededError, ResultsRestartedError, ScanActiveError, ScanNotFinishedError,
+  ScanFinishedError, ScanNotFoundError, scanError, StorageQuotaExceededError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
+import type { ScanServiceOptions } from './scan-service-options.js'
+import { checkParallelOverrides, checkRecordDepth } from './scan-request-checks.js'
+import { isPartial, scanStatus, type ScanStatus, type ScanSummary } from './scan-documents.js'
+import { decodeListCursor, encodeListCursor } from './list-cursor.js'
+import { queuedScanRecord } from './queued-scan-record.js'
 
-export interface ScanServiceOptions {
-  /** Required. */
-  store: ScanStore
-  /** Required. */
-  queue: ScanQueue
-  /** Required. */
-  planner: ScanPlanner
-  /** Required. */
-  context: ScanContext
-  /** The instance's engine config: per-scan `parallel` overrides must stay within it. Required. */
-  config: ParallelConfig
-  /**
-   * Bounds on each scan request.
-   * @defaultValue `new ScanLimits()`
-   */
-  limits?: ScanLimits
-  /**
-   * Bounds on queued scans; past them a submit is a 429.
-   * @defaultValue 10000 in all, 1000 per tenant
-   */
-  admission?: QueueAdmission
-  /**
-   * Seconds in the Retry-After header of a 429 for a full queue.
-   * @defaultValue 5
-   */
-  queueFullRetryAfterSeconds?: number
-  /**
-   * The scan context of a tenant (e.g. its own data directory).
-   * @defaultValue `context` for everyone
-   */
-  contextFor?: (tenant: string | undefined) => ScanContext
-  /**
-   * Bytes of items in one results page; a page holds at least one item.
-   * @defaultValue 8 MiB
-   */
-  maxPageBytes?: number
-  /** Bytes of results a tenant may keep stored (0: no quota); at it, a submit is a 429. Default: no quota. */
-  storageQuota?: (tenant: string | undefined) => number
-  /**
-   * Where the errors it survives are reported.
-   * @defaultValue SILENT_LOG (nothing is written)
-   */
-  log?: ServiceLog
-}
+export type { ScanServiceOptions } from './scan-service-options.js'
+export type { ScanStatus, ScanSummary } from './scan-documents.js'
 
 export interface SubmitResult {
   id: string
@@ -74,17 +33,8 @@ export interface SubmitResult {
   created_at: string
 }
 
-/** A status document without its links: where a scan is read from is the HTTP layer's business. */
-export type ScanStatus = Omit<ScanStatusDocument, 'links'>
-
-/** A list item without its links. */
-export type ScanSummary = Omit<ScanSummaryDocument, 'links'>
-
 export type { ResultsPage } from './attempt-results.js'
 export type { ResultLines } from './result-lines.js'
-
-/** Deepest nesting accepted in an inline record. */
-export const MAX_RECORD_DEPTH = 128
 
 /** What the HTTP routes do, independent of HTTP. */
 export class ScanService {
@@ -108,7 +58,7 @@ export class ScanService {
     checkRecordDepth(request)
     const over = this.#options.limits.check(request)
     if (over.length > 0) throw withFieldErrors(new LimitExceededError(over.map((e) => `${e.path}: ${e.message}`).join('; ')), over)
-    this.#checkParallel(request)
+    checkParallelOverrides(request, this.#options.config)
     await this.#options.planner.validateScan(request, this.#options.contextFor(tenant))
     const now = new Date()
     let id = newScanId(now.getTime())
@@ -131,22 +81,7 @@ export class ScanService {
         createdAt = first.created_at
       }
     }
-    const record: ScanRecord = {
-      id,
-      status: 'queued',
-      created_at: createdAt,
-      started_at: null,
-      finished_at: null,
-      expires_at: null,
-      progress: emptyProgress(knownTotal(request)),
-      result: { count: 0, truncated: false },
-      error: null,
-      errors: [],
-      metrics: null,
-      attempt: null,
-      ...(tenant === undefined ? {} : { tenant }),
-      ...(key === undefined ? {} : { idempotency_key: key })
-    }
+    const record = queuedScanRecord(request, { id, createdAt, ...(tenant === undefined ? {} : { tenant }), ...(key === undefined ? {} : { idempotencyKey: key }) })
     await this.#checkStorage(tenant)
     const stored = { ...request, max_results: request.max_results ?? this.#options.limits.maxResults }
     const created = await this.#options.store.create(record, stored, this.#options.admission)
@@ -183,18 +118,18 @@ export class ScanService {
   }
 
   async status (id: string, tenant?: string): Promise<ScanStatus> {
-    return this.#document(await this.#record(id, tenant))
+    return scanStatus(await this.#record(id, tenant))
   }
 
   async list (options: { status?: ScanStatusName, limit: number, cursor?: string, tenant?: string }): Promise<{ items: ScanSummary[], next_cursor?: string }> {
     const before = options.cursor === undefined ? undefined : decodeListCursor(options.cursor)
     const records = await this.#options.store.list({ status: options.status, limit: options.limit + 1, before, tenant: options.tenant })
     const items = records.slice(0, options.limit).map((record) => {
-      const { metrics: _metrics, ...summary } = this.#document(record)
+      const { metrics: _metrics, ...summary } = scanStatus(record)
       return summary
     })
     return records.length > options.limit
-      ? { items, next_cursor: Buffer.from(items[items.length - 1].id).toString('base64url') }
+      ? { items, next_cursor: encodeListCursor(items[items.length - 1].id) }
       : { items }
   }
 
@@ -259,55 +194,4 @@ export class ScanService {
     if (head === undefined || head.tenant !== tenant) throw new ScanNotFoundError(id)
     return head
   }
-
-  #document (record: ScanRecord): ScanStatus {
-    const { attempt: _attempt, tenant: _tenant, idempotency_key: _key, cancelRequested: _cancel, ...fields } = record
-    return { ...fields, result: { ...fields.result, partial: isPartial(record.status) } }
-  }
-
-  #checkParallel (request: ScanRequest): void {
-    const overrides = request.parallel
-    if (overrides === undefined) return
-    const limit = this.#options.config.max_workers
-    if (overrides.max_workers !== undefined && overrides.max_workers > limit) {
-      const message = `must be at most ${limit} (this instance's max_workers)`
-      throw withFieldErrors(new ScanValidationError(`parallel.max_workers ${message}`), [{ path: 'parallel.max_workers', message }])
-    }
-    try {
-      this.#options.config.with(overrides)
-    } catch (error) {
-      const text = (error as Error).message.replace(/^Invalid parallel config: /, '')
-      const key = CONFIG_KEYS.find((name) => text.startsWith(name)) ?? ''
-      const path = key === '' ? 'parallel' : `parallel.${key}`
-      throw withFieldErrors(new ScanValidationError(`${path}: ${text}`), [{ path, message: text }])
-    }
-  }
-}
-
-function checkRecordDepth (request: ScanRequest): void {
-  if (request.source.type !== 'inline') return
-  const records = request.source.records
-  for (let i = 0; i < records.length; i++) {
-    if (jsonDepth(records[i], MAX_RECORD_DEPTH) > MAX_RECORD_DEPTH) {
-      const path = `source.records[${i}]`
-      const message = `nested deeper than ${MAX_RECORD_DEPTH} levels`
-      throw withFieldErrors(new ScanValidationError(`${path}: ${message}`), [{ path, message }])
-    }
-  }
-}
-
-function knownTotal (request: ScanRequest): number {
-  if (request.source.type === 'range') return Math.max(0, request.source.end - request.source.start)
-  if (request.source.type === 'inline') return request.source.records.length
-  return 0
-}
-
-function decodeListCursor (cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8')
-  if (!/^[0-9a-f-]{36}$/.test(id)) throw new InvalidCursorError('not a cursor returned by this service')
-  return id
-}
-
-function isPartial (status: ScanStatusName): boolean {
-  return status === 'failed' || status === 'cancelled'
 }

@@ -1,4 +1,4 @@
-import type { RawPredicate } from '../sources/raw-predicate.js'
+import type { CompareOp, RawPredicate } from '../sources/raw-predicate.js'
 import { celEnvironment } from './cel-environment.js'
 
 interface Node {
@@ -27,11 +27,39 @@ function equals (field: string | undefined, value: string | undefined): RawPredi
   return field === undefined || value === undefined ? undefined : { kind: 'equals', field, value }
 }
 
+/** A double or int literal (an int only where a double holds it exactly), negated or not, as a number. */
+function numberLiteral (node: unknown): number | undefined {
+  if (!isNode(node)) return undefined
+  if (node.op === '-_') {
+    const inner = numberLiteral(node.args)
+    return inner === undefined ? undefined : -inner
+  }
+  if (node.op !== 'value') return undefined
+  if (typeof node.args === 'number') return node.args
+  if (typeof node.args === 'bigint' && node.args >= BigInt(Number.MIN_SAFE_INTEGER) && node.args <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(node.args)
+  return undefined
+}
+
+/** The operator with its sides swapped: `1 < x` is `x > 1`. */
+const SWAPPED: Record<CompareOp, CompareOp> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==', '!=': '!=' }
+
+/** `record.x <op> number` or `number <op> record.x`. */
+function compare (op: CompareOp, args: unknown[]): RawPredicate | undefined {
+  const field = recordField(args[0])
+  const value = numberLiteral(args[1])
+  if (field !== undefined && value !== undefined) return { kind: 'compare', field, op, value }
+  const swappedField = recordField(args[1])
+  const swappedValue = numberLiteral(args[0])
+  if (swappedField !== undefined && swappedValue !== undefined) return { kind: 'compare', field: swappedField, op: SWAPPED[op], value: swappedValue }
+  return undefined
+}
+
 /**
  * What `node` being true implies, or undefined when it implies nothing that bytes can show.
  * `a && b` implies both parts' predicates (or the one that exists), `a || b` one of them (only
  * when both exist); `==` of a field and a string, `field in [strings]` and
- * `field.contains(string)` are atoms; everything else (negation, numbers, calls) implies nothing.
+ * `field.contains(string)` are atoms, and so is a comparison of a field and a number literal;
+ * everything else (negation, calls, comparisons of two fields) implies nothing.
  */
 function implied (node: unknown): RawPredicate | undefined {
   if (!isNode(node)) return undefined
@@ -47,7 +75,13 @@ function implied (node: unknown): RawPredicate | undefined {
       return left === undefined || right === undefined ? undefined : { kind: 'any', parts: [left, right] }
     }
     case '==':
-      return equals(recordField(args[0]), stringLiteral(args[1])) ?? equals(recordField(args[1]), stringLiteral(args[0]))
+      return equals(recordField(args[0]), stringLiteral(args[1])) ?? equals(recordField(args[1]), stringLiteral(args[0])) ?? compare('==', args)
+    case '!=':
+    case '<':
+    case '<=':
+    case '>':
+    case '>=':
+      return compare(node.op, args)
     case 'in': {
       const field = recordField(args[0])
       const list = args[1]

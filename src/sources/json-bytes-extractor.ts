@@ -65,7 +65,7 @@ function scanDigits (b: Buffer, i: number, end: number): number {
   return i === start ? -1 : i
 }
 
-function scanNumber (b: Buffer, i: number, end: number): number {
+export function scanNumber (b: Buffer, i: number, end: number): number {
   if (i < end && b[i] === MINUS) i++
   if (i < end && b[i] === ZERO) i++
   else if ((i = scanDigits(b, i, end)) < 0) return -1
@@ -120,7 +120,7 @@ function scanValue (b: Buffer, i: number, end: number, depth: number): number {
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k)
 
 /** A JSON number already checked by scanNumber, read as JSON.parse reads it (see json-field-extractor.ts). */
-function numberOf (b: Buffer, start: number, end: number): number {
+export function numberOf (b: Buffer, start: number, end: number): number {
   let i = start
   const negative = b[i] === MINUS
   if (negative) i++

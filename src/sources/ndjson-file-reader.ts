@@ -1,5 +1,6 @@
 import { FileBytes } from './file-bytes.js'
 import { extractJsonFieldsFromBytes, WantedFields } from './json-bytes-extractor.js'
+import { JsonCompareTest } from './json-compare-test.js'
 import { extractJsonFields } from './json-field-extractor.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { RawLineFilter, type AtomSpelling } from './raw-line-filter.js'
@@ -68,9 +69,14 @@ export class NdjsonFileReader implements SourceReader {
    * Lines without a backslash must hold the bytes of the strings that the predicate compares;
    * lines with one, and lines that do not start with `{`, pass. An atom whose field name occurs
    * nowhere in a chunk rules out nothing there, so that a misspelt field still fails every record.
+   * A comparison with a number reads the member's number from the line's bytes.
    */
   rawFilter (predicate: RawPredicate): RawLineFilter | undefined {
-    return RawLineFilter.compile(predicate, ndjsonSpelling, { escape: BACKSLASH, opener: OPEN_OBJECT })
+    return RawLineFilter.compile(predicate, ndjsonSpelling, {
+      escape: BACKSLASH,
+      opener: OPEN_OBJECT,
+      compare: (atom) => literal(atom.field) ? new JsonCompareTest(atom) : undefined
+    })
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { RawPredicate } from './raw-predicate.js'
 
 type Atom = Extract<RawPredicate, { kind: 'equals' | 'contains' }>
+export type CompareAtom = Extract<RawPredicate, { kind: 'compare' }>
 
 /** How a format writes an atom: bytes that the record of every line satisfying it holds. */
 export interface AtomSpelling {
@@ -17,6 +18,8 @@ export interface RawLineFilterOptions {
   escape?: number
   /** A line that does not start with this byte passes (NDJSON: `{`). */
   opener?: number
+  /** The test of a comparison with a number in a format; without it, comparisons rule out nothing. */
+  compare?: (atom: CompareAtom) => LineTest | undefined
 }
 
 /** Above this share of lines passing, a chunk is read whole: the filter would cost more than it saves. */
@@ -24,7 +27,8 @@ const MOSTLY_PASSING = 0.8
 /** Chunks read whole before the filter is tried again. */
 const CHUNKS_UNFILTERED = 7
 
-interface Test {
+/** A test of the lines of a chunk, in increasing order. */
+export interface LineTest {
   begin(bytes: Buffer): void
   pass(start: number, end: number): boolean
   /** Smoothed share of the lines tested that passed. */
@@ -36,7 +40,7 @@ interface Test {
  * the position of the next occurrence is kept: a line below it is answered without a search,
  * and a chunk costs one search per line that holds the needle, whatever the lines between.
  */
-class NeedleTest implements Test {
+class NeedleTest implements LineTest {
   readonly #needle: Buffer
   readonly #key: Buffer | undefined
   #bytes: Buffer = Buffer.alloc(0)
@@ -82,11 +86,11 @@ class NeedleTest implements Test {
  * runs first, ordered again at every chunk from the share of lines each part has passed so far
  * (Sparser's optimizer, on the data itself and at no extra cost).
  */
-class CascadeTest implements Test {
-  readonly #parts: Test[]
+class CascadeTest implements LineTest {
+  readonly #parts: LineTest[]
   readonly #all: boolean
 
-  constructor (parts: Test[], all: boolean) {
+  constructor (parts: LineTest[], all: boolean) {
     this.#parts = parts
     this.#all = all
   }
@@ -113,21 +117,23 @@ class CascadeTest implements Test {
   }
 }
 
-function compileTest (predicate: RawPredicate, spell: SpellAtom): Test | undefined {
+function compileTest (predicate: RawPredicate, spell: SpellAtom, options: RawLineFilterOptions): LineTest | undefined {
   switch (predicate.kind) {
     case 'equals':
     case 'contains': {
       const spelling = spell(predicate)
       return spelling === undefined ? undefined : new NeedleTest(spelling)
     }
+    case 'compare':
+      return options.compare?.(predicate)
     case 'all': {
-      const parts = predicate.parts.map((part) => compileTest(part, spell)).filter((part) => part !== undefined)
+      const parts = predicate.parts.map((part) => compileTest(part, spell, options)).filter((part) => part !== undefined)
       return parts.length <= 1 ? parts[0] : new CascadeTest(parts, true)
     }
     case 'any': {
-      const parts = predicate.parts.map((part) => compileTest(part, spell))
+      const parts = predicate.parts.map((part) => compileTest(part, spell, options))
       if (parts.length === 0 || parts.some((part) => part === undefined)) return undefined
-      return parts.length === 1 ? parts[0] : new CascadeTest(parts as Test[], false)
+      return parts.length === 1 ? parts[0] : new CascadeTest(parts as LineTest[], false)
     }
   }
 }
@@ -138,14 +144,14 @@ function compileTest (predicate: RawPredicate, spell: SpellAtom): Test | undefin
  * rules out one whose record does.
  */
 export class RawLineFilter {
-  readonly #test: Test
+  readonly #test: LineTest
   readonly #escape: number
   readonly #opener: number
   #bytes: Buffer = Buffer.alloc(0)
   #nextEscape = Infinity
   #unfiltered = 0
 
-  private constructor (test: Test, options: RawLineFilterOptions) {
+  private constructor (test: LineTest, options: RawLineFilterOptions) {
     this.#test = test
     this.#escape = options.escape ?? -1
     this.#opener = options.opener ?? -1
@@ -153,7 +159,7 @@ export class RawLineFilter {
 
   /** The filter of `predicate` for a format, or undefined when the predicate rules out no bytes. */
   static compile (predicate: RawPredicate, spell: SpellAtom, options: RawLineFilterOptions = {}): RawLineFilter | undefined {
-    const test = compileTest(predicate, spell)
+    const test = compileTest(predicate, spell, options)
     return test === undefined ? undefined : new RawLineFilter(test, options)
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { impliedRawPredicate } from '../../src/pipeline/implied-raw-predicate.js'
+import { objectText } from '../helpers/json-number-lines.js'
 import { makeDataDir, scan, type DataDir } from '../helpers/scan-task-harness.js'
 
 /** The run of the same records from an inline source, decoded whole; undefined when submit-time checks refuse it (records all of a type the filter cannot read). */
@@ -23,7 +24,7 @@ const text = fc.oneof(
 )
 const FIELDS = ['type', 'user', 'tag']
 const KEYS = [...FIELDS, 'purchase', 'type"', 'nested', 'n']
-const scalar = fc.oneof(text, fc.integer({ min: -5, max: 5 }), fc.boolean(), fc.constant(null))
+const scalar = fc.oneof(text, fc.integer({ min: -5, max: 5 }), fc.double({ noNaN: true, noDefaultInfinity: true, min: -10, max: 10 }), fc.boolean(), fc.constant(null))
 const value = fc.oneof(
   { weight: 5, arbitrary: scalar },
   { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...KEYS), scalar, { maxKeys: 3 }) },
@@ -75,10 +76,16 @@ const atom = fc.oneof(
   field.map((f) => `has(record.${f})`),
   fc.constant('record.n > 0.0')
 )
+const OPS = ['<', '<=', '>', '>=', '==', '!=']
+const numberLiteral = fc.constantFrom('0', '0.0', '-0.0', '-1', '2.5', '-(3)', '1e3', '400.0', '4e2', '9007199254740991', '1.5e-300')
+/** A field compared with a number, either way round. */
+const comparison = fc.tuple(fc.constantFrom('n', 'n', 'type', 'missing'), fc.constantFrom(...OPS), numberLiteral, fc.boolean())
+  .map(([f, op, n, swapped]) => swapped ? `${n} ${op} record["${f}"]` : `record.${f} ${op} ${n}`)
+const numericAtom = fc.oneof(atom, comparison, comparison)
 const predicate: fc.Arbitrary<string> = fc.letrec((tie) => ({
   expr: fc.oneof({ depthSize: 'small', withCrossShrink: true },
-    atom,
-    atom,
+    numericAtom,
+    numericAtom,
     fc.tuple(tie('expr'), tie('expr')).map(([a, b]) => `(${a as string}) && (${b as string})`),
     fc.tuple(tie('expr'), tie('expr')).map(([a, b]) => `(${a as string}) || (${b as string})`),
     tie('expr').map((a) => `!(${a as string})`))
@@ -91,7 +98,11 @@ describe('raw filters', () => {
   after(async () => { await data.remove() })
 
   it('derive predicates only from what keeps a record', () => {
-    assert.deepEqual(impliedRawPredicate(['record.type == "purchase" && record.amount > 100.0']), { kind: 'equals', field: 'type', value: 'purchase' })
+    assert.deepEqual(impliedRawPredicate(['record.type == "purchase" && record.amount > 100.0']), {
+      kind: 'all',
+      parts: [{ kind: 'equals', field: 'type', value: 'purchase' }, { kind: 'compare', field: 'amount', op: '>', value: 100 }]
+    })
+    assert.deepEqual(impliedRawPredicate(['record.type == "purchase" && record.amount > record.limit']), { kind: 'equals', field: 'type', value: 'purchase' })
     assert.deepEqual(impliedRawPredicate(['record.a == "x" || record.b in ["y", "z"]', '"w" == record["c"]']), {
       kind: 'all',
       parts: [
@@ -99,7 +110,10 @@ describe('raw filters', () => {
         { kind: 'equals', field: 'c', value: 'w' }
       ]
     })
-    for (const none of ['record.a != "x"', '!(record.a == "x")', 'record.a == "x" || record.n > 1.0', 'record.n > 1.0', 'record.a.b == "x"', 'record.a == record.b']) {
+    assert.deepEqual(impliedRawPredicate(['record.amount > 400.0']), { kind: 'compare', field: 'amount', op: '>', value: 400 })
+    assert.deepEqual(impliedRawPredicate(['-2 <= record["n"] || record.a == "x"']), { kind: 'any', parts: [{ kind: 'compare', field: 'n', op: '>=', value: -2 }, { kind: 'equals', field: 'a', value: 'x' }] })
+    assert.deepEqual(impliedRawPredicate(['record.n != -(1.5)']), { kind: 'compare', field: 'n', op: '!=', value: -1.5 })
+    for (const none of ['record.a != "x"', '!(record.a == "x")', '!(record.n > 1.0)', 'record.a == "x" || record.n.m > 1.0', 'record.n > 1u', 'record.n > 9007199254740993', 'record.n > record.m', 'record.n > int("1")', 'record.n + 1.0 > 2.0', 'record.a.b == "x"', 'record.a == record.b']) {
       assert.equal(impliedRawPredicate([none]), undefined, none)
     }
   })
@@ -115,6 +129,43 @@ describe('raw filters', () => {
       assert.deepEqual(raw.results, whole.results)
       const failing = new Set(whole.errors.map((e) => e.offset))
       for (const error of raw.errors) assert.ok(failing.has(error.offset), `record ${error.offset} failed only with the raw filter: ${error.message}`)
+    }), { numRuns: 400 })
+  })
+
+  it('NDJSON numbers: results are those of the lines decoded whole, for every spelling of the number and place of the key', async () => {
+    const numberLine = fc.oneof(
+      { weight: 6, arbitrary: objectText() },
+      { weight: 1, arbitrary: objectText({ escapeKeys: true }) },
+      { weight: 1, arbitrary: fc.tuple(objectText(), fc.nat(), fc.constantFrom('', '"', ',', '}', '{', ':', '-', 'e', '.', 'x')).map(([t, at, insert]) => t.slice(0, at % (t.length + 1)) + insert + t.slice(at % (t.length + 1) + 1)) },
+      { weight: 1, arbitrary: fc.constantFrom('[1]', '5', '"n"', 'null', '{"n":5} {"n":1}') }
+    )
+    const filter = fc.oneof(comparison, fc.tuple(comparison, fc.oneof(comparison, atom), fc.constantFrom('&&', '||')).map(([a, b, op]) => `(${a}) ${op} (${b})`))
+    await fc.assert(fc.asyncProperty(fc.array(fc.tuple(numberLine, fc.constantFrom('\n', '\r\n', '\n\n')), { minLength: 1, maxLength: 30 }), fc.array(filter, { minLength: 1, maxLength: 2 }), fc.boolean(), fc.integer({ min: 1, max: 40 }), async (lines, filters, count, chunk) => {
+      const name = `numbers-${files++}.ndjson`
+      await data.write(name, lines.map(([l, end]) => l + end).join(''))
+      await data.write('spaced-' + name, lines.map(([l, end]) => ' ' + l + end).join(''))
+      const body = (path: string) => ({ source: { type: 'file', path, format: 'ndjson' }, pipeline: filters.map((f) => ({ filter: f })), ...(count ? { aggregate: { metrics: { n: { op: 'count' } } } } : {}) })
+      const raw = await scan(body(name), data.ctx, { chunk, onError: 'skip' })
+      // A line that does not start with { is never ruled out by its bytes: the reference, decoded line by line.
+      const decoded = await scan(body('spaced-' + name), data.ctx, { chunk, onError: 'skip' })
+      const failing = new Set(decoded.errors.map((e) => e.offset))
+      for (const error of raw.errors) assert.ok(failing.has(error.offset), `record ${error.offset} failed only with the raw filter: ${error.message}`)
+      if (count) {
+        // A line ruled out by its bytes is one that the filters drop or that fails: counted neither way.
+        assert.deepEqual(raw.aggregate, decoded.aggregate)
+        return
+      }
+      assert.deepEqual(raw.results, decoded.results)
+      const records: unknown[] = []
+      for (const [l] of lines) {
+        try {
+          records.push(JSON.parse(l))
+        } catch {
+          return
+        }
+      }
+      const whole = await wholeRun(records, filters.map((f) => ({ filter: f })), data.ctx, chunk)
+      if (whole !== undefined) assert.deepEqual(raw.results, whole.results)
     }), { numRuns: 400 })
   })
 
@@ -144,5 +195,10 @@ describe('raw filters', () => {
     const misspelt = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline: [{ filter: 'record.tpye == "purchase"' }] }, data.ctx, { onError: 'skip' })
     assert.deepEqual(misspelt.results, [])
     assert.equal(misspelt.errors.length, 4)
+    const numeric = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline: [{ filter: 'record.n > 1.0' }] }, data.ctx, { onError: 'skip' })
+    assert.deepEqual(numeric.results, [{ type: 'view', n: 2 }])
+    assert.deepEqual(numeric.errors.map((e) => e.offset), [1, 3], 'the line with n 1 is ruled out unread; one without a number n, or not an object, still fails')
+    const misspeltNumber = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline: [{ filter: 'record.nn > 1.0' }] }, data.ctx, { onError: 'skip' })
+    assert.equal(misspeltNumber.errors.length, 4, 'a field that no line holds fails every record')
   })
 })

@@ -1,0 +1,12 @@
+import type { ScanErrorInfo } from '../schemas/scan-status.js'
+import { ScanCancelledError, scanError } from '../src/errors.js'
+
+/** Why a running attempt was aborted when its scan is cancelled by request. */
+export class ScanCancelledSignal extends Error {
+  constructor () { super('Cancelled by request') }
+}
+
+/** The error a scan cancelled by request ends with. */
+export function cancelledError (): ScanErrorInfo {
+  return scanError(new ScanCancelledError('by request'))
+}
