@@ -1,10 +1,11 @@
 import { z } from 'zod'
+import { ownKeyRecord } from './own-key-record.js'
 
 export const processorInfoSchema = z.object({
   name: z.string().describe('What a pipeline step names in `processor`.'),
   description: z.string().nullable().describe('What it does; null when the plug-in gives none.'),
   builtin: z.boolean().describe('True for processors of the service itself, false for plug-ins of PARASCAN_PROCESSORS_DIR.'),
-  params_schema: z.record(z.string(), z.unknown()).nullable()
+  params_schema: ownKeyRecord(z.string(), z.unknown()).nullable()
     .describe('JSON Schema (draft 2020-12) of the step\'s `params`; null when the plug-in gives none and it cannot be derived.')
 }).describe('A processor that pipeline steps can use.').meta({
   id: 'Processor',

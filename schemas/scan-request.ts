@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ownKeyRecord } from './own-key-record.js'
 
 const int = z.number().int().min(-(2 ** 53) + 1).max(2 ** 53 - 1)
 
@@ -20,7 +21,7 @@ export const fileSourceSchema = z.object({
   path: z.string().min(1).describe('Path relative to PARASCAN_DATA_DIR.'),
   format: z.enum(['ndjson', 'csv']).optional()
     .describe('ndjson: one JSON value per line; csv: RFC 4180 with a header row. Default: from the extension (.ndjson, .jsonl, .ldjson: ndjson; .csv: csv).'),
-  columns: z.record(z.string(), columnTypeSchema).optional()
+  columns: ownKeyRecord(z.string(), columnTypeSchema).optional()
     .describe('CSV only: types of named columns (other columns stay strings).')
 }).describe('A file under PARASCAN_DATA_DIR, scanned by record offset.').meta({ id: 'FileSource' })
 
@@ -34,7 +35,7 @@ export const mapStepSchema = z.object({
   map: z.string().min(1).describe('CEL expression over `record`; its value replaces the record.')
 }).strict().meta({ id: 'MapStep' })
 
-/** A JSON object kept as sent: zod's object and record schemas leave out a `__proto__` key, which is data here. */
+/** A JSON object kept as sent: zod's object schema leaves out a `__proto__` key, which is data here. */
 const jsonObjectSchema = z.unknown().refine((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'expected an object')
   .meta({ type: 'object', additionalProperties: {} })
 
@@ -49,7 +50,7 @@ export const aggregateOpSchema = z.enum(['count', 'sum', 'min', 'max', 'avg']).m
 
 export const aggregateSchema = z.object({
   group_by: z.string().min(1).optional().describe('CEL expression whose value groups the records.'),
-  metrics: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.object({
+  metrics: ownKeyRecord(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.object({
     op: aggregateOpSchema.describe('count, sum, min, max or avg.'),
     expr: z.string().min(1).optional().describe('CEL expression to aggregate; not needed for count.')
   })).describe('Named aggregates; each result row has one field per name.')

@@ -38,6 +38,7 @@ export function withFieldErrors<E extends Error> (error: E, errors: FieldError[]
 }
 
 export const ValueTooLargeError = createError<[string, string, number, string]>('PARASCAN_VALUE_TOO_LARGE', '%s: %s is over %d bytes (%s)', 422)
+export const InvalidEncodingError = createError<[string, number, string]>('PARASCAN_INVALID_ENCODING', '%s: not valid UTF-8 at byte %d of the file (bytes %s)', 422)
 export const TooManyGroupsError = createError<[number]>('PARASCAN_TOO_MANY_GROUPS', 'aggregate.group_by: more than %d groups (PARASCAN_MAX_GROUPS)', 422)
 export const ResultsTooLargeError = createError<[number]>('PARASCAN_RESULTS_TOO_LARGE', 'The scan\'s results passed %d bytes (PARASCAN_MAX_SCAN_RESULT_BYTES)', 422)
 export const StorageQuotaExceededError = createError<[string]>('PARASCAN_STORAGE_QUOTA_EXCEEDED', 'Storage quota of the tenant exceeded: %s', 429)

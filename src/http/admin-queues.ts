@@ -6,6 +6,7 @@ import { FastifyAdapter } from '@bull-board/fastify'
 import { basicMatches, type AdminCredentials } from '../config/admin-credentials.js'
 import { AdminError, RateLimitedError, UnauthorizedError, withHeaders } from '../errors.js'
 import { AuthFailureBrake, type AuthFailureBrakeOptions } from './auth-failure-brake.js'
+import { setOwnProperty } from '../pipeline/own-property.js'
 import { PROBLEM_CONTENT_TYPE, problemOf, sendProblem, toProblem } from './problem-details.js'
 
 export interface AdminQueuesOptions {
@@ -43,7 +44,7 @@ function withoutStacks (value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutStacks)
   if (value === null || typeof value !== 'object') return value
   const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(value)) if (key !== 'stacktrace') out[key] = withoutStacks(item)
+  for (const [key, item] of Object.entries(value)) if (key !== 'stacktrace') setOwnProperty(out, key, withoutStacks(item))
   return out
 }
 

@@ -11,6 +11,21 @@ import type { Problem } from '../../schemas/problem.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8'
 
+/** An answer echoes what it was sent only this far: a request of many or long bad fields gets a short problem. */
+const MAX_FIELD_ERRORS = 20
+const MAX_DETAIL_CHARS = 2000
+const MAX_FIELD_CHARS = 500
+
+/** `text` cut to `max` characters, saying how many more there were. */
+function bounded (text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`
+}
+
+/** The first MAX_FIELD_ERRORS field errors, each cut to MAX_FIELD_CHARS. */
+function boundedErrors (errors: FieldError[]): FieldError[] {
+  return errors.slice(0, MAX_FIELD_ERRORS).map((e) => ({ path: bounded(e.path, MAX_FIELD_CHARS), message: bounded(e.message, MAX_FIELD_CHARS) }))
+}
+
 /** An error of a catalogue: a stable code and the status of its answer. */
 export type CatalogueError = Error & { code: string, statusCode?: number, errors?: FieldError[] }
 
@@ -80,7 +95,9 @@ export function catalogueError (error: FastifyError & { errors?: FieldError[] },
   if (hasZodFastifySchemaValidationErrors(error)) {
     const errors = validationErrors(error)
     const where = (error as { validationContext?: string }).validationContext ?? 'body'
-    return withFieldErrors(new InvalidRequestError(`${where}: ${errors.map((e) => `${e.path === '' ? '(root)' : e.path}: ${e.message}`).join('; ')}`), errors)
+    const shown = boundedErrors(errors)
+    const more = errors.length > shown.length ? `; and ${errors.length - shown.length} more` : ''
+    return withFieldErrors(new InvalidRequestError(`${where}: ${shown.map((e) => `${e.path === '' ? '(root)' : e.path}: ${e.message}`).join('; ')}${more}`), errors)
   }
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
   if (isServiceCode(error.code)) return Object.assign(error, { statusCode: status })
@@ -110,11 +127,11 @@ export function problemOf (error: CatalogueError, instance?: string): Problem {
     type: `urn:parascan:problem:${error.code}`,
     title: STATUS_CODES[status] ?? 'Error',
     status,
-    detail: error.message,
+    detail: bounded(error.message, MAX_DETAIL_CHARS),
     code: error.code
   }
-  if (instance !== undefined) problem.instance = instance
-  if (Array.isArray(error.errors)) problem.errors = error.errors
+  if (instance !== undefined) problem.instance = bounded(instance, MAX_FIELD_CHARS)
+  if (Array.isArray(error.errors)) problem.errors = boundedErrors(error.errors)
   return problem
 }
 

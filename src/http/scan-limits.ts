@@ -35,6 +35,11 @@ export interface ScanLimitsOptions {
   maxPartitions?: number
 }
 
+/** Most metrics of an aggregate: each is an expression run for every record. */
+export const MAX_AGGREGATE_METRICS = 256
+/** Most typed columns of a CSV source. */
+export const MAX_CSV_COLUMNS = 10_000
+
 /** The service's bounds on one scan request, checked before anything is compiled. */
 export class ScanLimits {
   readonly maxInlineRecords: number
@@ -61,6 +66,14 @@ export class ScanLimits {
     }
     if (request.pipeline.length > this.maxPipelineSteps) {
       errors.push({ path: 'pipeline', message: `${request.pipeline.length} steps; at most ${this.maxPipelineSteps} (PARASCAN_MAX_PIPELINE_STEPS)` })
+    }
+    const metrics = request.aggregate === undefined ? 0 : Object.keys(request.aggregate.metrics).length
+    if (metrics > MAX_AGGREGATE_METRICS) {
+      errors.push({ path: 'aggregate.metrics', message: `${metrics} metrics; at most ${MAX_AGGREGATE_METRICS}` })
+    }
+    const columns = request.source.type === 'file' && request.source.columns !== undefined ? Object.keys(request.source.columns).length : 0
+    if (columns > MAX_CSV_COLUMNS) {
+      errors.push({ path: 'source.columns', message: `${columns} columns; at most ${MAX_CSV_COLUMNS}` })
     }
     for (const [path, expression] of expressions(request)) {
       if (expression.length > this.maxExpressionLength) {

@@ -1,7 +1,6 @@
 import { CommitLedger } from './commit-ledger.js'
 import { CrashRecovery } from './crash-recovery.js'
-import { abortError, RecordTimeLimitError, withOffset, WorkerOutOfMemoryError } from './errors.js'
-import { subtractRanges } from './interval-set.js'
+import { abortError, WorkerOutOfMemoryError } from './errors.js'
 import { ProgressReporter } from './progress-reporter.js'
 import { RecordTimer } from './record-timer.js'
 import { ResultSink } from './result-sink.js'
@@ -11,7 +10,10 @@ import { STAT_RECORD, STAT_YIELD, type SharedScanState } from './shared-scan-sta
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
-import type { ScanSpec, WorkerMessage } from './worker-protocol.js'
+import type { WorkerMessage } from './worker-protocol.js'
+import { seedDeques } from './seed-deques.js'
+import { SlowRecordEnding } from './slow-record-ending.js'
+import { threadSpec } from './thread-spec.js'
 
 export type { SessionResult } from './scan-settlement.js'
 
@@ -20,7 +22,8 @@ export type { ScanSessionOptions, ThreadExit, ThreadHost } from './scan-session-
 /**
  * One scan as seen from the main thread: seeds the deques, starts the
  * threads, books their commits and settles once every thread has reported
- * back. Crash recovery, the stall watchdog, the record timer, progress
+ * back. Crash recovery, the stall watchdog, the record timer and what ends
+ * a slow record, the first ranges, the specs of the threads, progress
  * events and the final outcome live in parts of their own.
  */
 export class ScanSession {
@@ -33,6 +36,7 @@ export class ScanSession {
   readonly #recovery: CrashRecovery
   readonly #watchdog: StallWatchdog
   readonly #recordTimer: RecordTimer | undefined
+  readonly #slowRecords: SlowRecordEnding
   #failure: unknown
   #aborted = false
   #threadsDone = false
@@ -73,13 +77,24 @@ export class ScanSession {
       watching: () => this.#running,
       fail: (error) => this.fail(error)
     })
+    this.#slowRecords = new SlowRecordEnding({
+      state: this.#state,
+      ledger: this.#ledger,
+      sink: this.#sink,
+      recovery: this.#recovery,
+      host: options.host,
+      ordered: options.ordered,
+      onError: options.onError,
+      limitMs: options.recordTimeLimitMs,
+      fail: (error) => this.fail(error)
+    })
     if (options.recordTimeLimitMs > 0 && options.config.scheduler !== 'sequential') {
       this.#recordTimer = new RecordTimer({
         state: this.#state,
         slots: this.#slots,
         limitMs: options.recordTimeLimitMs,
         timing: () => this.#running,
-        expired: (slot, offset) => this.#endSlowRecord(slot, offset)
+        expired: (slot, offset) => this.#slowRecords.expired(slot, offset)
       })
     }
   }
@@ -103,18 +118,7 @@ export class ScanSession {
     const workers = this.#slots.size
     state.reset()
     state.setRemaining(total)
-    if (config.scheduler === 'thread_pool') {
-      this.#seededDepth = total > 0 ? 1 : 0
-    } else {
-      for (let i = 0; i < workers; i++) {
-        const lo = Math.floor(i * total / workers)
-        const hi = Math.floor((i + 1) * total / workers)
-        if (hi > lo) {
-          state.push(i, lo, hi - lo)
-          this.#seededDepth++
-        }
-      }
-    }
+    this.#seededDepth = seedDeques(state, config.scheduler, total, workers)
     this.#progress.start()
     if (signal !== undefined) {
       signal.addEventListener('abort', this.#onAbort, { once: true })
@@ -130,7 +134,7 @@ export class ScanSession {
     for (const slot of this.#slots.slots) {
       if (slot.idle) continue
       try {
-        this.#options.host.start(slot.id, this.#spec(slot.id))
+        this.#options.host.start(slot.id, threadSpec(this.#options, this.#slots.size, slot.id, false))
       } catch (error) {
         this.fail(error)
         for (const never of this.#slots.slots) if (never.id >= slot.id) never.finish()
@@ -183,7 +187,7 @@ export class ScanSession {
       slot.finish()
       this.fail(new WorkerOutOfMemoryError(this.#options.maxOldGenerationMb, mark > 0 ? `in the record at offset ${mark - 1}` : 'outside any record'))
     } else if (endedAt !== undefined) {
-      this.#slowRecordEnded(slot, endedAt)
+      this.#slowRecords.ended(slot, endedAt)
     } else {
       this.#recovery.threadDied(slot, exit.reason)
     }
@@ -231,63 +235,9 @@ export class ScanSession {
     this.#stop()
   }
 
-  #endSlowRecord (slot: ThreadSlot, offset: number): void {
-    slot.endedAtRecord = offset
-    this.#options.host.stop(slot.id)
-  }
-
-  /**
-   * The thread of `slot` was ended inside the record at `offset`: the record
-   * fails as if process() had thrown. With on_error 'skip' it is booked as
-   * skipped and the thread's other uncommitted records are run again.
-   */
-  #slowRecordEnded (slot: ThreadSlot, offset: number): void {
-    const limit = this.#options.recordTimeLimitMs
-    const error = withOffset(new RecordTimeLimitError(offset, limit), offset)
-    if (this.#options.onError !== 'skip') {
-      slot.finish()
-      this.fail(error)
-      return
-    }
-    const lost = this.#recovery.lostWork(slot)
-    if (lost === undefined) return
-    if (lost.started.some(([from, to]) => from <= offset && offset < to)) {
-      lost.started = subtractRanges(lost.started, [[offset, offset + 1]])
-      this.#ledger.addSkipped(offset, error.message)
-      slot.committedRecords++
-      this.#state.commit(1)
-      if (this.#options.ordered) {
-        this.#state.addHeldBytes(2)
-        this.#sink.addRanges([offset, offset + 1, 0], ['[]'])
-      }
-    }
-    this.#recovery.handOver(slot, lost)
-  }
-
   #restart (slot: ThreadSlot): void {
     this.#options.host.respawn(slot.id)
-    this.#options.host.start(slot.id, this.#spec(slot.id, true))
-  }
-
-  #spec (slot: number, takeOver = false): ScanSpec {
-    const o = this.#options
-    return {
-      scanId: o.scanId,
-      moduleUrl: o.moduleUrl,
-      params: o.params,
-      buffer: this.#state.buffer,
-      workers: this.#slots.size,
-      workerId: slot,
-      total: o.total,
-      scheduler: o.config.scheduler,
-      config: o.config.toJSON(),
-      ordered: o.ordered,
-      window: o.window ?? { records: 2 ** 31 - 1, bytes: Number.MAX_SAFE_INTEGER },
-      onError: o.onError,
-      maxErrorSamples: o.maxErrorSamples,
-      moduleLoadTimeoutMs: o.moduleLoadTimeoutMs,
-      takeOver
-    }
+    this.#options.host.start(slot.id, threadSpec(this.#options, this.#slots.size, slot.id, true))
   }
 
   /**

@@ -3,6 +3,7 @@ import { compileExpression, type CelProgram } from './cel-expression.js'
 import { celToJson } from './cel-to-json.js'
 import { celTypeName } from './cel-type-name.js'
 import { compareGroups } from './group-order.js'
+import { setOwnProperty } from './own-property.js'
 import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js'
 import { TooManyGroupsError, ValueTooLargeError } from '../errors.js'
 
@@ -151,7 +152,7 @@ export class Aggregation {
       const row: Record<string, unknown> = { group }
       this.#metrics.forEach((metric, i) => {
         const s = states[i]
-        row[metric.name] = metric.op === 'avg' ? ((s as [number, number])[1] === 0 ? null : (s as [number, number])[0] / (s as [number, number])[1]) : s
+        setOwnProperty(row, metric.name, metric.op === 'avg' ? ((s as [number, number])[1] === 0 ? null : (s as [number, number])[0] / (s as [number, number])[1]) : s)
       })
       return row
     })

@@ -97,8 +97,9 @@ function compileProgram (source: string, label: string): CelProgram {
     try {
       return evaluate({ record })
     } catch (error) {
-      // cel-js tells a map by its constructor property: a record with a key of that name is handed over as a Map.
-      if (/^Unsupported type/.test((error as Error).message) && holdsSpecialKeys(record)) return slow(withSpecialKeysAsMaps(record))
+      // cel-js tells a map by its constructor property (`Unsupported type`, or a TypeError when it is null):
+      // a record with a key of that name is handed over as a Map.
+      if (holdsSpecialKeys(record)) return slow(withSpecialKeysAsMaps(record))
       throw new Error(`${label}: ${describeCelError(source, error as CelErrorLike)}`)
     }
   }

@@ -4,14 +4,17 @@ import { csvParseOptions } from './csv-options.js'
 import { csvPlainLines } from './csv-plain-lines.js'
 import { csvQuotedLineFields } from './csv-quoted-line.js'
 import { FileBytes } from './file-bytes.js'
+import { InvalidUtf8Record } from './invalid-utf8-record.js'
 import type { FileSourceParams } from './file-source-params.js'
-import { RawLineFilter } from './raw-line-filter.js'
+import { csvFieldNumber } from './csv-field-number.js'
+import { NumberCompareTest } from './number-compare-test.js'
+import { RawLineFilter, type CompareAtom } from './raw-line-filter.js'
 import type { RawPredicate } from './raw-predicate.js'
 import { REJECTED, UnreadableRecord, type SourceReader } from './source-reader.js'
 import { setOwnProperty } from '../pipeline/own-property.js'
 
 /** A raw CSV record: the text of a line without quotes, the fields csv-parse gave, or why it could not be read. */
-type CsvRaw = string | string[] | UnreadableRecord
+type CsvRaw = string | string[] | UnreadableRecord | InvalidUtf8Record
 
 /** The index has already skipped the byte order mark: one at the start of a chunk is data. */
 const chunkParseOptions = { ...csvParseOptions, bom: false }
@@ -62,7 +65,13 @@ export class CsvFileReader implements SourceReader {
   }
 
   read (offset: number, count: number): CsvRaw[] {
-    return this.#rows(this.#bytes.read(offset, count), offset, count)
+    const bytes = this.#bytes.read(offset, count)
+    return this.#withInvalid(this.#rows(bytes, offset, count), this.#bytes.invalidUtf8(bytes, offset, count))
+  }
+
+  #withInvalid (rows: unknown[], invalid: Map<number, InvalidUtf8Record> | undefined): CsvRaw[] {
+    if (invalid !== undefined) for (const [i, record] of invalid) rows[i] = record
+    return rows as CsvRaw[]
   }
 
   /**
@@ -74,12 +83,21 @@ export class CsvFileReader implements SourceReader {
     return RawLineFilter.compile(predicate, (atom) => {
       if (!this.#stringColumns.has(atom.field) || atom.value === '' || atom.value.includes('"') || atom.value.includes('\uFFFD')) return undefined
       return { needle: Buffer.from(atom.value) }
-    })
+    }, { compare: (atom) => this.#compareTest(atom) })
+  }
+
+  /** A comparison of a `number` column with a number: its field's plain decimal, read from the bytes. */
+  #compareTest (atom: CompareAtom): NumberCompareTest | undefined {
+    const column = this.#header.indexOf(atom.field)
+    if (column === -1 || this.#numberColumns[column] !== 1) return undefined
+    const last = column === this.#header.length - 1
+    return new NumberCompareTest(atom, (b, start, end) => csvFieldNumber(b, start, end, column, last))
   }
 
   readFiltered (offset: number, count: number, filter: RawLineFilter | undefined): unknown[] {
     const bytes = this.#bytes.read(offset, count)
-    if (filter === undefined || !filter.begin(bytes)) return this.#rows(bytes, offset, count)
+    const invalid = this.#bytes.invalidUtf8(bytes, offset, count)
+    if (filter === undefined || !filter.begin(bytes)) return this.#withInvalid(this.#rows(bytes, offset, count), invalid)
     const files = this.#bytes
     const base = files.offsetOf(offset)
     const out = new Array<unknown>(count)
@@ -93,17 +111,16 @@ export class CsvFileReader implements SourceReader {
       start = end
     }
     filter.end(count, passed)
-    if (passed === 0) return out
-    if (passed > count * READ_WHOLE) {
+    if (passed > 0 && passed > count * READ_WHOLE) {
       const rows = this.#rows(bytes, offset, count)
       for (let i = 0; i < count; i++) if (out[i] !== REJECTED) out[i] = rows[i]
-      return out
+    } else if (passed > 0) {
+      for (let i = 0; i < count; i++) {
+        if (out[i] === REJECTED) continue
+        out[i] = this.#row(bytes.subarray(files.offsetOf(offset + i) - base, files.offsetOf(offset + i + 1) - base))
+      }
     }
-    for (let i = 0; i < count; i++) {
-      if (out[i] === REJECTED) continue
-      out[i] = this.#row(bytes.subarray(files.offsetOf(offset + i) - base, files.offsetOf(offset + i + 1) - base))
-    }
-    return out
+    return this.#withInvalid(out, invalid)
   }
 
   /** One record's bytes (with its line end and any blank lines after it) as read would give it. */
@@ -175,6 +192,7 @@ export class CsvFileReader implements SourceReader {
   }
 
   decode (raw: unknown): Record<string, unknown> {
+    if (raw instanceof InvalidUtf8Record) throw raw.error(this.#path)
     if (raw instanceof UnreadableRecord) throw new Error(`${this.#path}: not valid CSV: ${raw.message}`)
     const fields = typeof raw === 'string' ? raw.split(',') : raw as string[]
     const header = this.#header
@@ -196,7 +214,7 @@ export class CsvFileReader implements SourceReader {
    * converted, so a row that decode refuses is refused here too (undefined: decode it whole).
    */
   decodeFields (raw: unknown, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
-    if (raw instanceof UnreadableRecord) return undefined
+    if (raw instanceof UnreadableRecord || raw instanceof InvalidUtf8Record) return undefined
     const projection = this.#projectionOf(wanted)
     return typeof raw === 'string' ? this.#projectLine(raw, projection) : this.#projectFields(raw as string[], projection)
   }

@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer'
 import { open } from 'node:fs/promises'
 import { parse } from 'csv-parse/sync'
 import { csvParseOptions } from './csv-options.js'
+import { firstInvalidUtf8 } from './utf8-check.js'
 
 /** The longest header read. */
 export const MAX_HEADER_BYTES = 1024 * 1024
@@ -16,14 +18,17 @@ export async function readCsvHeader (file: string): Promise<string[]> {
   } finally {
     await handle.close()
   }
-  let rows: string[][]
+  let rows: Array<{ record: string[], info: { bytes: number } }>
   try {
-    rows = parse(head, { ...csvParseOptions, to: 1 }) as string[][]
+    rows = parse(head, { ...csvParseOptions, to: 1, info: true }) as unknown as typeof rows
   } catch (error) {
     if (head.length > MAX_HEADER_BYTES) throw new Error(`the header row is longer than ${MAX_HEADER_BYTES} bytes`)
     throw new Error(`the header row is not valid CSV: ${(error as Error).message}`)
   }
-  const header = rows[0] ?? []
+  if (rows.length === 0) return []
+  const bytes = head.subarray(0, rows[0].info.bytes)
+  if (!isUtf8(bytes)) throw new Error(`the header row is not valid UTF-8 (at byte ${firstInvalidUtf8(bytes)})`)
+  const header = rows[0].record
   const seen = new Set<string>()
   for (const name of header) {
     if (seen.has(name)) throw new Error(`the header names column ${JSON.stringify(name)} twice`)

@@ -1,5 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import type { FileSourceParams } from './file-source-params.js'
+import { InvalidUtf8Record } from './invalid-utf8-record.js'
+import { invalidUtf8Records } from './utf8-check.js'
 
 /**
  * Positional reads of whole records from a source file, in one thread: the file descriptor is
@@ -47,6 +49,19 @@ export class FileBytes {
       done += n
     }
     return this.#buffer.subarray(0, length)
+  }
+
+  /**
+   * The records of `bytes` (records [offset, offset + count), as read) that hold bytes that are not
+   * UTF-8, by index in the chunk; undefined when there are none (one native check of the chunk).
+   */
+  invalidUtf8 (bytes: Buffer, offset: number, count: number): Map<number, InvalidUtf8Record> | undefined {
+    const base = this.#offsets[offset]
+    const bad = invalidUtf8Records(bytes, count, (i) => this.#offsets[offset + i] - base)
+    if (bad === undefined) return undefined
+    const records = new Map<number, InvalidUtf8Record>()
+    for (const [i, at] of bad) records.set(i, InvalidUtf8Record.at(bytes, base, at))
+    return records
   }
 
   close (): void {

@@ -1,7 +1,9 @@
 import { FileBytes } from './file-bytes.js'
+import { InvalidUtf8Record } from './invalid-utf8-record.js'
 import { extractJsonFieldsFromBytes, WantedFields } from './json-bytes-extractor.js'
-import { JsonCompareTest } from './json-compare-test.js'
 import { extractJsonFields } from './json-field-extractor.js'
+import { memberNumber } from './json-member-number.js'
+import { NumberCompareTest } from './number-compare-test.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { RawLineFilter, type AtomSpelling } from './raw-line-filter.js'
 import type { RawPredicate } from './raw-predicate.js'
@@ -50,14 +52,17 @@ export class NdjsonFileReader implements SourceReader {
     this.#path = params.path
   }
 
-  read (offset: number, count: number): string[] {
-    return this.#lines(this.#bytes.read(offset, count), offset, count)
+  read (offset: number, count: number): unknown[] {
+    const bytes = this.#bytes.read(offset, count)
+    return this.#lines(bytes, offset, count, this.#bytes.invalidUtf8(bytes, offset, count))
   }
 
-  #lines (bytes: Buffer, offset: number, count: number): string[] {
-    let lines = bytes.toString('utf8').split('\n')
-    if (lines.length > count) lines = lines.filter((line) => !BLANK_LINE.test(line))
+  /** The text of each record, or an InvalidUtf8Record for those of `invalid`. */
+  #lines (bytes: Buffer, offset: number, count: number, invalid: Map<number, InvalidUtf8Record> | undefined): unknown[] {
+    let lines: unknown[] = bytes.toString('utf8').split('\n')
+    if (lines.length > count) lines = lines.filter((line) => !BLANK_LINE.test(line as string))
     if (lines.length !== count) throw this.#moved(offset, count)
+    if (invalid !== undefined) for (const [i, record] of invalid) lines[i] = record
     return lines
   }
 
@@ -75,7 +80,11 @@ export class NdjsonFileReader implements SourceReader {
     return RawLineFilter.compile(predicate, ndjsonSpelling, {
       escape: BACKSLASH,
       opener: OPEN_OBJECT,
-      compare: (atom) => literal(atom.field) ? new JsonCompareTest(atom) : undefined
+      compare: (atom) => {
+        if (!literal(atom.field)) return undefined
+        const key = Buffer.from(atom.field)
+        return new NumberCompareTest(atom, (b, start, end) => memberNumber(b, start, end, key))
+      }
     })
   }
 
@@ -86,8 +95,9 @@ export class NdjsonFileReader implements SourceReader {
    */
   readFiltered (offset: number, count: number, filter: RawLineFilter | undefined, positions = false): unknown[] {
     const bytes = this.#bytes.read(offset, count)
+    const invalid = this.#bytes.invalidUtf8(bytes, offset, count)
     const filtering = filter !== undefined && filter.begin(bytes)
-    if (!filtering && !positions) return this.#lines(bytes, offset, count)
+    if (!filtering && !positions) return this.#lines(bytes, offset, count, invalid)
     const files = this.#bytes
     const base = files.offsetOf(offset)
     const out = new Array<unknown>(count)
@@ -104,6 +114,7 @@ export class NdjsonFileReader implements SourceReader {
       start = end
     }
     if (filtering) (filter as RawLineFilter).end(count, passed)
+    if (invalid !== undefined) for (const [i, record] of invalid) out[i] = record
     if (positions) {
       this.#chunk = bytes
       this.#chunkBase = base
@@ -112,11 +123,11 @@ export class NdjsonFileReader implements SourceReader {
     }
     if (passed === 0) return out
     if (passed > count * DECODE_WHOLE) {
-      const lines = this.#lines(bytes, offset, count)
-      for (let i = 0; i < count; i++) if (out[i] !== REJECTED) out[i] = lines[i]
+      const lines = this.#lines(bytes, offset, count, undefined)
+      for (let i = 0; i < count; i++) if (typeof out[i] === 'number') out[i] = lines[i]
       return out
     }
-    for (let i = 0; i < count; i++) if (out[i] !== REJECTED) out[i] = this.#lineAt(bytes, base, offset + i, offset, count)
+    for (let i = 0; i < count; i++) if (typeof out[i] === 'number') out[i] = this.#lineAt(bytes, base, offset + i, offset, count)
     return out
   }
 
@@ -137,6 +148,7 @@ export class NdjsonFileReader implements SourceReader {
   }
 
   decode (raw: unknown): unknown {
+    if (raw instanceof InvalidUtf8Record) throw raw.error(this.#path)
     try {
       return JSON.parse(this.#text(raw))
     } catch (error) {
@@ -145,7 +157,7 @@ export class NdjsonFileReader implements SourceReader {
   }
 
   decodeFields (raw: unknown, fields: ReadonlySet<string>): Record<string, unknown> | undefined {
-    if (typeof raw !== 'number') return extractJsonFields(raw as string, fields)
+    if (typeof raw !== 'number') return raw instanceof InvalidUtf8Record ? undefined : extractJsonFields(raw as string, fields)
     let wanted = this.#wanted
     if (wanted?.set !== fields) wanted = this.#wanted = new WantedFields(fields)
     if (!wanted.comparable) return extractJsonFields(this.#text(raw), fields)

@@ -152,3 +152,27 @@ test('a JSON body is UTF-8: bytes that are not UTF-8 are a 400 and another decla
     assert.deepEqual((await (await fetch(`${server.url}/v1/scans/${id}/results`)).json() as { items: unknown[] }).items, ['café'])
   }
 })
+
+test('a request of many or long bad fields gets a short problem: at most 20 field errors, each cut, the detail cut and saying how many more', async () => {
+  const server = await start()
+  const long = 'k'.repeat(1_000_000)
+  const bodies: Record<string, string> = {
+    'many bad metrics': JSON.stringify({ source: { type: 'range', start: 0, end: 1 }, aggregate: { group_by: '1', metrics: Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`m${i}`, { op: 'nope' }])) } }),
+    'many bad columns': JSON.stringify({ source: { type: 'file', path: 'x.csv', format: 'csv', columns: Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`c${i}`, 'nope'])) } }),
+    'many unknown keys': JSON.stringify({ source: { type: 'range', start: 0, end: 1 }, ...Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, 1])) }),
+    'a long unknown key': JSON.stringify({ source: { type: 'range', start: 0, end: 1 }, [long]: 1 }),
+    'a long processor name': JSON.stringify({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: long }] }),
+    'a long file path': JSON.stringify({ source: { type: 'file', path: long, format: 'ndjson' } })
+  }
+  for (const [what, body] of Object.entries(bodies)) {
+    const response = await fetch(`${server.url}/v1/scans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const text = await response.text()
+    assert.ok(response.status >= 400 && response.status < 500, `${what}: ${response.status}`)
+    assert.match(String(response.headers.get('content-type')), /^application\/problem\+json/)
+    assert.ok(text.length < 32 * 1024, `${what}: an answer of ${text.length} characters to a body of ${body.length}`)
+    const problem = JSON.parse(text) as { detail: string, errors?: Array<{ path: string, message: string }> }
+    assert.ok((problem.errors ?? []).length <= 20, `${what}: ${problem.errors?.length} field errors`)
+    assert.match(problem.detail, /more/, what)
+  }
+  assert.equal((await http(server.url, 'GET', '/healthz')).status, 200)
+})

@@ -105,4 +105,44 @@ describe('file sources and pipelines through the HTTP API', () => {
     assert.equal((run.error as { offset: number }).offset, 1)
     assert.match((run.error as { message: string }).message, /pipeline\[0\]\.map: no such overload/)
   })
+
+  it('keeps CSV columns and aggregate metrics named __proto__ and constructor, from the request body to the results', async () => {
+    writeFileSync(join(server.config.dataDir, 'keys.csv'), '__proto__,constructor,toString\n1,"{""__proto__"":{""admin"":true}}",a\n2,null,b\n')
+    const source = '{"type":"file","path":"keys.csv","columns":{"__proto__":"integer","constructor":"json"}}'
+    const rows = await results(JSON.parse(`{"source":${source},"pipeline":[{"map":"record"}],"ordered":true}`) as object)
+    assert.equal(JSON.stringify(rows.items), '[{"__proto__":1,"constructor":{"__proto__":{"admin":true}},"toString":"a"},{"__proto__":2,"constructor":null,"toString":"b"}]')
+    const metrics = '{"__proto__":{"op":"sum","expr":"record[\\"__proto__\\"]"},"constructor":{"op":"avg","expr":"record.constructor"},"toString":{"op":"count"}}'
+    const aggregate = await results(JSON.parse(`{"source":${source},"pipeline":[{"filter":"record[\\"__proto__\\"] > 1.0"},{"map":"{\\"__proto__\\": record[\\"__proto__\\"], \\"constructor\\": null}"}],"aggregate":{"metrics":${metrics}}}`) as object)
+    assert.equal(aggregate.status, 'succeeded', JSON.stringify(aggregate.error))
+    assert.equal(JSON.stringify(aggregate.items), '[{"group":null,"__proto__":2,"constructor":null,"toString":1}]')
+    const wrongType = await submit(JSON.parse(`{"source":{"type":"file","path":"keys.csv","columns":{"__proto__":"decimal"}}}`) as object)
+    assert.equal(wrongType.statusCode, 400, wrongType.body)
+    assert.deepEqual(wrongType.json().errors.map((e: { path: string }) => e.path), ['source.columns.__proto__'])
+    const missing = await submit(JSON.parse(`{"source":{"type":"file","path":"events.csv","columns":{"__proto__":"integer"}}}`) as object)
+    assert.equal(missing.statusCode, 400, missing.body)
+    assert.deepEqual(missing.json().errors, [{ path: 'source.columns.__proto__', message: 'events.csv has no column "__proto__"' }])
+    const badMetric = await submit(JSON.parse(`{"source":${source},"aggregate":{"metrics":{"__proto__":{"op":"median","expr":"1"}}}}`) as object)
+    assert.equal(badMetric.statusCode, 400, badMetric.body)
+    assert.deepEqual(badMetric.json().errors.map((e: { path: string }) => e.path), ['aggregate.metrics.__proto__.op'])
+    assert.equal(({} as Record<string, unknown>).admin, undefined)
+  })
+
+  it('fails a record whose bytes are not UTF-8 with PARASCAN_INVALID_ENCODING and its offset; on_error skip skips it', async () => {
+    const latin1 = Buffer.concat([Buffer.from('{"n":"a"}\n{"n":"b"}\n{"n":"caf'), Buffer.from([0xe9]), Buffer.from('"}\n{"n":"d"}\n')])
+    writeFileSync(join(server.config.dataDir, 'latin1.ndjson'), latin1)
+    const failed = await results({ source: { type: 'file', path: 'latin1.ndjson' }, pipeline: [{ map: 'record.n' }] })
+    assert.equal(failed.status, 'failed')
+    assert.deepEqual(failed.error, { code: 'PARASCAN_INVALID_ENCODING', message: 'Record at offset 2 failed: latin1.ndjson: not valid UTF-8 at byte 29 of the file (bytes e9)', offset: 2 })
+    const skip = await submit({ source: { type: 'file', path: 'latin1.ndjson' }, pipeline: [{ filter: 'record.n == "d"' }], on_error: 'skip' })
+    const id = skip.json().id as string
+    const doc = await waitFor(async () => {
+      const status = (await server.app.inject({ method: 'GET', url: `/v1/scans/${id}` })).json()
+      return status.status === 'succeeded' ? status : undefined
+    }, 20_000)
+    assert.equal(doc.progress.skipped, 1)
+    assert.deepEqual(doc.errors, [{ offset: 2, message: 'latin1.ndjson: not valid UTF-8 at byte 29 of the file (bytes e9)' }])
+    writeFileSync(join(server.config.dataDir, 'latin1.csv'), Buffer.concat([Buffer.from('id,name\n1,"a,b"\n2,"caf'), Buffer.from([0xe9]), Buffer.from(' ""x""\ny"\n')]))
+    const csv = await results({ source: { type: 'file', path: 'latin1.csv' }, pipeline: [{ map: 'record.name' }] })
+    assert.deepEqual(csv.error, { code: 'PARASCAN_INVALID_ENCODING', message: 'Record at offset 1 failed: latin1.csv: not valid UTF-8 at byte 22 of the file (bytes e9)', offset: 1 })
+  })
 })

@@ -1,9 +1,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { loadServiceConfig } from '../../src/config/service-config.js'
 import type { RunningServer } from '../../src/server.js'
-import { build, dropPrefix, realServer, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+import { build, dropPrefix, realServer, REDIS_URL, tempDataDir, uniquePrefix, waitFor } from '../helpers/service-harness.js'
 
 const closers: Array<() => Promise<void>> = []
 after(async () => { for (const close of closers) await close() })
@@ -61,6 +63,22 @@ test('CEL parse-tree limits hold for expressions under the length limit', async 
     const body = assertProblem(await app.inject({ method: 'POST', url: '/v1/scans', payload: { source: { type: 'range', start: 0, end: 3 }, pipeline: [{ filter }] } }), 400, 'PARASCAN_INVALID_SCAN')
     assert.equal(body.errors[0].path, 'pipeline[0].filter')
   }
+})
+
+test('an aggregate has at most 256 metrics and a CSV source at most 10,000 typed columns: 400 PARASCAN_LIMIT_EXCEEDED naming the field; at the limit is fine', async (t) => {
+  const dataDir = tempDataDir()
+  writeFileSync(join(dataDir, 'wide.csv'), `${Array.from({ length: 10_000 }, (_, i) => `c${i}`).join(',')}\n${Array.from({ length: 10_000 }, (_, i) => i).join(',')}\n`)
+  const app = await build(t, { consume: false, env: { PARASCAN_DATA_DIR: dataDir } })
+  const post = async (payload: object) => await app.inject({ method: 'POST', url: '/v1/scans', payload })
+  const metrics = (n: number): object => ({ source: { type: 'range', start: 0, end: 9 }, aggregate: { group_by: 'record % 2', metrics: Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, { op: 'sum', expr: `record * ${i}` }])) } })
+  const columns = (n: number): object => ({ source: { type: 'file', path: 'wide.csv', format: 'csv', columns: Object.fromEntries(Array.from({ length: n }, (_, i) => [`c${i}`, 'integer'])) } })
+  for (const [payload, path] of [[metrics(257), 'aggregate.metrics'], [metrics(100_000), 'aggregate.metrics'], [columns(10_001), 'source.columns']] as const) {
+    const body = assertProblem(await post(payload), 400, 'PARASCAN_LIMIT_EXCEEDED')
+    assert.equal(body.errors[0].path, path)
+    assert.match(body.errors[0].message, /at most (256|10000)$/)
+  }
+  assert.equal((await post(metrics(256))).statusCode, 202)
+  assert.equal((await post(columns(10_000))).statusCode, 202)
 })
 
 test('admission: past PARASCAN_MAX_QUEUED_SCANS and the per-tenant bound, 429 with Retry-After; room again once a scan leaves the queue', async (t) => {
