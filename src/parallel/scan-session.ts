@@ -127,10 +127,8 @@ export class ScanSession {
     if (config.scheduler !== 'sequential') this.#watchdog.start()
     this.#recordTimer?.start()
     const threads = this.#options.threads ?? workers
-    for (const slot of this.#slots.slots) {
-      slot.idle = slot.id >= threads
-      if (slot.idle) state.setIdle(slot.id, true)
-    }
+    for (const slot of this.#slots.slots) slot.idle = slot.id >= threads
+    for (let id = threads; id < workers; id++) state.setIdle(id, true)
     for (const slot of this.#slots.slots) {
       if (slot.idle) continue
       try {
@@ -163,7 +161,6 @@ export class ScanSession {
         slot.idle = true
         slot.earlier.push(message)
         this.#state.setIdle(slotId, true)
-        this.#state.wakeAll()
         this.#options.host.release?.(slotId)
       } else {
         slot.finish(message)

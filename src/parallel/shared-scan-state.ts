@@ -348,12 +348,14 @@ export class SharedScanState {
 
   /**
    * Main thread: whether slot `w` has no thread. Under the range lock, so that no adopt() of it is
-   * half done when a new thread takes the slot over.
+   * half done when a new thread takes the slot over. A slot left idle wakes the threads, which may
+   * adopt its ranges.
    */
   setIdle (w: number, idle: boolean): void {
     this.#acquireLock(w)
     Atomics.store(this.i32, this.stat(w, STAT_IDLE), idle ? 1 : 0)
     this.#releaseLock(w)
+    if (idle) this.wakeAll()
   }
 
   isIdle (w: number): boolean { return Atomics.load(this.i32, this.stat(w, STAT_IDLE)) !== 0 }
