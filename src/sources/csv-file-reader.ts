@@ -6,7 +6,9 @@ import { csvQuotedLineFields } from './csv-quoted-line.js'
 import { FileBytes } from './file-bytes.js'
 import { InvalidUtf8Record } from './invalid-utf8-record.js'
 import type { FileSourceParams } from './file-source-params.js'
-import { RawLineFilter } from './raw-line-filter.js'
+import { csvFieldNumber } from './csv-field-number.js'
+import { NumberCompareTest } from './number-compare-test.js'
+import { RawLineFilter, type CompareAtom } from './raw-line-filter.js'
 import type { RawPredicate } from './raw-predicate.js'
 import { REJECTED, UnreadableRecord, type SourceReader } from './source-reader.js'
 import { setOwnProperty } from '../pipeline/own-property.js'
@@ -81,7 +83,15 @@ export class CsvFileReader implements SourceReader {
     return RawLineFilter.compile(predicate, (atom) => {
       if (!this.#stringColumns.has(atom.field) || atom.value === '' || atom.value.includes('"') || atom.value.includes('\uFFFD')) return undefined
       return { needle: Buffer.from(atom.value) }
-    })
+    }, { compare: (atom) => this.#compareTest(atom) })
+  }
+
+  /** A comparison of a `number` column with a number: its field's plain decimal, read from the bytes. */
+  #compareTest (atom: CompareAtom): NumberCompareTest | undefined {
+    const column = this.#header.indexOf(atom.field)
+    if (column === -1 || this.#numberColumns[column] !== 1) return undefined
+    const last = column === this.#header.length - 1
+    return new NumberCompareTest(atom, (b, start, end) => csvFieldNumber(b, start, end, column, last))
   }
 
   readFiltered (offset: number, count: number, filter: RawLineFilter | undefined): unknown[] {

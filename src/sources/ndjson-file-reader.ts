@@ -1,8 +1,9 @@
 import { FileBytes } from './file-bytes.js'
 import { InvalidUtf8Record } from './invalid-utf8-record.js'
 import { extractJsonFieldsFromBytes, WantedFields } from './json-bytes-extractor.js'
-import { JsonCompareTest } from './json-compare-test.js'
 import { extractJsonFields } from './json-field-extractor.js'
+import { memberNumber } from './json-member-number.js'
+import { NumberCompareTest } from './number-compare-test.js'
 import type { FileSourceParams } from './file-source-params.js'
 import { RawLineFilter, type AtomSpelling } from './raw-line-filter.js'
 import type { RawPredicate } from './raw-predicate.js'
@@ -79,7 +80,11 @@ export class NdjsonFileReader implements SourceReader {
     return RawLineFilter.compile(predicate, ndjsonSpelling, {
       escape: BACKSLASH,
       opener: OPEN_OBJECT,
-      compare: (atom) => literal(atom.field) ? new JsonCompareTest(atom) : undefined
+      compare: (atom) => {
+        if (!literal(atom.field)) return undefined
+        const key = Buffer.from(atom.field)
+        return new NumberCompareTest(atom, (b, start, end) => memberNumber(b, start, end, key))
+      }
     })
   }
 

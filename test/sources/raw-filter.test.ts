@@ -187,6 +187,38 @@ describe('raw filters', () => {
     }), { numRuns: 300 })
   })
 
+  it('CSV numbers: results are those of the rows decoded whole, for every spelling of a number column and its place in the row', async () => {
+    const digits = fc.stringMatching(/^[0-9]{1,20}$/)
+    const cellNumber = fc.oneof(
+      { weight: 4, arbitrary: fc.tuple(fc.constantFrom('', '-', '+'), digits, fc.option(digits)).map(([sign, int, fraction]) => sign + int + (fraction === null ? '' : '.' + fraction)) },
+      { weight: 2, arbitrary: fc.constantFrom('400', '400.0', '0400.000', '-0', '+0.0', '399.99999999999994', '400.00000000000006', '2.5', '1000', '-1', '4e2', '5.', '.5', ' 400 ', '', ' ', 'abc', '1e400', '9'.repeat(301), '1,5', '"5"') },
+      { weight: 1, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => String(n)) }
+    )
+    const quote = (t: string, always: boolean) => always || /[",\r\n]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t
+    const row = fc.record({ type: fc.constantFrom('view', 'a,b', 'x"y', 'buy'), n: cellNumber, tag: fc.constantFrom('t', '', 'line\nbreak'), quoted: fc.boolean(), end: fc.constantFrom('\n', '\r\n', '\n\n') })
+    const filter = fc.oneof(comparison, fc.tuple(comparison, fc.oneof(comparison, atom), fc.constantFrom('&&', '||')).map(([a, b, op]) => `(${a}) ${op} (${b})`))
+    await fc.assert(fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 30 }), fc.constantFrom(['type', 'n', 'tag'], ['n', 'type', 'tag'], ['type', 'tag', 'n']), fc.array(filter, { minLength: 1, maxLength: 2 }), fc.integer({ min: 1, max: 40 }), async (rows, order, filters, chunk) => {
+      const name = `numbers-${files++}.csv`
+      await data.write(name, order.join(',') + '\n' + rows.map((r) => order.map((c) => c === 'n' ? r.n : quote(r[c as 'type' | 'tag'], r.quoted)).join(',') + r.end).join(''))
+      const source = { type: 'file', path: name, format: 'csv', columns: { n: 'number' } }
+      const run = async (pipeline: unknown[]) => {
+        try {
+          return await scan({ source, pipeline }, data.ctx, { chunk, onError: 'skip' })
+        } catch (error) {
+          if ((error as { code?: string }).code === 'PARASCAN_INVALID_SCAN') return undefined
+          throw error
+        }
+      }
+      const raw = await run(filters.map((f) => ({ filter: f })))
+      // After a map no filter is a leading one: the rows are decoded whole.
+      const whole = await run([{ map: 'record' }, ...filters.map((f) => ({ filter: f }))])
+      if (raw === undefined || whole === undefined) return
+      assert.deepEqual(raw.results, whole.results)
+      const failing = new Set(whole.errors.map((e) => e.offset))
+      for (const error of raw.errors) assert.ok(failing.has(error.offset), `row ${error.offset} failed only with the raw filter: ${error.message}`)
+    }), { numRuns: 300 })
+  })
+
   it('rules lines out without decoding them, and still fails a field that no line holds', async () => {
     const name = await data.write('ruled-out.ndjson', '{"type":"purchase","n":1}\n{"type":"view",\n{"type":"view","n":2}\n[]\n')
     const kept = await scan({ source: { type: 'file', path: name, format: 'ndjson' }, pipeline: [{ filter: 'record.type == "purchase"' }] }, data.ctx, { onError: 'skip' })

@@ -1,24 +1,25 @@
-import { memberNumber } from './json-member-number.js'
 import type { CompareAtom, LineTest } from './raw-line-filter.js'
 
 const OPS = ['<', '<=', '>', '>=', '==', '!='] as const
 
+/** The number of a record's field read from its bytes b[start, end), or NaN when the bytes do not tell. */
+export type ReadNumber = (b: Buffer, start: number, end: number) => number
+
 /**
- * `record[field] <op> value` on NDJSON lines without a backslash (the raw filter passes the
- * others untested): the member's number is read from the line's bytes. A line passes when the
- * comparison holds, and when there is no number to compare (no such member, another type, a
- * line this does not read as an object), since the decoded record then decides or fails.
+ * `record[field] <op> value` on lines whose field's number can be read from the bytes. A line
+ * passes when the comparison holds, and when there is no number to compare (no such field,
+ * another type, a line the reader does not follow), since the decoded record then decides or fails.
  */
-export class JsonCompareTest implements LineTest {
-  readonly #key: Buffer
+export class NumberCompareTest implements LineTest {
+  readonly #read: ReadNumber
   readonly #op: number
   readonly #value: number
   #bytes: Buffer = Buffer.alloc(0)
   #tested = 0
   #passed = 0
 
-  constructor (atom: CompareAtom) {
-    this.#key = Buffer.from(atom.field)
+  constructor (atom: CompareAtom, read: ReadNumber) {
+    this.#read = read
     this.#op = OPS.indexOf(atom.op)
     this.#value = atom.value
   }
@@ -33,7 +34,7 @@ export class JsonCompareTest implements LineTest {
 
   pass (start: number, end: number): boolean {
     this.#tested++
-    const n = memberNumber(this.#bytes, start, end, this.#key)
+    const n = this.#read(this.#bytes, start, end)
     const value = this.#value
     let holds: boolean
     switch (this.#op) {
