@@ -19,7 +19,7 @@ const OPEN_OBJECT = 0x7b
 /** A chunk with more lines passing its raw filter than this share is decoded whole. */
 const DECODE_WHOLE = 0.25
 
-/** Text that JSON writes without escapes, and that invalid UTF-8 (decoded as U+FFFD) cannot fake. */
+/** Text that JSON writes without escapes; U+FFFD is kept out as well (it once stood for bytes that are not UTF-8). */
 function literal (text: string): boolean {
   return !JSON.stringify(text).includes('\\') && !text.includes('\uFFFD')
 }
