@@ -1,7 +1,7 @@
 /**
  * `npm run bench:files`: filter an NDJSON / CSV file of events and count, with three predicates
- * (a selective one on a string field, a numeric-only one that no raw filter applies to, one that
- * matches most lines), with parascan (the pool and the scan task module, and the HTTP service in
+ * (a selective one on a string field, a numeric-only one whose raw filter reads numbers from the
+ * bytes, one that matches most lines), with parascan (the pool and the scan task module, and the HTTP service in
  * embedded mode), DuckDB (2 threads), jq (when installed, first predicate) and a plain sequential
  * Node loop. Each contestant runs in its own process, so peak RSS and CPU time are its own.
  *

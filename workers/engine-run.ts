@@ -27,10 +27,14 @@ export class EngineRun {
     this.#feed = feed
   }
 
-  /** The options of `request` as planned; progress goes to the attempt's state and to the live metrics. */
-  options (settings: EngineSettings, request: ScanRequest, plan: Pick<ScanPlan, 'ordered' | 'on_error'>, signal: AbortSignal): ScanOptions {
+  /**
+   * The options of `request` as planned; progress goes to the attempt's state and to the live metrics.
+   * The scan's tenant is its share group of the pool's threads.
+   */
+  options (settings: EngineSettings, request: ScanRequest, plan: Pick<ScanPlan, 'ordered' | 'on_error'>, signal: AbortSignal, tenant: string | undefined): ScanOptions {
     return {
       config: settings.config.with(request.parallel ?? {}),
+      ...(tenant === undefined ? {} : { share_group: tenant }),
       signal,
       ordered: plan.ordered,
       on_error: plan.on_error,

@@ -180,7 +180,7 @@ export class PartitionRunner {
       const params: ScanParams = { ...(plan.task.params as ScanParams), base: start, ...(aggregating ? { partial: true } : {}) }
       const maxResults = request.max_results ?? Infinity
       const summary: ScanSummary = await pool.stream(total, { module: plan.task.module, params }, {
-        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown])),
+        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown]), record.tenant),
         onBatch: async (batch: ResultBatch) => {
           if (aggregating) return
           const page = state.admit(batch, maxResults)

@@ -165,7 +165,7 @@ export class ScanConsumer {
       }
       const maxResults = request.max_results ?? Infinity
       const summary: ScanSummary = await this.#options.pool.stream(plan.total, plan.task, {
-        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown])),
+        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown]), tenant),
         onBatch: async (batch: ResultBatch) => {
           const before = state.stored
           const page = state.admit(batch, maxResults)

@@ -2,15 +2,15 @@ import type { FastifyRequest } from 'fastify'
 import { MalformedJsonError, UnsupportedMediaTypeError } from '../errors.js'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/gi
 
 /**
  * Parser of `application/json` bodies. JSON is UTF-8: a body declared in another charset is a 415,
  * and bytes that are not UTF-8 are a 400 instead of characters silently replaced by U+FFFD.
  */
 export function parseJsonBody (request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void): void {
-  const charset = CHARSET.exec(request.headers['content-type'] ?? '')?.[1]
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+  const charset = [...(request.headers['content-type'] ?? '').matchAll(CHARSET)].map((match) => match[1]).find((name) => !/^utf-?8$/i.test(name))
+  if (charset !== undefined) {
     done(new UnsupportedMediaTypeError(`Charset ${JSON.stringify(charset.slice(0, 40))} is not supported; send the body as UTF-8 JSON`))
     return
   }

@@ -50,6 +50,10 @@ export function prepareScan (poolConfig: ParallelConfig, total: number, task: Sc
   if (limit !== undefined && (typeof limit !== 'number' || !(limit >= 0) || !Number.isFinite(limit))) {
     throw new InvalidScanOptionError(`record_time_limit_ms must be a number >= 0 (0 is no limit), got ${String(limit)}`)
   }
+  const group = options.share_group
+  if (group !== undefined && (typeof group !== 'string' || group.length === 0)) {
+    throw new InvalidScanOptionError(`share_group must be a non-empty string, got ${typeof group === 'string' ? 'an empty one' : String(group)}`)
+  }
   if (options.metrics !== undefined && typeof options.metrics !== 'function') throw new InvalidScanOptionError('metrics must be a function')
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw new InvalidScanOptionError('signal must be an AbortSignal')
   return { total, moduleUrl: taskModuleUrl(task.module), params: task.params, config, options }

@@ -5,7 +5,7 @@
 import { AdaptiveChunkController } from './adaptive-chunk-controller.js'
 import { LogHistogram } from './log-histogram.js'
 import {
-  MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, STAT_YIELD, TAKE_LOST, TAKE_WON
+  DEQUE_CAPACITY, MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, STAT_YIELD, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
 import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
@@ -295,9 +295,11 @@ export class ScanRunner {
    * Ordered: holds the thread before a chunk that would start at or past the
    * window's end (front + window.records), or, unless it starts at the front,
    * while the JSON held reaches window.bytes. It flushes first (its own
-   * results may be what the front waits for), then sleeps on the front. The
-   * thread at the front always goes on, so the window cannot close for good;
-   * the current range stays stealable meanwhile. False when the scan stops.
+   * results may be what the front waits for), then adopts a lower range of a
+   * slot without a thread, or sleeps on the front. The thread at the front
+   * always goes on, so the window cannot close for good; the current range
+   * stays stealable meanwhile. False when the scan stops or the thread is
+   * asked to give its thread back.
    */
   async #admit (): Promise<boolean> {
     const state = this.#state
@@ -312,8 +314,40 @@ export class ScanRunner {
         await this.#flush()
         continue
       }
+      if (Atomics.load(state.i32, this.#yieldAt) !== 0) return false
+      if (this.#adopt(lo)) continue
       state.waitFront(front, PARK_TIMEOUT_MS)
     }
+  }
+
+  /**
+   * Ordered, at the window: the lowest range of a slot without a thread (it gave its thread back,
+   * or has not got one yet) becomes this thread's current range when it starts below `lo`, and
+   * the current range goes to the bottom of the deque, so the current range stays the lowest this
+   * thread holds. The front's records are always in some running thread's hands that way. True
+   * when it took a range or should look again.
+   */
+  #adopt (lo: number): boolean {
+    const state = this.#state
+    const me = this.#me
+    if (state.depth(me) >= DEQUE_CAPACITY - 2) return false
+    let victim = -1
+    let lowest = lo
+    for (let w = 0; w < this.#spec.workers; w++) {
+      if (w === me || !state.isIdle(w)) continue
+      const low = state.lowest(w)
+      if (low < lowest) {
+        lowest = low
+        victim = w
+      }
+    }
+    if (victim < 0) return false
+    const result = state.adopt(victim, lo)
+    if (result !== TAKE_WON) return result === TAKE_LOST
+    const [left, right] = state.setRange(me, state.takenOffset, state.takenOffset + state.takenCount)
+    if (right > left) state.push(me, left, right - left)
+    if (this.#splitting) state.signalWork()
+    return true
   }
 
   /**
@@ -447,6 +481,9 @@ export class ScanRunner {
             }
           }
           if (failedAt !== 0) this.#lockWaitMs += performance.now() - failedAt
+        } else {
+          // thread_pool: a slot that gave its thread back keeps the rest of its claim for whoever adopts it.
+          for (let w = 0; w < n; w++) if (w !== me && state.isIdle(w) && state.adopt(w, Infinity) === TAKE_WON) return this.#take()
         }
         if (++spins < SPIN_ROUNDS) continue
         spins = 0

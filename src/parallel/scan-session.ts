@@ -128,6 +128,7 @@ export class ScanSession {
     this.#recordTimer?.start()
     const threads = this.#options.threads ?? workers
     for (const slot of this.#slots.slots) slot.idle = slot.id >= threads
+    for (let id = threads; id < workers; id++) state.setIdle(id, true)
     for (const slot of this.#slots.slots) {
       if (slot.idle) continue
       try {
@@ -159,6 +160,7 @@ export class ScanSession {
         slot.yielding = false
         slot.idle = true
         slot.earlier.push(message)
+        this.#state.setIdle(slotId, true)
         this.#options.host.release?.(slotId)
       } else {
         slot.finish(message)
@@ -216,6 +218,7 @@ export class ScanSession {
     const slot = this.#slots.get(slotId)
     if (!slot.idle) return
     this.#state.write(slotId, STAT_YIELD, 0)
+    this.#state.setIdle(slotId, false)
     const lost = this.#recovery.lostWork(slot)
     if (lost === undefined) return
     slot.idle = false

@@ -8,6 +8,8 @@ import type { LiveHistogram, WorkerProgress } from './types.js'
 /** Int32 slots per 128-byte line: every hot word gets its own line. */
 const LINE = 32
 const RING_ENTRIES = 1024
+/** Ranges a deque can hold. */
+export const DEQUE_CAPACITY = RING_ENTRIES
 const RING_MASK = RING_ENTRIES - 1
 const GLOBAL_LINES = 10
 /** Buckets of each live histogram: 8 per power of two from 2^-16 up. */
@@ -56,6 +58,8 @@ const STAT_CHUNK_RECORDS = 18
 export const STAT_RECORD = 10
 /** 1 while the main thread asks the worker to give its thread back after its chunk (its ranges stay for thieves). */
 export const STAT_YIELD = 11
+/** 1 while no thread holds the slot (written by the main thread under the slot's range lock): others may adopt its ranges. */
+const STAT_IDLE = 12
 
 /*
  * The held line of a worker: the records it started and has not committed
@@ -218,9 +222,11 @@ export class SharedScanState {
     if (Atomics.load(this.i32, SLEEPERS) > 0) Atomics.notify(this.i32, EPOCH, 1)
   }
 
+  /** Wakes every sleeper, those waiting for work and those waiting on the ordered window. */
   wakeAll (): void {
     Atomics.add(this.i32, EPOCH, 1)
     Atomics.notify(this.i32, EPOCH)
+    Atomics.notify(this.i32, FRONT)
   }
 
   /**
@@ -334,6 +340,72 @@ export class SharedScanState {
         this.takenOffset = mid
         this.takenCount = hi - mid
         result = TAKE_WON
+      }
+    }
+    this.#releaseLock(victim)
+    return result
+  }
+
+  /**
+   * Main thread: whether slot `w` has no thread. Under the range lock, so that no adopt() of it is
+   * half done when a new thread takes the slot over. A slot left idle wakes the threads, which may
+   * adopt its ranges.
+   */
+  setIdle (w: number, idle: boolean): void {
+    this.#acquireLock(w)
+    Atomics.store(this.i32, this.stat(w, STAT_IDLE), idle ? 1 : 0)
+    this.#releaseLock(w)
+    if (idle) this.wakeAll()
+  }
+
+  isIdle (w: number): boolean { return Atomics.load(this.i32, this.stat(w, STAT_IDLE)) !== 0 }
+
+  /** First record of the lowest range `w` holds (its current range, else its deque's bottom), or Infinity: a hint, it may change. */
+  lowest (w: number): number {
+    if (this.rangeHi(w) > this.rangeLo(w)) return this.rangeLo(w)
+    const b = Atomics.load(this.i32, this.#bottom(w)) - 1
+    if (Atomics.load(this.i32, this.#top(w)) > b) return Infinity
+    return Atomics.load(this.i32, this.#ring(w) + ((b & RING_MASK) << 1))
+  }
+
+  /**
+   * A thread, for a slot without a thread (setIdle): takes the lowest range `victim` holds (its
+   * whole current range, else its deque's bottom, as its owner would) when it starts below
+   * `below`. Under the slot's range lock, so one adopter at a time acts as its owner. TAKE_WON,
+   * TAKE_EMPTY, or TAKE_LOST when the lock was held or a thief won the last range.
+   */
+  adopt (victim: number, below: number): number {
+    const lock = this.#lock(victim)
+    if (Atomics.compareExchange(this.i32, lock, 0, 1) !== 0) return TAKE_LOST
+    let result = TAKE_EMPTY
+    if (this.isIdle(victim)) {
+      const lo = Atomics.load(this.i32, this.#lo(victim))
+      const hi = Atomics.load(this.i32, this.#hi(victim))
+      if (hi > lo) {
+        if (lo < below) {
+          Atomics.store(this.i32, this.#lo(victim), hi)
+          this.takenOffset = lo
+          this.takenCount = hi - lo
+          result = TAKE_WON
+        }
+      } else {
+        const bottom = this.#bottom(victim)
+        const top = this.#top(victim)
+        const b = Atomics.load(this.i32, bottom) - 1
+        const slot = this.#ring(victim) + ((b & RING_MASK) << 1)
+        const offset = Atomics.load(this.i32, slot)
+        if (Atomics.load(this.i32, top) <= b && offset < below) {
+          this.takenOffset = offset
+          this.takenCount = Atomics.load(this.i32, slot + 1)
+          Atomics.store(this.i32, bottom, b)
+          const t = Atomics.load(this.i32, top)
+          if (t < b) {
+            result = TAKE_WON
+          } else {
+            result = t === b && Atomics.compareExchange(this.i32, top, t, t + 1) === t ? TAKE_WON : TAKE_LOST
+            Atomics.store(this.i32, bottom, b + 1)
+          }
+        }
       }
     }
     this.#releaseLock(victim)

@@ -1,4 +1,5 @@
 import { abortError, PoolClosedError } from './errors.js'
+import { shareThreads } from './thread-shares.js'
 
 /** Pool threads lent to one scan; give them back with release(). */
 export interface ThreadLease {
@@ -7,6 +8,8 @@ export interface ThreadLease {
   release: () => void
   /** An elastic lease: the scan stopped using `thread`, which goes back to the pool. */
   giveBack: (thread: number) => void
+  /** An elastic lease: the scan can take and give back threads from now on. */
+  ready: () => void
 }
 
 /** What an elastic lease does when the pool moves threads: shares between the scans that run change. */
@@ -20,27 +23,34 @@ export interface ElasticScan {
 interface Waiter {
   want: number
   elastic: ElasticScan | undefined
+  group: unknown
   grant: (lease: ThreadLease) => void
 }
 
 interface Active {
   want: number
   elastic: ElasticScan | undefined
+  group: unknown
   held: number
   /** Threads it was asked to give back and has not yet. */
   leaving: number
+  /** It can take and give back threads (an elastic scan that is set up). */
+  ready: boolean
+  /** It could not take a thread (it is ending): it gets no more. */
+  full: boolean
 }
 
 /**
  * Who may use which pool threads. Exclusive (the default): one scan at a
  * time, in the order they asked. Shared: scans run at once on disjoint sets
- * of threads; the first in line gets the free threads as soon as one is free
- * (a scan on the calling thread needs none and never waits). Elastic scans
- * share the threads equally: one alone gets every thread it wants; when
- * another scan waits and no thread is free, those above an equal share give
- * threads back after their chunk, and threads freed later go to the
- * elastic scans below what they want, fewest first. Waiting scans answer
- * their signal and the pool's close.
+ * of threads (a scan on the calling thread needs none and never waits).
+ * Each scan has a share group (its tenant); the threads are split equally
+ * between the groups with scans, and a group's share between its scans
+ * (shareThreads). A waiting scan gets free threads up to its share; elastic
+ * scans above their share give threads back after their chunk while another
+ * is below its own, and free threads go to the elastic scans below their
+ * share, then to those below what they want. Waiting scans answer their
+ * signal and the pool's close.
  */
 export class ThreadLeases {
   readonly #size: number
@@ -57,15 +67,17 @@ export class ThreadLeases {
 
   /**
    * Resolves to a lease of up to `want` threads; rejects when `signal` aborts or `closing` does first.
-   * With `elastic` (shared pools only) the scan's threads may change while it runs.
+   * With `elastic` (shared pools only) the scan's threads may change while it runs. `group`: its
+   * share group; by default a group of its own.
    */
-  acquire (want: number, signal: AbortSignal | undefined, closing: AbortSignal, elastic?: ElasticScan): Promise<ThreadLease> {
+  acquire (want: number, signal: AbortSignal | undefined, closing: AbortSignal, elastic?: ElasticScan, group: unknown = Symbol('scan')): Promise<ThreadLease> {
     if (closing.aborted) return Promise.reject(new PoolClosedError())
     if (signal?.aborted === true) return Promise.reject(abortError(signal.reason))
     return new Promise<ThreadLease>((resolve, reject) => {
       const waiter: Waiter = {
         want,
         elastic: this.#shared && want > 0 ? elastic : undefined,
+        group,
         grant: (lease) => {
           done()
           resolve(lease)
@@ -89,46 +101,66 @@ export class ThreadLeases {
     })
   }
 
-  /** Looks again at who should hold which threads (e.g. once a scan that got threads can give some back). */
-  rebalance (): void {
-    this.#dispatch()
-  }
-
-  /** Threads each scan gets when they share equally. */
-  #share (): number {
-    const scans = this.#active.size + this.#waiting.filter((waiter) => waiter.want > 0).length
-    return Math.max(1, Math.floor(this.#size / Math.max(1, scans)))
-  }
-
   #dispatch (): void {
-    for (let i = 0; i < this.#waiting.length;) {
-      const waiter = this.#waiting[i]
-      let threads: number[] | undefined
-      if (!this.#shared) {
-        if (i === 0 && this.#active.size === 0) threads = this.#free.splice(0, waiter.want).sort((a, b) => a - b)
-      } else if (waiter.want === 0) {
-        threads = []
-      } else if (i === this.#firstWanting() && this.#free.length > 0) {
-        const take = waiter.elastic === undefined ? waiter.want : Math.min(waiter.want, this.#share())
-        threads = this.#free.splice(0, take).sort((a, b) => a - b)
+    if (!this.#shared) {
+      const first = this.#waiting[0]
+      if (first !== undefined && this.#active.size === 0) {
+        this.#waiting.shift()
+        this.#grant(first, this.#free.splice(0, first.want).sort((a, b) => a - b))
       }
-      if (threads === undefined) {
-        i++
-        continue
-      }
-      this.#waiting.splice(i, 1)
-      this.#grant(waiter, threads)
-    }
-    if (!this.#shared) return
-    if (this.#firstWanting() >= 0) {
-      if (this.#free.length === 0) this.#reclaim()
       return
     }
-    this.#spread()
+    for (const waiter of this.#waiting.filter((waiter) => waiter.want === 0)) {
+      this.#waiting.splice(this.#waiting.indexOf(waiter), 1)
+      this.#grant(waiter, [])
+    }
+    const active = [...this.#active].filter((scan) => scan.want > 0)
+    const waiting = [...this.#waiting]
+    const shares = shareThreads(this.#size, [
+      ...active.map((scan) => ({ group: scan.group, want: scan.full || scan.elastic === undefined ? scan.held : scan.want, running: true })),
+      ...waiting.map((waiter) => ({ group: waiter.group, want: waiter.want, running: false }))
+    ])
+    const target = new Map<Active, number>(active.map((scan, i) => [scan, shares[i]]))
+    let short = false
+    waiting.forEach((waiter, i) => {
+      const share = shares[active.length + i]
+      if (share === 0) return
+      if (this.#free.length === 0) {
+        short = true
+        return
+      }
+      this.#waiting.splice(this.#waiting.indexOf(waiter), 1)
+      const threads = this.#free.splice(0, waiter.elastic === undefined ? waiter.want : share).sort((a, b) => a - b)
+      target.set(this.#grant(waiter, threads), share)
+    })
+    const elastic = [...target.keys()].filter((scan) => scan.elastic !== undefined)
+    this.#give(elastic, (scan) => target.get(scan)! - scan.held)
+    // Threads left over wait for a scan below its share that cannot take them yet (it is being set up).
+    short ||= elastic.some((scan) => !scan.full && scan.held < target.get(scan)!)
+    if (short && this.#free.length === 0) {
+      for (const scan of elastic) {
+        const over = scan.held - scan.leaving - target.get(scan)!
+        if (scan.ready && over > 0) scan.leaving += scan.elastic!.shrink(over)
+      }
+    }
+    if (!short) this.#give(elastic, (scan) => scan.want - scan.held)
   }
 
-  #grant (waiter: Waiter, threads: number[]): void {
-    const active: Active = { want: waiter.want, elastic: waiter.elastic, held: threads.length, leaving: 0 }
+  /** Free threads, one at a time, to the ready scan of `scans` with the most `room` left while any has room. */
+  #give (scans: Active[], room: (scan: Active) => number): void {
+    while (this.#free.length > 0) {
+      let best: Active | undefined
+      for (const scan of scans) {
+        if (scan.ready && !scan.full && scan.leaving === 0 && room(scan) > 0 && (best === undefined || room(scan) > room(best))) best = scan
+      }
+      if (best === undefined) return
+      if (best.elastic!.grow(this.#free[0])) this.#free.shift()
+      else best.full = true
+    }
+  }
+
+  #grant (waiter: Waiter, threads: number[]): Active {
+    const active: Active = { want: waiter.want, elastic: waiter.elastic, group: waiter.group, held: threads.length, leaving: 0, ready: waiter.elastic === undefined, full: false }
     this.#active.add(active)
     const mine = new Set(threads)
     let released = false
@@ -149,6 +181,11 @@ export class ThreadLeases {
         this.#free.push(thread)
         this.#free.sort((a, b) => a - b)
         this.#dispatch()
+      },
+      ready: () => {
+        if (released || active.ready) return
+        active.ready = true
+        this.#dispatch()
       }
     })
     const grow = active.elastic?.grow
@@ -164,35 +201,6 @@ export class ThreadLeases {
         shrink: waiter.elastic!.shrink
       }
     }
-  }
-
-  /** A scan waits and no thread is free: elastic scans above an equal share give some back. */
-  #reclaim (): void {
-    const share = this.#share()
-    for (const active of this.#active) {
-      const over = active.held - active.leaving - share
-      if (active.elastic !== undefined && over > 0) active.leaving += active.elastic.shrink(over)
-    }
-  }
-
-  /** Nobody waits: free threads go to elastic scans below what they want, fewest first. */
-  #spread (): void {
-    const takers = [...this.#active].filter((active) => active.elastic !== undefined)
-    while (this.#free.length > 0) {
-      const open = takers.filter((active) => active.held < active.want && active.leaving === 0)
-      if (open.length === 0) return
-      open.sort((a, b) => a.held - b.held)
-      const thread = this.#free[0]
-      if (!open[0].elastic!.grow(thread)) {
-        takers.splice(takers.indexOf(open[0]), 1)
-        continue
-      }
-      this.#free.shift()
-    }
-  }
-
-  /** Index of the first waiter that needs threads. */
-  #firstWanting (): number {
-    return this.#waiting.findIndex(waiter => waiter.want > 0)
+    return active
   }
 }

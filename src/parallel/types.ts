@@ -101,6 +101,13 @@ export interface ScanOptions {
   metrics?: MetricsCallback
   signal?: AbortSignal
   /**
+   * On a pool with concurrent_scans: the scan's share group (a tenant). The pool's threads are
+   * split equally between the groups with scans, and a group's share between its scans. A
+   * non-empty string.
+   * @defaultValue a group of its own
+   */
+  share_group?: string
+  /**
    * Results in source order.
    * @defaultValue false
    */

@@ -24,10 +24,11 @@ export interface WorkStealingPoolOptions {
    */
   max_old_generation_mb?: number
   /**
-   * Let scans run at once on disjoint sets of threads: a scan gets the free
-   * threads, up to its max_workers, as soon as one is free (first come,
-   * first served), so a long scan does not hold a pool shared by several
-   * tenants for itself. Off: scans run one after the other.
+   * Let scans run at once on disjoint sets of threads, shared equally between
+   * the scans' share groups (ScanOptions.share_group) and inside a group
+   * between its scans; threads move at chunk boundaries, so a long scan does
+   * not hold a pool shared by several tenants for itself. Off: scans run one
+   * after the other.
    * @defaultValue false
    */
   concurrent_scans?: boolean
@@ -119,10 +120,10 @@ export class WorkStealingPool {
 
   async #enqueue (prepared: PreparedScan): Promise<SessionResult> {
     const sequential = prepared.config.scheduler === 'sequential'
-    // Ordered scans keep their threads: a slot whose ranges wait without a thread could hold back the reorder window.
-    const elastic: Partial<ElasticScan> | undefined = this.#concurrent && !sequential && prepared.options.ordered !== true ? {} : undefined
+    const elastic: Partial<ElasticScan> | undefined = this.#concurrent && !sequential ? {} : undefined
     const lease = await this.#leases.acquire(sequential ? 0 : prepared.config.max_workers, prepared.options.signal, this.#closing.signal,
-      elastic === undefined ? undefined : { grow: (thread) => elastic.grow?.(thread) ?? false, shrink: (count) => elastic.shrink?.(count) ?? 0 })
+      elastic === undefined ? undefined : { grow: (thread) => elastic.grow?.(thread) ?? false, shrink: (count) => elastic.shrink?.(count) ?? 0 },
+      prepared.options.share_group)
     try {
       return await this.#run(prepared, lease, elastic)
     } finally {
@@ -219,7 +220,7 @@ export class WorkStealingPool {
         session.resume(slot)
         return true
       }
-      this.#leases.rebalance()
+      lease.ready()
     }
     try {
       return await outcome

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import type { ScanOutcome } from './scan-record.js'
 import { MemoryPartitions } from './memory-partitions.js'
+import { partitionUnit } from './storage-charge.js'
 import type { MemoryScanEntries } from './memory-scan-entries.js'
 
 /** The partitions of the embedded store's scans: the partition half of MemoryScanStore. */
@@ -46,7 +47,8 @@ export class MemoryPartitionedScans {
   async commit (id: string, part: number, attempt: string, commit: PartitionCommit): Promise<boolean> {
     const entry = this.#entries.partitioned(id)
     if (entry === undefined || entry.cancelRequested || !entry.partitions.commit(part, attempt, commit)) return false
-    await this.#entries.journal?.changed(id, { t: 'part', ...entry.partitions.storedPart(part) }, [entry.partitions.pagesOf(part, attempt)])
+    const charge = this.#entries.charges.of(id, partitionUnit(id, part)).find((held) => held.attempt === attempt)
+    await this.#entries.journal?.changed(id, { t: 'part', ...entry.partitions.storedPart(part), ...(charge === undefined ? {} : { charge }) }, [entry.partitions.pagesOf(part, attempt)])
     entry.partitions.settle(part)
     return true
   }

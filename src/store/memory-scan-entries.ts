@@ -64,7 +64,7 @@ export class MemoryScanEntries {
 
   async ended (entry: MemoryScanEntry, seal: string[] = []): Promise<void> {
     if (this.journal === undefined) return
-    const ended = this.journal.ended(storedScan(entry), seal)
+    const ended = this.journal.ended(storedScan(entry, this.charges.of(entry.record.id)), seal)
     delete entry.request
     try {
       await ended

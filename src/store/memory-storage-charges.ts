@@ -1,4 +1,4 @@
-import type { StorageCharge, StorageUsage } from './storage-charge.js'
+import type { StorageCharge, StorageUsage, StoredCharge } from './storage-charge.js'
 import { scanOfUnit } from './storage-charge.js'
 
 interface Held {
@@ -50,6 +50,29 @@ export class MemoryStorageCharges {
       if (at !== null && (freesAt === null || at < freesAt)) freesAt = at
     }
     return { used: this.used(tenant), freesAt }
+  }
+
+  /** The charges of scan `id` (of one of its units with `unit`), for a state directory. */
+  of (id: string, unit?: string): StoredCharge[] {
+    const charges: StoredCharge[] = []
+    for (const [name, held] of this.#scans.get(id) ?? []) {
+      if (unit !== undefined && name !== unit) continue
+      charges.push({ unit: name, attempt: held.attempt, ...(held.tenant === undefined ? {} : { tenant: held.tenant }), bytes: held.bytes })
+    }
+    return charges
+  }
+
+  /** Books charges a state directory kept (the store checked that their pages are there). */
+  restore (charges: StoredCharge[]): void {
+    for (const { unit, attempt, tenant, bytes } of charges) {
+      const id = scanOfUnit(unit)
+      let units = this.#scans.get(id)
+      if (units === undefined) this.#scans.set(id, units = new Map())
+      const before = units.get(unit)
+      if (before !== undefined) this.#add(before.tenant, -before.bytes)
+      units.set(unit, { tenant, attempt, bytes })
+      this.#add(tenant, bytes)
+    }
   }
 
   /** The scan is gone: its charges end. */

@@ -50,6 +50,8 @@ function apply (scan: StoredScan | undefined, line: Line, id: string): StoredSca
     if (partitions?.parts[line.part?.index] === undefined) throw new Error('a partition the scan does not have')
     partitions.parts[line.part.index] = line.part
     if (line.log !== undefined) partitions.log.push(line.log)
+    const charge = line.charge
+    if (charge !== undefined) scan.charges = [...(scan.charges ?? []).filter((kept) => kept.unit !== charge.unit), charge]
     return scan
   }
   throw new Error(`unknown change ${JSON.stringify((line as { t?: unknown }).t)}`)

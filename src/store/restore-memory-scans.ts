@@ -4,6 +4,7 @@ import type { MemoryIdempotencyKeys } from './memory-idempotency-keys.js'
 import type { MemoryScanEntries } from './memory-scan-entries.js'
 import type { MemoryScanEntry } from './memory-scan-entry.js'
 import type { StoredScan } from './scan-journal.js'
+import type { StoredCharge } from './storage-charge.js'
 
 /** What a store taken back from a state directory has to run again. */
 export interface Recovery {
@@ -28,6 +29,7 @@ export async function restoreMemoryScans (entries: MemoryScanEntries, keys: Memo
     const entry: MemoryScanEntry = { record, cancelRequested: stored.cancelRequested, crashes: stored.crashes, ...(stored.key === undefined ? {} : { key: stored.key }) }
     if (stored.partitions !== undefined) entry.partitions = new MemoryPartitions(record.id, entries.pages, stored.partitions.layout, stored.partitions)
     entries.scans.set(record.id, entry)
+    entries.charges.restore(keptCharges(stored))
     if (FINISHED_STATUSES.has(record.status)) {
       const left = Date.parse(record.expires_at ?? '') - now
       if (!(left > 0)) {
@@ -65,4 +67,17 @@ export function visiblePageNames (entries: MemoryScanEntries): Map<string, boole
     else if (record.attempt !== null) names.set(`${id}.${record.attempt}`, record.result.count > 0)
   }
   return names
+}
+
+/**
+ * The charges of a kept scan whose pages stay: all of a scan that ended; of a running partitioned
+ * scan, those of its committed partitions; none of a scan that runs again from its start.
+ */
+function keptCharges ({ record, partitions, charges = [] }: StoredScan): StoredCharge[] {
+  if (FINISHED_STATUSES.has(record.status)) return charges
+  if (record.status !== 'running' || partitions === undefined) return []
+  return charges.filter(({ unit, attempt }) => {
+    const part = partitions.parts[Number(unit.slice(unit.indexOf('/') + 1))]
+    return part?.state === 'committed' && part.attempt === attempt
+  })
 }

@@ -1,6 +1,7 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanRecord } from './scan-record.js'
 import type { LogEntry, StoredPart, StoredPartitions } from './memory-partitions.js'
+import type { StoredCharge } from './storage-charge.js'
 
 /** An Idempotency-Key entry that names a scan. */
 export interface StoredKey {
@@ -18,13 +19,15 @@ export interface StoredScan {
   crashes: number
   key?: StoredKey
   partitions?: StoredPartitions
+  /** Bytes of results charged to the tenant's storage quota, by charge unit (a scan that ended). */
+  charges?: StoredCharge[]
 }
 
 /** A change of one scan: a line of its journal. */
 export type ScanChange =
   | { t: 'record', record: ScanRecord, cancelRequested: boolean, crashes: number }
   | { t: 'partitions', partitions: StoredPartitions }
-  | { t: 'part', part: StoredPart, log?: LogEntry }
+  | { t: 'part', part: StoredPart, log?: LogEntry, charge?: StoredCharge }
 
 /**
  * Where the embedded store writes what it accepts before it answers. Each call takes its

@@ -6,6 +6,14 @@ export interface StorageCharge {
   used: number
 }
 
+/** The bytes one charge unit holds for its attempt, as a state directory keeps them. */
+export interface StoredCharge {
+  unit: string
+  attempt: string
+  tenant?: string
+  bytes: number
+}
+
 /** What a tenant stores now. */
 export interface StorageUsage {
   /** Bytes of results of the tenant's scans, running and finished, until they are deleted or expire. */

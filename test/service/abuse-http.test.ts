@@ -128,7 +128,7 @@ test('a compressed body is a 415 problem+json; __proto__ inside inline records i
   assert.doesNotMatch(JSON.stringify(await top.json()), /not valid JSON/i)
 })
 
-test('a JSON body is UTF-8: bytes that are not UTF-8 are a 400 and another declared charset a 415, never characters replaced by U+FFFD; a byte order mark and charset=utf-8 are fine', async () => {
+test('a JSON body is UTF-8: bytes that are not UTF-8 are a 400 and another declared charset (also beside utf-8) a 415, never characters replaced by U+FFFD; a byte order mark and charset=utf-8 are fine', async () => {
   const server = await start()
   const body = (record: Buffer): Buffer => Buffer.concat([Buffer.from('{"source":{"type":"inline","records":["'), record, Buffer.from('"]}}')])
   const post = async (payload: Buffer, contentType: string): Promise<Response> => await fetch(`${server.url}/v1/scans`, { method: 'POST', headers: { 'content-type': contentType }, body: payload })
@@ -137,7 +137,8 @@ test('a JSON body is UTF-8: bytes that are not UTF-8 are a 400 and another decla
     [body(latin1), 'application/json', 400, 'PARASCAN_MALFORMED_JSON'],
     [body(Buffer.from([0xed, 0xa0, 0x80])), 'application/json', 400, 'PARASCAN_MALFORMED_JSON'],
     [body(latin1), 'application/json; charset=iso-8859-1', 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE'],
-    [body(Buffer.from('café')), 'application/json; charset="UTF-16"', 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE']
+    [body(Buffer.from('café')), 'application/json; charset="UTF-16"', 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE'],
+    [body(latin1), 'application/json; charset=utf-8; charset=latin1', 415, 'PARASCAN_UNSUPPORTED_MEDIA_TYPE']
   ] as const) {
     const answer = await post(payload, contentType)
     assert.equal(answer.status, status, `${contentType}: ${await answer.clone().text()}`)

@@ -25,6 +25,7 @@ function checkResponse (what: string, method: string, response: Inject): void {
     assert.equal(problem.status, response.statusCode)
     assert.ok(isServiceCode(problem.code), `${what}: ${problem.code} is a code of the catalogue`)
     assert.equal(typeof problem.detail, 'string')
+    assert.ok(response.body.length < 64 * 1024, `${what} → a problem of ${response.body.length} characters`)
   }
 }
 
@@ -77,8 +78,31 @@ const mutatedScan = fc.tuple(fc.constantFrom(...validScans), fc.nat(), oddValue,
 const deepNesting = fc.tuple(fc.integer({ min: 50, max: 5000 }), fc.constantFrom('[', '{"a":')).map(([depth, open]) =>
   `{"source":{"type":"inline","records":[${open.repeat(depth)}1${(open === '[' ? ']' : '}').repeat(depth)}]}}`)
 
+/** Many or long fields that a problem could echo: bad metrics and columns, unknown keys, long names. */
+const manyOrLong = fc.oneof(fc.tuple(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 40 })), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 80_000 })))
+const echoed = fc.tuple(manyOrLong, fc.constantFrom('metrics', 'columns', 'keys', 'processor', 'path', 'type'))
+  .map(([[count, length], where]) => {
+    const name = (i: number): string => `${'n'.repeat(length)}${i}`
+    const many = (value: unknown): Record<string, unknown> => Object.fromEntries(Array.from({ length: count }, (_, i) => [name(i), value]))
+    const range = { type: 'range', start: 0, end: 3 }
+    switch (where) {
+      case 'metrics': return JSON.stringify({ source: range, aggregate: { group_by: '1', metrics: many({ op: 'nope' }) } })
+      case 'columns': return JSON.stringify({ source: { type: 'file', path: 'people.csv', format: 'csv', columns: many('nope') } })
+      case 'keys': return JSON.stringify({ source: range, ...many(1) })
+      case 'processor': return JSON.stringify({ source: range, pipeline: [{ processor: name(count) }] })
+      case 'path': return JSON.stringify({ source: { type: 'file', path: name(count), format: 'ndjson' } })
+      default: return JSON.stringify({ source: { type: name(count) } })
+    }
+  })
+
+/** A valid scan whose first number is written as one JSON.stringify never makes: out of double range, -0, past 2^53. */
+const oddNumber = fc.tuple(fc.constantFrom(...validScans), fc.constantFrom('1e400', '-1e400', '-0', '9007199254740993', '1e-400', '0.1e1', '1E2'))
+  .map(([scan, number]) => JSON.stringify(scan).replace(/(?<=[:[,])-?\d+(\.\d+)?(?=[,\]}])/, number))
+
 const body = fc.oneof(
   { weight: 4, arbitrary: mutatedScan },
+  { weight: 1, arbitrary: echoed },
+  { weight: 1, arbitrary: oddNumber },
   { weight: 1, arbitrary: fc.constantFrom(...validScans).map((scan) => JSON.stringify(scan)) },
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((value) => JSON.stringify(value)) },
   { weight: 1, arbitrary: deepNesting },
@@ -225,6 +249,7 @@ const hostileScan = fc.oneof(
     .map(({ n, pattern }) => ({ source: { type: 'inline', records: [`${'a'.repeat(n)}!`, 'aaaa'] }, pipeline: [{ filter: `record.matches(${JSON.stringify(pattern)})` }] })),
   fc.integer({ min: 1, max: 400 }).map((n) => ({ source: { type: 'inline', records: [{ l: Array.from({ length: n }, (_, i) => i) }] }, pipeline: [{ filter: 'record.l.all(a, record.l.all(b, record.l.all(c, a + b + c >= 0.0)))' }] })),
   fc.integer({ min: 1, max: 20 }).map((n) => ({ source: { type: 'range', start: 0, end: 50_000 }, aggregate: { group_by: `string(record)${' + string(record)'.repeat(n)}`, metrics: { n: { op: 'count' } } } })),
+  fc.integer({ min: 200, max: 300 }).map((n) => ({ source: { type: 'range', start: 0, end: 2000 }, aggregate: { group_by: 'record % 7', metrics: Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, { op: 'sum', expr: `record * ${i}` }])) } })),
   fc.integer({ min: 1, max: 12 }).map((n) => ({ source: { type: 'range', start: 0, end: 2000 }, ordered: true, max_results: 10, pipeline: [{ map: 'string(record) + "-"' }, ...Array.from({ length: n }, () => ({ map: 'record + record' }))] }))
 )
 

@@ -6,7 +6,8 @@ import { realServer, waitFor } from '../helpers/service-harness.js'
 let server: RunningServer
 
 before(async () => {
-  server = await realServer({ PARASCAN_CONCURRENCY: '2', PARASCAN_PROGRESS_INTERVAL: '100ms' })
+  // One thread: a running scan keeps its last thread, so that the next scan waits for one.
+  server = await realServer({ PARASCAN_CONCURRENCY: '2', PARASCAN_PROGRESS_INTERVAL: '100ms', PROTO_PARALLEL_MAX_WORKERS: '1' })
 })
 after(async () => { await server.close() })
 
@@ -27,7 +28,6 @@ async function settled (id: string, timeoutMs: number): Promise<any> {
   }, timeoutMs)
 }
 
-// Ordered: it keeps the pool's threads, so that the next scan waits for one.
 const long = { source: { type: 'range', start: 0, end: 10_000_000 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 50 } }], ordered: true }
 
 test('with two scans taken at a time, cancel and timeout of the one waiting for the pool answer at once, while the running one goes on', async () => {

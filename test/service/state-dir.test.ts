@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { stateDirHarness } from '../helpers/state-dir-harness.js'
 import { build, http, waitFor } from '../helpers/service-harness.js'
 import { finished, readAll, startInstance } from '../helpers/cluster-harness.js'
+import { finished as finishedAs, submit } from '../helpers/scan-client.js'
 import { loadServiceConfig } from '../../src/config/service-config.js'
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url))
@@ -105,4 +106,26 @@ test('PARASCAN_STATE_DIR that cannot be written: a submit is a 503 naming it and
   assert.equal((await app.inject({ url: `/v1/scans/${running.id}` })).json().status, 'failed', 'the end of the scan was stored without a new file')
   const list = (await app.inject({ url: '/v1/scans' })).json()
   assert.equal(list.items.length, 2)
+})
+
+test('PARASCAN_STATE_DIR: the results a tenant stored before a restart count toward PARASCAN_TENANT_STORAGE_BYTES after it; a submit over the quota is refused', async () => {
+  const dir = stateDir()
+  const key = 'tenant-q-key-0123456789'
+  const q = { authorization: `Bearer ${key}` }
+  const env = { PARASCAN_STATE_DIR: dir, PARASCAN_API_KEYS: `q:${key}`, PARASCAN_TENANT_STORAGE_BYTES: '7' }
+  const tiny = { source: { type: 'inline', records: ['abc'] } }
+  const first = await startInstance(env, children)
+  const id = await submit(first.url, tiny, q)
+  assert.equal((await finishedAs(first.url, id, q)).status, 'succeeded')
+  assert.equal((await http(first.url, 'POST', '/v1/scans', tiny, q)).status, 429, 'the 7 bytes of ["abc"] fill the quota')
+  first.child.kill('SIGKILL')
+  await first.exited
+  const second = await startInstance(env, children)
+  const refused = await http(second.url, 'POST', '/v1/scans', tiny, q)
+  assert.equal(refused.status, 429, JSON.stringify(refused.json))
+  assert.equal(refused.json.code, 'PARASCAN_STORAGE_QUOTA_EXCEEDED')
+  assert.equal((await http(second.url, 'DELETE', `/v1/scans/${id}`, undefined, q)).status, 204)
+  assert.equal((await finishedAs(second.url, await submit(second.url, tiny, q), q)).status, 'succeeded', 'deleting the restored scan frees its bytes')
+  second.child.kill('SIGTERM')
+  assert.equal(await second.exited, 0)
 })
