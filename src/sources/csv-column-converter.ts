@@ -1,18 +1,10 @@
 import type { ColumnType } from './file-source-params.js'
+import { DOT, isDigit, MINUS, PLUS } from './decimal-chars.js'
 
 export type ColumnConverter = (text: string) => unknown
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
 const INTEGER = /^[+-]?\d+$/
-const PLUS = 0x2b
-const MINUS = 0x2d
-const DOT = 0x2e
-const ZERO = 0x30
-const NINE = 0x39
-
-function isDigit (c: number): boolean {
-  return c >= ZERO && c <= NINE
-}
 
 /** Whether `text` is `[+-]digits[.digits]` with a digit on both ends: the common case of NUMBER, needing no trim. */
 function isPlainDecimal (text: string): boolean {

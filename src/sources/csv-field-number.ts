@@ -1,20 +1,12 @@
+import { DOT, isDigit, MINUS, PLUS } from './decimal-chars.js'
 import { numberOf } from './json-bytes-extractor.js'
 
 const LF = 0x0a
 const CR = 0x0d
 const QUOTE = 0x22
 const COMMA = 0x2c
-const PLUS = 0x2b
-const MINUS = 0x2d
-const DOT = 0x2e
-const ZERO = 0x30
-const NINE = 0x39
 /** Digits that Number() reads as a finite double whatever they are (as the `number` column converter). */
 const MAX_PLAIN_DECIMAL = 300
-
-function isDigit (c: number): boolean {
-  return c >= ZERO && c <= NINE
-}
 
 /** The value of b[from, to) when it is `[+-]digits[.digits]` (what a `number` column reads as Number() does), else NaN. */
 function plainDecimal (b: Buffer, from: number, to: number): number {
