@@ -217,8 +217,9 @@ export class ScanRunner {
     let depth = state.depth(me)
     const lo = state.rangeLo(me)
     const hi = state.rangeHi(me)
+    // A range that looks empty here may be a thief's passing cut, which it takes back when this
+    // thread's last chunk reached past it: only claimFront, under the lock when in doubt, says so.
     const left = hi - lo
-    if (left <= 0) return 0
     if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker && (depth === 0 || state.hungry > 0)) {
       const end = lo + Math.max(size, left >>> 1)
       const before = state.cutBack(me, end)
