@@ -63,7 +63,7 @@ function runBatch (batch: Batch, from: number, count: number): number {
   try {
     return runUnguarded(batch, from, count)
   } catch (error) {
-    batch.items[batch.at] = new RecordFailure(error)
+    batch.items[batch.at] = new RecordFailure(error instanceof RangeError && error.message.includes('call stack') ? new Error('the record is nested too deeply to be processed', { cause: error }) : error)
     return batch.at + 1
   }
 }

@@ -86,6 +86,9 @@ describe('keys such as __proto__ and constructor are data', () => {
     // With a key that cel-js misreads and too deep to hand over as Maps, cel-js's own error stands.
     assert.match(run.errors[1].message, /^pipeline\[0\]\.filter: /)
     assert.doesNotMatch(run.errors[1].message, /call stack/)
+    const whole = await scan({ source: { type: 'file', path, format: 'ndjson' }, pipeline: [] }, data.ctx, { onError: 'skip' })
+    assert.deepEqual(whole.results, [{ amount: 2 }])
+    assert.deepEqual(whole.errors.map((e) => e.message), ['the record is nested too deeply to be processed', 'the record is nested too deeply to be processed'])
   })
 
   it('CSV columns named by any text keep their types and names, aggregate metrics named __proto__ or constructor keep theirs (fast-check)', async () => {
