@@ -17,8 +17,10 @@ const SPIN_ROUNDS = 64
 const PARK_TIMEOUT_MS = 250
 /** A batch is flushed when it holds this many results... */
 const FLUSH_ITEMS = 16_384
-/** ...or when its oldest record is this old. */
+/** ...or when its oldest record is this old... */
 const FLUSH_MS = 50
+/** ...or when the JSON of its results has this many characters. */
+const FLUSH_CHARS = 4 * 1024 * 1024
 
 export interface ScanRunnerOptions {
   /** Receives every message for the main thread. */
@@ -217,8 +219,9 @@ export class ScanRunner {
     let depth = state.depth(me)
     const lo = state.rangeLo(me)
     const hi = state.rangeHi(me)
+    // A range that looks empty here may be a thief's passing cut, which it takes back when this
+    // thread's last chunk reached past it: only claimFront, under the lock when in doubt, says so.
     const left = hi - lo
-    if (left <= 0) return 0
     if (this.#splitting && left > size && left >= 2 * min && depth < config.max_inflight_chunks_per_worker && (depth === 0 || state.hungry > 0)) {
       const end = lo + Math.max(size, left >>> 1)
       const before = state.cutBack(me, end)
@@ -265,8 +268,9 @@ export class ScanRunner {
     if (this.#batchSkipped !== 0) state.write(me, STAT_SKIPPED, this.#skipped)
     const ranges = this.#batchRanges
     const last = ranges.length - 3
-    if (this.#spec.ordered && this.#aggregate === undefined) {
-      // One JSON text per chunk: its length counts against the ordered window's bytes before the next chunk.
+    const ordered = this.#spec.ordered && this.#aggregate === undefined
+    if (this.#aggregate === undefined && (ordered || matched !== 0)) {
+      // One JSON text per chunk: its length bounds the batch in bytes, and an ordered window's bytes before the next chunk.
       let json: string
       try {
         json = matched === 0 ? '[]' : JSON.stringify(this.#span.items)
@@ -276,6 +280,8 @@ export class ScanRunner {
       this.#span.items = []
       this.#parts.push(json)
       this.#partBytes += json.length
+    }
+    if (ordered) {
       ranges.push(lo, lo + count, matched)
     } else if (last >= 0 && ranges[last + 1] === lo) {
       ranges[last + 1] = lo + count
@@ -288,7 +294,7 @@ export class ScanRunner {
     state.holdProcessed(me, pairs - 1, ranges[ranges.length - 3], lo + count, pairs)
     if (this.#aggregate === undefined) this.#batchItems += matched
     this.#batchRecords += count
-    return pairs >= MAX_HELD_PAIRS || this.#batchItems >= FLUSH_ITEMS || performance.now() - this.#batchStart >= FLUSH_MS
+    return pairs >= MAX_HELD_PAIRS || this.#batchItems >= FLUSH_ITEMS || this.#partBytes >= FLUSH_CHARS || performance.now() - this.#batchStart >= FLUSH_MS
   }
 
   /**
@@ -505,7 +511,6 @@ export class ScanRunner {
     if (this.#batchRecords === 0) return
     const spec = this.#spec
     const ranges = this.#batchRanges
-    const items = this.#span.items
     let held = 0
     const message: CommitMessage = {
       type: 'commit',
@@ -528,8 +533,10 @@ export class ScanRunner {
         this.#parts = []
         this.#partBytes = 0
       } else {
-        message.json = JSON.stringify(items)
-        message.items = items.length
+        message.json = joinArrays(this.#parts)
+        message.items = this.#batchItems
+        this.#parts = []
+        this.#partBytes = 0
       }
     } catch (error) {
       throw new ScanFailure({ kind: 'json', offset: ranges[0], count: ranges[ranges.length - 2] - ranges[0], detail: describeError(error), cause: error })
@@ -675,4 +682,14 @@ function collectSpan (span: SpanState, records: unknown[], lo: number, from: num
   span.matched += items.length - before
   if (Number.isInteger(stop) && stop >= from && stop <= count) return stop
   throw new ScanFailure({ kind: 'module', offset: lo + from, count: count - from, detail: `collect returned ${String(stop)}, not an index in [${from}, ${count}]` })
+}
+
+/** The JSON arrays of `parts` as one JSON array. */
+function joinArrays (parts: string[]): string {
+  if (parts.length === 1) return parts[0]
+  let json = ''
+  for (const part of parts) {
+    if (part.length > 2) json += (json.length === 0 ? '' : ',') + part.slice(1, -1)
+  }
+  return '[' + json + ']'
 }

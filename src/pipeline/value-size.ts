@@ -1,3 +1,11 @@
+/** Set by jsonBytesUpTo: whether the part of the value it measured holds NaN or an infinity, which JSON cannot write. */
+let nonFinite = false
+
+/** Whether the last value that jsonBytesUpTo measured holds NaN or an infinity (within the part it walked). */
+export function measuredNonFinite (): boolean {
+  return nonFinite
+}
+
 /**
  * Size of a value as JSON in UTF-8 bytes, counted only until it passes `limit`: the walk stops
  * there, so measuring a huge value costs no more than measuring one just over the limit. Strings
@@ -5,6 +13,7 @@
  * count as celToJson writes them. Returns a number greater than `limit` when the value is larger.
  */
 export function jsonBytesUpTo (value: unknown, limit: number): number {
+  nonFinite = false
   return measure(value, limit, 0)
 }
 
@@ -23,8 +32,10 @@ function measure (value: unknown, limit: number, used: number): number {
     case 'string':
       return used + stringBytes(value, limit - used)
     case 'number':
+      if (value - value !== 0) nonFinite = true
+      return used + (value === 0 ? 1 : Math.min(24, String(value).length))
     case 'bigint':
-      return used + (value === 0 || value === 0n ? 1 : Math.min(24, String(value).length))
+      return used + (value === 0n ? 1 : Math.min(24, String(value).length))
     case 'boolean':
       return used + 5
     case 'object':

@@ -15,6 +15,12 @@ export interface ByteSearch {
    * address `out` (4-aligned) on, and returns how many it wrote (at most end - start).
    */
   positions (start: number, end: number, out: number, a: number, b: number): number
+  /**
+   * With WebAssembly only: writes the address of every `\n` in [start, end) that lies outside CSV quotes,
+   * carrying the quote state at byte address `state` (see csv-record-ends-wasm.ts); returns how many it
+   * wrote. It may read up to 63 bytes past `end`.
+   */
+  readonly csvRecordEnds?: (start: number, end: number, out: number, state: number) => number
 }
 
 /** The part of the WebAssembly API used here (the compiler's Node types do not declare it). */
@@ -82,5 +88,10 @@ export function createByteSearch (size: number, options: { simd?: boolean } = {}
     return plainSearch(pages)
   }
   const instance = new wasmApi.Instance(module, { env: { memory } })
-  return { bytes: Buffer.from(memory.buffer), words: new Int32Array(memory.buffer), positions: instance.exports.positions as ByteSearch['positions'] }
+  return {
+    bytes: Buffer.from(memory.buffer),
+    words: new Int32Array(memory.buffer),
+    positions: instance.exports.positions as ByteSearch['positions'],
+    csvRecordEnds: instance.exports.csvRecordEnds as ByteSearch['csvRecordEnds']
+  }
 }

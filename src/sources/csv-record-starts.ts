@@ -1,4 +1,4 @@
-import { RecordVisitor } from './index-scan.js'
+import { RecordVisitor, SEARCH_SLICE_BYTES, visitPositions, type SearchArea } from './index-scan.js'
 
 const LF = 0x0a
 const CR = 0x0d
@@ -64,6 +64,58 @@ export class CsvRecordStarts extends RecordVisitor {
     this.lineStart = lineStart
     this.inQuotes = inQuotes
     this.quote = quote
+    return found
+  }
+
+  /**
+   * With WebAssembly, the search finds the record ends itself (`\n` outside quotes, see
+   * csv-record-ends-wasm.ts); from a quote that does not open a field where RFC 4180 has one open on,
+   * the rest of the block takes the positions of `\n` and `"`.
+   */
+  override visitBlock (area: SearchArea, start: number, end: number, delta: number): void {
+    const { search, out, state } = area
+    if (search.csvRecordEnds === undefined) return super.visitBlock(area, start, end, delta)
+    const { bytes, words } = search
+    const at = state >> 2
+    const inside = this.inQuotes && this.quote === -1
+    const mayOpen = this.inQuotes ? this.previous === QUOTE || this.previous === COMMA : this.lineStart === start + delta || this.previous === COMMA
+    words[at] = words[at + 1] = inside ? -1 : 0
+    words[at + 2] = mayOpen ? 1 : 0
+    words[at + 3] = 0
+    for (let from = start; from < end; from += SEARCH_SLICE_BYTES) {
+      const to = Math.min(end, from + SEARCH_SLICE_BYTES)
+      const count = search.csvRecordEnds(from, to, out, state)
+      this.offsets.append(area.starts, this.recordEnds(bytes, words, out >> 2, count, start, delta, area.starts))
+      const stop = words[at + 4]
+      if (stop < to) {
+        if (stop > start) this.quoteStateAt(bytes, words[at] !== 0, stop, start, delta)
+        visitPositions(area, this, stop, start, end, delta)
+        return this.blockEnd(bytes, start, end)
+      }
+    }
+    this.quoteStateAt(bytes, words[at] !== 0, end, start, delta)
+    this.blockEnd(bytes, start, end)
+  }
+
+  /** The quote state before address `at`, from whether it lies inside quotes: outside just after a quote, that quote closed a field and may yet be doubled. */
+  private quoteStateAt (bytes: Uint8Array, inside: boolean, at: number, blockStart: number, delta: number): void {
+    const closedBefore = !inside && byteBefore(bytes, at, blockStart, this.previous) === QUOTE
+    this.inQuotes = inside || closedBefore
+    this.quote = closedBefore ? at - 1 + delta : -1
+  }
+
+  /** Record starts from the addresses of `\n` outside quotes. */
+  private recordEnds (bytes: Uint8Array, words: Int32Array, first: number, count: number, blockStart: number, delta: number, starts: Float64Array): number {
+    let lineStart = this.lineStart
+    const previous = this.previous
+    let found = 0
+    for (let i = first; i < first + count; i++) {
+      const at = words[i]
+      const length = at + delta - lineStart
+      if (length > 1 || (length === 1 && byteBefore(bytes, at, blockStart, previous) !== CR)) starts[found++] = lineStart
+      lineStart = at + delta + 1
+    }
+    this.lineStart = lineStart
     return found
   }
 

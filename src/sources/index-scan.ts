@@ -7,7 +7,7 @@ export const INDEX_READ_BYTES = 1024 * 1024
 /** Largest `readBytes`. */
 const MAX_READ_BYTES = 64 * 1024 * 1024
 /** Bytes searched per call of the byte search: bounds the positions it writes. */
-const SEARCH_SLICE_BYTES = 64 * 1024
+export const SEARCH_SLICE_BYTES = 64 * 1024
 
 export interface RecordStarts {
   /** Start of every record, then the end of the last one. */
@@ -29,6 +29,24 @@ export interface IndexOptions {
   simd?: boolean
 }
 
+/** The search of a pass and where in its memory it writes positions (`out`) and keeps state (`state`). */
+export interface SearchArea {
+  readonly search: ByteSearch
+  readonly out: number
+  readonly state: number
+  /** Record starts found in one slice. */
+  readonly starts: Float64Array
+}
+
+/** Hands the positions of the visitor's two bytes in [from, end), a slice at a time, to the visitor; the block is [start, end). */
+export function visitPositions (area: SearchArea, visitor: RecordVisitor, from: number, start: number, end: number, delta: number): void {
+  const { search, out, starts } = area
+  for (; from < end; from += SEARCH_SLICE_BYTES) {
+    const count = search.positions(from, Math.min(end, from + SEARCH_SLICE_BYTES), out, visitor.a, visitor.b)
+    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, end, delta, starts))
+  }
+}
+
 /** What a format does with the positions of its two bytes (`a`, `b`) in each block. */
 export abstract class RecordVisitor {
   abstract readonly a: number
@@ -47,6 +65,12 @@ export abstract class RecordVisitor {
   /** Whether the record still open at the end of the file is one. */
   abstract lastIsRecord (end: number): boolean
 
+  /** Finds the records of the block [start, end) of the search's memory; an address plus `delta` is a file offset. */
+  visitBlock (area: SearchArea, start: number, end: number, delta: number): void {
+    visitPositions(area, this, start, start, end, delta)
+    this.blockEnd(area.search.bytes, start, end, delta)
+  }
+
   finish (end: number): RecordStarts {
     if (this.lastIsRecord(end)) this.offsets.push(this.lineStart)
     const count = this.offsets.length
@@ -61,14 +85,6 @@ async function bomLength (handle: FileHandle): Promise<number> {
   return bytesRead === 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
 }
 
-function searchBlock (search: ByteSearch, visitor: RecordVisitor, start: number, end: number, delta: number, out: number, starts: Float64Array): void {
-  for (let from = start; from < end; from += SEARCH_SLICE_BYTES) {
-    const count = search.positions(from, Math.min(end, from + SEARCH_SLICE_BYTES), out, visitor.a, visitor.b)
-    visitor.offsets.append(starts, visitor.positions(search.bytes, search.words, out >> 2, count, start, end, delta, starts))
-  }
-  visitor.blockEnd(search.bytes, start, end, delta)
-}
-
 /**
  * One pass over the file after its byte order mark, `readBytes` at a time, each read going straight
  * into the search's memory and the next one running while the last is searched.
@@ -81,8 +97,9 @@ export async function scanRecords (file: string, options: IndexOptions, visitor:
     const slot = Math.ceil(size / 64) * 64
     const out = 2 * slot
     const slice = Math.min(size, SEARCH_SLICE_BYTES)
-    const search = createByteSearch(out + 4 * slice, { simd: options.simd })
-    const starts = new Float64Array(slice)
+    const state = Math.ceil((out + 4 * slice) / 8) * 8
+    const search = createByteSearch(state + 64, { simd: options.simd })
+    const area: SearchArea = { search, out, state, starts: new Float64Array(slice) }
     let base = await bomLength(handle)
     visitor.lineStart = base
     let current = 0
@@ -94,7 +111,7 @@ export async function scanRecords (file: string, options: IndexOptions, visitor:
       current ^= 1
       pending = handle.read(search.bytes, current * slot, size, base + bytesRead)
       try {
-        searchBlock(search, visitor, start, start + bytesRead, base - start, out, starts)
+        visitor.visitBlock(area, start, start + bytesRead, base - start)
       } catch (error) {
         // The read in flight must end before the file closes; the visit's error is the one to report.
         await pending.catch(() => undefined)

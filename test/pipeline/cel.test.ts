@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { checkExpression, compileExpression } from '../../src/pipeline/cel-expression.js'
 import { celToJson } from '../../src/pipeline/cel-to-json.js'
-import { scan } from '../helpers/scan-task-harness.js'
+import { makeDataDir, scan } from '../helpers/scan-task-harness.js'
 
 const ctx = { dataDir: '.' }
 
@@ -67,6 +67,30 @@ describe('CEL steps', () => {
     await assert.rejects(scan({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ map: '9007199254740993' }] }, ctx), /integer 9007199254740993 is outside the JSON safe range/)
     await assert.rejects(scan({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ map: '1.0 / 0.0' }] }, ctx), /Infinity is not representable in JSON/)
     assert.equal(celToJson(BigInt(Number.MAX_SAFE_INTEGER)), Number.MAX_SAFE_INTEGER)
+  })
+
+  it('fails a record that reaches the result holding a number JSON cannot write, also when no map made it', async () => {
+    const data = await makeDataDir()
+    try {
+      await data.write('big.ndjson', '{"type":"purchase","amount":1e400}\n{"type":"purchase","amount":5}\n{"type":"view","amount":[-1e400]}\n')
+      await data.write('big.csv', 'a,b\n1,1e400\n2,[1e400]\n3,4\n')
+      const runs = [
+        { source: { type: 'file', path: 'big.ndjson' }, pipeline: [{ filter: 'record.type == "purchase"' }] },
+        { source: { type: 'file', path: 'big.ndjson' }, pipeline: [] },
+        { source: { type: 'file', path: 'big.csv', columns: { b: 'json' } }, pipeline: [] },
+        { source: { type: 'inline', records: [Infinity, { a: NaN }, 5] }, pipeline: [] },
+        { source: { type: 'inline', records: [{ a: -Infinity }, 5] }, pipeline: [{ processor: 'synthetic', params: { cost_us: 0 } }] }
+      ]
+      const failed = [[0], [0, 2], [0, 1], [0, 1], [0]]
+      for (const [i, body] of runs.entries()) {
+        const run = await scan(body, data.ctx, { onError: 'skip' })
+        assert.deepEqual(run.errors.map((e) => e.offset), failed[i], JSON.stringify(body))
+        for (const error of run.errors) assert.match(error.message, /(-?Infinity|NaN) is not representable in JSON/)
+        assert.ok(!JSON.stringify(run.results).includes('null'), JSON.stringify(run.results))
+      }
+    } finally {
+      await data.remove()
+    }
   })
 
   it('compiles once and labels its runtime errors', () => {

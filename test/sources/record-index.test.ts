@@ -2,64 +2,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { indexCsv, indexNdjson, UnterminatedQuoteError, type RecordStarts } from '../../src/sources/record-index.js'
+import { indexCsv, indexNdjson, UnterminatedQuoteError } from '../../src/sources/record-index.js'
+import { naiveCsv, naiveNdjson, offsetsOf } from '../helpers/naive-record-starts.js'
 import { makeDataDir, type DataDir } from '../helpers/scan-task-harness.js'
-
-const LF = 0x0a
-const CR = 0x0d
-const QUOTE = 0x22
-const COMMA = 0x2c
-
-function bom (bytes: Uint8Array): number {
-  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
-}
-
-/** Where each line holding more than spaces, tabs and \r starts, one byte at a time. */
-function naiveNdjson (bytes: Uint8Array): number[] {
-  const starts: number[] = []
-  let lineStart = bom(bytes)
-  let content = false
-  for (let i = lineStart; i < bytes.length; i++) {
-    if (bytes[i] === LF) {
-      if (content) starts.push(lineStart)
-      lineStart = i + 1
-      content = false
-    } else if (bytes[i] !== 0x20 && bytes[i] !== 0x09 && bytes[i] !== CR) {
-      content = true
-    }
-  }
-  if (content) starts.push(lineStart)
-  return [...starts, bytes.length]
-}
-
-/** Where each CSV record starts (quotes open at a field's start, "" inside is a quote, empty lines skipped). */
-function naiveCsv (bytes: Uint8Array): number[] {
-  const starts: number[] = []
-  const record = (from: number, to: number) => {
-    if (to - from > 1 || (to - from === 1 && bytes[from] !== CR)) starts.push(from)
-  }
-  let lineStart = bom(bytes)
-  let inQuotes = false
-  for (let i = lineStart; i < bytes.length; i++) {
-    const byte = bytes[i]
-    if (inQuotes) {
-      if (byte === QUOTE && bytes[i + 1] === QUOTE) i++
-      else if (byte === QUOTE) inQuotes = false
-    } else if (byte === QUOTE) {
-      if (i === lineStart || bytes[i - 1] === COMMA) inQuotes = true
-    } else if (byte === LF) {
-      record(lineStart, i)
-      lineStart = i + 1
-    }
-  }
-  if (inQuotes) throw new UnterminatedQuoteError(lineStart)
-  record(lineStart, bytes.length)
-  return [...starts, bytes.length]
-}
-
-function offsetsOf (index: RecordStarts): number[] {
-  return Array.from({ length: index.count + 1 }, (_, i) => index.offsets.get(i))
-}
 
 const piece = fc.constantFrom('\n', '\r\n', '\r', '"', '""', ',', ' ', '\t', 'a', '{"k":1}', 'ü', '🦊', 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')
 const file = fc.tuple(fc.boolean(), fc.array(piece, { maxLength: 80 })).map(([mark, pieces]) => Buffer.from((mark ? '\ufeff' : '') + pieces.join('')))
