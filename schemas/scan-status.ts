@@ -29,7 +29,8 @@ export const scanErrorSchema = z.object({
 
 export const recordErrorSampleSchema = z.object({
   offset: z.number().int().describe('Offset of the skipped record in the source.'),
-  message: z.string().describe('The error of that record.')
+  message: z.string().describe('The error of that record.'),
+  code: z.string().describe('Stable error code from the catalogue (docs/errors.md): the record\'s own, e.g. PARASCAN_VALUE_TOO_LARGE or PARASCAN_INVALID_ENCODING, else PARASCAN_RECORD_FAILED.')
 }).meta({ id: 'RecordErrorSample' })
 
 export const workerMetricsSchema = z.object({

@@ -11,6 +11,7 @@ export const PathOutsideDataDirError = createError<[string]>('PARASCAN_PATH_OUTS
 export const SourceFileError = createError<[string, string]>('PARASCAN_SOURCE_FILE', 'Cannot read %s: %s', 422)
 export const ScanNotFoundError = createError<[string]>('PARASCAN_SCAN_NOT_FOUND', 'Scan %s not found', 404)
 export const InvalidConfigError = createError<[string, string]>('PARASCAN_INVALID_ENVIRONMENT', 'Invalid environment variable %s: %s', 500)
+export const NumberOutOfRangeError = createError<[string]>('PARASCAN_NUMBER_OUT_OF_RANGE', 'Number out of range: %s', 422)
 export const IdempotencyConflictError = createError<[string]>('PARASCAN_IDEMPOTENCY_CONFLICT', 'Idempotency-Key %s was already used with another request body', 422)
 export const ScanFinishedError = createError<[string, string]>('PARASCAN_SCAN_FINISHED', 'Scan %s has already finished (%s)', 409)
 export const ScanActiveError = createError<[string, string]>('PARASCAN_SCAN_ACTIVE', 'Scan %s is %s; cancel it before deleting it', 409)

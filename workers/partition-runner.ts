@@ -18,6 +18,7 @@ import { describeScanError } from './describe-scan-error.js'
 import { attemptDeadline, EngineRun } from './engine-run.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
 import { DEFAULT_JOB_PROGRESS_INTERVAL_MS } from '../src/queue/job-progress-throttle.js'
+import { ScanCancelledSignal } from './scan-cancelled-signal.js'
 
 export interface PartitionRunnerOptions {
   /** Required. */
@@ -80,10 +81,6 @@ export interface PartitionRunnerOptions {
   log?: ServiceLog
 }
 
-class PartitionCancelledSignal extends Error {
-  constructor () { super('Cancelled by request') }
-}
-
 /**
  * Runs one partition of a scan on this instance's pool: its results go to pages of its attempt and
  * become visible when the attempt commits; a failing record fails the whole scan, with its offset
@@ -106,7 +103,7 @@ export class PartitionRunner {
       ...options
     }
     options.store.onCancelRequest((id) => {
-      for (const controller of this.#running.get(id) ?? []) controller.abort(new PartitionCancelledSignal())
+      for (const controller of this.#running.get(id) ?? []) controller.abort(new ScanCancelledSignal())
     })
   }
 
@@ -212,7 +209,7 @@ export class PartitionRunner {
       await writer.settle()
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
       if (reason instanceof AttemptSupersededError) return 'skipped'
-      if (reason instanceof PartitionCancelledSignal) return 'cancelled'
+      if (reason instanceof ScanCancelledSignal) return 'cancelled'
       if (reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError || reason instanceof StorageQuotaExceededError) return await this.#failScan(id, describeScanError(reason))
       if (shutdown.aborted) {
         await store.releasePartition(id, part, attempt).catch(() => {})

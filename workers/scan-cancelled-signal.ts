@@ -1,7 +1,7 @@
 import type { ScanErrorInfo } from '../schemas/scan-status.js'
 import { ScanCancelledError, scanError } from '../src/errors.js'
 
-/** Why a running attempt was aborted when its scan is cancelled by request. */
+/** Why a running attempt (of a whole scan or of one partition) was aborted when its scan is cancelled by request. */
 export class ScanCancelledSignal extends Error {
   constructor () { super('Cancelled by request') }
 }

@@ -16,9 +16,25 @@ import { ScanFinisher } from './scan-finisher.js'
 import { partitionCount } from '../src/partitions/plan-partitions.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
 import type { ScanConsumerOptions } from './scan-consumer-options.js'
+import type { BeginResult } from '../src/store/scan-store.js'
+import type { ScanRequest } from '../schemas/scan-request.js'
+import type { ScanPlan } from '../src/pipeline/plan-scan.js'
 import { cancelledError, ScanCancelledSignal } from './scan-cancelled-signal.js'
 
 export type { ScanConsumerOptions } from './scan-consumer-options.js'
+
+/** One attempt of a scan job on this instance. */
+interface AttemptRun {
+  id: string
+  attempt: string
+  tenant: string | undefined
+  state: AttemptState
+  /** Aborted by a cancel, a limit, or the attempt being superseded. */
+  controller: AbortController
+  /** Aborted when the instance shuts down. */
+  shutdown: AbortSignal
+  flow: ScanJobFlow
+}
 
 function jobProgress (progress: Progress): ScanJobProgress {
   const { fraction, ...counts } = progress
@@ -107,110 +123,58 @@ export class ScanConsumer {
   }
 
   async #run (id: string, controller: AbortController, shutdown: AbortSignal, flow: ScanJobFlow, reportProgress: (progress: ScanJobProgress) => void): Promise<ScanJobOutcome> {
-    const { store, metrics } = this.#options
     const attempt = randomUUID()
     const startedAt = new Date()
-    const began = await store.begin(id, attempt, startedAt.toISOString(), this.#options.maxRunningPerTenant)
+    const began = await this.#options.store.begin(id, attempt, startedAt.toISOString(), this.#options.maxRunningPerTenant)
     if (began === undefined) return 'skipped'
     if (began === 'busy') return 'deferred'
     // Partitioned on an earlier run that ended before it could say so to the queue.
     if (began.record.partitions !== undefined) return await this.#finisher.step(began.record, flow)
     if (began.previousAttempt === null) {
-      metrics.scanQueueWait.observe(Math.max(0, startedAt.getTime() - Date.parse(began.record.created_at)) / 1000)
+      this.#options.metrics.scanQueueWait.observe(Math.max(0, startedAt.getTime() - Date.parse(began.record.created_at)) / 1000)
     }
-    const total = began.record.progress.total
-    const state = new AttemptState(total, startedAt.getTime())
-    if (began.cancelRequested) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), null)
+    const run: AttemptRun = {
+      id, attempt, controller, shutdown, flow, tenant: began.record.tenant, state: new AttemptState(began.record.progress.total, startedAt.getTime())
+    }
+    return await this.#endBeforeRunning(run, began) ?? await this.#runAttempt(run, began.previousAttempt !== null, reportProgress)
+  }
+
+  /** Ends an attempt that must not run: its scan was cancelled while queued, or crashed its instances too often. */
+  async #endBeforeRunning (run: AttemptRun, began: BeginResult): Promise<ScanJobOutcome | undefined> {
+    if (began.cancelRequested) return await this.#end(run, 'cancelled', cancelledError(), null)
     if (began.crashedAttempts >= this.#options.maxCrashedAttempts) {
       const times = began.crashedAttempts === 1 ? 'once' : `${began.crashedAttempts} times`
-      return await this.#end(id, attempt, state, 'failed', scanError(new InstanceCrashedError(times, 'PARASCAN_MAX_CRASHED_ATTEMPTS')), null)
+      return await this.#end(run, 'failed', scanError(new InstanceCrashedError(times, 'PARASCAN_MAX_CRASHED_ATTEMPTS')), null)
     }
+    return undefined
+  }
 
-    metrics.activeScans.inc()
-    const tenant = began.record.tenant
+  async #runAttempt (run: AttemptRun, rerun: boolean, reportProgress: (progress: ScanJobProgress) => void): Promise<ScanJobOutcome> {
+    const { store, metrics } = this.#options
+    const { id, controller, state } = run
     // A new attempt: what the one before it stored is gone.
-    if (began.previousAttempt !== null) await store.chargeStorage(tenant, id, attempt, 0, 0)
-    const append = chargedAppend({
-      store,
-      tenant,
-      unit: id,
-      attempt,
-      quota: this.#options.storageQuota(tenant),
-      append: async (pages) => await store.appendPages(id, attempt, pages),
-      refused: (error) => controller.abort(error)
-    })
-    const writer = new PageWriter(id, append, () => controller.abort(new AttemptSupersededError(id)),
-      (items) => state.written(items))
-    let deadline: NodeJS.Timeout | undefined
-    const timer = setInterval(() => {
-      const snapshot = state.snapshot()
-      reportProgress(jobProgress(snapshot.progress))
-      void store.update(id, attempt, snapshot).then((current) => {
-        if (!current) controller.abort(new AttemptSupersededError(id))
-      }, (cause: unknown) => { this.#options.log.debug({ err: cause, scan: id }, 'progress not written; the next write carries it') })
-    }, this.#options.progressIntervalMs)
+    if (rerun) await store.chargeStorage(run.tenant, id, run.attempt, 0, 0)
+    const writer = this.#pageWriter(run)
+    const timer = this.#progressTimer(run, reportProgress)
     const engine = new EngineRun(state, metrics.scanFeed())
+    let deadline: NodeJS.Timeout | undefined
+    metrics.activeScans.inc()
     try {
       const request = await store.getRequest(id)
       if (request === undefined) return 'skipped'
-      deadline = attemptDeadline(controller, this.#options.scanTimeoutMs, request, startedAt.getTime())
-      const plan = await this.#options.planner.planScan(request, this.#options.contextFor(began.record.tenant))
+      deadline = attemptDeadline(controller, this.#options.scanTimeoutMs, request, state.startedAt)
+      const plan = await this.#options.planner.planScan(request, this.#options.contextFor(run.tenant))
       const partitions = partitionCount(plan.total, request, this.#options.partitionPolicy)
-      if (partitions > 1) {
-        const mode = request.aggregate !== undefined ? 'aggregate' : plan.ordered ? 'ordered' : 'unordered'
-        const layout = { partitions, mode, cap: request.max_results ?? Number.MAX_SAFE_INTEGER, total: plan.total } as const
-        if (!await store.planPartitions(id, attempt, layout)) return 'skipped'
-        const planned = await store.get(id)
-        return planned === undefined ? 'skipped' : await this.#finisher.step(planned, flow)
-      }
-      const maxResults = request.max_results ?? Infinity
-      const summary: ScanSummary = await this.#options.pool.stream(plan.total, plan.task, {
-        ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown]), tenant),
-        onBatch: async (batch: ResultBatch) => {
-          const before = state.stored
-          const page = state.admit(batch, maxResults)
-          if (page === undefined) return
-          if (state.bytes > this.#options.maxScanResultBytes) {
-            controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
-            return
-          }
-          await writer.push(page, state.stored - before)
-        }
-      })
-      if (summary.aggregate !== undefined) {
-        for (let i = 0; i < summary.aggregate.length; i += this.#options.aggregatePageSize) {
-          const rows = summary.aggregate.slice(i, i + this.#options.aggregatePageSize)
-          const before = state.stored
-          const page = state.admit({ json: JSON.stringify(rows), items: rows.length }, maxResults)
-          if (page !== undefined && state.bytes > this.#options.maxScanResultBytes) throw new ResultsTooLargeError(this.#options.maxScanResultBytes)
-          if (page !== undefined) await writer.push(page, state.stored - before)
-        }
-      }
+      if (partitions > 1) return await this.#partition(run, request, plan, partitions)
+      const summary = await this.#stream(run, request, plan, engine, writer)
+      if (summary.aggregate !== undefined) await this.#storeAggregate(run, request, summary.aggregate, writer)
       controller.signal.throwIfAborted()
       await writer.flush()
       state.finish(summary)
       reportProgress(jobProgress(state.snapshot().progress))
-      return await this.#end(id, attempt, state, 'succeeded', null, { workers: engine.workers, global: engine.global }, summary)
+      return await this.#end(run, 'succeeded', null, { workers: engine.workers, global: engine.global }, summary)
     } catch (error) {
-      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
-      if (reason instanceof AttemptSupersededError) {
-        await writer.settle()
-        return 'skipped'
-      }
-      const limit = reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError || reason instanceof StorageQuotaExceededError
-      const stopped = limit || reason instanceof ScanCancelledSignal
-      if (shutdown.aborted && !stopped) {
-        await writer.settle()
-        await store.release(id, attempt)
-          .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not hand the scan back at shutdown; another instance takes it over when its lock expires') })
-        return 'handed_back'
-      }
-      await writer.flush()
-        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
-      const ran = engine.workers.length > 0 ? { workers: engine.workers, global: engine.global } : null
-      if (reason instanceof ScanCancelledSignal) return await this.#end(id, attempt, state, 'cancelled', cancelledError(), ran)
-      if (limit) return await this.#end(id, attempt, state, 'failed', describeScanError(reason), ran)
-      return await this.#end(id, attempt, state, 'failed', describeScanError(error), ran)
+      return await this.#endAfterError(run, error, engine, writer)
     } finally {
       clearTimeout(deadline)
       clearInterval(timer)
@@ -218,7 +182,105 @@ export class ScanConsumer {
     }
   }
 
-  async #end (id: string, attempt: string, state: AttemptState, status: ScanOutcome['status'], error: ScanErrorInfo | null,
+  /** Where the attempt's result pages go, charged to its tenant's storage; a refused charge aborts it. */
+  #pageWriter (run: AttemptRun): PageWriter {
+    const { store } = this.#options
+    const { id, attempt, controller } = run
+    const append = chargedAppend({
+      store,
+      tenant: run.tenant,
+      unit: id,
+      attempt,
+      quota: this.#options.storageQuota(run.tenant),
+      append: async (pages) => await store.appendPages(id, attempt, pages),
+      refused: (error) => controller.abort(error)
+    })
+    return new PageWriter(id, append, () => controller.abort(new AttemptSupersededError(id)), (items) => run.state.written(items))
+  }
+
+  /** Writes the attempt's progress to the store and the job; a write that finds the attempt superseded aborts it. */
+  #progressTimer (run: AttemptRun, reportProgress: (progress: ScanJobProgress) => void): NodeJS.Timeout {
+    const { id, attempt, controller } = run
+    return setInterval(() => {
+      const snapshot = run.state.snapshot()
+      reportProgress(jobProgress(snapshot.progress))
+      void this.#options.store.update(id, attempt, snapshot).then((current) => {
+        if (!current) controller.abort(new AttemptSupersededError(id))
+      }, (cause: unknown) => { this.#options.log.debug({ err: cause, scan: id }, 'progress not written; the next write carries it') })
+    }, this.#options.progressIntervalMs)
+  }
+
+  /** Splits the scan into `partitions` partition jobs and parks its own job until they are done. */
+  async #partition (run: AttemptRun, request: ScanRequest, plan: ScanPlan, partitions: number): Promise<ScanJobOutcome> {
+    const { store } = this.#options
+    const mode = request.aggregate !== undefined ? 'aggregate' : plan.ordered ? 'ordered' : 'unordered'
+    const layout = { partitions, mode, cap: request.max_results ?? Number.MAX_SAFE_INTEGER, total: plan.total } as const
+    if (!await store.planPartitions(run.id, run.attempt, layout)) return 'skipped'
+    const planned = await store.get(run.id)
+    return planned === undefined ? 'skipped' : await this.#finisher.step(planned, run.flow)
+  }
+
+  /** Runs the scan on the pool, its result batches going to pages up to the request's cap and the byte limit. */
+  async #stream (run: AttemptRun, request: ScanRequest, plan: ScanPlan, engine: EngineRun, writer: PageWriter): Promise<ScanSummary> {
+    const { controller, state } = run
+    const maxResults = request.max_results ?? Infinity
+    return await this.#options.pool.stream(plan.total, plan.task, {
+      ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, run.shutdown]), run.tenant),
+      onBatch: async (batch: ResultBatch) => {
+        const before = state.stored
+        const page = state.admit(batch, maxResults)
+        if (page === undefined) return
+        if (state.bytes > this.#options.maxScanResultBytes) {
+          controller.abort(new ResultsTooLargeError(this.#options.maxScanResultBytes))
+          return
+        }
+        await writer.push(page, state.stored - before)
+      }
+    })
+  }
+
+  /** Stores an aggregating scan's rows as pages of `aggregatePageSize` rows. */
+  async #storeAggregate (run: AttemptRun, request: ScanRequest, rows: NonNullable<ScanSummary['aggregate']>, writer: PageWriter): Promise<void> {
+    const { state } = run
+    const maxResults = request.max_results ?? Infinity
+    const size = this.#options.aggregatePageSize
+    for (let i = 0; i < rows.length; i += size) {
+      const slice = rows.slice(i, i + size)
+      const before = state.stored
+      const page = state.admit({ json: JSON.stringify(slice), items: slice.length }, maxResults)
+      if (page !== undefined && state.bytes > this.#options.maxScanResultBytes) throw new ResultsTooLargeError(this.#options.maxScanResultBytes)
+      if (page !== undefined) await writer.push(page, state.stored - before)
+    }
+  }
+
+  /**
+   * Ends an attempt that threw: skipped when superseded, handed back when the instance shuts down
+   * (unless a cancel or a limit stopped it), else cancelled or failed with what is stored so far.
+   */
+  async #endAfterError (run: AttemptRun, error: unknown, engine: EngineRun, writer: PageWriter): Promise<ScanJobOutcome> {
+    const { id, controller } = run
+    const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined
+    if (reason instanceof AttemptSupersededError) {
+      await writer.settle()
+      return 'skipped'
+    }
+    const limit = reason instanceof ScanTimeoutError || reason instanceof ResultsTooLargeError || reason instanceof StorageQuotaExceededError
+    const stopped = limit || reason instanceof ScanCancelledSignal
+    if (run.shutdown.aborted && !stopped) {
+      await writer.settle()
+      await this.#options.store.release(id, run.attempt)
+        .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'could not hand the scan back at shutdown; another instance takes it over when its lock expires') })
+      return 'handed_back'
+    }
+    await writer.flush()
+      .catch((cause: unknown) => { this.#options.log.warn({ err: cause, scan: id }, 'the last results of a failing scan could not be stored; its partial results end earlier') })
+    const ran = engine.workers.length > 0 ? { workers: engine.workers, global: engine.global } : null
+    if (reason instanceof ScanCancelledSignal) return await this.#end(run, 'cancelled', cancelledError(), ran)
+    if (limit) return await this.#end(run, 'failed', describeScanError(reason), ran)
+    return await this.#end(run, 'failed', describeScanError(error), ran)
+  }
+
+  async #end ({ id, attempt, state }: AttemptRun, status: ScanOutcome['status'], error: ScanErrorInfo | null,
     scanMetrics: ScanOutcome['metrics'], summary?: ScanSummary): Promise<ScanJobOutcome> {
     const outcome: ScanOutcome = { ...state.snapshot(), status, error, errors: summary?.errors ?? state.errors, metrics: scanMetrics }
     const finished = await this.#options.store.finish(id, attempt, outcome, new Date().toISOString())

@@ -7,6 +7,7 @@ import { resultsPageSchema, scanAcceptedSchema, scanListSchema, scanStatusNameSc
 import { problemSchema } from '../../schemas/problem.js'
 import '../../src/http/api-key-auth.js'
 import { prefersNdjson } from '../../src/http/prefers-ndjson.js'
+import { singleHeader } from '../../src/http/single-header.js'
 import { FINISHED_STATUSES } from '../../src/store/scan-record.js'
 
 export interface ScanRoutesOptions {
@@ -52,11 +53,12 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       description: 'Validates the scan (CEL expressions are compiled, processors and file paths checked), queues it and answers at once. ' +
         'With an Idempotency-Key header, the same key and body return the first scan; the same key with another body is a 422.',
       headers: z.object({
-        'idempotency-key': z.string().min(1).max(255).optional().describe('Makes retries of this request safe.')
+        'idempotency-key': z.string().min(1).max(255).optional().describe('Makes retries of this request safe. Send it once: the header twice is a 400.')
       }),
       body: scanRequestSchema,
       response: { 202: scanAcceptedSchema, ...problems(400, 401, 413, 415, 422, 429, 503) }
-    }
+    },
+    preValidation: singleHeader('idempotency-key')
   }, async (request, reply) => {
     const accepted = withLinks(await service.submit(request.body, request.headers['idempotency-key'], request.tenant))
     return reply.code(202).header('location', accepted.links.self).send(accepted)

@@ -55,8 +55,9 @@ const OPERATIONS: Record<string, OperationDoc> = {
   submitScan: {
     responses: {
       202: 'The scan was queued; for a repeated `Idempotency-Key` with the same body, the first scan with its current status.',
-      400: 'The scan is invalid: a bad field, a CEL expression that does not compile or cannot work on the source\'s records, an unknown processor or bad params, a path outside the data directory. `errors` names each.',
-      422: 'The `Idempotency-Key` was used before with another body, or the source file cannot be read.'
+      400: 'The scan is invalid: a bad field, a CEL expression that does not compile or cannot work on the source\'s records (a metric that cannot give a number included), an unknown processor or bad params, a path outside the data directory, ' +
+        'or the `Idempotency-Key` header sent more than once. `errors` names each.',
+      422: 'The `Idempotency-Key` was used before with another body, the source file cannot be read, or an inline record holds a number out of the range of a double (such as `1e400`; `errors` names its path).'
     },
     headers: { 202: ['Location'] }
   },

@@ -1,7 +1,8 @@
 import type { ScanRequest } from '../../schemas/scan-request.js'
 import { CONFIG_KEYS, type ParallelConfig } from '../parallel/parallel-config.js'
-import { ScanValidationError, withFieldErrors } from '../errors.js'
+import { NumberOutOfRangeError, ScanValidationError, withFieldErrors } from '../errors.js'
 import { jsonDepth } from './json-depth.js'
+import { nonFiniteNumberPath } from './non-finite-number.js'
 
 /** Deepest nesting accepted in an inline record. */
 export const MAX_RECORD_DEPTH = 128
@@ -17,6 +18,15 @@ export function checkRecordDepth (request: ScanRequest): void {
       throw withFieldErrors(new ScanValidationError(`${path}: ${message}`), [{ path, message }])
     }
   }
+}
+
+/** Refuses an inline record holding a number that is not a finite double (such as `1e400`), naming the first one. */
+export function checkInlineNumbers (request: ScanRequest): void {
+  if (request.source.type !== 'inline') return
+  const path = nonFiniteNumberPath(request.source.records, 'source.records')
+  if (path === undefined) return
+  const message = 'a number out of the range of a double (about ±1.8e308)'
+  throw withFieldErrors(new NumberOutOfRangeError(`${path}: ${message}`), [{ path, message }])
 }
 
 /** Refuses `parallel` overrides that `config` (the instance's engine config) does not allow, naming the field. */

@@ -19,7 +19,7 @@ import {
   ScanFinishedError, ScanNotFoundError, scanError, StorageQuotaExceededError, ServiceUnavailableError, TooManyQueuedScansError, withFieldErrors, withHeaders
 } from '../errors.js'
 import type { ScanServiceOptions } from './scan-service-options.js'
-import { checkParallelOverrides, checkRecordDepth } from './scan-request-checks.js'
+import { checkInlineNumbers, checkParallelOverrides, checkRecordDepth } from './scan-request-checks.js'
 import { isPartial, scanStatus, type ScanStatus, type ScanSummary } from './scan-documents.js'
 import { decodeListCursor, encodeListCursor } from './list-cursor.js'
 import { queuedScanRecord } from './queued-scan-record.js'
@@ -56,6 +56,7 @@ export class ScanService {
   /** `tenant`: who submits (API keys on); it alone can see the scan, and its Idempotency-Keys are its own. */
   async submit (request: ScanRequest, idempotencyKey?: string, tenant?: string): Promise<SubmitResult> {
     checkRecordDepth(request)
+    checkInlineNumbers(request)
     const over = this.#options.limits.check(request)
     if (over.length > 0) throw withFieldErrors(new LimitExceededError(over.map((e) => `${e.path}: ${e.message}`).join('; ')), over)
     checkParallelOverrides(request, this.#options.config)

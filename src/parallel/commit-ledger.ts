@@ -28,10 +28,10 @@ export class CommitLedger {
   }
 
   /** A record that failed outside its thread (its thread was ended), booked as skipped. */
-  addSkipped (offset: number, message: string): void {
+  addSkipped (offset: number, message: string, code: string): void {
     this.committed.add(offset, offset + 1)
     this.skipped++
-    this.errors.push({ offset, message })
+    this.errors.push({ offset, message, code })
   }
 
   /** Records committed, counting a record committed twice twice. */

@@ -8,7 +8,7 @@ import {
   DEQUE_CAPACITY, MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, STAT_YIELD, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
-import { describeError, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
+import { describeError, recordErrorCode, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
 import { beginChunkMarks } from './record-mark.js'
 
 /** Steal rounds over all victims before a hungry thread sleeps. */
@@ -404,7 +404,7 @@ export class ScanRunner {
     this.#batchSkipped++
     if (this.#errorsKept < this.#spec.maxErrorSamples) {
       this.#errorsKept++
-      this.#batchErrors.push({ offset, message: describeError(error) })
+      this.#batchErrors.push({ offset, message: describeError(error), code: recordErrorCode(error) })
     }
   }
 

@@ -53,7 +53,7 @@ export class SlowRecordEnding {
     if (lost === undefined) return
     if (lost.started.some(([from, to]) => from <= offset && offset < to)) {
       lost.started = subtractRanges(lost.started, [[offset, offset + 1]])
-      o.ledger.addSkipped(offset, error.message)
+      o.ledger.addSkipped(offset, error.message, error.code)
       slot.committedRecords++
       o.state.commit(1)
       if (o.ordered) {

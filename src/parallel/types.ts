@@ -257,6 +257,8 @@ export interface WorkerHistograms {
 export interface RecordErrorSample {
   offset: number
   message: string
+  /** The error's own `code` when it has one (e.g. PARASCAN_VALUE_TOO_LARGE), else PARASCAN_RECORD_FAILED. */
+  code: string
 }
 
 export interface ScanSummary {

@@ -1,4 +1,5 @@
 import type { ErrorPolicy, OrderedWindow, ParallelConfigOptions, RecordErrorSample, SchedulerName, WorkerHistograms, WorkerMetrics } from './types.js'
+import { RecordFailedError } from './errors.js'
 
 /** Everything one thread needs to take part in a scan. */
 export interface ScanSpec {
@@ -74,6 +75,14 @@ export class ScanFailure extends Error {
     super(data.detail)
     this.data = data
   }
+}
+
+const RECORD_FAILED = new RecordFailedError(0, '').code
+
+/** The code a record's error is sampled with: its own `code` when that is a short string, else PARASCAN_RECORD_FAILED. */
+export function recordErrorCode (error: unknown): string {
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  return typeof code === 'string' && code.length > 0 && code.length <= 64 ? code : RECORD_FAILED
 }
 
 export function describeError (error: unknown): string {

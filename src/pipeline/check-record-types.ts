@@ -142,9 +142,24 @@ export function checkRecordTypes (source: SourceSpec, steps: PipelineStep[], agg
     else if ('map' in step) input = checkTyped(`pipeline[${i}].map`, step.map, input, false, errors)
     else input = UNKNOWN
   }
-  if (aggregate === undefined || input.type === 'dyn') return
-  if (aggregate.group_by !== undefined) checkTyped('aggregate.group_by', aggregate.group_by, input, false, errors)
+  if (aggregate === undefined) return
+  if (aggregate.group_by !== undefined && input.type !== 'dyn') checkTyped('aggregate.group_by', aggregate.group_by, input, false, errors)
   for (const [name, metric] of Object.entries(aggregate.metrics)) {
-    if (metric.expr !== undefined) checkTyped(`aggregate.metrics.${name}.expr`, metric.expr, input, false, errors)
+    if (metric.expr === undefined) continue
+    const path = `aggregate.metrics.${name}.expr`
+    const found = errors.length
+    if (input.type !== 'dyn') checkTyped(path, metric.expr, input, false, errors)
+    if (errors.length === found) checkNumeric(path, metric.expr, input, errors)
   }
+}
+
+/** Types a metric's value may have: a number, null (left out), or one not known before it runs. */
+const METRIC_TYPES = new Set(['int', 'uint', 'double', 'null', 'dyn'])
+
+/** A metric whose expression type-checks to a known type that is not a number would fail at its first record. */
+function checkNumeric (path: string, source: string, input: StepInput, errors: FieldError[]): void {
+  const checked = typedCelEnvironment(input.type).check(source)
+  if (!checked.valid || checked.type === undefined || METRIC_TYPES.has(checked.type)) return
+  const origin = input.type === 'dyn' ? '' : ` (${input.origin})`
+  errors.push({ path, message: `a metric must give a number, and this one gives ${checked.type}${origin}; e.g. \`double(…)\` or \`size(…)\` make one` })
 }

@@ -1,6 +1,6 @@
-import { DelayedError, FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError, WaitingError } from 'bullmq'
+import { FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { DEFER_MS, type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
+import { type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
 import type { ScanJobInfo } from './scan-job-summary.js'
 import { DEFAULT_JOB_PROGRESS_INTERVAL_MS, JobProgressThrottle } from './job-progress-throttle.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
@@ -9,6 +9,7 @@ import type { BullmqScanQueueOptions } from './bullmq-scan-queue-options.js'
 import { bullmqJobFlow } from './bullmq-job-flow.js'
 import { FinishedJobSweep, finishedJobAge } from './finished-job-retention.js'
 import { partitionLockTimings } from './partition-lock-timings.js'
+import { requeueIfAsked } from './bullmq-requeue.js'
 
 export type { BullmqScanQueueOptions } from './bullmq-scan-queue-options.js'
 
@@ -105,14 +106,7 @@ export class BullmqScanQueue implements ScanQueue {
       const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs, onError: this.#progressLost(job.id!) })
       const outcome = await processor(job.id!, this.#shutdown.signal, bullmqJobFlow(job, token!, { flows: this.#flows, queueName: this.#options.partitionsName, retentionMs: this.#options.retentionMs }), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
-      if (outcome === 'deferred') {
-        await job.moveToDelayed(Date.now() + DEFER_MS, token)
-        throw new DelayedError()
-      }
-      if (outcome === 'handed_back') {
-        await job.moveToWait(token)
-        throw new WaitingError()
-      }
+      await requeueIfAsked(job, token, outcome)
       if (outcome === 'failed') throw new UnrecoverableError('scan failed; see its status document')
       return outcome
     }, {
@@ -138,14 +132,7 @@ export class BullmqScanQueue implements ScanQueue {
       const outcome = await processor(job.data, this.#shutdown.signal, async (fraction) => {
         await job.updateProgress(Math.round(fraction * 1000) / 10)
       })
-      if (outcome === 'deferred') {
-        await job.moveToDelayed(Date.now() + DEFER_MS, token)
-        throw new DelayedError()
-      }
-      if (outcome === 'handed_back') {
-        await job.moveToWait(token)
-        throw new WaitingError()
-      }
+      await requeueIfAsked(job, token, outcome)
       return outcome
     }, {
       connection: this.#partitionConnection,

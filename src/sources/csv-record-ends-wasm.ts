@@ -2,8 +2,8 @@ import { I32, I64, op, V128 } from './wasm-ops.js'
 
 /*
  * (func $csvRecordEnds (param $p i32) (param $end i32) (param $out i32) (param $state i32) (result i32))
- * Over [$p, $end), 64 bytes at a time (the last chunk masked to what is left): the masks of `"`, `\n` and
- * `,`; which bytes lie inside quotes, as the prefix XOR of the quote mask (a shift-xor cascade) XOR the
+ * Over [$p, $end), 64 bytes at a time (a last chunk of fewer bytes masked to them): the masks of `"`, `\n`
+ * and `,`; which bytes lie inside quotes, as the prefix XOR of the quote mask (a shift-xor cascade) XOR the
  * carry; the `\n` outside quotes are stored as addresses from $out on. A quote that opens a field must
  * follow `,`, `\n` or `"` (a closed quote, so the pair is a doubled quote) or begin the chunk with the
  * carried flag set; any other opening quote stops the search before its chunk, leaving the state of that
@@ -33,20 +33,53 @@ const QUOTE = 0x22
 const LF = 0x0a
 const COMMA = 0x2c
 
-/** The 64-bit mask of the bytes equal to the splat in `target`, from the four vectors loaded, ANDed with $valid. */
-const mask64 = (target: number) => [
-  ...[0, 1, 2, 3].flatMap((i) => [
-    ...op.get(V0 + i), ...op.get(target), ...op.eq8, ...op.bitmask8, ...op.extendU,
-    ...(i === 0 ? [] : [...op.const64(16 * i), ...op.shl64, ...op.or64])
-  ]),
-  ...op.get(VALID), ...op.and64
+const match16 = (vector: number, target: number) => [...op.get(V0 + vector), ...op.get(target), ...op.eq8, ...op.bitmask8]
+const match32 = (first: number, target: number) => [
+  ...match16(first, target), ...match16(first + 1, target), ...op.const(16), ...op.shl, ...op.or, ...op.extendU
+]
+
+/** The 64-bit mask of the bytes equal to the splat in `target`, from the four vectors loaded (ANDed with $valid unless `full`). */
+const mask64 = (target: number, full: boolean) => [
+  ...match32(0, target), ...match32(2, target), ...op.const64(32), ...op.shl64, ...op.or64,
+  ...(full ? [] : [...op.get(VALID), ...op.and64])
 ]
 
 const xorShift = (by: number) => [...op.get(X), ...op.get(X), ...op.const64(by), ...op.shl64, ...op.xor64, ...op.set(X)]
 
-/** The bit of the chunk's last byte in `local`, as 0 or 1. */
-const lastBit = (local: number) => [
-  ...op.get(local), ...op.get(K), ...op.const(1), ...op.sub, ...op.extendU, ...op.shrU64, ...op.const64(1), ...op.and64
+/** The bit of the chunk's last byte in `local` (bit 63, or bit $k - 1 unless `full`), as 0 or 1. */
+const lastBit = (local: number, full: boolean) => [
+  ...op.get(local), ...(full ? op.const64(63) : [...op.get(K), ...op.const(1), ...op.sub, ...op.extendU]), ...op.shrU64,
+  ...(full ? [] : [...op.const64(1), ...op.and64])
+]
+
+/** One chunk at $p: `stop` is the branch depth that leaves the search when a quote cannot open. */
+const chunk = (full: boolean, stop: number) => [
+  ...(full
+    ? []
+    : [
+        ...op.get(END), ...op.get(P), ...op.sub, ...op.set(K),
+        ...op.const64(1), ...op.get(K), ...op.extendU, ...op.shl64, ...op.const64(1), ...op.sub64, ...op.set(VALID)
+      ]),
+  ...[0, 1, 2, 3].flatMap((i) => [...op.get(P), ...op.v128Load(16 * i), ...op.set(V0 + i)]),
+  ...mask64(VQ, full), ...op.set(Q),
+  ...mask64(VN, full), ...op.set(N),
+  ...op.get(Q), ...op.get(N), ...op.or64, ...mask64(VC, full), ...op.or64, ...op.set(C),
+  ...op.get(Q), ...op.set(X),
+  ...[1, 2, 4, 8, 16, 32].flatMap(xorShift),
+  ...op.get(X), ...op.get(INSIDE), ...op.xor64, ...op.set(X),
+  ...op.get(Q), ...op.get(X), ...op.and64,
+  ...op.get(C), ...op.const64(1), ...op.shl64, ...op.get(MAY_OPEN), ...op.or64, ...op.const64(-1), ...op.xor64, ...op.and64,
+  ...op.const64(0), ...op.ne64, ...op.brIf(stop),
+  ...op.get(N), ...op.get(X), ...op.const64(-1), ...op.xor64, ...op.and64, ...op.set(ENDS),
+  ...op.block, ...op.loop,
+  ...op.get(ENDS), ...op.eqz64, ...op.brIf(1),
+  ...op.get(OUT), ...op.get(P), ...op.get(ENDS), ...op.ctz64, ...op.wrap, ...op.add, ...op.store32(),
+  ...op.get(OUT), ...op.const(4), ...op.add, ...op.set(OUT),
+  ...op.get(ENDS), ...op.get(ENDS), ...op.const64(1), ...op.sub64, ...op.and64, ...op.set(ENDS),
+  ...op.br(0), ...op.end, ...op.end,
+  ...(full ? [...op.get(X), ...op.const64(63), ...op.shrS64] : [...op.const64(0), ...lastBit(X, full), ...op.sub64]), ...op.set(INSIDE),
+  ...lastBit(C, full), ...op.set(MAY_OPEN),
+  ...op.get(P), ...op.const(64), ...op.add, ...op.set(P)
 ]
 
 const code = [
@@ -56,32 +89,14 @@ const code = [
   ...op.const(QUOTE), ...op.splat8, ...op.set(VQ),
   ...op.const(LF), ...op.splat8, ...op.set(VN),
   ...op.const(COMMA), ...op.splat8, ...op.set(VC),
+  ...op.block,
   ...op.block, ...op.loop,
-  ...op.get(P), ...op.get(END), ...op.geU, ...op.brIf(1),
-  ...op.const(64), ...op.get(END), ...op.get(P), ...op.sub, ...op.tee(K), ...op.get(K), ...op.const(64), ...op.geU, ...op.select, ...op.set(K),
-  ...op.const64(-1), ...op.const64(1), ...op.get(K), ...op.extendU, ...op.shl64, ...op.const64(1), ...op.sub64,
-  ...op.get(K), ...op.const(64), ...op.eq, ...op.select, ...op.set(VALID),
-  ...[0, 1, 2, 3].flatMap((i) => [...op.get(P), ...op.v128Load(16 * i), ...op.set(V0 + i)]),
-  ...mask64(VQ), ...op.set(Q),
-  ...mask64(VN), ...op.set(N),
-  ...op.get(Q), ...op.get(N), ...op.or64, ...mask64(VC), ...op.or64, ...op.set(C),
-  ...op.get(Q), ...op.set(X),
-  ...[1, 2, 4, 8, 16, 32].flatMap(xorShift),
-  ...op.get(X), ...op.get(INSIDE), ...op.xor64, ...op.set(X),
-  ...op.get(Q), ...op.get(X), ...op.and64,
-  ...op.get(C), ...op.const64(1), ...op.shl64, ...op.get(MAY_OPEN), ...op.or64, ...op.const64(-1), ...op.xor64, ...op.and64,
-  ...op.const64(0), ...op.ne64, ...op.brIf(1),
-  ...op.get(N), ...op.get(X), ...op.const64(-1), ...op.xor64, ...op.and64, ...op.set(ENDS),
-  ...op.block, ...op.loop,
-  ...op.get(ENDS), ...op.eqz64, ...op.brIf(1),
-  ...op.get(OUT), ...op.get(P), ...op.get(ENDS), ...op.ctz64, ...op.wrap, ...op.add, ...op.store32(),
-  ...op.get(OUT), ...op.const(4), ...op.add, ...op.set(OUT),
-  ...op.get(ENDS), ...op.get(ENDS), ...op.const64(1), ...op.sub64, ...op.and64, ...op.set(ENDS),
+  ...op.get(END), ...op.get(P), ...op.sub, ...op.const(64), ...op.ltS, ...op.brIf(1),
+  ...chunk(true, 2),
   ...op.br(0), ...op.end, ...op.end,
-  ...op.const64(0), ...lastBit(X), ...op.sub64, ...op.set(INSIDE),
-  ...lastBit(C), ...op.set(MAY_OPEN),
-  ...op.get(P), ...op.const(64), ...op.add, ...op.set(P),
-  ...op.br(0), ...op.end, ...op.end,
+  ...op.get(P), ...op.get(END), ...op.geU, ...op.brIf(0),
+  ...chunk(false, 0),
+  ...op.end,
   ...op.get(STATE), ...op.get(INSIDE), ...op.store64(0),
   ...op.get(STATE), ...op.get(MAY_OPEN), ...op.store64(8),
   ...op.get(STATE), ...op.get(P), ...op.store32(16),

@@ -59,6 +59,7 @@ for (const scheduler of ['work_stealing', 'thread_pool'] as const) {
       assert.equal(summary.skipped, 1)
       assert.deepEqual(summary.errors.map(e => e.offset), [1_234])
       assert.match(summary.errors[0].message, /record_time_limit_ms = 400/)
+      assert.equal(summary.errors[0].code, 'PARASCAN_RECORD_TIME_LIMIT')
       const expected = Array.from({ length: total }, (_, r) => r * 2).filter(v => v !== 2_468)
       assert.deepEqual(ordered ? items : items.sort((a, b) => a - b), expected)
     })

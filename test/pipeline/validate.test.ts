@@ -60,6 +60,31 @@ describe('validateScan', () => {
     assert.deepEqual((await fieldErrors({ source: range, aggregate: { metrics: {} } })).map((e) => e.path), ['aggregate.metrics'])
   })
 
+  it('refuses a metric whose expression has a known type that is not a number, and keeps dyn, null and numbers', async () => {
+    const inline = { type: 'inline', records: [{ a: 1, s: 'x' }, 7] }
+    const metrics = {
+      str: { op: 'sum', expr: 'string(record)' },
+      flag: { op: 'count', expr: 'record.a == 1' },
+      list: { op: 'max', expr: '[record]' },
+      dur: { op: 'min', expr: 'duration("1s")' },
+      dyn: { op: 'sum', expr: 'record.a' },
+      none: { op: 'count', expr: 'null' },
+      int: { op: 'avg', expr: 'size(record)' },
+      uint: { op: 'sum', expr: '1u' },
+      dbl: { op: 'sum', expr: 'double(record.s)' }
+    }
+    const errors = await fieldErrors({ source: inline, aggregate: { metrics } })
+    assert.deepEqual(errors.map((e) => e.path), ['aggregate.metrics.str.expr', 'aggregate.metrics.flag.expr', 'aggregate.metrics.list.expr', 'aggregate.metrics.dur.expr'])
+    assert.match(errors[0].message, /a metric must give a number, and this one gives string/)
+    assert.match(errors[1].message, /gives bool/)
+    const typed = await fieldErrors({ source: range, pipeline: [{ map: 'string(record)' }], aggregate: { metrics: { s: { op: 'sum', expr: 'record' } } } })
+    assert.deepEqual(typed.map((e) => e.path), ['aggregate.metrics.s.expr'])
+    assert.match(typed[0].message, /gives string \(pipeline\[0\]\.map gives a string\)/)
+    const afterProcessor = await fieldErrors({ source: range, pipeline: [{ processor: 'synthetic', params: { cost_us: 0 } }], aggregate: { metrics: { m: { op: 'max', expr: 'record > 1' } } } })
+    assert.deepEqual(afterProcessor.map((e) => e.path), ['aggregate.metrics.m.expr'])
+    await validateScan(request({ source: inline, aggregate: { group_by: 'type(record) == int', metrics: { a: { op: 'sum', expr: 'record.a' }, n: { op: 'count' } } } }), ctx)
+  })
+
   it('refuses typed columns on an NDJSON source', async () => {
     const errors = await fieldErrors({ source: { type: 'file', path: 'package.json', format: 'ndjson', columns: { a: 'number' } } })
     assert.deepEqual(errors, [{ path: 'source.columns', message: 'only CSV sources have typed columns' }])

@@ -140,7 +140,7 @@ describe('file sources and pipelines through the HTTP API', () => {
       return status.status === 'succeeded' ? status : undefined
     }, 20_000)
     assert.equal(doc.progress.skipped, 1)
-    assert.deepEqual(doc.errors, [{ offset: 2, message: 'latin1.ndjson: not valid UTF-8 at byte 29 of the file (bytes e9)' }])
+    assert.deepEqual(doc.errors, [{ offset: 2, message: 'latin1.ndjson: not valid UTF-8 at byte 29 of the file (bytes e9)', code: 'PARASCAN_INVALID_ENCODING' }])
     writeFileSync(join(server.config.dataDir, 'latin1.csv'), Buffer.concat([Buffer.from('id,name\n1,"a,b"\n2,"caf'), Buffer.from([0xe9]), Buffer.from(' ""x""\ny"\n')]))
     const csv = await results({ source: { type: 'file', path: 'latin1.csv' }, pipeline: [{ map: 'record.name' }] })
     assert.deepEqual(csv.error, { code: 'PARASCAN_INVALID_ENCODING', message: 'Record at offset 1 failed: latin1.csv: not valid UTF-8 at byte 22 of the file (bytes e9)', offset: 1 })

@@ -26,6 +26,48 @@ describe('byte search', () => {
     })
   }
 
+  it('finds the line ends outside quotes like a byte-at-a-time model, stopping before the chunk of a quote that cannot open, over any run of calls (WebAssembly SIMD, property)', () => {
+    const search = createByteSearch(8192)
+    assert.ok(search.csvRecordEnds !== undefined)
+    const STATE = 6144
+    const QUOTE = 0x22
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }).map((b) => b.map((x) => [QUOTE, 0x0a, 0x2c, 0x61, 0x0d][x % 5])), fc.array(fc.nat({ max: 400 })), fc.boolean(), fc.boolean(), fc.nat({ max: 63 }), (bytes, cuts, inside0, mayOpen0, at) => {
+      search.bytes.fill(QUOTE, 0, 4096)
+      search.bytes.set(bytes, at)
+      const end = at + bytes.length
+      const bounds = [...new Set([at, ...cuts.map((cut) => at + Math.min(cut, bytes.length)), end])].sort((a, b) => a - b)
+      const words = search.words
+      words[STATE / 4] = words[STATE / 4 + 1] = inside0 ? -1 : 0
+      words[STATE / 4 + 2] = mayOpen0 ? 1 : 0
+      words[STATE / 4 + 3] = 0
+      let inside = inside0
+      let mayOpen = mayOpen0
+      for (let i = 0; i + 1 < bounds.length; i++) {
+        const [from, to] = [bounds[i], bounds[i + 1]]
+        const expected: number[] = []
+        let chunk = { ends: 0, inside, mayOpen }
+        let stop = -1
+        for (let p = from; p < to && stop === -1; p++) {
+          if ((p - from) % 64 === 0) chunk = { ends: expected.length, inside, mayOpen }
+          const value = search.bytes[p]
+          if (value === QUOTE && !inside && !mayOpen) stop = from + Math.floor((p - from) / 64) * 64
+          if (value === QUOTE) inside = !inside
+          if (value === 0x0a && !inside) expected.push(p)
+          mayOpen = value === QUOTE || value === 0x0a || value === 0x2c
+        }
+        if (stop !== -1) ({ inside, mayOpen } = chunk)
+        const count = search.csvRecordEnds!(from, to, 4096, STATE)
+        assert.deepEqual(Array.from(words.subarray(1024, 1024 + count)), stop === -1 ? expected : expected.slice(0, chunk.ends))
+        assert.deepEqual([words[STATE / 4], words[STATE / 4 + 1], words[STATE / 4 + 2]], [inside ? -1 : 0, inside ? -1 : 0, mayOpen ? 1 : 0])
+        if (stop !== -1) {
+          assert.equal(words[STATE / 4 + 4], stop)
+          return
+        }
+        assert.ok(words[STATE / 4 + 4] >= to)
+      }
+    }), { numRuns: 1000 })
+  })
+
   it('finds the bytes of a range that ends at the last byte of its memory', () => {
     const search = createByteSearch(65536)
     search.bytes.fill(0x61)
