@@ -9,12 +9,21 @@ function hasSpecialKey (value: object): boolean {
   return Object.hasOwn(value, '__proto__') || Object.hasOwn(value, 'constructor') || Object.hasOwn(value, 'prototype')
 }
 
-/** Whether `value` holds, at any depth, an object with a key of SPECIAL. */
+/** Whether `value` holds, at any depth, an object with a key of SPECIAL. A loop, not recursion: records from files may nest without limit. */
 export function holdsSpecialKeys (value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false
-  if (Array.isArray(value)) return value.some(holdsSpecialKeys)
-  if (value instanceof Map || Object.getPrototypeOf(value) !== Object.prototype) return false
-  return hasSpecialKey(value) || Object.values(value).some(holdsSpecialKeys)
+  const pending = [value]
+  while (pending.length > 0) {
+    const item = pending.pop()
+    if (typeof item !== 'object' || item === null) continue
+    if (Array.isArray(item)) {
+      for (const element of item) pending.push(element)
+      continue
+    }
+    if (item instanceof Map || Object.getPrototypeOf(item) !== Object.prototype) continue
+    if (hasSpecialKey(item)) return true
+    for (const element of Object.values(item)) pending.push(element)
+  }
+  return false
 }
 
 /** `value` with every plain object that has a key of SPECIAL turned into a Map (the others are kept). */

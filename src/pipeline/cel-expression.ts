@@ -99,7 +99,15 @@ function compileProgram (source: string, label: string): CelProgram {
     } catch (error) {
       // cel-js tells a map by its constructor property (`Unsupported type`, or a TypeError when it is null):
       // a record with a key of that name is handed over as a Map.
-      if (holdsSpecialKeys(record)) return slow(withSpecialKeysAsMaps(record))
+      if (holdsSpecialKeys(record)) {
+        let mapped: unknown
+        try {
+          mapped = withSpecialKeysAsMaps(record)
+        } catch {
+          throw new Error(`${label}: ${describeCelError(source, error as CelErrorLike)}`, { cause: error })
+        }
+        return slow(mapped)
+      }
       throw new Error(`${label}: ${describeCelError(source, error as CelErrorLike)}`)
     }
   }

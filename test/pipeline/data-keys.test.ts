@@ -76,6 +76,18 @@ describe('keys such as __proto__ and constructor are data', () => {
     assert.equal(({} as Record<string, unknown>).a, undefined)
   })
 
+  it('a record nested deeper than the call stack fails with the expression\'s own error', async () => {
+    const deep = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)
+    const path = await data.write('deep.ndjson', `{"x":${deep(200_000)},"type":"p"}\n{"constructor":"c","x":${deep(200_000)}}\n{"amount":2}\n`)
+    const run = await scan({ source: { type: 'file', path, format: 'ndjson' }, pipeline: [{ filter: 'record.amount > 0.0' }], aggregate: { metrics: { n: { op: 'count' } } } }, data.ctx, { onError: 'skip' })
+    assert.deepEqual(run.aggregate, [{ group: null, n: 1 }])
+    assert.deepEqual(run.errors.map((e) => e.offset), [0, 1])
+    assert.match(run.errors[0].message, /^pipeline\[0\]\.filter: No such key: amount/)
+    // With a key that cel-js misreads and too deep to hand over as Maps, cel-js's own error stands.
+    assert.match(run.errors[1].message, /^pipeline\[0\]\.filter: /)
+    assert.doesNotMatch(run.errors[1].message, /call stack/)
+  })
+
   it('CSV columns named by any text keep their types and names, aggregate metrics named __proto__ or constructor keep theirs (fast-check)', async () => {
     const columnName = fc.oneof(specialKey, fc.constantFrom('', ' ', 'é', '😀', 'a"b', 'x,y', 'line\nbreak'), fc.string({ maxLength: 6, unit: 'grapheme' }))
     const metricName = fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'n', '_')
