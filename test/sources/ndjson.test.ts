@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { indexNdjson } from '../../src/sources/record-index.js'
+import { objectText } from '../helpers/json-number-lines.js'
 import { makeDataDir, scan, type DataDir } from '../helpers/scan-task-harness.js'
 
 describe('NDJSON file source', () => {
@@ -65,6 +66,20 @@ describe('NDJSON file source', () => {
       const got = await indexNdjson(join(data.dir, path), { readBytes })
       assert.deepEqual(Array.from({ length: got.count + 1 }, (_, i) => got.offsets.get(i)), expected)
     }), { numRuns: 300 })
+  })
+
+  it('gives the results and errors of the same records passed through a map, for numbers of every spelling (property)', async () => {
+    // A map makes the result from the CEL value; without one the decoded record is the result: both must agree.
+    const filter = fc.constantFrom(undefined, 'record.n > 0.0', 'record.n != 1', 'has(record.n)', 'record.x == "a"')
+    let files = 0
+    await fc.assert(fc.asyncProperty(fc.array(objectText(), { minLength: 1, maxLength: 12 }), filter, fc.integer({ min: 1, max: 13 }), async (lines, expr, chunk) => {
+      const path = await data.write(`mapped-${files++}.ndjson`, lines.join('\n') + '\n')
+      const steps = expr === undefined ? [] : [{ filter: expr }]
+      const direct = await scan({ ...file(path), pipeline: steps }, data.ctx, { chunk, onError: 'skip' })
+      const mapped = await scan({ ...file(path), pipeline: [...steps, { map: 'record' }] }, data.ctx, { chunk, onError: 'skip' })
+      assert.deepEqual(JSON.stringify(direct.results), JSON.stringify(mapped.results))
+      assert.deepEqual(direct.errors.map((e) => e.offset), mapped.errors.map((e) => e.offset))
+    }), { numRuns: 200 })
   })
 
   it('finds the same record starts whatever the read size', async () => {
