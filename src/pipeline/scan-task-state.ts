@@ -9,6 +9,14 @@ import { recordFields } from './record-fields.js'
 import type { ScanParams } from './scan-params.js'
 import { recordMarks } from '../parallel/record-mark.js'
 
+/**
+ * Above this share of projected records kept, a chunk of a pipeline that needs whole records is
+ * decoded without the projection: a record kept is decoded twice, its fields and then whole.
+ */
+const MOSTLY_KEPT = 0.5
+/** Chunks decoded whole before the projection is tried again. */
+const CHUNKS_WHOLE = 7
+
 interface Projection {
   fields: ReadonlySet<string>
   /** Steps that run on the projected record (the leading filters). */
@@ -89,6 +97,11 @@ export class ScanTaskState {
   readonly aggregation?: Aggregation
   readonly #projection?: Projection
   readonly #rawFilter?: RawLineFilter
+  /** Whether the chunk being run decodes the projection first. */
+  #projecting = false
+  #wholeChunks = 0
+  #projected = 0
+  #kept = 0
 
   private constructor (params: ScanParams, reader: SourceReader, pipeline: CompiledPipeline) {
     this.reader = reader
@@ -104,11 +117,21 @@ export class ScanTaskState {
    */
   processChunk (offset: number, count: number): unknown[] {
     const reader = this.reader
-    const items = reader.readFiltered === undefined ? reader.read(offset, count) : reader.readFiltered(offset, count, this.#rawFilter, this.#projection !== undefined)
+    const projecting = this.#projecting = this.#projection !== undefined && this.#wholeChunks === 0
+    if (this.#wholeChunks > 0) this.#wholeChunks--
+    const items = reader.readFiltered === undefined ? reader.read(offset, count) : reader.readFiltered(offset, count, this.#rawFilter, projecting)
     const batch: Batch = { state: this, items, offset, at: 0 }
     let i = 0
     while (i < count) i = runBatch(batch, i, count)
+    if (projecting) this.#weighProjection()
     return items
+  }
+
+  /** After a projected chunk: leaves the projection off for a while when it kept most records that then had to be decoded whole. */
+  #weighProjection (): void {
+    if ((this.#projection as Projection).whole && this.#projected > 0 && this.#kept > this.#projected * MOSTLY_KEPT) this.#wholeChunks = CHUNKS_WHOLE
+    this.#projected = 0
+    this.#kept = 0
   }
 
   static #withReader (params: ScanParams, build: (integerRecords: boolean) => CompiledPipeline): ScanTaskState {
@@ -135,11 +158,13 @@ export class ScanTaskState {
   process (raw: unknown, offset: number): unknown {
     const aggregating = this.aggregation !== undefined
     const projection = this.#projection
-    if (projection !== undefined) {
+    if (projection !== undefined && this.#projecting) {
       const partial = this.reader.decodeFields?.(raw, projection.fields)
       if (partial !== undefined) {
+        this.#projected++
         const kept = this.pipeline.run(partial, offset, true, 0, projection.steps)
         if (kept === DROPPED) return null
+        this.#kept++
         if (!projection.whole) return kept
         const result = this.pipeline.run(this.reader.decode(raw), offset, aggregating, projection.steps)
         return result === DROPPED ? null : result

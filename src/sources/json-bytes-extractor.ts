@@ -1,5 +1,5 @@
 import {
-  BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, DOT, MAX_DEPTH, MINUS, NINE, OPEN_ARRAY, OPEN_OBJECT, PLUS, QUOTE, ZERO, isHex, isShortEscape
+  BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, DOT, MAX_DEPTH, MINUS, NINE, ONE, OPEN_ARRAY, OPEN_OBJECT, PLUS, QUOTE, ZERO, isHex, isShortEscape
 } from './json-chars.js'
 
 const TRUE = Buffer.from('true')
@@ -22,9 +22,6 @@ export class WantedFields {
   }
 }
 
-/** Set by scanString: whether the last string scanned holds an escape. */
-let escaped = false
-
 function skipWhitespace (b: Buffer, i: number, end: number): number {
   while (i < end) {
     const c = b[i]
@@ -36,14 +33,12 @@ function skipWhitespace (b: Buffer, i: number, end: number): number {
 
 /** `i` is at an opening quote; returns the index after the closing one, or -1. */
 function scanString (b: Buffer, i: number, end: number): number {
-  escaped = false
   for (let j = i + 1; j < end; j++) {
     const c = b[j]
     if (c > BACKSLASH) continue
     if (c === QUOTE) return j + 1
     if (c < 0x20) return -1
     if (c === BACKSLASH) {
-      escaped = true
       if (j + 1 >= end) return -1
       const e = b[j + 1]
       if (e === 0x75) {
@@ -141,9 +136,9 @@ export function numberOf (b: Buffer, start: number, end: number): number {
   return negative ? -value : value
 }
 
-function valueOf (b: Buffer, start: number, end: number, stringEscaped: boolean): unknown {
+/** A value other than a string, already checked. */
+function valueOf (b: Buffer, start: number, end: number): unknown {
   const c = b[start]
-  if (c === QUOTE && !stringEscaped) return b.toString('utf8', start + 1, end - 1)
   if (c === MINUS || (c >= ZERO && c <= NINE)) return numberOf(b, start, end)
   if (c === 0x74) return true
   if (c === 0x66) return false
@@ -166,6 +161,65 @@ function wantedKeyAt (b: Buffer, start: number, end: number, wanted: WantedField
 }
 
 /**
+ * `i` is at an opening quote: the index after the closing one when the string holds neither a
+ * backslash nor a control character, else -1 (scanString then decides).
+ */
+function scanPlainString (b: Buffer, i: number, end: number): number {
+  for (let j = i + 1; j < end; j++) {
+    const c = b[j]
+    if (c > BACKSLASH) continue
+    if (c === QUOTE) return j + 1
+    if (c < 0x20 || c === BACKSLASH) return -1
+  }
+  return -1
+}
+
+/** scanNumber in one loop per part: the numbers of most lines are read here. */
+function scanNumberFast (b: Buffer, start: number, end: number): number {
+  let i = start
+  let c = b[i]
+  if (c === MINUS) c = b[++i]
+  if (c === ZERO) {
+    c = b[++i]
+  } else {
+    if (!(c >= ONE && c <= NINE)) return -1
+    do c = b[++i]; while (c >= ZERO && c <= NINE)
+  }
+  if (c === DOT) {
+    c = b[++i]
+    if (!(c >= ZERO && c <= NINE)) return -1
+    do c = b[++i]; while (c >= ZERO && c <= NINE)
+  }
+  if (c === 0x65 || c === 0x45) return scanNumber(b, start, end)
+  return i < end ? i : -1
+}
+
+/** Strings of up to this many bytes, all ASCII, are taken from a table of those read before. */
+const INTERNED_LENGTH = 32
+const INTERN_SLOTS = 1024
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('')
+
+/** The string of the bytes b[start, end) (no escapes): a field such as a type or a country is decoded once. */
+function plainStringOf (b: Buffer, start: number, end: number): string {
+  const length = end - start
+  if (length > INTERNED_LENGTH) return b.toString('utf8', start, end)
+  let hash = length
+  for (let k = start; k < end; k++) {
+    const c = b[k]
+    if (c >= 0x80) return b.toString('utf8', start, end)
+    hash = (Math.imul(hash, 31) + c) | 0
+  }
+  const slot = (hash ^ (hash >>> 11)) & (INTERN_SLOTS - 1)
+  const known = interned[slot]
+  if (known.length === length) {
+    let k = 0
+    while (k < length && known.charCodeAt(k) === b[start + k]) k++
+    if (k === length) return known
+  }
+  return (interned[slot] = b.toString('latin1', start, end))
+}
+
+/**
  * extractJsonFields (json-field-extractor.ts) on the UTF-8 bytes b[start, end) of a line, without
  * decoding it: only the values of wanted fields become strings. Same results: what JSON.parse of
  * the decoded line gives for the wanted members, or undefined for anything this scanner does not
@@ -179,10 +233,15 @@ export function extractJsonFieldsFromBytes (b: Buffer, start: number, end: numbe
   if (i < end && b[i] !== CLOSE_OBJECT) {
     for (;;) {
       if (i >= end || b[i] !== QUOTE) return undefined
-      const keyEnd = scanString(b, i, end)
-      if (keyEnd < 0) return undefined
-      const keyEscaped = escaped
-      const key = keyEscaped ? JSON.parse(b.toString('utf8', i, keyEnd)) as string : wantedKeyAt(b, i + 1, keyEnd - 1, wanted)
+      let keyEnd = scanPlainString(b, i, end)
+      let key: string | undefined
+      if (keyEnd >= 0) {
+        key = wantedKeyAt(b, i + 1, keyEnd - 1, wanted)
+      } else {
+        if ((keyEnd = scanString(b, i, end)) < 0) return undefined
+        key = JSON.parse(b.toString('utf8', i, keyEnd)) as string
+        if (!wanted.set.has(key)) key = undefined
+      }
       i = keyEnd < end && b[keyEnd] === COLON ? keyEnd : skipWhitespace(b, keyEnd, end)
       if (i >= end || b[i] !== COLON) return undefined
       let from = i + 1
@@ -191,12 +250,26 @@ export function extractJsonFieldsFromBytes (b: Buffer, start: number, end: numbe
         from = skipWhitespace(b, from, end)
         c = from < end ? b[from] : -1
       }
-      const to = c === QUOTE ? scanString(b, from, end) : c >= ZERO && c <= NINE ? scanNumber(b, from, end) : scanValue(b, from, end, 1)
-      if (to < 0) return undefined
-      if (key !== undefined && (!keyEscaped || wanted.set.has(key))) out[key] = valueOf(b, from, to, escaped)
-      i = skipWhitespace(b, to, end)
-      if (i >= end) return undefined
-      c = b[i]
+      let to: number
+      if (c === QUOTE) {
+        to = scanPlainString(b, from, end)
+        if (to >= 0) {
+          if (key !== undefined) out[key] = plainStringOf(b, from + 1, to - 1)
+        } else {
+          if ((to = scanString(b, from, end)) < 0) return undefined
+          if (key !== undefined) out[key] = JSON.parse(b.toString('utf8', from, to))
+        }
+      } else {
+        to = (c >= ZERO && c <= NINE) || c === MINUS ? scanNumberFast(b, from, end) : scanValue(b, from, end, 1)
+        if (to < 0) return undefined
+        if (key !== undefined) out[key] = valueOf(b, from, to)
+      }
+      i = to
+      c = i < end ? b[i] : -1
+      if (c <= 0x20) {
+        i = skipWhitespace(b, i, end)
+        c = i < end ? b[i] : -1
+      }
       if (c === CLOSE_OBJECT) break
       if (c !== COMMA) return undefined
       i = skipWhitespace(b, i + 1, end)

@@ -11,6 +11,7 @@ export const MINUS = 0x2d
 export const PLUS = 0x2b
 export const DOT = 0x2e
 export const ZERO = 0x30
+export const ONE = 0x31
 export const NINE = 0x39
 /** Deepest nesting the extractors follow. */
 export const MAX_DEPTH = 64
