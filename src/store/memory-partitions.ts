@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PartitionBeginResult, PartitionCommit, PartitionCounts, PartitionLayout, PartitionState, ResultEntry } from './partition-record.js'
 import type { ResultPages } from './result-pages.js'
+import { copyJson } from './copy-json.js'
 
 /** A partition as the embedded store keeps it. */
 export interface StoredPart extends PartitionState {
@@ -145,11 +146,12 @@ export class MemoryPartitions {
     this.#rows = name
   }
 
-  states (): PartitionState[] {
+  /** `copy` false: the states share their commits with the store, for a caller that only reads them. */
+  states (copy = true): PartitionState[] {
     return this.#parts.map(({ attempt: _attempt, lost: _lost, ...state }) => {
-      if (!this.#pending.has(state.index)) return structuredClone(state)
+      if (!this.#pending.has(state.index)) return copy ? copyJson(state) : state
       const { commit: _commit, ...running } = state
-      return { ...structuredClone(running), state: 'running' }
+      return { ...running, state: 'running' }
     })
   }
 

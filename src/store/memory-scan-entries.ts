@@ -5,6 +5,7 @@ import { partitionedView } from '../partitions/partition-progress.js'
 import { MemoryStorageCharges } from './memory-storage-charges.js'
 import { storedScan, type MemoryScanEntry, type PartitionedEntry } from './memory-scan-entry.js'
 import { UnrefTimers } from './unref-timers.js'
+import { copyJson } from './copy-json.js'
 
 /**
  * The scans of the embedded store and what keeps them: the journal every change is written to,
@@ -31,11 +32,11 @@ export class MemoryScanEntries {
 
   /** What readers see of a scan: a copy, with its partitions summed while it runs. */
   view (entry: MemoryScanEntry): ScanRecord {
-    const record = structuredClone(entry.shown ?? entry.record)
+    const record = copyJson(entry.shown ?? entry.record)
     if (entry.cancelRequested) record.cancelRequested = true
     const partitions = entry.partitions
     if (partitions === undefined) return record
-    const view = partitionedView(partitions.layout, partitions.states(), record.started_at, partitions.stored, record.status === 'running')
+    const view = partitionedView(partitions.layout, partitions.states(false), record.started_at, partitions.stored, record.status === 'running')
     return record.status === 'running' ? { ...record, ...view } : { ...record, partitions: view.partitions }
   }
 
