@@ -14,6 +14,11 @@ export interface ResultSinkOptions {
    */
   release?: (front: number, bytes: number) => void
   /**
+   * Unordered: called with the JSON length of each page once it has been handed over.
+   * @defaultValue none
+   */
+  releaseBytes?: (bytes: number) => void
+  /**
    * Receives pages; when absent, results are parsed and kept for `results`.
    * @defaultValue none
    */
@@ -73,7 +78,9 @@ export class ResultSink {
 
   /** An unordered page. */
   addPage (json: string, items: number): void {
-    if (items > 0) this.#deliver(json, items)
+    if (items === 0) return
+    const releaseBytes = this.#options.releaseBytes
+    this.#deliver(json, items, releaseBytes === undefined ? noRelease : () => releaseBytes(json.length))
   }
 
   /** Ranges as flat [offset, end, items] triples with one JSON text each. */

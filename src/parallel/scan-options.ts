@@ -40,7 +40,7 @@ export function prepareScan (poolConfig: ParallelConfig, total: number, task: Sc
       throw new InvalidScanOptionError(`${key} must be a number >= 1, got ${String(ms)}`)
     }
   }
-  for (const key of ['ordered_window_records', 'ordered_window_bytes'] as const) {
+  for (const key of ['ordered_window_records', 'ordered_window_bytes', 'unordered_window_bytes'] as const) {
     const value = options[key]
     if (value !== undefined && (!Number.isSafeInteger(value) || value < 1 || (key === 'ordered_window_records' && value > MAX_TOTAL))) {
       throw new InvalidScanOptionError(`${key} must be an integer in [1, ${key === 'ordered_window_records' ? MAX_TOTAL : Number.MAX_SAFE_INTEGER}], got ${String(value)}`)

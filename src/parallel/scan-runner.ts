@@ -54,6 +54,8 @@ export class ScanRunner {
   readonly #span: SpanState
   /** Ordered, in worker threads: the reorder window applies. */
   readonly #windowed: boolean
+  /** Unordered results, in worker threads: the JSON posted and not yet handed over is bounded (window.bytes). */
+  readonly #bounded: boolean
   /** Index of the word that asks this thread to give its thread back (ScanSession#yieldThreads). */
   readonly #yieldAt: number
   /** Ordered: one JSON text per chunk of the batch, and their total length. */
@@ -94,6 +96,7 @@ export class ScanRunner {
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
     this.#windowed = spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
+    this.#bounded = !spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
     this.#yieldAt = state.stat(spec.workerId, STAT_YIELD)
     this.#span = {
       process: task.process,
@@ -156,6 +159,7 @@ export class ScanRunner {
       // Asked to give the thread back: what it has not started stays in its current range and deque for the others.
       if (state.aborted || Atomics.load(state.i32, this.#yieldAt) !== 0) return
       if (this.#windowed && !(await this.#admit())) return
+      if (this.#bounded && state.heldBytes + this.#partBytes >= this.#spec.window.bytes && !(await this.#makeRoom())) return
       const count = this.#beginChunk()
       if (count === 0) {
         if (!(await this.#acquire())) return
@@ -323,6 +327,24 @@ export class ScanRunner {
       if (Atomics.load(state.i32, this.#yieldAt) !== 0) return false
       if (this.#adopt(lo)) continue
       state.waitFront(front, PARK_TIMEOUT_MS)
+    }
+  }
+
+  /**
+   * Unordered: holds the thread before its next chunk while the JSON posted and not yet handed
+   * over reaches window.bytes, so a consumer slower than the threads bounds what waits for it in
+   * memory. It posts its own batch first. False when the scan stops or the thread is asked to give
+   * its thread back.
+   */
+  async #makeRoom (): Promise<boolean> {
+    const state = this.#state
+    if (this.#batchRecords > 0) await this.#flush()
+    for (;;) {
+      if (state.aborted) return false
+      const held = state.heldBytes
+      if (held < this.#spec.window.bytes) return true
+      if (Atomics.load(state.i32, this.#yieldAt) !== 0) return false
+      state.waitHeld(held, PARK_TIMEOUT_MS)
     }
   }
 
@@ -535,6 +557,7 @@ export class ScanRunner {
       } else {
         message.json = joinArrays(this.#parts)
         message.items = this.#batchItems
+        if (this.#bounded && message.items > 0) held = message.json.length
         this.#parts = []
         this.#partBytes = 0
       }

@@ -60,6 +60,7 @@ export class ScanSession {
     this.#sink = new ResultSink({
       ordered: options.ordered,
       release: (front, bytes) => this.#state.release(front, bytes),
+      releaseBytes: options.ordered || options.config.scheduler === 'sequential' ? undefined : (bytes) => this.#state.releaseBytes(bytes),
       onBatch: options.onBatch,
       aggregate: options.task.aggregate,
       params: options.params,

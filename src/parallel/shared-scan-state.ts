@@ -30,7 +30,7 @@ const WAKES = 6 * LINE
 const CURSOR = 7 * LINE
 /** Ordered scans: every record below it was handed over in order (a page's onBatch resolved). */
 const FRONT = 8 * LINE
-/** Ordered scans: bytes of JSON posted by threads and not yet handed over (a BigInt64 slot). */
+/** Bytes of JSON posted by threads and not yet handed over (a BigInt64 slot): the ordered window's, or unordered scans' bound. */
 const HELD_BYTES = (9 * LINE) >> 1
 
 /** Per-worker counters on the worker's stats line, written only by that worker. */
@@ -139,15 +139,25 @@ export class SharedScanState {
   abort (): void {
     Atomics.store(this.i32, ABORT, 1)
     this.wakeAll()
-    Atomics.notify(this.i32, FRONT)
   }
 
   /** Ordered scans: the records below it have been handed over in order. */
   get front (): number { return Atomics.load(this.i32, FRONT) }
-  /** Ordered scans: JSON bytes posted and not yet handed over. */
+  /** JSON bytes posted and not yet handed over. */
   get heldBytes (): number { return Number(Atomics.load(this.#i64, HELD_BYTES)) }
-  /** A thread: `bytes` of ordered results are on their way to the calling thread. */
+  /** A thread: `bytes` of results are on their way to the calling thread. */
   addHeldBytes (bytes: number): void { Atomics.add(this.#i64, HELD_BYTES, BigInt(bytes)) }
+
+  /** Calling thread, unordered scans: `bytes` of results were handed over; wakes the threads waiting for room. */
+  releaseBytes (bytes: number): void {
+    Atomics.sub(this.#i64, HELD_BYTES, BigInt(bytes))
+    Atomics.notify(this.#i64, HELD_BYTES)
+  }
+
+  /** A thread of an unordered scan: sleeps until the held bytes move from `held` (or the abort, or `timeoutMs`). */
+  waitHeld (held: number, timeoutMs: number): void {
+    Atomics.wait(this.#i64, HELD_BYTES, BigInt(held), timeoutMs)
+  }
 
   /** Calling thread: records below `front` and `bytes` more were handed over; wakes the threads waiting for the window. */
   release (front: number, bytes: number): void {
@@ -222,11 +232,12 @@ export class SharedScanState {
     if (Atomics.load(this.i32, SLEEPERS) > 0) Atomics.notify(this.i32, EPOCH, 1)
   }
 
-  /** Wakes every sleeper, those waiting for work and those waiting on the ordered window. */
+  /** Wakes every sleeper: those waiting for work, on the ordered window, or for room for results. */
   wakeAll (): void {
     Atomics.add(this.i32, EPOCH, 1)
     Atomics.notify(this.i32, EPOCH)
     Atomics.notify(this.i32, FRONT)
+    Atomics.notify(this.#i64, HELD_BYTES)
   }
 
   /**

@@ -130,6 +130,17 @@ export interface ScanOptions {
    */
   ordered_window_bytes?: number
   /**
+   * Without `ordered`: when the JSON of results posted by the threads and
+   * not yet handed over (by `onBatch` resolving, or into the results of
+   * `scan()`) reaches this many bytes (UTF-16 code units of the JSON text),
+   * threads post what they hold and wait before their next chunk, so a
+   * consumer slower than the threads bounds the results waiting in memory:
+   * at most this plus one batch per thread. Not with the `sequential`
+   * scheduler, which runs in the calling thread.
+   * @defaultValue 67108864 (64 MiB)
+   */
+  unordered_window_bytes?: number
+  /**
    * What an exception in fetch or process does.
    * @defaultValue 'fail'
    */

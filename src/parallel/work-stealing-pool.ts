@@ -44,6 +44,7 @@ export const DEFAULT_PROGRESS_INTERVAL_MS = 250
 export const DEFAULT_MODULE_LOAD_TIMEOUT_MS = 30_000
 const ORDERED_WINDOW_RECORDS = 65_536
 const ORDERED_WINDOW_BYTES = 64 * 1024 * 1024
+const UNORDERED_WINDOW_BYTES = 64 * 1024 * 1024
 
 /**
  * Worker threads that run scans by work stealing (or the thread_pool and
@@ -190,7 +191,10 @@ export class WorkStealingPool {
       host,
       threads: sequential ? 1 : lease.threads.length,
       ordered: options.ordered ?? false,
-      window: { records: options.ordered_window_records ?? ORDERED_WINDOW_RECORDS, bytes: options.ordered_window_bytes ?? ORDERED_WINDOW_BYTES },
+      window: {
+        records: options.ordered_window_records ?? ORDERED_WINDOW_RECORDS,
+        bytes: (options.ordered ?? false) ? options.ordered_window_bytes ?? ORDERED_WINDOW_BYTES : options.unordered_window_bytes ?? UNORDERED_WINDOW_BYTES
+      },
       onError: options.on_error ?? 'fail',
       maxErrorSamples: options.max_error_samples ?? 10,
       progressIntervalMs: options.progress_interval_ms ?? DEFAULT_PROGRESS_INTERVAL_MS,

@@ -31,3 +31,39 @@ test('unordered: a thread hands its results over by size, not only by count or a
   const bound = 4 * 1024 * 1024 + chunk * (resultChars + 3)
   assert.ok(largest <= bound, `a batch held ${largest} characters, bound ${bound}`)
 })
+
+test('unordered: threads wait while the results not yet handed over reach unordered_window_bytes, so a slow consumer bounds them', async () => {
+  const total = 100_000
+  const resultChars = 1000
+  const windowBytes = 1024 * 1024
+  let release: () => void = () => {}
+  const released = new Promise<void>(resolve => { release = resolve })
+  let held = false
+  let processedWhileHeld = 0
+  let items = 0
+  const summary = await pool.stream(total, { module, params: { resultChars } }, {
+    unordered_window_bytes: windowBytes,
+    progress_interval_ms: 10,
+    metrics: (event, data) => {
+      if (held && event === 'progress') processedWhileHeld = Math.max(processedWhileHeld, (data as { processed: number }).processed)
+    },
+    onBatch: async (batch) => {
+      items += batch.items
+      if (!held) {
+        // The consumer stalls on its first page for a while: the threads must stop soon after the window fills.
+        held = true
+        setTimeout(release, 1500)
+        await released
+        held = false
+      }
+    }
+  })
+  assert.equal(summary.matched, total)
+  assert.equal(items, total, 'every result handed over once the consumer went on')
+  // Unbounded, the threads would have made all 100 MB meanwhile; bounded: the window, plus a batch and a chunk per thread.
+  assert.ok(processedWhileHeld < total / 5, `${processedWhileHeld} records processed while the consumer stalled`)
+})
+
+test('unordered_window_bytes must be a positive integer', async () => {
+  await assert.rejects(pool.scan(10, { module }, { unordered_window_bytes: 0 }), { code: 'PARASCAN_INVALID_OPTION' })
+})
