@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import fc from 'fast-check'
 import { WorkStealingPool } from '../../src/index.js'
 import type { ResultBatch, ScanOptions } from '../../src/index.js'
+import { IsolatedPool } from '../../src/parallel/isolated-pool.js'
 
 const module = new URL('../fixtures/engine-task.js', import.meta.url)
 const pools: WorkStealingPool[] = []
@@ -165,5 +166,53 @@ test('unordered_window_bytes rejects what is not a positive safe integer', async
   const pool = newPool()
   for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '10' as unknown as number]) {
     await assert.rejects(pool.scan(10, { module }, { unordered_window_bytes: bad }), { code: 'PARASCAN_INVALID_OPTION' }, String(bad))
+  }
+})
+
+test('a consumer stalled past the stall timeout and the record time limit while every thread waits for room', { timeout: 60_000 }, async () => {
+  const pool = newPool()
+  let first = true
+  const seen = new Map<number, number>()
+  const summary = await pool.stream(3000, { module, params: { resultChars: 100 } }, {
+    unordered_window_bytes: 1000,
+    record_time_limit_ms: 200,
+    onBatch: async (batch) => {
+      for (const value of JSON.parse(batch.json) as string[]) {
+        const r = Number.parseInt(value, 10)
+        seen.set(r, (seen.get(r) ?? 0) + 1)
+      }
+      if (first) { first = false; await sleep(3500) }
+    }
+  })
+  assert.equal(summary.matched, 3000)
+  assert.equal(summary.skipped, 0)
+  assertOnce(seen, range(3000))
+})
+
+test('isolated pool: a one-byte window and a slow consumer hand every result over once; a rejecting consumer fails the scan', { timeout: 90_000 }, async () => {
+  const isolated = new IsolatedPool()
+  try {
+    const seen = new Map<number, number>()
+    const summary = await isolated.stream(1500, { module, params: { resultChars: 300 } }, {
+      unordered_window_bytes: 1,
+      config: { max_workers: 3 },
+      onBatch: async (batch) => {
+        for (const value of JSON.parse(batch.json) as string[]) {
+          const r = Number.parseInt(value, 10)
+          seen.set(r, (seen.get(r) ?? 0) + 1)
+        }
+        await sleep(1)
+      }
+    })
+    assert.equal(summary.matched, 1500)
+    assertOnce(seen, range(1500))
+    let calls = 0
+    await assert.rejects(isolated.stream(20_000, { module, params: { resultChars: 300 } }, {
+      unordered_window_bytes: 1000,
+      config: { max_workers: 3 },
+      onBatch: async () => { if (++calls === 3) throw new Error('isolated consumer gone') }
+    }), /isolated consumer gone/)
+  } finally {
+    await isolated.close()
   }
 })
