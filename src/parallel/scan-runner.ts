@@ -8,7 +8,7 @@ import {
   DEQUE_CAPACITY, MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, STAT_YIELD, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
-import { describeError, recordErrorCode, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
+import { boundsUnorderedPages, describeError, recordErrorCode, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
 import { beginChunkMarks } from './record-mark.js'
 
 /** Steal rounds over all victims before a hungry thread sleeps. */
@@ -96,7 +96,7 @@ export class ScanRunner {
     this.#splitting = this.#stealing && spec.workers > 1
     this.#aggregate = task.aggregate
     this.#windowed = spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
-    this.#bounded = !spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
+    this.#bounded = task.aggregate === undefined && boundsUnorderedPages(spec.ordered, spec.scheduler)
     this.#yieldAt = state.stat(spec.workerId, STAT_YIELD)
     this.#span = {
       process: task.process,

@@ -10,7 +10,7 @@ import { STAT_RECORD, STAT_YIELD, type SharedScanState } from './shared-scan-sta
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
-import type { WorkerMessage } from './worker-protocol.js'
+import { boundsUnorderedPages, type WorkerMessage } from './worker-protocol.js'
 import { seedDeques } from './seed-deques.js'
 import { SlowRecordEnding } from './slow-record-ending.js'
 import { threadSpec } from './thread-spec.js'
@@ -60,7 +60,7 @@ export class ScanSession {
     this.#sink = new ResultSink({
       ordered: options.ordered,
       release: (front, bytes) => this.#state.release(front, bytes),
-      releaseBytes: options.ordered || options.config.scheduler === 'sequential' ? undefined : (bytes) => this.#state.releaseBytes(bytes),
+      releaseBytes: boundsUnorderedPages(options.ordered, options.config.scheduler) ? (bytes) => this.#state.releaseBytes(bytes) : undefined,
       onBatch: options.onBatch,
       aggregate: options.task.aggregate,
       params: options.params,

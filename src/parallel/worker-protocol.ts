@@ -26,6 +26,15 @@ export interface ScanSpec {
 export interface ScanMessage { type: 'scan', spec: ScanSpec }
 
 /**
+ * Whether the threads of a scan count the JSON of the unordered pages they post against
+ * window.bytes, and the calling thread takes each page off once it is handed over. Not in order
+ * (the reorder window does), and not for the sequential scheduler, which runs in the calling thread.
+ */
+export function boundsUnorderedPages (ordered: boolean, scheduler: SchedulerName): boolean {
+  return !ordered && scheduler !== 'sequential'
+}
+
+/**
  * A flush: the records of `ranges` (flat [offset, end, items] triples) are
  * done. Unordered results come as one JSON array text; ordered ones as one
  * JSON array text per range.
