@@ -159,3 +159,13 @@ test('closing the server answers the waiting requests with the current status an
   }
   assert.equal(server.app.statusWaiters.size, 0)
 })
+
+test('a wait longer than PARASCAN_REQUEST_TIMEOUT and the keep-alive timeout answers 200 with the status, not a 408', async () => {
+  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_REQUEST_TIMEOUT: '1s', PARASCAN_HEADERS_TIMEOUT: '1s', PARASCAN_KEEP_ALIVE_TIMEOUT: '1s', PARASCAN_MAX_STATUS_WAIT: '3s' })
+  const id = await submit(server.url, napScan(100_000, 50))
+  await running(server, id)
+  const answer = await status(server, id, '?wait=10s')
+  assert.equal(answer.status, 200)
+  assert.equal(answer.json.status, 'running')
+  assert.equal((await http(server.url, 'POST', `/v1/scans/${id}/cancel`)).status, 202)
+})
