@@ -101,7 +101,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
           return Math.min(ms ?? 0, maxWaitMs)
         }).optional().describe(`Longest time to wait for a queued or running scan to finish: \`500ms\`, \`30s\`, or seconds; larger values are cut to ${maxWaitMs / 1000}s (PARASCAN_MAX_STATUS_WAIT); 0 answers at once. Too many waiting requests on the instance is a 503 PARASCAN_TOO_MANY_WAITERS.`)
       }),
-      response: { 200: scanStatusSchema, ...problems(401, 404, 429, 503) }
+      response: { 200: scanStatusSchema, ...problems(400, 401, 404, 429, 503) }
     }
   }, async (request, reply) => {
     const { id } = request.params

@@ -24,6 +24,8 @@ export class StatusWaiters {
   readonly #active: (id: string) => Promise<boolean>
   readonly #maxWaiters: number
   readonly #pollIntervalMs: number
+  /** The longest delay a Node timer takes; a longer one would fire at once. */
+  static readonly MAX_TIMER_MS = 2 ** 31 - 1
   readonly #byScan = new Map<string, Set<() => void>>()
   #size = 0
   #ticker: NodeJS.Timeout | undefined
@@ -33,7 +35,7 @@ export class StatusWaiters {
   constructor (options: StatusWaitersOptions) {
     this.#active = options.active
     this.#maxWaiters = options.maxWaiters ?? 1000
-    this.#pollIntervalMs = options.pollIntervalMs ?? 500
+    this.#pollIntervalMs = Math.min(options.pollIntervalMs ?? 500, StatusWaiters.MAX_TIMER_MS)
   }
 
   /** Waits in progress. */
@@ -55,7 +57,7 @@ export class StatusWaiters {
         if (--this.#size === 0) this.#stopTicker()
         resolve()
       }
-      const timer = setTimeout(end, ms)
+      const timer = setTimeout(end, Math.min(ms, StatusWaiters.MAX_TIMER_MS))
       signal.addEventListener('abort', end, { once: true })
       scanWaiters.add(end)
       this.#size++

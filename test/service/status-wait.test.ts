@@ -90,12 +90,18 @@ test('a scan cancelled while waited on, queued or running, answers every waiter 
   assert.equal((await status(server, queued)).json.status, 'queued')
   const waits = [first, first, queued, queued].map(async (id) => await status(server, id, '?wait=60s'))
   await waitFor(async () => server.app.statusWaiters.size === 4 ? true : undefined)
+  assert.equal((await http(server.url, 'DELETE', `/v1/scans/${first}`)).status, 409)
+  assert.equal(server.app.statusWaiters.size, 4)
   for (const id of [queued, first]) assert.ok([200, 202].includes((await http(server.url, 'POST', `/v1/scans/${id}/cancel`)).status))
   for (const answer of await Promise.all(waits)) {
     assert.equal(answer.status, 200)
     assert.equal(answer.json.status, 'cancelled')
   }
   assert.equal(server.app.statusWaiters.size, 0)
+  assert.equal((await http(server.url, 'DELETE', `/v1/scans/${first}`)).status, 204)
+  const gone = await status(server, first, '?wait=60s')
+  assert.equal(gone.status, 404)
+  assert.equal(gone.json.code, 'PARASCAN_SCAN_NOT_FOUND')
 })
 
 test('past PARASCAN_MAX_STATUS_WAITERS a wait is a 503 PARASCAN_TOO_MANY_WAITERS with Retry-After; a status without wait still answers', async () => {

@@ -10,7 +10,7 @@ test('every wait ends, by the scan ending, its time, its signal or close, and le
   await fc.assert(fc.asyncProperty(
     fc.array(fc.record({
       scan: fc.integer({ min: 0, max: 4 }),
-      ms: fc.oneof(fc.constant(3_600_000), fc.integer({ min: -5, max: 30 }), fc.constant(Number.NaN)),
+      ms: fc.oneof(fc.constant(3_600_000), fc.constant(1e15), fc.integer({ min: -5, max: 30 }), fc.constant(Number.NaN)),
       leave: fc.boolean()
     }), { maxLength: 40 }),
     fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 6 }),
@@ -48,6 +48,20 @@ test('every wait ends, by the scan ending, its time, its signal or close, and le
       await waiters.wait('0', 3_600_000, new AbortController().signal)
     }
   ), { numRuns: 60 })
+})
+
+test('a wait or a poll interval past the longest Node timer waits, instead of firing at once', async () => {
+  let reads = 0
+  const waiters = new StatusWaiters({ active: async () => { reads++; return true }, pollIntervalMs: 1e15 })
+  const controller = new AbortController()
+  let ended = false
+  const wait = waiters.wait('s', 1e15, controller.signal).then(() => { ended = true })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(ended, false)
+  assert.equal(reads, 1)
+  controller.abort()
+  await wait
+  assert.equal(waiters.size, 0)
 })
 
 test('a wait on a scan that has already ended ends at once, without the scan being announced', async () => {
