@@ -57,6 +57,7 @@ export const ClientError = createError<[string]>('PARASCAN_CLIENT_ERROR', '%s', 
 export const InternalError = createError('PARASCAN_INTERNAL', 'Internal server error', 500)
 export const ShuttingDownError = createError('PARASCAN_SHUTTING_DOWN', 'This instance is shutting down; send the request again (another instance, or this one once it is back)', 503)
 export const TooManyConnectionsError = createError<[number]>('PARASCAN_TOO_MANY_CONNECTIONS', 'This instance holds its most connections (%d, PARASCAN_MAX_CONNECTIONS); retry shortly', 503)
+export const TooManyStatusWaitersError = createError<[number]>('PARASCAN_TOO_MANY_WAITERS', 'Too many status requests are waiting on this instance (%d, PARASCAN_MAX_STATUS_WAITERS): ask without wait, or later', 503)
 export const AdminError = createError<[string]>('PARASCAN_ADMIN_ERROR', 'Queue dashboard: %s', 500)
 
 /** Errors a scan's status shows in `error.code` without an HTTP answer of their own. */

@@ -7,6 +7,7 @@ import type { PartitionJob, ScanJobOutcome } from '../src/queue/scan-queue.js'
 import type { ServiceMetrics } from '../src/metrics/service-metrics.js'
 import type { ScanErrorInfo, ScanMetrics } from '../schemas/scan-status.js'
 import type { ScanParams } from '../src/pipeline/scan-params.js'
+import type { ScanPlan } from '../src/pipeline/plan-scan.js'
 import { AttemptSupersededError, InstanceCrashedError, ResultsTooLargeError, ScanTimeoutError, scanError, StorageQuotaExceededError } from '../src/errors.js'
 import { IsolatedProcessExitError } from '../src/parallel/isolated-pool.js'
 import { chargedAppend } from './charged-append.js'
@@ -19,6 +20,7 @@ import { attemptDeadline, EngineRun } from './engine-run.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
 import { DEFAULT_JOB_PROGRESS_INTERVAL_MS } from '../src/queue/job-progress-throttle.js'
 import { ScanCancelledSignal } from './scan-cancelled-signal.js'
+import { ScanPlanCache } from './scan-plan-cache.js'
 
 export interface PartitionRunnerOptions {
   /** Required. */
@@ -75,6 +77,11 @@ export interface PartitionRunnerOptions {
    */
   maxCrashedAttempts?: number
   /**
+   * Plans of the scans whose partitions run here, shared with the scan jobs that split them.
+   * @defaultValue a cache of its own
+   */
+  plans?: ScanPlanCache
+  /**
    * Where the errors it survives are reported.
    * @defaultValue SILENT_LOG (nothing is written)
    */
@@ -87,7 +94,8 @@ export interface PartitionRunnerOptions {
  * in the source.
  */
 export class PartitionRunner {
-  readonly #options: Required<Omit<PartitionRunnerOptions, 'isolatedPool'>> & Pick<PartitionRunnerOptions, 'isolatedPool'>
+  readonly #options: Required<Omit<PartitionRunnerOptions, 'isolatedPool' | 'plans'>> & Pick<PartitionRunnerOptions, 'isolatedPool'>
+  readonly #plans: ScanPlanCache
   readonly #running = new Map<string, Set<AbortController>>()
 
   constructor (options: PartitionRunnerOptions) {
@@ -102,6 +110,7 @@ export class PartitionRunner {
       log: SILENT_LOG,
       ...options
     }
+    this.#plans = options.plans ?? new ScanPlanCache()
     options.store.onCancelRequest((id) => {
       for (const controller of this.#running.get(id) ?? []) controller.abort(new ScanCancelledSignal())
     })
@@ -172,9 +181,11 @@ export class PartitionRunner {
     const deadline = attemptDeadline(controller, this.#options.scanTimeoutMs, request, Date.parse(record.started_at ?? new Date().toISOString()))
     metrics.activeScans.inc()
     try {
-      const plan = await this.#options.planner.planScan(request, this.#options.contextFor(record.tenant))
+      const planScan = async (): Promise<ScanPlan> => await this.#options.planner.planScan(request, this.#options.contextFor(record.tenant))
+      const plan = began.runs > 1 ? await this.#plans.fresh(id, planScan) : await this.#plans.get(id, planScan)
       const aggregating = request.aggregate !== undefined
-      const params: ScanParams = { ...(plan.task.params as ScanParams), base: start, ...(aggregating ? { partial: true } : {}) }
+      // Threads keep a scan's state by its id until its run ends: each partition run has an id of its own.
+      const params: ScanParams = { ...(plan.task.params as ScanParams), id: randomUUID(), base: start, ...(aggregating ? { partial: true } : {}) }
       const maxResults = request.max_results ?? Infinity
       const summary: ScanSummary = await pool.stream(total, { module: plan.task.module, params }, {
         ...engine.options(this.#options, request, plan, AbortSignal.any([controller.signal, shutdown]), record.tenant),

@@ -13,6 +13,7 @@ import { attemptDeadline, EngineRun } from './engine-run.js'
 import { PartitionRunner } from './partition-runner.js'
 import { LocalTenantSlots } from './local-tenant-slots.js'
 import { ScanFinisher } from './scan-finisher.js'
+import { ScanPlanCache } from './scan-plan-cache.js'
 import { partitionCount } from '../src/partitions/plan-partitions.js'
 import { SERVICE_DEFAULTS } from '../src/config/service-config.js'
 import type { ScanConsumerOptions } from './scan-consumer-options.js'
@@ -49,6 +50,7 @@ export class ScanConsumer {
   readonly #partitions: PartitionRunner
   /** Scan jobs and partition jobs have slots of their own, as the queue takes them. */
   readonly #localScans: LocalTenantSlots
+  readonly #plans: ScanPlanCache
 
   constructor (options: ScanConsumerOptions) {
     this.#options = {
@@ -69,6 +71,7 @@ export class ScanConsumer {
     }
     options.store.onCancelRequest((id) => this.#running.get(id)?.abort(new ScanCancelledSignal()))
     this.#localScans = new LocalTenantSlots(this.#options.concurrency)
+    this.#plans = new ScanPlanCache(Math.max(4, this.#options.concurrency))
     this.#finisher = new ScanFinisher({ store: options.store, metrics: options.metrics, aggregatePageSize: this.#options.aggregatePageSize })
     this.#partitions = new PartitionRunner({
       pool: options.pool,
@@ -84,6 +87,7 @@ export class ScanConsumer {
       storageQuota: this.#options.storageQuota,
       recordTimeLimitMs: this.#options.recordTimeLimitMs,
       maxCrashedAttempts: this.#options.maxCrashedAttempts,
+      plans: this.#plans,
       ...(options.isolatedPool === undefined ? {} : { isolatedPool: options.isolatedPool }),
       log: this.#options.log
     })
@@ -108,7 +112,9 @@ export class ScanConsumer {
   readonly process: ScanJobProcessor = async (id, shutdown, flow, reportProgress = () => {}) => {
     if (flow.partitioned) {
       const record = await this.#options.store.get(id)
-      return record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
+      const outcome = record === undefined ? 'skipped' : await this.#finisher.step(record, flow)
+      if (outcome !== 'waiting') this.#plans.forget(id)
+      return outcome
     }
     const release = this.#localScans.take(flow.tenant)
     if (release === undefined) return 'deferred'
@@ -163,9 +169,10 @@ export class ScanConsumer {
       const request = await store.getRequest(id)
       if (request === undefined) return 'skipped'
       deadline = attemptDeadline(controller, this.#options.scanTimeoutMs, request, state.startedAt)
-      const plan = await this.#options.planner.planScan(request, this.#options.contextFor(run.tenant))
+      const plan = await this.#plans.fresh(id, async () => await this.#options.planner.planScan(request, this.#options.contextFor(run.tenant)))
       const partitions = partitionCount(plan.total, request, this.#options.partitionPolicy)
       if (partitions > 1) return await this.#partition(run, request, plan, partitions)
+      this.#plans.forget(id)
       const summary = await this.#stream(run, request, plan, engine, writer)
       if (summary.aggregate !== undefined) await this.#storeAggregate(run, request, summary.aggregate, writer)
       controller.signal.throwIfAborted()

@@ -9,6 +9,7 @@ import '../../src/http/api-key-auth.js'
 import { prefersNdjson } from '../../src/http/prefers-ndjson.js'
 import { singleHeader } from '../../src/http/single-header.js'
 import { FINISHED_STATUSES } from '../../src/store/scan-record.js'
+import { parseDuration } from '../../src/config/duration.js'
 
 export interface ScanRoutesOptions {
   /**
@@ -37,6 +38,8 @@ const queryLimit = (what: string, limit: { fallback: number, max: number }) => z
 
 export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, options) => {
   const service = app.scans
+  const waiters = app.statusWaiters
+  const maxWaitMs = app.config.maxStatusWaitMs
   const retryAfter = String(options.retryAfterSeconds ?? 1)
   const links = (id: string): { self: string, results: string } => ({ self: `${app.prefix}/scans/${id}`, results: `${app.prefix}/scans/${id}/results` })
   const withLinks = <T extends { id: string }>(scan: T): T & { links: { self: string, results: string } } => ({ ...scan, links: links(scan.id) })
@@ -88,12 +91,33 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
       operationId: 'getScan',
       tags: ['scans'],
       summary: 'Status, progress and metrics of a scan',
-      description: 'While the scan is queued or running, Retry-After says when to poll again.',
+      description: 'While the scan is queued or running, Retry-After says when to poll again. With `wait`, a scan that is queued or ' +
+        'running is answered when it finishes (or is deleted: a 404) or when the wait is over, whichever comes first, instead of at once.',
       params: idParams,
-      response: { 200: scanStatusSchema, ...problems(401, 404, 429, 503) }
+      querystring: z.object({
+        wait: z.string().transform((text, context) => {
+          const ms = parseDuration(text)
+          if (ms === undefined) context.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 30s or a number of seconds' })
+          return Math.min(ms ?? 0, maxWaitMs)
+        }).optional().describe(`Longest time to wait for a queued or running scan to finish: \`500ms\`, \`30s\`, or seconds; larger values are cut to ${maxWaitMs / 1000}s (PARASCAN_MAX_STATUS_WAIT); 0 answers at once. Too many waiting requests on the instance is a 503 PARASCAN_TOO_MANY_WAITERS.`)
+      }),
+      response: { 200: scanStatusSchema, ...problems(400, 401, 404, 429, 503) }
     }
   }, async (request, reply) => {
-    const document = await service.status(request.params.id, request.tenant)
+    const { id } = request.params
+    let document = await service.status(id, request.tenant)
+    const wait = request.query.wait ?? 0
+    if (wait > 0 && !FINISHED_STATUSES.has(document.status)) {
+      const left = new AbortController()
+      const leave = (): void => left.abort()
+      reply.raw.once('close', leave)
+      try {
+        await waiters.wait(id, wait, left.signal)
+      } finally {
+        reply.raw.off('close', leave)
+      }
+      document = await service.status(id, request.tenant)
+    }
     if (!FINISHED_STATUSES.has(document.status)) reply.header('retry-after', retryAfter)
     return withLinks(document)
   })

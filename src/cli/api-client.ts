@@ -55,8 +55,10 @@ export class ApiClient {
     return this.#request('POST', '/v1/scans', { headers, body: JSON.stringify(request) })
   }
 
-  status (id: string): Promise<ScanStatusDocument> {
-    return this.#request('GET', `/v1/scans/${encodeURIComponent(id)}`)
+  /** With `waitMs`, a queued or running scan is answered when it finishes or after `waitMs`, whichever is first. */
+  status (id: string, waitMs = 0): Promise<ScanStatusDocument> {
+    const wait = waitMs > 0 ? `?wait=${Math.ceil(waitMs)}ms` : ''
+    return this.#request('GET', `/v1/scans/${encodeURIComponent(id)}${wait}`, {}, waitMs)
   }
 
   /** Every stored result of a finished scan as NDJSON: the response's body, its scan status and line count. */
@@ -96,11 +98,11 @@ export class ApiClient {
     return this.#request('GET', `/v1/scans?${query}`)
   }
 
-  async #request<T> (method: string, path: string, init: { headers?: Record<string, string>, body?: string } = {}): Promise<T> {
+  async #request<T> (method: string, path: string, init: { headers?: Record<string, string>, body?: string } = {}, waitMs = 0): Promise<T> {
     const target = this.url + path
     let response: Response
     try {
-      response = await fetch(target, { method, ...init, headers: { ...this.#authorization, ...init.headers }, signal: AbortSignal.timeout(this.#timeoutMs) })
+      response = await fetch(target, { method, ...init, headers: { ...this.#authorization, ...init.headers }, signal: AbortSignal.timeout(this.#timeoutMs + waitMs) })
     } catch (error) {
       throw connectionError(this.url, error)
     }

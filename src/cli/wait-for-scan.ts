@@ -5,14 +5,19 @@ import type { ProgressDisplay } from './progress-display.js'
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
 
-/** Polls the status of a scan every `intervalMs` until it has finished, showing each status on `display`. */
+/**
+ * Asks for the status of a scan until it has finished, showing each status on `display`: each request
+ * waits on the server up to `intervalMs` for the scan to finish, so that its end shows at once; a
+ * server that answers sooner (it does not wait) is asked again `intervalMs` after the request before.
+ */
 export async function waitForScan (client: ApiClient, id: string, display: ProgressDisplay, intervalMs: number): Promise<ScanStatusDocument> {
   try {
     for (;;) {
-      const status = await client.status(id)
+      const asked = performance.now()
+      const status = await client.status(id, intervalMs)
       display.update(status)
       if (FINISHED.has(status.status)) return status
-      await sleep(intervalMs)
+      await sleep(Math.max(0, intervalMs - (performance.now() - asked)))
     }
   } finally {
     display.stop()

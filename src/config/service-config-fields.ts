@@ -248,4 +248,19 @@ export interface ServiceConfig {
    * @defaultValue unset
    */
   stateDir?: string
+  /**
+   * Ceiling of a status request's `wait` (GET /v1/scans/:id?wait=…); longer waits are cut to it. Env: PARASCAN_MAX_STATUS_WAIT.
+   * @defaultValue 30 s
+   */
+  maxStatusWaitMs: number
+  /**
+   * Status requests that may wait at once on this instance; one more is a 503 PARASCAN_TOO_MANY_WAITERS. 0 answers every status request at once. Env: PARASCAN_MAX_STATUS_WAITERS.
+   * @defaultValue 1000
+   */
+  maxStatusWaiters: number
+  /**
+   * Period of the store reads by which a waiting status request sees its scan end on another instance (ms). Env: PARASCAN_STATUS_WAIT_POLL_INTERVAL.
+   * @defaultValue 500
+   */
+  statusWaitPollMs: number
 }

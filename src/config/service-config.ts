@@ -65,7 +65,10 @@ export const serviceEnvSchema = z.object({
   PARASCAN_AUTH_FAILURE_WINDOW: duration('1m'),
   PARASCAN_RATE_LIMIT_WINDOW: duration('1m'),
   PARASCAN_DATA_DIR_PER_TENANT: boolean('false'),
-  PARASCAN_STATE_DIR: optionalText('a directory')
+  PARASCAN_STATE_DIR: optionalText('a directory'),
+  PARASCAN_MAX_STATUS_WAIT: duration('30s'),
+  PARASCAN_MAX_STATUS_WAITERS: integer(1000, 0, 1_000_000),
+  PARASCAN_STATUS_WAIT_POLL_INTERVAL: duration('500ms', 'a duration of at least 10ms')
 })
 
 export type ServiceVariable = keyof typeof serviceEnvSchema.shape
@@ -125,6 +128,7 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
   if (e.PARASCAN_PARTITION_LOCK_DURATION < 1000 || e.PARASCAN_PARTITION_LOCK_DURATION > 3_600_000) {
     throw new InvalidConfigError('PARASCAN_PARTITION_LOCK_DURATION', 'must be from 1s to 1h')
   }
+  if (e.PARASCAN_STATUS_WAIT_POLL_INTERVAL < 10) throw new InvalidConfigError('PARASCAN_STATUS_WAIT_POLL_INTERVAL', 'must be at least 10ms')
   if (e.PARASCAN_SCAN_TIMEOUT < 1) throw new InvalidConfigError('PARASCAN_SCAN_TIMEOUT', 'must be at least 1ms')
   return {
     variables: names,
@@ -176,7 +180,10 @@ export function loadServiceConfig (env: NodeJS.ProcessEnv = process.env): Servic
     workerHeapMb: e.PARASCAN_WORKER_HEAP_MB,
     maxRunningScansPerTenant: e.PARASCAN_MAX_RUNNING_SCANS_PER_TENANT,
     dataDirPerTenant: e.PARASCAN_DATA_DIR_PER_TENANT,
-    stateDir: e.PARASCAN_STATE_DIR
+    stateDir: e.PARASCAN_STATE_DIR,
+    maxStatusWaitMs: e.PARASCAN_MAX_STATUS_WAIT,
+    maxStatusWaiters: e.PARASCAN_MAX_STATUS_WAITERS,
+    statusWaitPollMs: e.PARASCAN_STATUS_WAIT_POLL_INTERVAL
   }
 }
 

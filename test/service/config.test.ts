@@ -48,7 +48,10 @@ test('a bad value names its variable', () => {
     [{ PARASCAN_CONCURRENCY: '0' }, /PARASCAN_CONCURRENCY.*REDIS_URL/],
     [{ SHUTDOWN_GRACE: '1y' }, /SHUTDOWN_GRACE/],
     [{ PARASCAN_PARTITION_LOCK_DURATION: '999ms' }, /PARASCAN_PARTITION_LOCK_DURATION.*from 1s to 1h/],
-    [{ PARASCAN_PARTITION_LOCK_DURATION: '2h' }, /PARASCAN_PARTITION_LOCK_DURATION.*from 1s to 1h/]
+    [{ PARASCAN_PARTITION_LOCK_DURATION: '2h' }, /PARASCAN_PARTITION_LOCK_DURATION.*from 1s to 1h/],
+    [{ PARASCAN_STATUS_WAIT_POLL_INTERVAL: '9ms' }, /PARASCAN_STATUS_WAIT_POLL_INTERVAL.*at least 10ms/],
+    [{ PARASCAN_MAX_STATUS_WAITERS: '-1' }, /PARASCAN_MAX_STATUS_WAITERS/],
+    [{ PARASCAN_MAX_STATUS_WAIT: 'forever' }, /PARASCAN_MAX_STATUS_WAIT/]
   ]
   for (const [env, pattern] of cases) {
     assert.throws(() => loadServiceConfig(env), (error: Error & { code?: string }) => {

@@ -4,11 +4,16 @@ import { ScanLimits } from '../../http/scan-limits.js'
 import { validateScan, planScan } from '../../pipeline/index.js'
 import { processorCatalogue } from '../../pipeline/processor-catalogue.js'
 import { tenantQuota } from '../../config/tenant-storage-quota.js'
+import { StatusWaiters } from '../../http/status-waiters.js'
+import { watchScanEnds } from '../../store/watch-scan-ends.js'
+import { FINISHED_STATUSES } from '../../store/scan-record.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Submit, status, list, results, cancel and delete, independent of HTTP. */
     scans: ScanService
+    /** Status requests waiting for their scan to end (GET /v1/scans/:id?wait=…). */
+    statusWaiters: StatusWaiters
   }
 }
 
@@ -34,6 +39,17 @@ export default fp(async (app) => {
     storageQuota: tenantQuota(config.tenantStorageBytes, config.tenantStorageBytesPerTenant),
     log: app.log
   }))
+  const waiters = new StatusWaiters({
+    active: async (id) => {
+      const head = await app.store.head(id)
+      return head !== undefined && !FINISHED_STATUSES.has(head.status)
+    },
+    maxWaiters: config.maxStatusWaiters,
+    pollIntervalMs: config.statusWaitPollMs
+  })
+  for (const store of new Set([app.store, app.consumerStore])) watchScanEnds(store, (id) => waiters.changed(id))
+  app.decorate('statusWaiters', waiters)
+  app.addHook('preClose', async () => waiters.close())
   const catalogue = await processorCatalogue(config.processorsDir)
   const processors = [...catalogue.entries.entries()].map(([name, entry]) => entry.file === undefined ? name : `${name} (${entry.file})`)
   app.log.info({ processorsDir: config.processorsDir, processors }, `processors: ${processors.join(', ')}`)
