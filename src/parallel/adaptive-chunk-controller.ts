@@ -14,6 +14,9 @@ export interface AdaptiveChunkControllerOptions extends Pick<ParallelConfigOptio
 /** Largest factor by which one observation may grow the chunk size. */
 const MAX_GROWTH = 2
 
+/** One clock for every controller of a thread: the per-chunk calls that reach it keep one call target from scan to scan. */
+const clock = performance.now.bind(performance)
+
 /**
  * Chunk sizing for one worker. It keeps an exponential moving average of the
  * service time per record (fetch + process of a chunk, divided by its
@@ -41,7 +44,7 @@ export class AdaptiveChunkController {
     this.low = options.target_ms_low ?? PARALLEL_DEFAULTS.target_ms_low
     this.high = options.target_ms_high ?? PARALLEL_DEFAULTS.target_ms_high
     this.alpha = options.chunk_ema_alpha ?? PARALLEL_DEFAULTS.chunk_ema_alpha
-    this.#now = options.now ?? performance.now.bind(performance)
+    this.#now = options.now ?? clock
     this.#size = clamp(options.initial_chunk_size ?? PARALLEL_DEFAULTS.initial_chunk_size, this.min, this.max)
     this.#target = Math.sqrt(this.low * this.high)
   }

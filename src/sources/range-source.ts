@@ -26,11 +26,16 @@ export class RangeSourceReader implements SourceReader {
     this.#start = params.start
   }
 
-  /** The array of the last read: the next read of as many records fills it again (its caller is done with it by then). */
-  #out: number[] = []
+  /**
+   * The array of every read: the next read fills it again (its caller is done with it by then).
+   * One array whose elements are generic from the start: the loops that read it and write results
+   * into it in place never see another elements kind, whatever the chunk sizes.
+   */
+  readonly #out: unknown[] = genericArray()
 
   read (offset: number, count: number): number[] {
-    const out = this.#out.length === count ? this.#out : (this.#out = new Array<number>(count))
+    const out = this.#out as number[]
+    if (out.length !== count) out.length = count
     const first = this.#start + offset
     for (let i = 0; i < count; i++) out[i] = first + i
     return out
@@ -41,4 +46,11 @@ export class RangeSourceReader implements SourceReader {
   }
 
   close (): void {}
+}
+
+/** An empty array whose elements kind is already the generic one. */
+function genericArray (): unknown[] {
+  const out: unknown[] = [null]
+  out.length = 0
+  return out
 }
