@@ -95,7 +95,7 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
         'running is answered when it finishes (or is deleted: a 404) or when the wait is over, whichever comes first, instead of at once.',
       params: idParams,
       querystring: z.object({
-        wait: z.string().transform((text, context) => {
+        wait: z.string().max(32).transform((text, context) => {
           const ms = parseDuration(text)
           if (ms === undefined) context.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 30s or a number of seconds' })
           return Math.min(ms ?? 0, maxWaitMs)
@@ -105,18 +105,21 @@ export const scanRoutes: FastifyPluginAsyncZod<ScanRoutesOptions> = async (app, 
     }
   }, async (request, reply) => {
     const { id } = request.params
-    let document = await service.status(id, request.tenant)
     const wait = request.query.wait ?? 0
-    if (wait > 0 && !FINISHED_STATUSES.has(document.status)) {
-      const left = new AbortController()
-      const leave = (): void => left.abort()
-      reply.raw.once('close', leave)
-      try {
-        await waiters.wait(id, wait, left.signal)
-      } finally {
-        reply.raw.off('close', leave)
-      }
+    // Listening before the first read: a client that leaves during it must not keep a waiter for the whole wait.
+    const left = new AbortController()
+    const leave = (): void => left.abort()
+    if (wait > 0) reply.raw.once('close', leave)
+    let document
+    try {
       document = await service.status(id, request.tenant)
+      if (reply.raw.destroyed || request.raw.destroyed) left.abort()
+      if (wait > 0 && !left.signal.aborted && !FINISHED_STATUSES.has(document.status)) {
+        await waiters.wait(id, wait, left.signal)
+        document = await service.status(id, request.tenant)
+      }
+    } finally {
+      reply.raw.off('close', leave)
     }
     if (!FINISHED_STATUSES.has(document.status)) reply.header('retry-after', retryAfter)
     return withLinks(document)

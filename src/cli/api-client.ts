@@ -2,6 +2,9 @@ import type { ScanRequest } from '../../schemas/scan-request.js'
 import type { ScanStatusDocument, ScanStatusName, ScanSummaryDocument } from '../../schemas/scan-status.js'
 import { ApiProblemError, ConnectionFailedError, ConnectionRefusedError, UnexpectedResponseError } from './errors.js'
 
+/** The longest delay a Node timer takes; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 export interface ScanAccepted {
   id: string
   status: 'queued'
@@ -102,7 +105,7 @@ export class ApiClient {
     const target = this.url + path
     let response: Response
     try {
-      response = await fetch(target, { method, ...init, headers: { ...this.#authorization, ...init.headers }, signal: AbortSignal.timeout(this.#timeoutMs + waitMs) })
+      response = await fetch(target, { method, ...init, headers: { ...this.#authorization, ...init.headers }, signal: AbortSignal.timeout(Math.min(this.#timeoutMs + waitMs, MAX_TIMER_MS)) })
     } catch (error) {
       throw connectionError(this.url, error)
     }

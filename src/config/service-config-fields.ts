@@ -254,8 +254,8 @@ export interface ServiceConfig {
    */
   maxStatusWaitMs: number
   /**
-   * Status requests that may wait at once on this instance; one more is a 503 PARASCAN_TOO_MANY_WAITERS. 0 answers every status request at once. Env: PARASCAN_MAX_STATUS_WAITERS.
-   * @defaultValue 1000
+   * Status requests that may wait at once on this instance, and at most half of maxConnections; one more is a 503 PARASCAN_TOO_MANY_WAITERS. 0 answers every status request at once. Env: PARASCAN_MAX_STATUS_WAITERS.
+   * @defaultValue 500
    */
   maxStatusWaiters: number
   /**

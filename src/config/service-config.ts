@@ -67,7 +67,7 @@ export const serviceEnvSchema = z.object({
   PARASCAN_DATA_DIR_PER_TENANT: boolean('false'),
   PARASCAN_STATE_DIR: optionalText('a directory'),
   PARASCAN_MAX_STATUS_WAIT: duration('30s'),
-  PARASCAN_MAX_STATUS_WAITERS: integer(1000, 0, 1_000_000),
+  PARASCAN_MAX_STATUS_WAITERS: integer(500, 0, 1_000_000),
   PARASCAN_STATUS_WAIT_POLL_INTERVAL: duration('500ms', 'a duration of at least 10ms')
 })
 

@@ -34,6 +34,14 @@ test('durations', () => {
   assert.equal(parseDuration('7d'), 7 * 86_400_000)
   assert.equal(parseDuration('soon'), undefined)
   assert.equal(parseDuration('-1s'), undefined)
+  assert.equal(parseDuration(' 30 s '), 30_000)
+})
+
+test('a duration is read in linear time: a long run of spaces before a wrong unit fails at once', { timeout: 10_000 }, () => {
+  const spaces = ' '.repeat(200_000)
+  assert.equal(parseDuration(`1${spaces}x`), undefined)
+  assert.equal(parseDuration(`1${spaces}s${spaces}x`), undefined)
+  assert.equal(parseDuration(`${spaces}1${spaces}s${spaces}`), 1000)
 })
 
 test('a bad value names its variable', () => {

@@ -105,7 +105,7 @@ test('a scan cancelled while waited on, queued or running, answers every waiter 
 })
 
 test('past PARASCAN_MAX_STATUS_WAITERS a wait is a 503 PARASCAN_TOO_MANY_WAITERS with Retry-After; a status without wait still answers', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_MAX_STATUS_WAITERS: '1500' })
+  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_MAX_STATUS_WAITERS: '1500', PARASCAN_MAX_CONNECTIONS: '3000' })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   const waits = Array.from({ length: 1500 }, async () => await server.app.inject({ method: 'GET', url: `/v1/scans/${id}?wait=60s` }))
@@ -121,6 +121,63 @@ test('past PARASCAN_MAX_STATUS_WAITERS a wait is a 503 PARASCAN_TOO_MANY_WAITERS
     assert.equal(answer.json().status, 'cancelled')
   }
   assert.equal(server.app.statusWaiters.size, 0)
+})
+
+test('waits take at most half of PARASCAN_MAX_CONNECTIONS: past that a wait is a 503 PARASCAN_TOO_MANY_WAITERS and other requests still get a connection', async () => {
+  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_MAX_CONNECTIONS: '8' })
+  const id = await submit(server.url, napScan(100_000, 50))
+  await running(server, id)
+  const { hostname, port } = new URL(server.url)
+  const sockets = Array.from({ length: 4 }, () => {
+    const socket = connect(Number(port), hostname)
+    socket.on('error', () => {})
+    socket.write(`GET /v1/scans/${id}?wait=60s HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`)
+    return socket
+  })
+  try {
+    await waitFor(async () => server.app.statusWaiters.size === 4 ? true : undefined, 20_000)
+    const refused = await status(server, id, '?wait=60s')
+    assert.equal(refused.status, 503)
+    assert.equal(refused.json.code, 'PARASCAN_TOO_MANY_WAITERS')
+    assert.equal((await status(server, id)).json.status, 'running')
+  } finally {
+    for (const socket of sockets) socket.destroy()
+  }
+  await waitFor(async () => server.app.statusWaiters.size === 0 ? true : undefined, 20_000)
+  assert.equal((await http(server.url, 'POST', `/v1/scans/${id}/cancel`)).status, 202)
+})
+
+test('a client that leaves while its status is still being read keeps no waiter', async () => {
+  const server = await start({ PROCESSORS_DIR: napProcessors() })
+  const id = await submit(server.url, napScan(100_000, 50))
+  await running(server, id)
+  // A slow store: every status read takes 200 ms, and the clients leave 20 ms into it.
+  const read = server.app.scans.status.bind(server.app.scans)
+  server.app.scans.status = async (...args) => { await new Promise((resolve) => setTimeout(resolve, 200)); return await read(...args) }
+  const { hostname, port } = new URL(server.url)
+  let reads = 0
+  const counted = server.app.scans.status
+  server.app.scans.status = async (...args) => { reads++; return await counted(...args) }
+  for (let i = 0; i < 20; i++) {
+    const socket = connect(Number(port), hostname)
+    socket.on('error', () => {})
+    socket.write(`GET /v1/scans/${id}?wait=60s HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`)
+    setTimeout(() => socket.destroy(), 20)
+  }
+  await waitFor(async () => reads >= 20 ? true : undefined, 20_000)
+  // Every first read has ended by now, and none of them may have left a waiter behind.
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  assert.equal(server.app.statusWaiters.size, 0)
+  server.app.scans.status = read
+  assert.equal((await http(server.url, 'POST', `/v1/scans/${id}/cancel`)).status, 202)
+})
+
+test('a long wait value is a 400 naming wait, at once', async () => {
+  const server = await start({})
+  const id = await submit(server.url, { source: { type: 'range', start: 0, end: 10 } })
+  const answer = await status(server, id, `?wait=1${'+'.repeat(16_000)}x`)
+  assert.equal(answer.status, 400)
+  assert.match(JSON.stringify(answer.json), /wait/)
 })
 
 test('PARASCAN_MAX_STATUS_WAITERS=0 answers every wait at once', async () => {

@@ -44,7 +44,8 @@ export default fp(async (app) => {
       const head = await app.store.head(id)
       return head !== undefined && !FINISHED_STATUSES.has(head.status)
     },
-    maxWaiters: config.maxStatusWaiters,
+    // Each wait holds a connection: half of them stay for everything else.
+    maxWaiters: Math.min(config.maxStatusWaiters, Math.floor(config.maxConnections / 2)),
     pollIntervalMs: config.statusWaitPollMs
   })
   for (const store of new Set([app.store, app.consumerStore])) watchScanEnds(store, (id) => waiters.changed(id))
