@@ -1,8 +1,6 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { RunningServer } from '../../src/server.js'
 import { dropPrefix, http, realServer, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
 import { PrivateRedis } from '../helpers/private-redis.js'
@@ -17,15 +15,9 @@ after(async () => {
   await privateRedis?.close()
 })
 
-const processorsDir = mkdtempSync(join(tmpdir(), 'parascan-nap-'))
-writeFileSync(join(processorsDir, 'nap.mjs'), [
-  'export const name = "nap"',
-  'export const schema = { safeParse: (value) => ({ success: true, data: value }) }',
-  'const cell = new Int32Array(new SharedArrayBuffer(4))',
-  'export function process (record, params) { Atomics.wait(cell, 0, 0, params.ms); return record }'
-].join('\n'))
+const processorsDir = fileURLToPath(new URL('../fixtures/processors/', import.meta.url))
 
-const napScan = (records: number, ms: number) => ({ source: { type: 'range', start: 0, end: records }, pipeline: [{ processor: 'nap', params: { ms } }] })
+const napScan = (records: number, ms: number) => ({ source: { type: 'range', start: 0, end: records }, pipeline: [{ processor: 'sleep', params: { ms } }] })
 
 async function instance (env: Record<string, string>): Promise<RunningServer> {
   const server = await realServer({ PROCESSORS_DIR: processorsDir, PARASCAN_PROGRESS_INTERVAL: '100ms', PARASCAN_STATUS_WAIT_POLL_INTERVAL: '100ms', ...env })

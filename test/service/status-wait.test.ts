@@ -1,28 +1,16 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { RunningServer } from '../../src/server.js'
 import { http, waitFor } from '../helpers/service-harness.js'
 import { finished, serverStarter, submit } from '../helpers/scan-client.js'
 
 const { start } = serverStarter()
 
-/** A plug-in whose records each sleep `params.ms` without using CPU, so that a scan runs as long as a test needs. */
-function napProcessors (): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parascan-nap-'))
-  writeFileSync(join(dir, 'nap.mjs'), [
-    'export const name = "nap"',
-    'export const schema = { safeParse: (value) => ({ success: true, data: value }) }',
-    'const cell = new Int32Array(new SharedArrayBuffer(4))',
-    'export function process (record, params) { Atomics.wait(cell, 0, 0, params.ms); return record }'
-  ].join('\n'))
-  return dir
-}
-
-const napScan = (records: number, ms: number) => ({ source: { type: 'range', start: 0, end: records }, pipeline: [{ processor: 'nap', params: { ms } }] })
+const PROCESSORS_DIR = fileURLToPath(new URL('../fixtures/processors/', import.meta.url))
+/** Records that each block their thread `ms` without using CPU, so that a scan runs as long as a test needs. */
+const napScan = (records: number, ms: number) => ({ source: { type: 'range', start: 0, end: records }, pipeline: [{ processor: 'sleep', params: { ms } }] })
 
 async function status (server: RunningServer, id: string, query = ''): Promise<{ status: number, headers: Headers, json: any }> {
   return await http(server.url, 'GET', `/v1/scans/${id}${query}`)
@@ -33,7 +21,7 @@ async function running (server: RunningServer, id: string): Promise<void> {
 }
 
 test('a status request with wait answers when its scan ends, with the final document', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors() })
+  const server = await start({ PROCESSORS_DIR })
   const id = await submit(server.url, napScan(40, 20))
   const answer = await status(server, id, '?wait=60s')
   assert.equal(answer.status, 200)
@@ -53,7 +41,7 @@ test('a finished scan is answered at once, whatever the wait', async () => {
 })
 
 test('a wait that runs out answers the current status with Retry-After; waits above PARASCAN_MAX_STATUS_WAIT are cut to it', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_MAX_STATUS_WAIT: '300ms' })
+  const server = await start({ PROCESSORS_DIR, PARASCAN_MAX_STATUS_WAIT: '300ms' })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   for (const wait of ['200ms', '1', '99999999999999999999', '24h']) {
@@ -67,7 +55,7 @@ test('a wait that runs out answers the current status with Retry-After; waits ab
 })
 
 test('waits that are not durations are a 400 problem naming wait; 0 answers at once', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors() })
+  const server = await start({ PROCESSORS_DIR })
   const id = await submit(server.url, napScan(100_000, 50))
   for (const wait of ['-1', 'abc', '', '1e3', 'NaN', '-5s', '10y', '1.5.2', '0x10', ' ']) {
     const answer = await status(server, id, `?wait=${encodeURIComponent(wait)}`)
@@ -83,7 +71,7 @@ test('waits that are not durations are a 400 problem naming wait; 0 answers at o
 })
 
 test('a scan cancelled while waited on, queued or running, answers every waiter with cancelled', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors() })
+  const server = await start({ PROCESSORS_DIR })
   const first = await submit(server.url, napScan(100_000, 50))
   const queued = await submit(server.url, napScan(100_000, 50))
   await running(server, first)
@@ -105,7 +93,7 @@ test('a scan cancelled while waited on, queued or running, answers every waiter 
 })
 
 test('past PARASCAN_MAX_STATUS_WAITERS a wait is a 503 PARASCAN_TOO_MANY_WAITERS with Retry-After; a status without wait still answers', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_MAX_STATUS_WAITERS: '1500', PARASCAN_MAX_CONNECTIONS: '3000' })
+  const server = await start({ PROCESSORS_DIR, PARASCAN_MAX_STATUS_WAITERS: '1500', PARASCAN_MAX_CONNECTIONS: '3000' })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   const waits = Array.from({ length: 1500 }, async () => await server.app.inject({ method: 'GET', url: `/v1/scans/${id}?wait=60s` }))
@@ -124,7 +112,7 @@ test('past PARASCAN_MAX_STATUS_WAITERS a wait is a 503 PARASCAN_TOO_MANY_WAITERS
 })
 
 test('waits take at most half of PARASCAN_MAX_CONNECTIONS: past that a wait is a 503 PARASCAN_TOO_MANY_WAITERS and other requests still get a connection', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_MAX_CONNECTIONS: '8' })
+  const server = await start({ PROCESSORS_DIR, PARASCAN_MAX_CONNECTIONS: '8' })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   const { hostname, port } = new URL(server.url)
@@ -148,7 +136,7 @@ test('waits take at most half of PARASCAN_MAX_CONNECTIONS: past that a wait is a
 })
 
 test('a client that leaves while its status is still being read keeps no waiter', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors() })
+  const server = await start({ PROCESSORS_DIR })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   // A slow store: every status read takes 200 ms, and the clients leave 20 ms into it.
@@ -181,7 +169,7 @@ test('a long wait value is a 400 naming wait, at once', async () => {
 })
 
 test('PARASCAN_MAX_STATUS_WAITERS=0 answers every wait at once', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_MAX_STATUS_WAITERS: '0' })
+  const server = await start({ PROCESSORS_DIR, PARASCAN_MAX_STATUS_WAITERS: '0' })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   const response = await fetch(`${server.url}/v1/scans/${id}?wait=60s`, { signal: AbortSignal.timeout(20_000) })
@@ -190,7 +178,7 @@ test('PARASCAN_MAX_STATUS_WAITERS=0 answers every wait at once', async () => {
 })
 
 test('a client that disconnects mid-wait frees its waiter at once', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors() })
+  const server = await start({ PROCESSORS_DIR })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   const { hostname, port } = new URL(server.url)
@@ -210,7 +198,7 @@ test('a client that disconnects mid-wait frees its waiter at once', async () => 
 })
 
 test('closing the server answers the waiting requests with the current status and leaves no waiter', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_SHUTDOWN_GRACE: '0s' })
+  const server = await start({ PROCESSORS_DIR, PARASCAN_SHUTDOWN_GRACE: '0s' })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   const waits = Array.from({ length: 5 }, async () => await fetch(`${server.url}/v1/scans/${id}?wait=60s`, { signal: AbortSignal.timeout(30_000) }))
@@ -224,7 +212,7 @@ test('closing the server answers the waiting requests with the current status an
 })
 
 test('a wait longer than PARASCAN_REQUEST_TIMEOUT and the keep-alive timeout answers 200 with the status, not a 408', async () => {
-  const server = await start({ PROCESSORS_DIR: napProcessors(), PARASCAN_REQUEST_TIMEOUT: '1s', PARASCAN_HEADERS_TIMEOUT: '1s', PARASCAN_KEEP_ALIVE_TIMEOUT: '1s', PARASCAN_MAX_STATUS_WAIT: '3s' })
+  const server = await start({ PROCESSORS_DIR, PARASCAN_REQUEST_TIMEOUT: '1s', PARASCAN_HEADERS_TIMEOUT: '1s', PARASCAN_KEEP_ALIVE_TIMEOUT: '1s', PARASCAN_MAX_STATUS_WAIT: '3s' })
   const id = await submit(server.url, napScan(100_000, 50))
   await running(server, id)
   const answer = await status(server, id, '?wait=10s')
