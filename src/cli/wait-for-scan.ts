@@ -1,9 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ScanStatusDocument } from '../../schemas/scan-status.js'
+import { codeOf } from '../error-codes.js'
+import { TooManyStatusWaitersError } from '../errors.js'
 import { problemCodeOf, type ApiClient } from './api-client.js'
 import type { ProgressDisplay } from './progress-display.js'
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled'])
+const TOO_MANY_WAITERS = codeOf(TooManyStatusWaitersError)
 
 /**
  * Asks for the status of a scan until it has finished, showing each status on `display`: each request
@@ -17,7 +20,7 @@ export async function waitForScan (client: ApiClient, id: string, display: Progr
       const asked = performance.now()
       const status = await client.status(id, intervalMs).catch(async (error: unknown) => {
         // A server whose waiting requests are all taken still answers at once.
-        if (problemCodeOf(error) !== 'PARASCAN_TOO_MANY_WAITERS') throw error
+        if (problemCodeOf(error) !== TOO_MANY_WAITERS) throw error
         return await client.status(id)
       })
       display.update(status)
