@@ -39,7 +39,13 @@ export interface ResultSinkOptions {
 
 interface Pending { end: number, json: string, items: number }
 
+/** A page waiting to be parsed into `results`; a release only when `json` is undefined. */
+interface Parse { json: string | undefined, handedOver: () => void }
+
 const noRelease = (): void => {}
+
+/** Longest the calling thread parses pages in one go before timers and I/O get their turn. */
+const PARSE_SLICE_MS = 8
 
 /**
  * The main-thread end of result transport. Unordered pages pass through as
@@ -57,6 +63,8 @@ export class ResultSink {
   #failed = false
   #closed = false
   #state: unknown
+  #parses: Parse[] = []
+  #parsed = 0
 
   constructor (options: ResultSinkOptions) {
     this.#options = options
@@ -106,16 +114,22 @@ export class ResultSink {
     const front = this.#next
     const release = this.#options.release ?? noRelease
     if (items === 0) {
-      if (this.#options.onBatch === undefined) release(front, bytes)
-      else this.#chain = this.#chain.then(() => release(front, bytes))
+      if (this.#options.onBatch !== undefined) this.#chain = this.#chain.then(() => release(front, bytes))
+      else if (this.#parses.length === 0) release(front, bytes)
+      else this.#parseLater(undefined, () => release(front, bytes))
       return
     }
     this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items, () => release(front, bytes))
   }
 
-  /** Hands over no more pages, also none already waiting for onBatch. */
+  /** Hands over no more pages, also none already waiting for onBatch or to be parsed. */
   close (): void {
     this.#closed = true
+  }
+
+  /** The scan will not resolve: pages still waiting to be parsed are dropped, and so are those to come. */
+  discardResults (): void {
+    if (this.#options.onBatch === undefined) this.#closed = true
   }
 
   /** Resolves when every page has been handed over. */
@@ -125,13 +139,7 @@ export class ResultSink {
 
   #deliver (json: string, items: number, handedOver: () => void = noRelease): void {
     const onBatch = this.#options.onBatch
-    if (onBatch === undefined) {
-      const values = JSON.parse(json) as unknown[]
-      const results = this.results
-      for (let i = 0; i < values.length; i++) results.push(values[i])
-      handedOver()
-      return
-    }
+    if (onBatch === undefined) return this.#parseLater(json, handedOver)
     if (this.#failed || this.#closed) return
     this.#chain = this.#chain.then(async () => {
       if (this.#closed) return
@@ -143,5 +151,39 @@ export class ResultSink {
         this.#options.onError(error)
       }
     })
+  }
+
+  /*
+   * Pages arrive faster than they parse when results are many: parsing them
+   * in the message handler would keep the event loop from timers and I/O for
+   * as long as the window of held bytes takes. They are parsed in slices.
+   */
+  #parseLater (json: string | undefined, handedOver: () => void): void {
+    if (this.#closed) return
+    this.#parses.push({ json, handedOver })
+    if (this.#parses.length > 1) return
+    this.#chain = this.#chain.then(() => new Promise<void>(resolve => setImmediate(() => this.#parseSlice(resolve))))
+  }
+
+  #parseSlice (done: () => void): void {
+    const parses = this.#parses
+    const results = this.results
+    const until = performance.now() + PARSE_SLICE_MS
+    while (!this.#closed && this.#parsed < parses.length) {
+      const { json, handedOver } = parses[this.#parsed]
+      parses[this.#parsed++] = undefined as unknown as Parse
+      if (json !== undefined) {
+        const values = JSON.parse(json) as unknown[]
+        for (let i = 0; i < values.length; i++) results.push(values[i])
+      }
+      handedOver()
+      if (performance.now() >= until && this.#parsed < parses.length) {
+        setImmediate(() => this.#parseSlice(done))
+        return
+      }
+    }
+    this.#parses = []
+    this.#parsed = 0
+    done()
   }
 }

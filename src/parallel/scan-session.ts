@@ -247,6 +247,7 @@ export class ScanSession {
    */
   #stop (): void {
     this.#state.abort()
+    this.#sink.discardResults()
     if (this.#stopTimer !== undefined || this.#settled) return
     this.#stopTimer = setTimeout(() => {
       for (const slot of this.#slots.slots) {
