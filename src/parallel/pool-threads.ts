@@ -36,6 +36,17 @@ export function workerExecArgv (execArgv: readonly string[] = process.execArgv):
 }
 
 /**
+ * `execArgv` without the flags a Worker refused (V8 and process-wide flags such as
+ * --max-old-space-size, --expose-gc or --trace-gc, named in the error's message); none
+ * at all when the message names none of them.
+ */
+export function withoutRefusedFlags (execArgv: readonly string[], error: Error): string[] {
+  const named = error.message.slice(error.message.indexOf(': ') + 2).split(', ')
+  const kept = execArgv.filter(arg => !named.includes(arg))
+  return kept.length < execArgv.length ? kept : []
+}
+
+/**
  * The worker threads of a pool, by slot: each is made on first use, with
  * the flags that apply to workers and a heap limit, and replaced once it
  * has exited. Their messages and exits go to the callbacks.
@@ -43,7 +54,7 @@ export function workerExecArgv (execArgv: readonly string[] = process.execArgv):
 export class PoolThreads {
   readonly #options: PoolThreadsOptions
   readonly #threads: Array<PoolThread | undefined> = []
-  readonly #execArgv = workerExecArgv()
+  #execArgv = workerExecArgv()
 
   constructor (options: PoolThreadsOptions) {
     this.#options = options
@@ -91,6 +102,16 @@ export class PoolThreads {
   }
 
   #create (): Worker {
+    try {
+      return this.#construct()
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error
+      this.#execArgv = withoutRefusedFlags(this.#execArgv, error as Error)
+      return this.#construct()
+    }
+  }
+
+  #construct (): Worker {
     const resourceLimits = { maxOldGenerationSizeMb: this.#options.maxOldGenerationMb }
     const here = import.meta.url
     if (here.endsWith('.ts')) {

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process'
 import { after, test } from 'node:test'
 import { promisify } from 'node:util'
 import { WorkStealingPool } from '../../src/index.js'
-import { workerExecArgv } from '../../src/parallel/pool-threads.js'
+import { withoutRefusedFlags, workerExecArgv } from '../../src/parallel/pool-threads.js'
 
 const module = new URL('../fixtures/engine-task.js', import.meta.url)
 const pools: WorkStealingPool[] = []
@@ -68,11 +68,16 @@ for (const scheduler of ['work_stealing', 'thread_pool'] as const) {
 
 test('threads start with only the flags that apply to workers', async () => {
   assert.deepEqual(workerExecArgv(['--input-type=module', '-e', 'code', '--enable-source-maps']), ['--enable-source-maps'])
-  assert.deepEqual(workerExecArgv(['--input-type', 'module', '--eval', 'x', '--max-old-space-size=100', '-p', 'y']), ['--max-old-space-size=100'])
+  assert.deepEqual(workerExecArgv(['--input-type', 'module', '--eval', 'x', '--conditions=dev', '-p', 'y']), ['--conditions=dev'])
+  const refused = new Error('Initiated Worker with invalid execArgv flags: --expose-gc, --max-old-space-size=100')
+  assert.deepEqual(withoutRefusedFlags(['--expose-gc', '--enable-source-maps', '--max-old-space-size=100'], refused), ['--enable-source-maps'])
+  assert.deepEqual(withoutRefusedFlags(['--enable-source-maps'], new Error('something else')), [])
   const index = new URL('../../src/index.js', import.meta.url).href
   const code = `import { parallelScan } from ${JSON.stringify(index)}
 const results = await parallelScan(1000, { module: ${JSON.stringify(module.href)} }, { config: { max_workers: 2 } })
-console.log(results.length)`
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], { timeout: 30_000 })
-  assert.equal(stdout.trim(), '1000')
+console.log(results.length, typeof globalThis.gc)`
+  // V8 and process-wide flags of the main process are refused by worker threads: they start without them.
+  const flags = ['--max-old-space-size=512', '--expose-gc', '--trace-gc', '--stack-size=900', '--enable-source-maps']
+  const { stdout } = await promisify(execFile)(process.execPath, [...flags, '--input-type=module', '-e', code], { timeout: 30_000 })
+  assert.match(stdout, /^1000 function$/m)
 })
