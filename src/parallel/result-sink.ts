@@ -55,7 +55,9 @@ const PARSE_SLICE_MS = 8
  * pages are parsed as they arrive.
  */
 export class ResultSink {
-  readonly results: unknown[] = []
+  /** Parsed pages, joined into one array when `results` is first read. */
+  #pages: unknown[][] = []
+  #count = 0
   readonly #options: ResultSinkOptions
   readonly #pending = new Map<number, Pending>()
   #next = 0
@@ -122,6 +124,18 @@ export class ResultSink {
     this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items, () => release(front, bytes))
   }
 
+  /** Every result parsed, in the order the pages came. */
+  get results (): unknown[] {
+    const pages = this.#pages
+    if (pages.length === 1) return pages[0]
+    // One array of the final size: pushing page after page would copy it at every growth.
+    const all = new Array<unknown>(this.#count)
+    let k = 0
+    for (const page of pages) for (let i = 0; i < page.length; i++) all[k++] = page[i]
+    this.#pages = [all]
+    return all
+  }
+
   /** Hands over no more pages, also none already waiting for onBatch or to be parsed. */
   close (): void {
     this.#closed = true
@@ -167,14 +181,14 @@ export class ResultSink {
 
   #parseSlice (done: () => void): void {
     const parses = this.#parses
-    const results = this.results
     const until = performance.now() + PARSE_SLICE_MS
     while (!this.#closed && this.#parsed < parses.length) {
       const { json, handedOver } = parses[this.#parsed]
       parses[this.#parsed++] = undefined as unknown as Parse
       if (json !== undefined) {
         const values = JSON.parse(json) as unknown[]
-        for (let i = 0; i < values.length; i++) results.push(values[i])
+        this.#pages.push(values)
+        this.#count += values.length
       }
       handedOver()
       if (performance.now() >= until && this.#parsed < parses.length) {
