@@ -37,12 +37,33 @@ export function workerExecArgv (execArgv: readonly string[] = process.execArgv):
 
 /**
  * `execArgv` without the flags a Worker refused (V8 and process-wide flags such as
- * --max-old-space-size, --expose-gc or --trace-gc, named in the error's message); none
- * at all when the message names none of them.
+ * --max-old-space-size, --expose-gc or --trace-gc), which its message lists after ': ',
+ * joined by ', ' (a flag's value may hold ', ' too, so the list is matched against the
+ * arguments, not split). A refused flag given without '=' loses the value that follows it:
+ * execArgv holds flags and their values only, and a value left alone would end the worker's
+ * flags there, silently dropping the ones after it. None at all when the message names none.
  */
 export function withoutRefusedFlags (execArgv: readonly string[], error: Error): string[] {
-  const named = error.message.slice(error.message.indexOf(': ') + 2).split(', ')
-  const kept = execArgv.filter(arg => !named.includes(arg))
+  const message = error.message
+  const colon = message.indexOf(': ')
+  let list = colon < 0 ? '' : message.slice(colon + 2)
+  const candidates = [...new Set(execArgv)].sort((a, b) => b.length - a.length)
+  const refused = new Set<string>()
+  while (list.length > 0) {
+    const arg = candidates.find(a => list === a || list.startsWith(`${a}, `))
+    if (arg === undefined) break
+    refused.add(arg)
+    list = list.slice(arg.length + 2)
+  }
+  const kept: string[] = []
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]
+    if (!refused.has(arg)) {
+      kept.push(arg)
+    } else if (arg.startsWith('-') && !arg.includes('=') && i + 1 < execArgv.length && !execArgv[i + 1].startsWith('-')) {
+      i++
+    }
+  }
   return kept.length < execArgv.length ? kept : []
 }
 
@@ -101,13 +122,19 @@ export class PoolThreads {
     this.#threads.length = 0
   }
 
+  /**
+   * A worker stops reading its flags at the first one it refuses when that one has its value
+   * apart, so the flags after it are only checked once it is gone: as many tries as it takes,
+   * each with fewer flags.
+   */
   #create (): Worker {
-    try {
-      return this.#construct()
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error
-      this.#execArgv = withoutRefusedFlags(this.#execArgv, error as Error)
-      return this.#construct()
+    for (;;) {
+      try {
+        return this.#construct()
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || this.#execArgv.length === 0) throw error
+        this.#execArgv = withoutRefusedFlags(this.#execArgv, error as Error)
+      }
     }
   }
 

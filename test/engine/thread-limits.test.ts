@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, test } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { WorkStealingPool } from '../../src/index.js'
 import { withoutRefusedFlags, workerExecArgv } from '../../src/parallel/pool-threads.js'
@@ -80,4 +84,30 @@ console.log(results.length, typeof globalThis.gc)`
   const flags = ['--max-old-space-size=512', '--expose-gc', '--trace-gc', '--stack-size=900', '--enable-source-maps']
   const { stdout } = await promisify(execFile)(process.execPath, [...flags, '--input-type=module', '-e', code], { timeout: 30_000 })
   assert.match(stdout, /^1000 function$/m)
+})
+
+test('a refused flag whose value holds ", " or comes as the next argument is left out with its value; the flags workers need stay', async () => {
+  const refused = (list: string): Error => new Error(`Initiated Worker with invalid execArgv flags: ${list}`)
+  assert.deepEqual(withoutRefusedFlags(['--title=x, y', '--expose-gc', '--conditions=dev'], refused('--title=x, y, --expose-gc')), ['--conditions=dev'])
+  assert.deepEqual(withoutRefusedFlags(['--title', 'a, b', '--expose-gc', '--import', 'tsx'], refused('--title')), ['--expose-gc', '--import', 'tsx'])
+  assert.deepEqual(withoutRefusedFlags(['--conditions', 'y', '--title=x, y'], refused('--title=x, y')), ['--conditions', 'y'])
+  const dir = mkdtempSync(join(tmpdir(), 'parascan-flags-'))
+  // Imported by every thread that starts with the flag: worker threads leave a file behind.
+  const preload = join(dir, 'preload.mjs')
+  writeFileSync(preload, `import { isMainThread, threadId } from 'node:worker_threads'
+import { writeFileSync } from 'node:fs'
+if (!isMainThread) writeFileSync(new URL('./thread-' + threadId, import.meta.url), '')
+`)
+  const index = new URL('../../src/index.js', import.meta.url).href
+  const code = `import { parallelScan } from ${JSON.stringify(index)}
+const results = await parallelScan(1000, { module: ${JSON.stringify(module.href)} }, { config: { max_workers: 2 } })
+console.log(results.length)`
+  for (const title of [['--title', 'a, b'], ['--title=a, b']]) {
+    const { stdout } = await promisify(execFile)(process.execPath, [...title, '--expose-gc', '--import', pathToFileURL(preload).href, '--input-type=module', '-e', code], { timeout: 30_000 })
+    assert.match(stdout, /^1000$/m)
+    const threads = readdirSync(dir).filter(name => name.startsWith('thread-'))
+    assert.ok(threads.length > 0, `the worker threads of ${title.join(' ')} started without --import`)
+    for (const name of threads) rmSync(join(dir, name))
+  }
+  rmSync(dir, { recursive: true })
 })
