@@ -46,6 +46,12 @@ const noRelease = (): void => {}
 
 /** Longest the calling thread parses pages in one go before timers and I/O get their turn. */
 const PARSE_SLICE_MS = 8
+/** Parsed pages with fewer values are copied into a shared block instead of kept as blocks of their own. */
+const SMALL_PAGE = 4096
+/** Values a shared block takes before the next one starts. */
+const BLOCK_VALUES = 65_536
+/** Blocks joined by one concat call (its arguments go on the stack). */
+const CONCAT_ARGS = 4096
 
 /**
  * The main-thread end of result transport. Unordered pages pass through as
@@ -55,9 +61,6 @@ const PARSE_SLICE_MS = 8
  * pages are parsed as they arrive.
  */
 export class ResultSink {
-  /** Parsed pages, joined into one array when `results` is first read. */
-  #pages: unknown[][] = []
-  #count = 0
   readonly #options: ResultSinkOptions
   readonly #pending = new Map<number, Pending>()
   #next = 0
@@ -67,10 +70,29 @@ export class ResultSink {
   #state: unknown
   #parses: Parse[] = []
   #parsed = 0
+  /*
+   * Parsed values in order, as blocks joined once at the end: a single array grown value by
+   * value is copied to a new, larger store each time it fills up, and the copies of a large one
+   * (a hundred MB and more, with a page fault for every 4 KiB of it) would hold the event loop
+   * for hundreds of ms, far past a slice.
+   */
+  #blocks: unknown[][] = []
+  #block: unknown[] = []
+  #results: unknown[] | undefined
 
   constructor (options: ResultSinkOptions) {
     this.#options = options
     if (options.aggregate !== undefined) this.#state = options.aggregate.create(options.params)
+  }
+
+  /** The results parsed, in the order handed over (source order when ordered); read once every page has been. */
+  get results (): unknown[] {
+    if (this.#results === undefined) {
+      this.#endBlock()
+      this.#results = concatBlocks(this.#blocks)
+      this.#blocks = []
+    }
+    return this.#results
   }
 
   /** Adds the partial aggregate state of a flush. */
@@ -115,25 +137,18 @@ export class ResultSink {
     if (this.#next === from) return
     const front = this.#next
     const release = this.#options.release ?? noRelease
+    if (this.#options.onBatch === undefined) {
+      // Each range's text is parsed on its own: joining them would copy every byte once more, in the message handler.
+      if (texts.length === 0 && this.#parses.length === 0) return release(front, bytes)
+      for (let t = 0; t < texts.length - 1; t++) this.#parseLater(texts[t], noRelease)
+      this.#parseLater(texts.length > 0 ? texts[texts.length - 1] : undefined, () => release(front, bytes))
+      return
+    }
     if (items === 0) {
-      if (this.#options.onBatch !== undefined) this.#chain = this.#chain.then(() => release(front, bytes))
-      else if (this.#parses.length === 0) release(front, bytes)
-      else this.#parseLater(undefined, () => release(front, bytes))
+      this.#chain = this.#chain.then(() => release(front, bytes))
       return
     }
     this.#deliver(texts.length === 1 ? texts[0] : `[${texts.map(t => t.slice(1, -1)).join(',')}]`, items, () => release(front, bytes))
-  }
-
-  /** Every result parsed, in the order the pages came. */
-  get results (): unknown[] {
-    const pages = this.#pages
-    if (pages.length === 1) return pages[0]
-    // One array of the final size: pushing page after page would copy it at every growth.
-    const all = new Array<unknown>(this.#count)
-    let k = 0
-    for (const page of pages) for (let i = 0; i < page.length; i++) all[k++] = page[i]
-    this.#pages = [all]
-    return all
   }
 
   /** Hands over no more pages, also none already waiting for onBatch or to be parsed. */
@@ -141,9 +156,12 @@ export class ResultSink {
     this.#closed = true
   }
 
-  /** The scan will not resolve: pages still waiting to be parsed are dropped, and so are those to come. */
+  /** The scan will not resolve: pages still waiting to be parsed are dropped, and so are those to come and the values parsed. */
   discardResults (): void {
-    if (this.#options.onBatch === undefined) this.#closed = true
+    if (this.#options.onBatch !== undefined) return
+    this.#closed = true
+    this.#blocks = []
+    this.#block = []
   }
 
   /** Resolves when every page has been handed over. */
@@ -182,22 +200,52 @@ export class ResultSink {
   #parseSlice (done: () => void): void {
     const parses = this.#parses
     const until = performance.now() + PARSE_SLICE_MS
-    while (!this.#closed && this.#parsed < parses.length) {
-      const { json, handedOver } = parses[this.#parsed]
-      parses[this.#parsed++] = undefined as unknown as Parse
-      if (json !== undefined) {
-        const values = JSON.parse(json) as unknown[]
-        this.#pages.push(values)
-        this.#count += values.length
+    try {
+      while (!this.#closed && this.#parsed < parses.length) {
+        const { json, handedOver } = parses[this.#parsed]
+        parses[this.#parsed++] = undefined as unknown as Parse
+        if (json !== undefined) this.#keep(JSON.parse(json) as unknown[])
+        handedOver()
+        if (performance.now() >= until && this.#parsed < parses.length) {
+          setImmediate(() => this.#parseSlice(done))
+          return
+        }
       }
-      handedOver()
-      if (performance.now() >= until && this.#parsed < parses.length) {
-        setImmediate(() => this.#parseSlice(done))
-        return
-      }
+    } catch (error) {
+      // Not in a message handler that would catch it: the scan fails instead of the process.
+      this.#closed = true
+      this.#options.onError(error)
     }
     this.#parses = []
     this.#parsed = 0
     done()
   }
+
+  #keep (values: unknown[]): void {
+    if (values.length >= SMALL_PAGE) {
+      this.#endBlock()
+      this.#blocks.push(values)
+      return
+    }
+    const block = this.#block
+    for (let i = 0; i < values.length; i++) block.push(values[i])
+    if (block.length >= BLOCK_VALUES) this.#endBlock()
+  }
+
+  #endBlock (): void {
+    if (this.#block.length === 0) return
+    this.#blocks.push(this.#block)
+    this.#block = []
+  }
+}
+
+/** The values of `blocks` in one array: one allocation of the final size, not one per growth. */
+export function concatBlocks (blocks: unknown[][]): unknown[] {
+  while (blocks.length > CONCAT_ARGS) {
+    const joined: unknown[][] = []
+    for (let b = 0; b < blocks.length; b += CONCAT_ARGS) joined.push(([] as unknown[]).concat(...blocks.slice(b, b + CONCAT_ARGS)))
+    blocks = joined
+  }
+  if (blocks.length === 1) return blocks[0]
+  return ([] as unknown[]).concat(...blocks)
 }
