@@ -108,7 +108,6 @@ export class ScanRunner {
       matched: 0,
       promise: undefined,
       error: undefined,
-      at: 0,
       marks: state.i32,
       mark: state.stat(spec.workerId, STAT_RECORD)
     }
@@ -649,8 +648,6 @@ interface SpanState {
   matched: number
   promise: Promise<unknown> | undefined
   error: unknown
-  /** Index of the record being processed. */
-  at: number
   /** marks[mark] is 1 + the offset of the record in process(), for the main thread's record time limit. */
   marks: Int32Array
   mark: number
@@ -667,7 +664,8 @@ function processSpan (span: SpanState, records: unknown[], lo: number, from: num
     return processUnguarded(span, records, lo, from, count)
   } catch (error) {
     span.error = error
-    return span.at
+    // The record that threw is the one marked last.
+    return span.marks[span.mark] - 1 - lo
   }
 }
 
@@ -679,7 +677,6 @@ function processUnguarded (span: SpanState, records: unknown[], lo: number, from
   const marks = span.marks
   const mark = span.mark
   for (let i = from; i < count; i++) {
-    span.at = i
     marks[mark] = lo + i + 1
     const value = process(records[i], params, lo + i)
     if (value === null || value === undefined) continue
