@@ -17,6 +17,19 @@ export function jsonBytesUpTo (value: unknown, limit: number): number {
   return measure(value, limit, 0)
 }
 
+/** 10^1 … 10^21, every one exact as a double. */
+const POWERS_OF_TEN = Array.from({ length: 21 }, (_, i) => 10 ** (i + 1))
+
+/** Characters of a number as JSON (at most 24), without making its text when it is an integer that JSON writes in full. */
+function numberBytes (value: number): number {
+  if (value === 0) return 1
+  const magnitude = value < 0 ? -value : value
+  if (magnitude >= 1e21 || !Number.isInteger(magnitude)) return Math.min(24, String(value).length)
+  let digits = 1
+  while (magnitude >= POWERS_OF_TEN[digits - 1]) digits++
+  return value < 0 ? digits + 1 : digits
+}
+
 function stringBytes (text: string, room: number): number {
   if (text.length > room) return text.length + 2
   return (text.length < 32 && isAscii(text) ? text.length : Buffer.byteLength(text, 'utf8')) + 2
@@ -33,7 +46,7 @@ function measure (value: unknown, limit: number, used: number): number {
       return used + stringBytes(value, limit - used)
     case 'number':
       if (value - value !== 0) nonFinite = true
-      return used + (value === 0 ? 1 : Math.min(24, String(value).length))
+      return used + numberBytes(value)
     case 'bigint':
       return used + (value === 0n ? 1 : Math.min(24, String(value).length))
     case 'boolean':
