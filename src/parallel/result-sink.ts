@@ -1,4 +1,5 @@
 import type { Aggregator, ResultBatch } from './types.js'
+import { resultBytes, type CommitMessage } from './worker-protocol.js'
 
 export interface ResultSinkOptions {
   /**
@@ -18,6 +19,12 @@ export interface ResultSinkOptions {
    * @defaultValue none
    */
   releaseBytes?: (bytes: number) => void
+  /**
+   * Called with the JSON length of the results of the commits that came in, once the calling
+   * thread turns to timers and I/O again (see TRANSIT_BYTES).
+   * @defaultValue none
+   */
+  receivedBytes?: (bytes: number) => void
   /**
    * Receives pages; when absent, results are parsed and kept for `results`.
    * @defaultValue none
@@ -79,6 +86,8 @@ export class ResultSink {
   #blocks: unknown[][] = []
   #block: unknown[] = []
   #results: unknown[] | undefined
+  /** JSON of results received since the calling thread last turned to timers and I/O. */
+  #received = 0
 
   constructor (options: ResultSinkOptions) {
     this.#options = options
@@ -106,6 +115,31 @@ export class ResultSink {
   finish (): unknown[] {
     const aggregate = this.#options.aggregate
     return aggregate === undefined ? [] : aggregate.finish(this.#state, this.#options.params)
+  }
+
+  /** The results of a commit: a partial aggregate state, ordered ranges or an unordered page. */
+  addCommit (message: CommitMessage): void {
+    if (this.#options.receivedBytes !== undefined) this.#receive(resultBytes(message))
+    if (message.partial !== undefined) this.addPartial(message.partial)
+    else if (this.#options.ordered ?? false) this.addRanges(message.ranges, message.parts)
+    else if (message.json !== undefined) this.addPage(message.json, message.items)
+  }
+
+  /*
+   * The calling thread takes in the messages waiting for it in one go, up to a thousand and more
+   * as long as more come, and turns to timers and I/O only after the last: the bytes received
+   * are handed back to the threads once that is over, so that they do not keep the queue filled
+   * meanwhile.
+   */
+  #receive (bytes: number): void {
+    if (bytes === 0) return
+    this.#received += bytes
+    if (this.#received !== bytes) return
+    setImmediate(() => {
+      const received = this.#received
+      this.#received = 0
+      this.#options.receivedBytes?.(received)
+    })
   }
 
   /** An unordered page. */

@@ -8,7 +8,7 @@ import {
   DEQUE_CAPACITY, MAX_HELD_PAIRS, SharedScanState, STAT_MATCHED, STAT_POSTED, STAT_PROCESSED, STAT_RECORD, STAT_SKIPPED, STAT_YIELD, TAKE_LOST, TAKE_WON
 } from './shared-scan-state.js'
 import type { Aggregator, RecordErrorSample, TaskModule, WorkerMetrics } from './types.js'
-import { boundsUnorderedPages, describeError, recordErrorCode, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
+import { boundsTransit, boundsUnorderedPages, describeError, resultBytes, TRANSIT_BYTES, recordErrorCode, ScanFailure, type CommitMessage, type DoneMessage, type FailedMessage, type ScanSpec, type WorkerMessage } from './worker-protocol.js'
 import { beginChunkMarks } from './record-mark.js'
 
 /** Steal rounds over all victims before a hungry thread sleeps. */
@@ -56,6 +56,8 @@ export class ScanRunner {
   readonly #windowed: boolean
   /** Unordered results, in worker threads: the JSON posted and not yet handed over is bounded (window.bytes). */
   readonly #bounded: boolean
+  /** In a worker thread: it waits to post while what it and the others posted is still on its way (TRANSIT_BYTES). */
+  readonly #inTransit: boolean
   /** Index of the word that asks this thread to give its thread back (ScanSession#yieldThreads). */
   readonly #yieldAt: number
   /** Ordered: one JSON text per chunk of the batch, and their total length. */
@@ -97,6 +99,7 @@ export class ScanRunner {
     this.#aggregate = task.aggregate
     this.#windowed = spec.ordered && task.aggregate === undefined && spec.scheduler !== 'sequential'
     this.#bounded = task.aggregate === undefined && boundsUnorderedPages(spec.ordered, spec.scheduler)
+    this.#inTransit = boundsTransit(spec.scheduler)
     this.#yieldAt = state.stat(spec.workerId, STAT_YIELD)
     this.#span = {
       process: task.process,
@@ -570,12 +573,29 @@ export class ScanRunner {
     this.#batchItems = 0
     this.#batchSkipped = 0
     this.#batchErrors = []
+    const transit = this.#inTransit ? resultBytes(message) : 0
+    if (transit !== 0) this.#awaitTransit(transit)
     if (held !== 0) this.#state.addHeldBytes(held)
+    if (transit !== 0) this.#state.addTransitBytes(transit)
     this.#options.post(message)
     this.#state.releaseProcessed(this.#me)
     this.#state.add(this.#me, STAT_POSTED, records)
     this.#state.commit(records)
     if (this.#options.afterFlush !== undefined) await this.#options.afterFlush()
+  }
+
+  /**
+   * Holds the thread before it posts `bytes` of results while those posted before it and not yet
+   * received would pass TRANSIT_BYTES with them (one message always goes). The calling thread
+   * receives without waiting on anything, so this holds only as long as it is busy.
+   */
+  #awaitTransit (bytes: number): void {
+    const state = this.#state
+    for (;;) {
+      const transit = state.transitBytes
+      if (transit === 0 || transit + bytes <= TRANSIT_BYTES || state.aborted) return
+      state.waitTransit(transit, PARK_TIMEOUT_MS)
+    }
   }
 
   #publishSteals (): void {

@@ -10,7 +10,7 @@ import { STAT_RECORD, STAT_YIELD, type SharedScanState } from './shared-scan-sta
 import { SlotTable, type ThreadSlot } from './slot-table.js'
 import { StallWatchdog } from './stall-watchdog.js'
 import { toScanError } from './thread-failure.js'
-import { boundsUnorderedPages, type WorkerMessage } from './worker-protocol.js'
+import { boundsTransit, boundsUnorderedPages, type WorkerMessage } from './worker-protocol.js'
 import { seedDeques } from './seed-deques.js'
 import { SlowRecordEnding } from './slow-record-ending.js'
 import { threadSpec } from './thread-spec.js'
@@ -61,6 +61,7 @@ export class ScanSession {
       ordered: options.ordered,
       release: (front, bytes) => this.#state.release(front, bytes),
       releaseBytes: boundsUnorderedPages(options.ordered, options.config.scheduler) ? (bytes) => this.#state.releaseBytes(bytes) : undefined,
+      receivedBytes: boundsTransit(options.config.scheduler) ? (bytes) => this.#state.receivedBytes(bytes) : undefined,
       onBatch: options.onBatch,
       aggregate: options.task.aggregate,
       params: options.params,
@@ -152,9 +153,7 @@ export class ScanSession {
         this.#ledger.add(message)
         slot.committedRecords += message.records
         slot.receivedRecords += message.records
-        if (message.partial !== undefined) this.#sink.addPartial(message.partial)
-        else if (this.#options.ordered) this.#sink.addRanges(message.ranges, message.parts)
-        else if (message.json !== undefined) this.#sink.addPage(message.json, message.items)
+        this.#sink.addCommit(message)
       } else if (message.type === 'failed') {
         this.fail(toScanError(message.failure, this.#options.moduleUrl))
       } else if (slot.yielding && this.#running && this.#state.remaining > 0) {

@@ -11,7 +11,7 @@ const RING_ENTRIES = 1024
 /** Ranges a deque can hold. */
 export const DEQUE_CAPACITY = RING_ENTRIES
 const RING_MASK = RING_ENTRIES - 1
-const GLOBAL_LINES = 10
+const GLOBAL_LINES = 11
 /** Buckets of each live histogram: 8 per power of two from 2^-16 up. */
 export const LIVE_BUCKETS = 512
 const LIVE_SUB_BUCKETS = 8
@@ -32,6 +32,8 @@ const CURSOR = 7 * LINE
 const FRONT = 8 * LINE
 /** Bytes of JSON posted by threads and not yet handed over (a BigInt64 slot): the ordered window's, or unordered scans' bound. */
 const HELD_BYTES = (9 * LINE) >> 1
+/** Bytes of JSON posted by threads and not yet received by the calling thread (a BigInt64 slot). */
+const TRANSIT_BYTES = (10 * LINE) >> 1
 
 /** Per-worker counters on the worker's stats line, written only by that worker. */
 export const STAT_PROCESSED = 0
@@ -159,6 +161,22 @@ export class SharedScanState {
     Atomics.wait(this.#i64, HELD_BYTES, BigInt(held), timeoutMs)
   }
 
+  /** JSON bytes posted and not yet received by the calling thread. */
+  get transitBytes (): number { return Number(Atomics.load(this.#i64, TRANSIT_BYTES)) }
+  /** A thread: it posts `bytes` of results. */
+  addTransitBytes (bytes: number): void { Atomics.add(this.#i64, TRANSIT_BYTES, BigInt(bytes)) }
+
+  /** Calling thread: a message with `bytes` of results came in; wakes the threads waiting to post. */
+  receivedBytes (bytes: number): void {
+    Atomics.sub(this.#i64, TRANSIT_BYTES, BigInt(bytes))
+    Atomics.notify(this.#i64, TRANSIT_BYTES)
+  }
+
+  /** A thread: sleeps until the bytes in transit move from `transit` (or the abort, or `timeoutMs`). */
+  waitTransit (transit: number, timeoutMs: number): void {
+    Atomics.wait(this.#i64, TRANSIT_BYTES, BigInt(transit), timeoutMs)
+  }
+
   /** Calling thread: records below `front` and `bytes` more were handed over; wakes the threads waiting for the window. */
   release (front: number, bytes: number): void {
     if (bytes !== 0) Atomics.sub(this.#i64, HELD_BYTES, BigInt(bytes))
@@ -232,12 +250,13 @@ export class SharedScanState {
     if (Atomics.load(this.i32, SLEEPERS) > 0) Atomics.notify(this.i32, EPOCH, 1)
   }
 
-  /** Wakes every sleeper: those waiting for work, on the ordered window, or for room for results. */
+  /** Wakes every sleeper: those waiting for work, on the ordered window, for room for results or to post them. */
   wakeAll (): void {
     Atomics.add(this.i32, EPOCH, 1)
     Atomics.notify(this.i32, EPOCH)
     Atomics.notify(this.i32, FRONT)
     Atomics.notify(this.#i64, HELD_BYTES)
+    Atomics.notify(this.#i64, TRANSIT_BYTES)
   }
 
   /**

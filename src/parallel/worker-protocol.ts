@@ -35,6 +35,32 @@ export function boundsUnorderedPages (ordered: boolean, scheduler: SchedulerName
 }
 
 /**
+ * Whether the threads of a scan wait to post while the JSON they posted and the calling thread
+ * has not received yet reaches TRANSIT_BYTES: not for the sequential scheduler, which runs in
+ * the calling thread and posts nothing.
+ */
+export function boundsTransit (scheduler: SchedulerName): boolean {
+  return scheduler !== 'sequential'
+}
+
+/**
+ * JSON posted and not yet received that a thread waits on before it posts more. The calling
+ * thread takes in all the messages waiting for it in one go, timers and I/O only after the
+ * last: what is in transit is what it may be kept from them for.
+ */
+export const TRANSIT_BYTES = 4 * 1024 * 1024
+
+/** The JSON of results a commit carries, as counted in transit. */
+export function resultBytes (message: CommitMessage): number {
+  if (message.json !== undefined) return message.json.length
+  const parts = message.parts
+  if (parts === undefined) return 0
+  let bytes = 0
+  for (let p = 0; p < parts.length; p++) bytes += parts[p].length
+  return bytes
+}
+
+/**
  * A flush: the records of `ranges` (flat [offset, end, items] triples) are
  * done. Unordered results come as one JSON array text; ordered ones as one
  * JSON array text per range.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { WorkStealingPool } from '../../src/index.js'
+import { TRANSIT_BYTES } from '../../src/parallel/worker-protocol.js'
 
 const module = new URL('../fixtures/engine-task.js', import.meta.url)
 const pool = new WorkStealingPool({ config: { max_workers: 2 } })
@@ -67,3 +68,44 @@ test('unordered: threads wait while the results not yet handed over reach unorde
 test('unordered_window_bytes must be a positive integer', async () => {
   await assert.rejects(pool.scan(10, { module }, { unordered_window_bytes: 0 }), { code: 'PARASCAN_INVALID_OPTION' })
 })
+
+for (const ordered of [false, true]) {
+  test(`${ordered ? 'ordered' : 'unordered'}: threads wait to post while what they posted has not reached the calling thread, so after a busy spell it takes in a few MB before its timers run, not the window`, async () => {
+    const total = 2_000_000
+    const resultChars = 100
+    const chunk = 1000
+    const workers = 2
+    let first = true
+    let counting = false
+    let burst = -1
+    let counted = 0
+    let items = 0
+    const summary = await pool.stream(total, { module, params: { resultChars } }, {
+      config: { max_workers: workers, max_chunk_size: chunk },
+      ordered,
+      unordered_window_bytes: 48 * 1024 * 1024,
+      ordered_window_bytes: 48 * 1024 * 1024,
+      ordered_window_records: total,
+      onBatch: (batch) => {
+        items += batch.items
+        if (counting) counted += batch.json.length
+        if (!first) return
+        first = false
+        // The calling thread is busy for a while; the threads go on meanwhile.
+        const until = performance.now() + 2000
+        while (performance.now() < until) { /* busy */ }
+        counting = true
+        setImmediate(() => {
+          counting = false
+          burst = counted
+        })
+      }
+    })
+    assert.equal(summary.matched, total)
+    assert.equal(items, total)
+    assert.ok(burst >= 0)
+    // What was on its way when the calling thread turned to its messages: at most the bound in transit, and one page per thread past it.
+    const bound = TRANSIT_BYTES + workers * (4 * 1024 * 1024 + chunk * (resultChars + 3))
+    assert.ok(burst <= bound, `${burst} bytes of results taken in before the first timer, bound ${bound}`)
+  })
+}
