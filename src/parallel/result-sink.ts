@@ -1,3 +1,4 @@
+import type { SharedScanState } from './shared-scan-state.js'
 import type { Aggregator, ResultBatch } from './types.js'
 import { resultBytes, type CommitMessage } from './worker-protocol.js'
 
@@ -20,11 +21,11 @@ export interface ResultSinkOptions {
    */
   releaseBytes?: (bytes: number) => void
   /**
-   * Called with the JSON length of the results of the commits that came in, once the calling
-   * thread turns to timers and I/O again (see TRANSIT_BYTES).
+   * Told of the JSON length of the results of each commit that comes in, by slot at once and in
+   * all once the calling thread turns to timers and I/O again (see TRANSIT_BYTES).
    * @defaultValue none
    */
-  receivedBytes?: (bytes: number) => void
+  transit?: Pick<SharedScanState, 'receivedFrom' | 'receivedBytes'>
   /**
    * Receives pages; when absent, results are parsed and kept for `results`.
    * @defaultValue none
@@ -119,7 +120,7 @@ export class ResultSink {
 
   /** The results of a commit: a partial aggregate state, ordered ranges or an unordered page. */
   addCommit (message: CommitMessage): void {
-    if (this.#options.receivedBytes !== undefined) this.#receive(resultBytes(message))
+    if (this.#options.transit !== undefined) this.#receive(message.workerId, resultBytes(message))
     if (message.partial !== undefined) this.addPartial(message.partial)
     else if (this.#options.ordered ?? false) this.addRanges(message.ranges, message.parts)
     else if (message.json !== undefined) this.addPage(message.json, message.items)
@@ -131,14 +132,15 @@ export class ResultSink {
    * are handed back to the threads once that is over, so that they do not keep the queue filled
    * meanwhile.
    */
-  #receive (bytes: number): void {
+  #receive (slot: number, bytes: number): void {
     if (bytes === 0) return
+    this.#options.transit?.receivedFrom(slot, bytes)
     this.#received += bytes
     if (this.#received !== bytes) return
     setImmediate(() => {
       const received = this.#received
       this.#received = 0
-      this.#options.receivedBytes?.(received)
+      this.#options.transit?.receivedBytes(received)
     })
   }
 

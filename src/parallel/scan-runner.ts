@@ -576,7 +576,7 @@ export class ScanRunner {
     const transit = this.#inTransit ? resultBytes(message) : 0
     if (transit !== 0) this.#awaitTransit(transit)
     if (held !== 0) this.#state.addHeldBytes(held)
-    if (transit !== 0) this.#state.addTransitBytes(transit)
+    if (transit !== 0) this.#state.addTransitBytes(this.#me, transit)
     this.#options.post(message)
     this.#state.releaseProcessed(this.#me)
     this.#state.add(this.#me, STAT_POSTED, records)

@@ -16,7 +16,6 @@ import { SlowRecordEnding } from './slow-record-ending.js'
 import { threadSpec } from './thread-spec.js'
 
 export type { SessionResult } from './scan-settlement.js'
-
 export type { ScanSessionOptions, ThreadExit, ThreadHost } from './scan-session-options.js'
 
 /**
@@ -61,7 +60,7 @@ export class ScanSession {
       ordered: options.ordered,
       release: (front, bytes) => this.#state.release(front, bytes),
       releaseBytes: boundsUnorderedPages(options.ordered, options.config.scheduler) ? (bytes) => this.#state.releaseBytes(bytes) : undefined,
-      receivedBytes: boundsTransit(options.config.scheduler) ? (bytes) => this.#state.receivedBytes(bytes) : undefined,
+      transit: boundsTransit(options.config.scheduler) ? this.#state : undefined,
       onBatch: options.onBatch,
       aggregate: options.task.aggregate,
       params: options.params,
@@ -173,6 +172,7 @@ export class ScanSession {
 
   onExit (slotId: number, exit: ThreadExit): void {
     if (this.#threadsDone || slotId >= this.#slots.size) return
+    this.#state.dropTransit(slotId)
     const slot = this.#slots.get(slotId)
     if (slot.finished) return
     const endedAt = slot.endedAtRecord

@@ -62,6 +62,8 @@ export const STAT_RECORD = 10
 export const STAT_YIELD = 11
 /** 1 while no thread holds the slot (written by the main thread under the slot's range lock): others may adopt its ranges. */
 const STAT_IDLE = 12
+/** Bytes of results the slot's threads counted in transit that the calling thread has not received yet. */
+const STAT_TRANSIT = 13
 
 /*
  * The held line of a worker: the records it started and has not committed
@@ -163,13 +165,29 @@ export class SharedScanState {
 
   /** JSON bytes posted and not yet received by the calling thread. */
   get transitBytes (): number { return Number(Atomics.load(this.#i64, TRANSIT_BYTES)) }
-  /** A thread: it posts `bytes` of results. */
-  addTransitBytes (bytes: number): void { Atomics.add(this.#i64, TRANSIT_BYTES, BigInt(bytes)) }
+  /** The thread of slot `w`: it posts `bytes` of results. */
+  addTransitBytes (w: number, bytes: number): void {
+    Atomics.add(this.i32, this.stat(w, STAT_TRANSIT), bytes)
+    Atomics.add(this.#i64, TRANSIT_BYTES, BigInt(bytes))
+  }
 
-  /** Calling thread: a message with `bytes` of results came in; wakes the threads waiting to post. */
+  /** Calling thread: a message of slot `w` with `bytes` of results came in (they leave the transit with receivedBytes). */
+  receivedFrom (w: number, bytes: number): void { Atomics.sub(this.i32, this.stat(w, STAT_TRANSIT), bytes) }
+
+  /** Calling thread: `bytes` of results received leave the transit; wakes the threads waiting to post. */
   receivedBytes (bytes: number): void {
     Atomics.sub(this.#i64, TRANSIT_BYTES, BigInt(bytes))
     Atomics.notify(this.#i64, TRANSIT_BYTES)
+  }
+
+  /**
+   * Calling thread, once the thread of slot `w` has exited (after its last message came in):
+   * what it counted in transit and never posted, when it was ended between the two, leaves the
+   * transit, which would otherwise never empty again.
+   */
+  dropTransit (w: number): void {
+    const lost = Atomics.exchange(this.i32, this.stat(w, STAT_TRANSIT), 0)
+    if (lost !== 0) this.receivedBytes(lost)
   }
 
   /** A thread: sleeps until the bytes in transit move from `transit` (or the abort, or `timeoutMs`). */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { after, test } from 'node:test'
+import { Worker } from 'node:worker_threads'
 import { WorkStealingPool } from '../../src/index.js'
+import { SharedScanState } from '../../src/parallel/shared-scan-state.js'
 import { TRANSIT_BYTES } from '../../src/parallel/worker-protocol.js'
 
 const module = new URL('../fixtures/engine-task.js', import.meta.url)
@@ -109,3 +112,26 @@ for (const ordered of [false, true]) {
     assert.ok(burst <= bound, `${burst} bytes of results taken in before the first timer, bound ${bound}`)
   })
 }
+
+test('results a thread counted in transit and never posted (it was ended between the two) leave the transit once it has exited; those received leave it once', async () => {
+  const state = new SharedScanState(new SharedArrayBuffer(SharedScanState.bytesFor(2)), 2)
+  const stateModule = new URL('../../src/parallel/shared-scan-state.js', import.meta.url).href
+  const code = `
+    const { workerData } = require('node:worker_threads')
+    import(workerData.stateModule).then(({ SharedScanState }) => {
+      new SharedScanState(workerData.buffer, 2).addTransitBytes(1, 8 * 1024 * 1024)
+      process.exit(0)
+    })`
+  const thread = new Worker(code, { eval: true, workerData: { buffer: state.buffer, stateModule } })
+  await once(thread, 'exit')
+  state.addTransitBytes(0, 1000)
+  state.receivedFrom(0, 1000)
+  assert.equal(state.transitBytes, 8 * 1024 * 1024 + 1000)
+  state.receivedBytes(1000)
+  state.dropTransit(0)
+  assert.equal(state.transitBytes, 8 * 1024 * 1024)
+  state.dropTransit(1)
+  assert.equal(state.transitBytes, 0)
+  state.dropTransit(1)
+  assert.equal(state.transitBytes, 0)
+})
