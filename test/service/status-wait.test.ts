@@ -145,17 +145,22 @@ test('a client that leaves while its status is still being read keeps no waiter'
   const { hostname, port } = new URL(server.url)
   let reads = 0
   const counted = server.app.scans.status
-  server.app.scans.status = async (...args) => { reads++; return await counted(...args) }
+  server.app.scans.status = async (...args) => {
+    try {
+      return await counted(...args)
+    } finally {
+      reads++
+    }
+  }
   for (let i = 0; i < 20; i++) {
     const socket = connect(Number(port), hostname)
     socket.on('error', () => {})
     socket.write(`GET /v1/scans/${id}?wait=60s HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`)
     setTimeout(() => socket.destroy(), 20)
   }
+  // Every first read has ended; a waiter left behind would stay for the whole minute of its wait.
   await waitFor(async () => reads >= 20 ? true : undefined, 20_000)
-  // Every first read has ended by now, and none of them may have left a waiter behind.
-  await new Promise((resolve) => setTimeout(resolve, 600))
-  assert.equal(server.app.statusWaiters.size, 0)
+  await waitFor(async () => server.app.statusWaiters.size === 0 ? true : undefined, 20_000)
   server.app.scans.status = read
   assert.equal((await http(server.url, 'POST', `/v1/scans/${id}/cancel`)).status, 202)
 })
