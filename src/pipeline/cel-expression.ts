@@ -1,7 +1,8 @@
 import type { ParseError, TypeError } from '@marcbachmann/cel-js'
 import { BoundedCache } from './bounded-cache.js'
 import { celEnvironment } from './cel-environment.js'
-import { compileFastPath, compileIntRecordFastPath, UNDECIDED } from './cel-fast-path.js'
+import { UNDECIDED } from './cel-fast-path.js'
+import { compileFastPath, compileIntRecordFastPath } from './cel-fast-program.js'
 import { compileRe2, RE2_MATCHES, useRe2Matches } from './re2-matches.js'
 import { holdsSpecialKeys, keepSpecialKeys, withSpecialKeysAsMaps } from './cel-data-keys.js'
 
