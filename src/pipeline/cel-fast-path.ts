@@ -75,6 +75,14 @@ function numberRemainder (left: Fast, divisor: unknown): Fast | undefined {
   }
 }
 
+/** The name in `record.name` or `record["name"]`; undefined for any other node. */
+export function recordFieldName (node: Node): string | undefined {
+  const [object, key] = node.args as unknown[]
+  if (!isNode(object) || object.op !== 'id' || object.args !== 'record') return undefined
+  if (node.op === '.') return typeof key === 'string' ? key : undefined
+  return node.op === '[]' && isNode(key) && key.op === 'value' && typeof key.args === 'string' ? key.args : undefined
+}
+
 /** An expression that is an int whenever the record is: the record itself or a remainder of it. */
 export function intOfRecord (node: unknown): boolean {
   return isNode(node) && ((node.op === 'id' && node.args === 'record') || (node.op === '%' && intOfRecord((node.args as unknown[])[0])))
@@ -93,11 +101,10 @@ function compile (node: unknown, intRecord: boolean): Fast | undefined {
       return intRecord ? numberRemainder(left, args[1]) : remainder(left, args[1])
     }
     case '.':
-      return isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && typeof args[1] === 'string' ? field(args[1]) : undefined
-    case '[]':
-      return isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && isNode(args[1]) && args[1].op === 'value' && typeof args[1].args === 'string'
-        ? field(args[1].args)
-        : undefined
+    case '[]': {
+      const name = recordFieldName(node)
+      return name === undefined ? undefined : field(name)
+    }
     case '==':
     case '!=': {
       const left = compile(args[0], intRecord)

@@ -1,4 +1,4 @@
-import { BOOLEAN_ROOTS, closureFastPath, comparable, intOfRecord, isNode, MAX_EXACT, numeric, smallDivisor, UNDECIDED, type Fast } from './cel-fast-path.js'
+import { BOOLEAN_ROOTS, closureFastPath, comparable, intOfRecord, isNode, MAX_EXACT, numeric, recordFieldName, smallDivisor, UNDECIDED, type Fast } from './cel-fast-path.js'
 
 /**
  * The statements of one generated program: each node's value goes to a local of its own, and a
@@ -57,9 +57,7 @@ function emit (node: unknown, intRecord: boolean, e: Emitter): string | undefine
     }
     case '.':
     case '[]': {
-      const name = node.op === '.'
-        ? (isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && typeof args[1] === 'string' ? args[1] : undefined)
-        : (isNode(args[0]) && args[0].op === 'id' && args[0].args === 'record' && isNode(args[1]) && args[1].op === 'value' && typeof args[1].args === 'string' ? args[1].args : undefined)
+      const name = recordFieldName(node)
       if (name === undefined) return undefined
       const key = e.constant(name)
       e.lines.push(`if (typeof record !== 'object' || record === null || Array.isArray(record) || !Object.hasOwn(record, ${key})) return U`)
