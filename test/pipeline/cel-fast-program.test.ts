@@ -35,4 +35,16 @@ console.log(fast({ type: 'purchase', amount: 150.5 }), fast({ type: 'view', amou
     const { stdout } = await promisify(execFile)(process.execPath, ['--disallow-code-generation-from-strings', '--input-type=module', '-e', code], { timeout: 30_000 })
     assert.equal(stdout.trim(), 'true false')
   })
+
+  it('no text of the expression becomes code: quotes, backticks and line breaks in strings and field names are data', () => {
+    const source = String.raw`record["x\u0027); globalThis.pwnedKey = 1; (\u0027"] == "\u0027\u0060\u0022); globalThis.pwnedValue = 1; //\n\u2028" && record["a"] > 0.5`
+    const fast = compileFastPath(celEnvironment.parse(source).ast)
+    assert.ok(fast !== undefined)
+    const matching = { "x'); globalThis.pwnedKey = 1; ('": "'`\"); globalThis.pwnedValue = 1; //\n\u2028", a: 5 }
+    assert.equal(fast(matching), true)
+    assert.equal(fast({ ...matching, a: 0 }), false)
+    assert.equal((globalThis as Record<string, unknown>).pwnedKey, undefined)
+    assert.equal((globalThis as Record<string, unknown>).pwnedValue, undefined)
+    assert.doesNotMatch(fast.toString(), /pwned/)
+  })
 })
