@@ -1,3 +1,4 @@
+import { fromWire } from './params-wire.js'
 import { loadTaskModule } from './task-module-loader.js'
 import { ScanRunner, type ScanRunnerOptions } from './scan-runner.js'
 import { SharedScanState } from './shared-scan-state.js'
@@ -15,7 +16,8 @@ function stateFor (buffer: SharedArrayBuffer, workers: number): SharedScanState 
 }
 
 /** Runs this thread's part of a scan; every outcome is posted, nothing is thrown. */
-export async function runThreadScan (spec: ScanSpec, post: (message: WorkerMessage) => void, afterFlush?: ScanRunnerOptions['afterFlush']): Promise<void> {
+export async function runThreadScan (wire: ScanSpec, post: (message: WorkerMessage) => void, afterFlush?: ScanRunnerOptions['afterFlush']): Promise<void> {
+  const spec = fromWire(wire)
   const state = stateFor(spec.buffer, spec.workers)
   let runner: ScanRunner
   try {

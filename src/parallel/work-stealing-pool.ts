@@ -1,5 +1,6 @@
 import { abortError, InvalidScanOptionError, PoolClosedError, TaskModuleError, withCause } from './errors.js'
 import { ParallelConfig } from './parallel-config.js'
+import { toWire } from './params-wire.js'
 import { PoolThreads } from './pool-threads.js'
 import { ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
 import { prepareScan, type PreparedScan } from './scan-options.js'
@@ -255,7 +256,7 @@ export class WorkStealingPool {
         const worker = this.#threads.get(threads[slot]!)
         worker.ref()
         try {
-          worker.postMessage({ type: 'scan', spec })
+          worker.postMessage({ type: 'scan', spec: toWire(spec) })
         } catch (error) {
           throw withCause(new InvalidScanOptionError(`params cannot be sent to a worker thread: ${error instanceof Error ? error.message : String(error)}`), error)
         }

@@ -6,6 +6,8 @@ export interface ScanSpec {
   scanId: number
   moduleUrl: string
   params: unknown
+  /** Instead of params, on the way to a worker thread: their JSON text (see toWire). */
+  paramsJson?: string
   buffer: SharedArrayBuffer
   workers: number
   workerId: number
