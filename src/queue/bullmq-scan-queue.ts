@@ -9,7 +9,7 @@ import type { BullmqScanQueueOptions } from './bullmq-scan-queue-options.js'
 import { bullmqJobFlow } from './bullmq-job-flow.js'
 import { FinishedJobSweep, finishedJobAge } from './finished-job-retention.js'
 import { partitionLockTimings } from './partition-lock-timings.js'
-import { requeueIfAsked } from './bullmq-requeue.js'
+import { requeueIfAsked, type StandAside } from './bullmq-requeue.js'
 
 export type { BullmqScanQueueOptions } from './bullmq-scan-queue-options.js'
 
@@ -24,6 +24,8 @@ export class BullmqScanQueue implements ScanQueue {
   readonly #workerConnection: Redis
   #partitionConnection: Redis | undefined
   readonly #shutdown = new AbortController()
+  /** Aborted when close() begins: slots standing aside after a deferral stop waiting. */
+  readonly #stopping = new AbortController()
   #worker: Worker | undefined
   #partitionWorker: Worker | undefined
   readonly #sweep: FinishedJobSweep
@@ -106,7 +108,7 @@ export class BullmqScanQueue implements ScanQueue {
       const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs, onError: this.#progressLost(job.id!) })
       const outcome = await processor(job.id!, this.#shutdown.signal, bullmqJobFlow(job, token!, { flows: this.#flows, queueName: this.#options.partitionsName, retentionMs: this.#options.retentionMs }), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
-      await requeueIfAsked(job, token, outcome)
+      await requeueIfAsked(job, token, outcome, this.#standAside(this.#queue))
       if (outcome === 'failed') throw new UnrecoverableError('scan failed; see its status document')
       return outcome
     }, {
@@ -132,7 +134,7 @@ export class BullmqScanQueue implements ScanQueue {
       const outcome = await processor(job.data, this.#shutdown.signal, async (fraction) => {
         await job.updateProgress(Math.round(fraction * 1000) / 10)
       })
-      await requeueIfAsked(job, token, outcome)
+      await requeueIfAsked(job, token, outcome, this.#standAside(this.#partitionQueue))
       return outcome
     }, {
       connection: this.#partitionConnection,
@@ -151,7 +153,12 @@ export class BullmqScanQueue implements ScanQueue {
     })
   }
 
+  #standAside (queue: Queue): StandAside {
+    return { othersWaiting: async () => await queue.getWaitingCount() > 0, stopping: this.#stopping.signal }
+  }
+
   async close (graceMs = 0): Promise<void> {
+    this.#stopping.abort()
     this.#sweep.stop()
     const workers = [this.#worker, this.#partitionWorker].filter((w) => w !== undefined)
     if (workers.length > 0) {
