@@ -9,6 +9,7 @@ import { dropPrefix, http, REDIS_URL, tempDataDir, uniquePrefix, waitFor, isRead
 import { serverStarter, finished, submit } from '../helpers/scan-client.js'
 import { freePort } from '../helpers/free-port.js'
 import { PrivateRedis } from '../helpers/private-redis.js'
+import { PROCESSORS_DIR } from '../helpers/cluster-harness.js'
 
 const { start, onClose } = serverStarter()
 
@@ -51,32 +52,53 @@ test('a scan that kills its instance is not run again: the next instance fails i
   assert.equal(next.status, 'succeeded')
 })
 
-test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_SCANS_PER_TENANT=1) waits behind another tenant\'s scan that came later (Redis, two instances)', async () => {
+test('fairness: a tenant over its share of running scans (PARASCAN_MAX_RUNNING_SCANS_PER_TENANT=1) waits behind another tenant\'s scan that came later, and a scan put back starts within seconds once an instance has room for it (Redis, two instances)', async () => {
   const prefix = uniquePrefix()
   onClose(async () => await dropPrefix(prefix))
   const keyA = 'tenant-a-key-0123456789'
   const keyB = 'tenant-b-key-0123456789'
-  const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_API_KEYS: `a:${keyA},b:${keyB}`, PARASCAN_LOCK_DURATION: '5s' }
+  const env = { REDIS_URL, PARASCAN_KEY_PREFIX: prefix, PARASCAN_API_KEYS: `a:${keyA},b:${keyB}`, PARASCAN_LOCK_DURATION: '5s', PROCESSORS_DIR }
   const one = await start(env)
   const two = await start(env)
   const a = { authorization: `Bearer ${keyA}` }
   const b = { authorization: `Bearer ${keyB}` }
-  // Under PARASCAN_PARTITION_RECORDS, so that each scan is one job (the rule does not cover partition jobs).
-  const scan = (end: number): object => ({ source: { type: 'range', start: 0, end }, pipeline: [{ processor: 'synthetic', params: { cost_us: 200 } }], parallel: { max_workers: 1 } })
-  const status = async (id: string, headers: Record<string, string>): Promise<string> => (await http(one.url, 'GET', `/v1/scans/${id}`, undefined, headers)).json.status
+  // Runs until cancelled, at no CPU cost; under PARASCAN_PARTITION_RECORDS, so one job (the rule does not cover partition jobs).
+  const endless = { source: { type: 'range', start: 0, end: 1_000_000 }, pipeline: [{ processor: 'sleep', params: { ms: 5 } }], parallel: { max_workers: 1 } }
+  const doc = async (id: string, headers: Record<string, string>): Promise<{ status: string, started_at: string | null }> => (await http(one.url, 'GET', `/v1/scans/${id}`, undefined, headers)).json
+  const running = async (ids: string[]): Promise<true | undefined> => {
+    for (const id of ids) if ((await doc(id, a)).status !== 'running') return undefined
+    return true
+  }
+  const cancel = async (id: string): Promise<void> => {
+    await http(one.url, 'POST', `/v1/scans/${id}/cancel`, undefined, a)
+    await finished(one.url, id, a, 30_000)
+  }
+  // Each instance runs one scan of a tenant that runs one there (PARASCAN_CONCURRENCY=1): the second of a's two
+  // scans is put back by the instance that took it, and the other instance, which has room, takes it.
+  for (let round = 0; round < 10; round++) {
+    const first = await submit(one.url, endless, a)
+    await waitFor(async () => await running([first]), 30_000, 20)
+    const second = await submit(one.url, endless, a)
+    await waitFor(async () => await running([second]), 5_000, 20)
+      .catch(() => assert.fail(`round ${round}: a scan put back did not start within 5 s on the instance with room`))
+    await cancel(first)
+    await cancel(second)
+  }
   // a fills both instances (nobody else waits, so it may), then queues a third scan; b queues one after it.
-  // The shorter of a's first two still runs for seconds, so that both run at once wherever the queue puts them.
-  const short = await submit(one.url, scan(60_000), a)
-  const long = await submit(one.url, scan(900_000), a)
-  await waitFor(async () => (await status(short, a)) === 'running' && (await status(long, a)) === 'running' ? true : undefined, 60_000, 50)
-  const third = await submit(one.url, scan(900_000), a)
+  const first = await submit(one.url, endless, a)
+  const second = await submit(one.url, endless, a)
+  await waitFor(async () => await running([first, second]), 30_000, 20)
+  const third = await submit(one.url, endless, a)
   const fromB = await submit(two.url, { source: { type: 'range', start: 0, end: 1000 } }, b)
-  const doc = await finished(two.url, fromB, b, 90_000)
-  assert.equal(doc.status, 'succeeded')
-  const thirdDoc = (await http(one.url, 'GET', `/v1/scans/${third}`, undefined, a)).json
-  assert.ok(thirdDoc.started_at === null || Date.parse(thirdDoc.started_at) >= Date.parse(doc.started_at), 'the third scan of a let the later scan of b go first')
-  await waitFor(async () => (await status(third, a)) === 'running' ? true : undefined, 60_000, 100)
-  for (const id of [short, long, third]) await http(one.url, 'POST', `/v1/scans/${id}/cancel`, undefined, a)
+  const bDoc = await finished(two.url, fromB, b, 60_000)
+  assert.equal(bDoc.status, 'succeeded')
+  const waiting = await doc(third, a)
+  assert.equal(waiting.status, 'queued', 'both instances run a scan of a: the third waits for room')
+  await cancel(first)
+  await waitFor(async () => await running([third]), 5_000, 20)
+    .catch(() => assert.fail('the third scan of a did not start within 5 s once an instance had room'))
+  assert.ok(Date.parse((await doc(third, a)).started_at ?? '') >= Date.parse(bDoc.started_at), 'the third scan of a let the later scan of b go first')
+  for (const id of [second, third]) await cancel(id)
 })
 
 test('SIGTERM while Redis is gone: the instance exits within SHUTDOWN_GRACE and a few seconds; /readyz says why once (Redis)', async () => {
