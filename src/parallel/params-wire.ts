@@ -1,15 +1,26 @@
+import { types } from 'node:util'
 import type { ScanSpec } from './worker-protocol.js'
-
-const wired = new WeakMap<object, string | null>()
 
 /**
  * The spec as it is posted to a worker thread: params go as JSON text when JSON.parse gives back
  * what structured clone would. V8 reads the properties of objects made by JSON.parse faster than
  * those made by the structured-clone deserializer, and a task reads its params once per record.
+ * Decided on every call, as params may have changed since the last one.
  */
 export function toWire (spec: ScanSpec): ScanSpec {
-  const json = paramsJson(spec.params)
-  return json === undefined ? spec : { ...spec, params: undefined, paramsJson: json }
+  return withJson(spec, paramsJson(spec.params))
+}
+
+/**
+ * A toWire for specs posted one after another with no caller's code running in between (the
+ * threads a scan starts at once): it decides once per params object. Drop it when the batch ends.
+ */
+export function batchToWire (): (spec: ScanSpec) => ScanSpec {
+  let last: { params: unknown, json: string | undefined } | undefined
+  return (spec) => {
+    if (last === undefined || last.params !== spec.params) last = { params: spec.params, json: paramsJson(spec.params) }
+    return withJson(spec, last.json)
+  }
 }
 
 /** In the thread: the spec with its params as the task sees them. */
@@ -18,40 +29,60 @@ export function fromWire (spec: ScanSpec): ScanSpec {
   return { ...spec, params: JSON.parse(spec.paramsJson), paramsJson: undefined }
 }
 
-function paramsJson (params: unknown): string | undefined {
-  if (params === null || typeof params !== 'object') return undefined
-  let json = wired.get(params)
-  if (json === undefined) {
-    json = null
-    try {
-      const text = JSON.stringify(params)
-      if (sameAsParsed(params, JSON.parse(text))) json = text
-    } catch {
-      // Cycles, big integers and nesting too deep for JSON: structured clone carries them.
-    }
-    wired.set(params, json)
-  }
-  return json ?? undefined
+function withJson (spec: ScanSpec, json: string | undefined): ScanSpec {
+  return json === undefined ? spec : { ...spec, params: undefined, paramsJson: json }
 }
 
-/** Whether `parsed` (JSON.parse of JSON.stringify(value)) holds exactly what structured clone would give of `value`. */
-function sameAsParsed (value: unknown, parsed: unknown): boolean {
-  if (value === null || typeof value !== 'object') return Object.is(value, parsed)
-  if (parsed === null || typeof parsed !== 'object') return false
+function paramsJson (params: unknown): string | undefined {
+  if (params === null || typeof params !== 'object' || 'toJSON' in Array.prototype) return undefined
+  try {
+    return plain(params, new Set()) ? JSON.stringify(params) : undefined
+  } catch {
+    // Nesting too deep for this check or for JSON: structured clone decides.
+    return undefined
+  }
+}
+
+/**
+ * Whether JSON.parse(JSON.stringify(value)) gives exactly what structured clone would, found
+ * without running any of the caller's code: no getter, Proxy trap or toJSON is called. Objects
+ * seen twice (shared or cyclic) go by structured clone, which keeps them shared.
+ */
+function plain (value: unknown, seen: Set<object>): boolean {
+  switch (typeof value) {
+    case 'string': case 'boolean': return true
+    case 'number': return Number.isFinite(value) && !Object.is(value, -0)
+    case 'object': break
+    default: return false
+  }
+  if (value === null) return true
+  if (seen.has(value) || special(value)) return false
+  seen.add(value)
+  const keys = Object.keys(value)
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype || !Array.isArray(parsed) || value.length !== parsed.length) return false
-    if (Object.keys(value).length !== value.length) return false
-    for (let i = 0; i < value.length; i++) if (!sameAsParsed(value[i], parsed[i])) return false
+    if (Object.getPrototypeOf(value) !== Array.prototype || keys.length !== value.length) return false
+    for (let i = 0; i < keys.length; i++) if (!plainProperty(value, i, seen)) return false
     return true
   }
   const proto: unknown = Object.getPrototypeOf(value)
-  if ((proto !== Object.prototype && proto !== null) || Array.isArray(parsed)) return false
-  const keys = Object.keys(value)
-  const parsedKeys = Object.keys(parsed)
-  if (keys.length !== parsedKeys.length) return false
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]
-    if (key !== parsedKeys[i] || !sameAsParsed((value as Record<string, unknown>)[key], (parsed as Record<string, unknown>)[key])) return false
-  }
+  if (proto !== Object.prototype && proto !== null) return false
+  for (let i = 0; i < keys.length; i++) if (!plainProperty(value, keys[i], seen)) return false
   return true
+}
+
+function plainProperty (object: object, key: string | number, seen: Set<object>): boolean {
+  const property = Object.getOwnPropertyDescriptor(object, key)
+  return property !== undefined && 'value' in property && plain(property.value, seen)
+}
+
+const {
+  isProxy, isExternal, isArgumentsObject, isModuleNamespaceObject, isBoxedPrimitive, isDate, isRegExp, isMap, isSet, isWeakMap, isWeakSet,
+  isNativeError, isAnyArrayBuffer, isArrayBufferView, isPromise, isGeneratorObject, isMapIterator, isSetIterator
+} = types
+
+/** Objects structured clone treats apart or refuses, whatever their prototype (it may have been set to Object.prototype). */
+function special (value: object): boolean {
+  return isProxy(value) || isExternal(value) || isArgumentsObject(value) || isModuleNamespaceObject(value) || isBoxedPrimitive(value) ||
+    isDate(value) || isRegExp(value) || isMap(value) || isSet(value) || isWeakMap(value) || isWeakSet(value) || isNativeError(value) ||
+    isAnyArrayBuffer(value) || isArrayBufferView(value) || isPromise(value) || isGeneratorObject(value) || isMapIterator(value) || isSetIterator(value)
 }

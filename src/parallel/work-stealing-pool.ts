@@ -1,6 +1,6 @@
 import { abortError, InvalidScanOptionError, PoolClosedError, TaskModuleError, withCause } from './errors.js'
 import { ParallelConfig } from './parallel-config.js'
-import { toWire } from './params-wire.js'
+import { batchToWire, toWire } from './params-wire.js'
 import { PoolThreads } from './pool-threads.js'
 import { ScanSession, type SessionResult, type ThreadHost } from './scan-session.js'
 import { prepareScan, type PreparedScan } from './scan-options.js'
@@ -46,6 +46,9 @@ export const DEFAULT_MODULE_LOAD_TIMEOUT_MS = 30_000
 const ORDERED_WINDOW_RECORDS = 65_536
 const ORDERED_WINDOW_BYTES = 64 * 1024 * 1024
 const UNORDERED_WINDOW_BYTES = 64 * 1024 * 1024
+
+/** How the threads a scan starts at once get their spec: while set, they share one decision on how params travel. */
+interface WireBatch { toWire?: (spec: ScanSpec) => ScanSpec }
 
 /**
  * Worker threads that run scans by work stealing (or the thread_pool and
@@ -180,7 +183,8 @@ export class WorkStealingPool {
     const config = fewer ? prepared.config.with({ max_workers: threads.length }) : prepared.config
     const workers = sequential ? 1 : config.max_workers
     const local: { session?: ScanSession } = {}
-    const host: ThreadHost = sequential ? this.#localHost(local) : this.#threadHost(threads, lease)
+    const starting: WireBatch = { toWire: batchToWire() }
+    const host: ThreadHost = sequential ? this.#localHost(local) : this.#threadHost(threads, lease, starting)
     const session = local.session = new ScanSession({
       scanId: ++this.#scanIds,
       total: prepared.total,
@@ -214,6 +218,8 @@ export class WorkStealingPool {
     }
     lease.threads.forEach(own)
     const outcome = session.run()
+    // Threads started later (respawned, or given to an elastic scan) see params as they are then.
+    starting.toWire = undefined
     // The caller gets the outcome's error below; close() only waits for the session to end.
     this.#running.set(session, outcome.catch(() => {}))
     if (elastic !== undefined) {
@@ -250,13 +256,13 @@ export class WorkStealingPool {
     }
   }
 
-  #threadHost (threads: Array<number | undefined>, lease: ThreadLease): ThreadHost {
+  #threadHost (threads: Array<number | undefined>, lease: ThreadLease, starting: WireBatch): ThreadHost {
     return {
       start: (slot: number, spec: ScanSpec) => {
         const worker = this.#threads.get(threads[slot]!)
         worker.ref()
         try {
-          worker.postMessage({ type: 'scan', spec: toWire(spec) })
+          worker.postMessage({ type: 'scan', spec: (starting.toWire ?? toWire)(spec) })
         } catch (error) {
           throw withCause(new InvalidScanOptionError(`params cannot be sent to a worker thread: ${error instanceof Error ? error.message : String(error)}`), error)
         }
