@@ -36,7 +36,7 @@ function withJson (spec: ScanSpec, json: string | undefined): ScanSpec {
 function paramsJson (params: unknown): string | undefined {
   if (params === null || typeof params !== 'object' || 'toJSON' in Array.prototype) return undefined
   try {
-    return plain(params, new Set()) ? JSON.stringify(params) : undefined
+    return plain(params, { seen: new Set(), left: MAX_CHECKED_PROPERTIES }) ? JSON.stringify(params) : undefined
   } catch {
     // Nesting too deep for this check or for JSON: structured clone decides.
     return undefined
@@ -48,7 +48,20 @@ function paramsJson (params: unknown): string | undefined {
  * without running any of the caller's code: no getter, Proxy trap or toJSON is called. Objects
  * seen twice (shared or cyclic) go by structured clone, which keeps them shared.
  */
-function plain (value: unknown, seen: Set<object>): boolean {
+/**
+ * Params with more properties and elements than this go by structured clone without a look at the
+ * rest: the check costs about a microsecond a property, a few times what serializing costs.
+ */
+const MAX_CHECKED_PROPERTIES = 1000
+
+interface Walk {
+  /** Objects met so far. */
+  seen: Set<object>
+  /** Properties the check may still read. */
+  left: number
+}
+
+function plain (value: unknown, walk: Walk): boolean {
   switch (typeof value) {
     case 'string': case 'boolean': return true
     case 'number': return Number.isFinite(value) && !Object.is(value, -0)
@@ -56,23 +69,24 @@ function plain (value: unknown, seen: Set<object>): boolean {
     default: return false
   }
   if (value === null) return true
-  if (seen.has(value) || special(value)) return false
-  seen.add(value)
-  const keys = Object.keys(value)
+  if (walk.seen.has(value) || special(value)) return false
+  walk.seen.add(value)
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype || keys.length !== value.length) return false
-    for (let i = 0; i < keys.length; i++) if (!plainProperty(value, i, seen)) return false
+    if ((walk.left -= value.length + 1) < 0 || Object.getPrototypeOf(value) !== Array.prototype || Object.keys(value).length !== value.length) return false
+    for (let i = 0; i < value.length; i++) if (!plainProperty(value, i, walk)) return false
     return true
   }
+  const keys = Object.keys(value)
+  if ((walk.left -= keys.length + 1) < 0) return false
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return false
-  for (let i = 0; i < keys.length; i++) if (!plainProperty(value, keys[i], seen)) return false
+  for (let i = 0; i < keys.length; i++) if (!plainProperty(value, keys[i], walk)) return false
   return true
 }
 
-function plainProperty (object: object, key: string | number, seen: Set<object>): boolean {
+function plainProperty (object: object, key: string | number, walk: Walk): boolean {
   const property = Object.getOwnPropertyDescriptor(object, key)
-  return property !== undefined && 'value' in property && plain(property.value, seen)
+  return property !== undefined && 'value' in property && plain(property.value, walk)
 }
 
 const {

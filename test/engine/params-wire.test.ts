@@ -68,6 +68,16 @@ test('plain JSON params travel as JSON text', () => {
   }
 })
 
+test('params of more than 1000 properties and elements go by structured clone: checking them would cost more than it saves', () => {
+  const settings = { list: Array.from({ length: 900 }, (_, i) => i), name: 'small enough' }
+  assert.equal(toWire(specOf(settings)).paramsJson, JSON.stringify(settings))
+  for (const params of [{ rows: Array.from({ length: 2000 }, (_, i) => ({ id: i })) }, { list: Array.from({ length: 1001 }, (_, i) => i) }, Object.fromEntries(Array.from({ length: 1200 }, (_, i) => [`k${i}`, i]))]) {
+    const wire = toWire(specOf(params))
+    assert.equal(wire.paramsJson, undefined)
+    assert.ok(isDeepStrictEqual(overWire(params), structuredClone(params)))
+  }
+})
+
 test('params made by JSON.parse travel as JSON text, whatever their keys and strings', () => {
   const key = fc.oneof(fc.string({ unit: 'binary', maxLength: 6 }), awkwardKey)
   const json = fc.letrec(tie => ({
