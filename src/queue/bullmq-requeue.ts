@@ -5,7 +5,7 @@ import { DEFER_MS, type ScanJobOutcome } from './scan-queue.js'
 export interface StandAside {
   /** True when other jobs are waiting to be taken. */
   othersWaiting: () => Promise<boolean>
-  /** Aborted when the instance stops taking jobs. */
+  /** Aborted when the instance stops taking jobs, or another of its slots takes the job. */
   stopping: AbortSignal
 }
 

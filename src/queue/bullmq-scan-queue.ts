@@ -1,6 +1,6 @@
-import { FlowProducer, Job, Queue, Worker, UnrecoverableError, WaitingChildrenError } from 'bullmq'
+import { FlowProducer, Job, Queue, type Worker, UnrecoverableError, WaitingChildrenError } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { type PartitionJob, type PartitionJobProcessor, type QueueJobState, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
+import { type PartitionJob, type ScanJobOutcome, type PartitionJobProcessor, type QueueJobState, type ScanJobProcessor, type ScanJobProgress, type ScanQueue } from './scan-queue.js'
 import type { ScanJobInfo } from './scan-job-summary.js'
 import { DEFAULT_JOB_PROGRESS_INTERVAL_MS, JobProgressThrottle } from './job-progress-throttle.js'
 import { SERVICE_DEFAULTS } from '../config/service-config.js'
@@ -10,6 +10,7 @@ import { bullmqJobFlow } from './bullmq-job-flow.js'
 import { FinishedJobSweep, finishedJobAge } from './finished-job-retention.js'
 import { partitionLockTimings } from './partition-lock-timings.js'
 import { requeueIfAsked, type StandAside } from './bullmq-requeue.js'
+import { SlotWorker } from './bullmq-slot-worker.js'
 
 export type { BullmqScanQueueOptions } from './bullmq-scan-queue-options.js'
 
@@ -104,11 +105,11 @@ export class BullmqScanQueue implements ScanQueue {
 
   process (processor: ScanJobProcessor, partitions?: PartitionJobProcessor): void {
     this.#sweep.start()
-    this.#worker = new Worker(this.#options.name, async (job: Job, token?: string) => {
+    const worker = this.#worker = new SlotWorker(this.#options.name, async (job: Job, token?: string) => {
       const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs, onError: this.#progressLost(job.id!) })
       const outcome = await processor(job.id!, this.#shutdown.signal, bullmqJobFlow(job, token!, { flows: this.#flows, queueName: this.#options.partitionsName, retentionMs: this.#options.retentionMs }), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
-      await requeueIfAsked(job, token, outcome, this.#standAside(this.#queue))
+      await requeueIfAsked(job, token, outcome, this.#standAside(outcome, this.#queue, worker.overtaken(job.id!)))
       if (outcome === 'failed') throw new UnrecoverableError('scan failed; see its status document')
       return outcome
     }, {
@@ -130,11 +131,11 @@ export class BullmqScanQueue implements ScanQueue {
 
   #processPartitions (processor: PartitionJobProcessor): void {
     this.#partitionConnection = this.#workerConnection.duplicate()
-    this.#partitionWorker = new Worker(this.#options.partitionsName, async (job: Job<PartitionJob>, token?: string) => {
+    const worker = this.#partitionWorker = new SlotWorker<PartitionJob>(this.#options.partitionsName, async (job: Job<PartitionJob>, token?: string) => {
       const outcome = await processor(job.data, this.#shutdown.signal, async (fraction) => {
         await job.updateProgress(Math.round(fraction * 1000) / 10)
       })
-      await requeueIfAsked(job, token, outcome, this.#standAside(this.#partitionQueue))
+      await requeueIfAsked(job, token, outcome, this.#standAside(outcome, this.#partitionQueue, worker.overtaken(job.id!)))
       return outcome
     }, {
       connection: this.#partitionConnection,
@@ -153,8 +154,9 @@ export class BullmqScanQueue implements ScanQueue {
     })
   }
 
-  #standAside (queue: Queue): StandAside {
-    return { othersWaiting: async () => await queue.getWaitingCount() > 0, stopping: this.#stopping.signal }
+  #standAside (outcome: ScanJobOutcome, queue: Queue, overtaken: AbortSignal): StandAside | undefined {
+    if (outcome !== 'deferred') return undefined
+    return { othersWaiting: async () => await queue.getWaitingCount() > 0, stopping: AbortSignal.any([this.#stopping.signal, overtaken]) }
   }
 
   async close (graceMs = 0): Promise<void> {

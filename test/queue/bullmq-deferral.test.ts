@@ -1,0 +1,52 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Redis } from 'ioredis'
+import { BullmqScanQueue } from '../../src/queue/bullmq-scan-queue.js'
+import type { ScanJobOutcome } from '../../src/queue/scan-queue.js'
+import { dropPrefix, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
+
+const LOCK_MS = 1000
+
+test('bullmq: a job put back and taken again by another slot of the same instance keeps its lock while it runs there: it is renewed and never run twice at once', async () => {
+  const prefix = uniquePrefix()
+  const redis = new Redis(REDIS_URL)
+  const queue = new BullmqScanQueue({ connection: redis, prefix, concurrency: 2, lockDurationMs: LOCK_MS })
+  const starts: number[] = []
+  let running = 0
+  let most = 0
+  let release: () => void = () => {}
+  const released = new Promise<void>((resolve) => { release = resolve })
+  try {
+    queue.process(async (): Promise<ScanJobOutcome> => {
+      starts.push(Date.now())
+      if (starts.length === 1) return 'deferred'
+      most = Math.max(most, ++running)
+      try {
+        await released
+      } finally {
+        running--
+      }
+      return 'succeeded'
+    })
+    await queue.add('x')
+    await waitFor(async () => starts.length >= 2 ? true : undefined, 30_000)
+    const lockKey = `${prefix}:scans:x:lock`
+    let renewals = 0
+    let last = Number.POSITIVE_INFINITY
+    await waitFor(async () => {
+      const ttl = await redis.pttl(lockKey)
+      if (ttl > last) renewals++
+      last = ttl
+      return renewals >= 4 || starts.length > 2 ? true : undefined
+    }, 60_000, 20)
+    assert.equal(starts.length, 2, `the job started ${starts.length} times`)
+    assert.ok(renewals >= 4, `${renewals} lock renewals`)
+    release()
+    await waitFor(async () => (await queue.counts()).completed === 1 ? true : undefined, 30_000)
+    assert.equal(most, 1)
+  } finally {
+    release()
+    await queue.close()
+    await dropPrefix(prefix)
+  }
+})
