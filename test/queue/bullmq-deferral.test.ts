@@ -50,3 +50,34 @@ test('bullmq: a job put back and taken again by another slot of the same instanc
     await dropPrefix(prefix)
   }
 })
+
+test('bullmq: twenty slots standing aside at once after putting their jobs back (all together, none waiting) raise no listener-leak warning, and every job then runs once', async () => {
+  const prefix = uniquePrefix()
+  const redis = new Redis(REDIS_URL)
+  const slots = 20
+  const queue = new BullmqScanQueue({ connection: redis, prefix, concurrency: slots })
+  const warnings: string[] = []
+  const warned = (warning: Error): void => { warnings.push(`${warning.name}: ${warning.message}`) }
+  process.on('warning', warned)
+  const runs = new Map<string, number>()
+  try {
+    let allIn: () => void = () => {}
+    const taken = new Promise<void>((resolve) => { allIn = resolve })
+    queue.process(async (id): Promise<ScanJobOutcome> => {
+      runs.set(id, (runs.get(id) ?? 0) + 1)
+      if (runs.get(id) !== 1) return 'succeeded'
+      if (runs.size === slots) allIn()
+      await taken
+      return 'deferred'
+    })
+    for (let i = 0; i < slots; i++) await queue.add(`j${i}`)
+    await waitFor(async () => (await queue.counts()).completed === slots ? true : undefined, 30_000)
+    assert.deepEqual([...runs.values()], Array(slots).fill(2))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), [])
+  } finally {
+    process.off('warning', warned)
+    await queue.close()
+    await dropPrefix(prefix)
+  }
+})
