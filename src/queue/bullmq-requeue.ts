@@ -7,6 +7,8 @@ export interface StandAside {
   othersWaiting: () => Promise<boolean>
   /** Aborted when the instance stops taking jobs, or another of its slots takes the job. */
   stopping: AbortSignal
+  /** Called once the job has left this slot's lock: its renewals, which could only fail, stop. */
+  unlocked: () => void
 }
 
 const LOOK_MS = 100
@@ -25,7 +27,10 @@ export async function requeueIfAsked (job: Job, token: string | undefined, outco
   if (outcome === 'deferred') {
     const due = Date.now() + DEFER_MS
     await job.moveToDelayed(due, token)
-    if (aside !== undefined) await standAside(due + DEFER_MS, aside)
+    if (aside !== undefined) {
+      aside.unlocked()
+      await standAside(due + DEFER_MS, aside)
+    }
     throw new DelayedError()
   }
   if (outcome === 'handed_back') {

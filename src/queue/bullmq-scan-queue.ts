@@ -109,7 +109,7 @@ export class BullmqScanQueue implements ScanQueue {
       const progress = new JobProgressThrottle<ScanJobProgress>(async (value) => await job.updateProgress(value), { intervalMs: this.#progressIntervalMs, onError: this.#progressLost(job.id!) })
       const outcome = await processor(job.id!, this.#shutdown.signal, bullmqJobFlow(job, token!, { flows: this.#flows, queueName: this.#options.partitionsName, retentionMs: this.#options.retentionMs }), progress.report).finally(async () => await progress.flush())
       if (outcome === 'waiting') throw new WaitingChildrenError()
-      await requeueIfAsked(job, token, outcome, this.#standAside(outcome, this.#queue, worker.overtaken(job.id!)))
+      await requeueIfAsked(job, token, outcome, this.#standAside(outcome, this.#queue, worker, job.id!))
       if (outcome === 'failed') throw new UnrecoverableError('scan failed; see its status document')
       return outcome
     }, {
@@ -135,7 +135,7 @@ export class BullmqScanQueue implements ScanQueue {
       const outcome = await processor(job.data, this.#shutdown.signal, async (fraction) => {
         await job.updateProgress(Math.round(fraction * 1000) / 10)
       })
-      await requeueIfAsked(job, token, outcome, this.#standAside(outcome, this.#partitionQueue, worker.overtaken(job.id!)))
+      await requeueIfAsked(job, token, outcome, this.#standAside(outcome, this.#partitionQueue, worker, job.id!))
       return outcome
     }, {
       connection: this.#partitionConnection,
@@ -154,9 +154,13 @@ export class BullmqScanQueue implements ScanQueue {
     })
   }
 
-  #standAside (outcome: ScanJobOutcome, queue: Queue, overtaken: AbortSignal): StandAside | undefined {
+  #standAside (outcome: ScanJobOutcome, queue: Queue, worker: Pick<SlotWorker, 'overtaken' | 'unlocked'>, id: string): StandAside | undefined {
     if (outcome !== 'deferred') return undefined
-    return { othersWaiting: async () => await queue.getWaitingCount() > 0, stopping: AbortSignal.any([this.#stopping.signal, overtaken]) }
+    return {
+      othersWaiting: async () => await queue.getWaitingCount() > 0,
+      stopping: AbortSignal.any([this.#stopping.signal, worker.overtaken(id)]),
+      unlocked: () => { worker.unlocked(id) }
+    }
   }
 
   async close (graceMs = 0): Promise<void> {

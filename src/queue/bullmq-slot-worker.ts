@@ -20,6 +20,11 @@ export class SlotWorker<D = unknown, R = unknown> extends Worker<D, R> {
     return this.#slots.get(id)?.overtaken.signal ?? AbortSignal.abort()
   }
 
+  /** The slot holding the job `id` gave its lock up (it put the job back): its lock is no longer renewed. */
+  unlocked (id: string): void {
+    this.lockManager.untrackJob(id)
+  }
+
   override async processJob (job: Job<D, R>, token: string, fetchNextCallback?: () => boolean): Promise<void | Job<D, R>> {
     const id = job.id!
     const before = this.#slots.get(id)

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
 import { BullmqScanQueue } from '../../src/queue/bullmq-scan-queue.js'
 import type { ScanJobOutcome } from '../../src/queue/scan-queue.js'
+import type { ServiceLog } from '../../src/service-log.js'
 import { dropPrefix, REDIS_URL, uniquePrefix, waitFor } from '../helpers/service-harness.js'
 
 const LOCK_MS = 1000
@@ -77,6 +78,29 @@ test('bullmq: twenty slots standing aside at once after putting their jobs back 
     assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), [])
   } finally {
     process.off('warning', warned)
+    await queue.close()
+    await dropPrefix(prefix)
+  }
+})
+
+test('bullmq: with a 2 s lock, a slot standing aside after putting its job back does not try to renew the lock it gave up (no "could not renew lock" warning)', async () => {
+  const prefix = uniquePrefix()
+  const redis = new Redis(REDIS_URL)
+  const warnings: string[] = []
+  const log = { debug: () => {}, error: () => {}, warn: (fields: { err?: Error }, message: string) => { warnings.push(`${message}: ${fields.err?.message ?? ''}`) } }
+  const queue = new BullmqScanQueue({ connection: redis, prefix, concurrency: 1, lockDurationMs: 2000, log: log as unknown as ServiceLog })
+  const runs = new Map<string, number>()
+  try {
+    queue.process(async (id): Promise<ScanJobOutcome> => {
+      runs.set(id, (runs.get(id) ?? 0) + 1)
+      return runs.get(id) === 1 ? 'deferred' : 'succeeded'
+    })
+    for (let i = 1; i <= 5; i++) {
+      await queue.add(`j${i}`)
+      await waitFor(async () => (await queue.counts()).completed === i ? true : undefined, 30_000)
+    }
+    assert.deepEqual(warnings, [])
+  } finally {
     await queue.close()
     await dropPrefix(prefix)
   }
