@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { DelayedError, type Job, WaitingError } from 'bullmq'
 import { DEFER_MS, type ScanJobOutcome } from './scan-queue.js'
 
@@ -42,14 +43,6 @@ export async function requeueIfAsked (job: Job, token: string | undefined, outco
 async function standAside (until: number, { othersWaiting, stopping }: StandAside): Promise<void> {
   while (!stopping.aborted && Date.now() < until) {
     if (await othersWaiting().catch(() => true)) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, Math.min(LOOK_MS, until - Date.now()))
-      stopping.addEventListener('abort', done, { once: true })
-      function done (): void {
-        clearTimeout(timer)
-        stopping.removeEventListener('abort', done)
-        resolve()
-      }
-    })
+    await sleep(Math.min(LOOK_MS, until - Date.now()), undefined, { signal: stopping }).catch(() => {})
   }
 }
