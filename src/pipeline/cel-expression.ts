@@ -1,7 +1,7 @@
 import type { ParseError, TypeError } from '@marcbachmann/cel-js'
 import { BoundedCache } from './bounded-cache.js'
 import { celEnvironment } from './cel-environment.js'
-import { UNDECIDED } from './cel-fast-path.js'
+import { isUndecided } from './cel-fast-path.js'
 import { compileFastPath, compileIntRecordFastPath } from './cel-fast-program.js'
 import { compileRe2, RE2_MATCHES, useRe2Matches } from './re2-matches.js'
 import { holdsSpecialKeys, keepSpecialKeys, withSpecialKeysAsMaps } from './cel-data-keys.js'
@@ -116,7 +116,7 @@ function compileProgram (source: string, label: string): CelProgram {
   if (fast === undefined) return slow
   return (record) => {
     const result = fast(record)
-    return result === UNDECIDED ? slow(record) : result
+    return isUndecided(result) ? slow(record) : result
   }
 }
 

@@ -1,6 +1,11 @@
 /** Returned by a fast program when it cannot decide: the expression is then evaluated by cel-js. */
 export const UNDECIDED: unique symbol = Symbol('undecided')
 
+/** Whether a fast program could not decide (CEL values are never symbols: see isRejected). */
+export function isUndecided (value: unknown): value is typeof UNDECIDED {
+  return typeof value === 'symbol'
+}
+
 export type Fast = (record: unknown) => unknown
 
 interface Node {

@@ -49,11 +49,8 @@ function emit (node: unknown, intRecord: boolean, e: Emitter): string | undefine
       if (d === undefined) return undefined
       const left = emit(args[0], intRecord, e)
       if (left === undefined) return undefined
-      const value = intRecord
-        ? e.local(`typeof ${left} === 'number' ? ${left} % ${e.number(Number(d))} : U`)
-        : e.local(`typeof ${left} === 'bigint' ? ${left} % ${e.constant(d)} : U`)
-      e.lines.push(`if (${value} === U) return U`)
-      return value
+      e.lines.push(`if (typeof ${left} !== '${intRecord ? 'number' : 'bigint'}') return U`)
+      return e.local(`${left} % ${intRecord ? e.number(Number(d)) : e.constant(d)}`)
     }
     case '.':
     case '[]': {
@@ -71,7 +68,7 @@ function emit (node: unknown, intRecord: boolean, e: Emitter): string | undefine
       const equal = node.op === '=='
       // loose equality: an int (BigInt) and a double are equal when their values are
       const value = e.local(`comparable(${left}, ${right}) ? (${left} === ${right}) === ${String(equal)} : numeric(${left}, ${right}) ? (${left} == ${right}) === ${String(equal)} : U`)
-      e.lines.push(`if (${value} === U) return U`)
+      e.lines.push(`if (typeof ${value} === 'symbol') return U`)
       return value
     }
     case '<':

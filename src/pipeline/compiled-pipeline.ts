@@ -1,5 +1,5 @@
 import { compileExpression, compileIntRecordProgram, type CelProgram } from './cel-expression.js'
-import { UNDECIDED } from './cel-fast-path.js'
+import { isUndecided, UNDECIDED } from './cel-fast-path.js'
 import { celToJson } from './cel-to-json.js'
 import { celTypeName } from './cel-type-name.js'
 import { builtinProcess, type ProcessFunction } from './builtin-process.js'
@@ -17,6 +17,11 @@ type CompiledStep =
 
 /** Returned by `run` for a record that the pipeline drops. */
 export const DROPPED: unique symbol = Symbol('dropped')
+
+/** Whether `run` dropped the record (results are never symbols: see isRejected). */
+export function isDropped (result: unknown): result is typeof DROPPED {
+  return typeof result === 'symbol'
+}
 
 const loadedPlugins = new Map<string, Promise<Processor>>()
 
@@ -116,7 +121,7 @@ export class CompiledPipeline {
       switch (step.kind) {
         case 'filter': {
           let keep = intNumber && step.intProgram !== undefined ? step.intProgram(cel) : UNDECIDED
-          if (keep === UNDECIDED) {
+          if (isUndecided(keep)) {
             if (intNumber) {
               cel = BigInt(cel as number)
               intNumber = false

@@ -1,9 +1,9 @@
 import type { AggregateSpec } from '../../schemas/scan-request.js'
 import { openSourceReader } from '../sources/open-source-reader.js'
 import type { RawLineFilter } from '../sources/raw-line-filter.js'
-import { REJECTED, type SourceReader } from '../sources/source-reader.js'
+import { isRejected, type SourceReader } from '../sources/source-reader.js'
 import { Aggregation } from './aggregation.js'
-import { CompiledPipeline, DROPPED } from './compiled-pipeline.js'
+import { CompiledPipeline, isDropped } from './compiled-pipeline.js'
 import { impliedRawPredicate } from './implied-raw-predicate.js'
 import { recordFields } from './record-fields.js'
 import type { ScanParams } from './scan-params.js'
@@ -85,7 +85,7 @@ function runUnguarded (batch: Batch, from: number, count: number): number {
     batch.at = i
     marks[index] = base + i
     const raw = items[i]
-    items[i] = raw === REJECTED ? null : state.process(raw, offset + i)
+    items[i] = isRejected(raw) ? null : state.process(raw, offset + i)
   }
   return count
 }
@@ -163,15 +163,15 @@ export class ScanTaskState {
       if (partial !== undefined) {
         this.#projected++
         const kept = this.pipeline.run(partial, offset, true, 0, projection.steps)
-        if (kept === DROPPED) return null
+        if (isDropped(kept)) return null
         this.#kept++
         if (!projection.whole) return kept
         const result = this.pipeline.run(this.reader.decode(raw), offset, aggregating, projection.steps)
-        return result === DROPPED ? null : result
+        return isDropped(result) ? null : result
       }
     }
     const result = this.pipeline.run(this.reader.decode(raw), offset, aggregating)
-    return result === DROPPED ? null : result
+    return isDropped(result) ? null : result
   }
 
   close (): void {

@@ -10,7 +10,7 @@ import { csvFieldNumber } from './csv-field-number.js'
 import { NumberCompareTest } from './number-compare-test.js'
 import { RawLineFilter, type CompareAtom } from './raw-line-filter.js'
 import type { RawPredicate } from './raw-predicate.js'
-import { REJECTED, UnreadableRecord, type SourceReader } from './source-reader.js'
+import { isRejected, REJECTED, UnreadableRecord, type SourceReader } from './source-reader.js'
 import { setOwnProperty } from '../pipeline/own-property.js'
 
 /** A raw CSV record: the text of a line without quotes, the fields csv-parse gave, or why it could not be read. */
@@ -113,10 +113,10 @@ export class CsvFileReader implements SourceReader {
     filter.end(count, passed)
     if (passed > 0 && passed > count * READ_WHOLE) {
       const rows = this.#rows(bytes, offset, count)
-      for (let i = 0; i < count; i++) if (out[i] !== REJECTED) out[i] = rows[i]
+      for (let i = 0; i < count; i++) if (!isRejected(out[i])) out[i] = rows[i]
     } else if (passed > 0) {
       for (let i = 0; i < count; i++) {
-        if (out[i] === REJECTED) continue
+        if (isRejected(out[i])) continue
         out[i] = this.#row(bytes.subarray(files.offsetOf(offset + i) - base, files.offsetOf(offset + i + 1) - base))
       }
     }

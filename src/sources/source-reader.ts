@@ -4,6 +4,14 @@ import type { RawPredicate } from './raw-predicate.js'
 /** In place of a record that a raw filter ruled out: it is never decoded. */
 export const REJECTED: unique symbol = Symbol('rejected')
 
+/**
+ * Whether a raw record is REJECTED. Raw records are never symbols, and a typeof test stays a type
+ * check in optimized code where `===` between a string or number and a symbol calls a builtin.
+ */
+export function isRejected (raw: unknown): raw is typeof REJECTED {
+  return typeof raw === 'symbol'
+}
+
 /** Reads the records of one source inside a worker thread. */
 export interface SourceReader {
   /** True when records are integers that CEL should see as `int` (they stay JSON numbers in results). */
