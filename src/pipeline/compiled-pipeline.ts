@@ -150,6 +150,7 @@ export class CompiledPipeline {
             throw new Error(`${step.label}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
           }
           if (json === null || json === undefined) return DROPPED
+          if (typeof json === 'symbol' || typeof json === 'function') throw new Error(`${step.label}: returned a ${typeof json}, which is not a JSON value`)
           cel = json
           intNumber = false
           bytes = this.#checkValue(json, step.label)

@@ -38,15 +38,20 @@ describe('processors', () => {
       await writeFile(join(dir, 'broken.mjs'), 'export const name = "broken"\n')
       await writeFile(join(dir, 'syntax.mjs'), 'export const = 1\n')
       await writeFile(join(dir, 'notes.txt'), 'not a module')
+      await writeFile(join(dir, 'odd.mjs'), 'export const name = "odd"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\nexport function process (r) { return r === 1 ? Symbol("one") : r === 2 ? () => r : r }\n')
       await writeFile(join(dir, 'picky.mjs'), 'export const name = "picky"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\nexport function process (r) { if (r === 2) throw new Error("two is not allowed"); return r }\n')
       const pluginCtx = { dataDir: '.', processorsDir: dir }
       assert.deepEqual((await scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'double' }] }, pluginCtx)).results, [2, 4])
       await assert.rejects(scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'picky' }] }, pluginCtx),
         /record 1: pipeline\[0\] \(processor picky\): two is not allowed/)
+      await assert.rejects(scan({ source: { type: 'inline', records: [0, 1] }, pipeline: [{ processor: 'odd' }] }, pluginCtx),
+        /record 1: pipeline\[0\] \(processor odd\): returned a symbol, which is not a JSON value/)
+      const skipped = await scan({ source: { type: 'inline', records: [0, 1, 2, 3] }, pipeline: [{ processor: 'odd' }] }, pluginCtx, { onError: 'skip' })
+      assert.deepEqual(skipped.results, [0, 3])
       await assert.rejects(validateScan(request({ source: { type: 'range', start: 0, end: 1 }, pipeline: [{ processor: 'broken' }] }), pluginCtx),
         (error: Error & { statusCode: number, errors: Array<{ message: string }> }) => {
           assert.equal(error.statusCode, 400)
-          assert.equal(error.errors[0].message, 'unknown processor "broken"; known: synthetic, double, picky')
+          assert.equal(error.errors[0].message, 'unknown processor "broken"; known: synthetic, double, odd, picky')
           return true
         })
       const { problems } = await processorCatalogue(dir)
