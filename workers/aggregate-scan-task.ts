@@ -9,8 +9,11 @@ export { fetch, init, process } from './scan-task.js'
 /** Scans whose aggregation a thread keeps (a failed scan's is never finished; the oldest goes first). */
 const MAX_KEPT = 64
 const aggregations = new Map<string, Aggregation>()
+/** The params object a thread was last asked about and its aggregation: add runs once per kept record. */
+let last: { params: ScanParams, aggregation: Aggregation } | undefined
 
 function aggregationOf (params: ScanParams): Aggregation {
+  if (last?.params === params) return last.aggregation
   let aggregation = aggregations.get(params.id)
   if (aggregation === undefined) {
     if (params.aggregate === undefined) throw new Error('the scan has no aggregate')
@@ -18,11 +21,17 @@ function aggregationOf (params: ScanParams): Aggregation {
     aggregations.set(params.id, aggregation)
     if (aggregations.size > MAX_KEPT) aggregations.delete(aggregations.keys().next().value as string)
   }
+  last = { params, aggregation }
   return aggregation
 }
 
-export function teardown (params: ScanParams): void {
+function forget (params: ScanParams): void {
   aggregations.delete(params.id)
+  if (last?.params.id === params.id) last = undefined
+}
+
+export function teardown (params: ScanParams): void {
+  forget(params)
   closeScan(params)
 }
 
@@ -33,11 +42,11 @@ export const aggregate: Aggregator<AggregateState, ScanParams> = {
   merge: (a, b, params) => aggregationOf(params).merge(a, b),
   finish: (state, params) => {
     if (params.partial === true) {
-      aggregations.delete(params.id)
+      forget(params)
       return [state]
     }
     const rows = aggregationOf(params).finish(state, params.aggregate?.group_by !== undefined)
-    aggregations.delete(params.id)
+    forget(params)
     return rows
   }
 }

@@ -59,6 +59,17 @@ describe('aggregates', () => {
     assert.deepEqual(grouped.aggregate, [{ group: 0, n: 4 }, { group: 1, n: 3 }, { group: 2, n: 3 }])
   })
 
+  it('keep two scans of one thread apart when their chunks interleave', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ k: i % 3 === 0 ? 'a' : 'b', v: i }))
+    const bodies = [
+      { source: { type: 'inline', records: rows }, aggregate: { group_by: 'record.k', metrics: { n: { op: 'count' } } } },
+      { source: { type: 'inline', records: rows }, aggregate: { metrics: { total: { op: 'sum', expr: 'record.v' } } } }
+    ]
+    const [first, second] = await Promise.all(bodies.map(async (body) => await scan(body, ctx, { chunk: 3 })))
+    assert.deepEqual(first.aggregate, [{ group: 'a', n: 17 }, { group: 'b', n: 33 }])
+    assert.deepEqual(second.aggregate, [{ group: null, total: 1225 }])
+  })
+
   it('give avg null, min null and count 0 for no records', async () => {
     const run = await scan({ source: { type: 'range', start: 0, end: 0 }, aggregate: { metrics: { n: { op: 'count' }, a: { op: 'avg', expr: 'record' }, m: { op: 'min', expr: 'record' }, s: { op: 'sum', expr: 'record' } } } }, ctx)
     assert.deepEqual(run.aggregate, [{ group: null, n: 0, a: null, m: null, s: 0 }])
