@@ -10,6 +10,7 @@ import { csvFieldNumber } from './csv-field-number.js'
 import { NumberCompareTest } from './number-compare-test.js'
 import { RawLineFilter, type CompareAtom } from './raw-line-filter.js'
 import type { RawPredicate } from './raw-predicate.js'
+import { propertyKey } from './property-key.js'
 import { isRejected, REJECTED, UnreadableRecord, type SourceReader } from './source-reader.js'
 import { setOwnProperty } from '../pipeline/own-property.js'
 
@@ -55,7 +56,7 @@ export class CsvFileReader implements SourceReader {
   constructor (params: FileSourceParams) {
     this.#bytes = new FileBytes(params)
     this.#path = params.path
-    this.#header = params.header ?? []
+    this.#header = (params.header ?? []).map(propertyKey)
     this.#converters = this.#header.map((name) => {
       const type = params.columns !== undefined && Object.hasOwn(params.columns, name) ? params.columns[name] : undefined
       return type === undefined || type === 'string' ? undefined : columnConverter(name, type)

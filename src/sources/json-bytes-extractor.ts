@@ -1,6 +1,7 @@
 import {
   BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COLON, COMMA, DOT, MAX_DEPTH, MINUS, NINE, ONE, OPEN_ARRAY, OPEN_OBJECT, PLUS, QUOTE, ZERO, isHex, isShortEscape
 } from './json-chars.js'
+import { propertyKey } from './property-key.js'
 
 const TRUE = Buffer.from('true')
 const FALSE = Buffer.from('false')
@@ -16,7 +17,7 @@ export class WantedFields {
 
   constructor (set: ReadonlySet<string>) {
     this.set = set
-    this.names = [...set]
+    this.names = [...set].map(propertyKey)
     this.bytes = this.names.map((name) => Buffer.from(name))
     this.comparable = this.names.every((name) => !/[\uFFFD\uD800-\uDFFF]/.test(name))
   }
