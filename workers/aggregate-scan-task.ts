@@ -9,11 +9,14 @@ export { fetch, init, process } from './scan-task.js'
 /** Scans whose aggregation a thread keeps (a failed scan's is never finished; the oldest goes first). */
 const MAX_KEPT = 64
 const aggregations = new Map<string, Aggregation>()
-/** The params object a thread was last asked about and its aggregation: add runs once per kept record. */
-let last: { params: ScanParams, aggregation: Aggregation } | undefined
+/**
+ * The params object a thread was last asked about, its id then and its aggregation: add runs once
+ * per kept record. The id is checked too, as params may be given a new id for the next scan.
+ */
+let last: { params: ScanParams, id: string, aggregation: Aggregation } | undefined
 
 function aggregationOf (params: ScanParams): Aggregation {
-  if (last?.params === params) return last.aggregation
+  if (last !== undefined && last.params === params && last.id === params.id) return last.aggregation
   let aggregation = aggregations.get(params.id)
   if (aggregation === undefined) {
     if (params.aggregate === undefined) throw new Error('the scan has no aggregate')
@@ -21,13 +24,13 @@ function aggregationOf (params: ScanParams): Aggregation {
     aggregations.set(params.id, aggregation)
     if (aggregations.size > MAX_KEPT) aggregations.delete(aggregations.keys().next().value as string)
   }
-  last = { params, aggregation }
+  last = { params, id: params.id, aggregation }
   return aggregation
 }
 
 function forget (params: ScanParams): void {
   aggregations.delete(params.id)
-  if (last?.params.id === params.id) last = undefined
+  if (last?.id === params.id) last = undefined
 }
 
 export function teardown (params: ScanParams): void {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { WorkStealingPool } from '../../src/index.js'
 import { Aggregation, type AggregateState } from '../../src/pipeline/aggregation.js'
 import { compareGroups } from '../../src/pipeline/group-order.js'
 import { planScan } from '../../src/pipeline/plan-scan.js'
+import type { ScanParams } from '../../src/pipeline/scan-params.js'
 import { request, runPlan, scan } from '../helpers/scan-task-harness.js'
 
 const ctx = { dataDir: '.' }
@@ -96,6 +98,22 @@ describe('aggregates', () => {
       { group: 0, n: 4, s: 20, lo: 2, hi: 8, a: 5 },
       { group: 1, n: 5, s: 25, lo: 1, hi: 9, a: 5 }
     ])
+  })
+
+  it('folds a params object given a new id and aggregate after a failed scan by its new aggregate', async () => {
+    const pool = new WorkStealingPool({ config: { max_workers: 2 } })
+    try {
+      const records = Array.from({ length: 200 }, (_, i) => ({ v: i === 150 ? 'x' : i }))
+      const plan = await planScan(request({ source: { type: 'inline', records }, aggregate: { metrics: { n: { op: 'sum', expr: 'record.v' } } } }), ctx)
+      await assert.rejects(pool.scan(plan.total, plan.task, {}), /must be a number, got string/)
+      const params = plan.task.params as ScanParams
+      params.id = `${params.id}-again`
+      params.aggregate = { metrics: { lo: { op: 'min', expr: 'record.v' } } } as never
+      params.source = { type: 'inline', records: records.slice(0, 100) } as never
+      assert.deepEqual(await pool.scan(100, plan.task, {}), [{ group: null, lo: 0 }])
+    } finally {
+      await pool.close()
+    }
   })
 
   it('keep partial states as JSON values that merge in any order', () => {
