@@ -6,7 +6,7 @@ import { builtinProcess, type ProcessFunction } from './builtin-process.js'
 import { processorOf, type Processor } from './processor.js'
 import type { StepParams } from './step-params.js'
 import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js'
-import { jsonBytesUpTo, measuredNonFinite } from './value-size.js'
+import { jsonBytesUpTo, measuredUnwritable } from './value-size.js'
 import { ValueTooLargeError } from '../errors.js'
 
 type CompiledStep =
@@ -115,7 +115,7 @@ export class CompiledPipeline {
     let cel: unknown = record
     let jsonIsStale = false
     let bytes = -1
-    let finite = true
+    let writable = true
     for (let i = from; i < to; i++) {
       const step = this.#steps[i]
       switch (step.kind) {
@@ -154,21 +154,21 @@ export class CompiledPipeline {
           cel = json
           intNumber = false
           bytes = this.#checkValue(json, step.label)
-          finite = !measuredNonFinite()
+          writable = !measuredUnwritable()
           break
       }
     }
     if (celResult) return intNumber ? BigInt(cel as number) : cel
     if (bytes < 0) {
       bytes = jsonBytesUpTo(json, this.#limits.resultBytes)
-      finite = !measuredNonFinite()
+      writable = !measuredUnwritable()
     }
     if (bytes > this.#limits.resultBytes) {
       throw new ValueTooLargeError('result', 'the result', this.#limits.resultBytes, 'PARASCAN_MAX_RESULT_BYTES')
     }
     // A record or a processor's value that holds a number JSON cannot write (1e400 in a file is
-    // Infinity) fails as a map's value would, instead of leaving as null.
-    return jsonIsStale || !finite ? celToJson(jsonIsStale ? cel : json) : json
+    // Infinity) fails as a map's value would, instead of leaving as null; a BigInt is written as an int.
+    return jsonIsStale || !writable ? celToJson(jsonIsStale ? cel : json) : json
   }
 
   #checkValue (value: unknown, label: string): number {

@@ -1,9 +1,12 @@
-/** Set by jsonBytesUpTo: whether the part of the value it measured holds NaN or an infinity, which JSON cannot write. */
-let nonFinite = false
+/**
+ * Set by jsonBytesUpTo: whether the part of the value it measured holds NaN, an infinity or a
+ * BigInt, which JSON.stringify cannot write as they are (celToJson writes or refuses them).
+ */
+let unwritable = false
 
-/** Whether the last value that jsonBytesUpTo measured holds NaN or an infinity (within the part it walked). */
-export function measuredNonFinite (): boolean {
-  return nonFinite
+/** Whether the last value that jsonBytesUpTo measured holds NaN, an infinity or a BigInt (within the part it walked). */
+export function measuredUnwritable (): boolean {
+  return unwritable
 }
 
 /**
@@ -13,7 +16,7 @@ export function measuredNonFinite (): boolean {
  * count as celToJson writes them. Returns a number greater than `limit` when the value is larger.
  */
 export function jsonBytesUpTo (value: unknown, limit: number): number {
-  nonFinite = false
+  unwritable = false
   return measure(value, limit, 0)
 }
 
@@ -45,11 +48,14 @@ function isAscii (text: string): boolean {
 function measure (value: unknown, limit: number, used: number): number {
   if (typeof value === 'string') return used + stringBytes(value, limit - used)
   if (typeof value === 'number') {
-    if (value - value !== 0) nonFinite = true
+    if (value - value !== 0) unwritable = true
     return used + numberBytes(value)
   }
   if (typeof value === 'boolean') return used + 5
-  if (typeof value === 'bigint') return used + (value === 0n ? 1 : Math.min(24, String(value).length))
+  if (typeof value === 'bigint') {
+    unwritable = true
+    return used + (value === 0n ? 1 : Math.min(24, String(value).length))
+  }
   if (typeof value !== 'object' || value === null) return used + 4
   if (Array.isArray(value)) {
     used += 2

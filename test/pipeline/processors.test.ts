@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, it } from 'node:test'
+import { WorkStealingPool } from '../../src/index.js'
 import { planScan, validateScan } from '../../src/pipeline/index.js'
 import { loadProcessorCatalogue, processorCatalogue } from '../../src/pipeline/processor-catalogue.js'
 import { paramsJsonSchema } from '../../src/pipeline/processor.js'
@@ -119,6 +120,24 @@ describe('processors', () => {
       pipeline: [{ map: '{"n": record, "secret": "s"}' }, { processor: 'redact_fields', params: { fields: ['secret'] } }, { filter: 'record.n >= 2.0' }]
     }, ctx)
     assert.deepEqual(run.results, [{ n: 2, secret: '***' }, { n: 3, secret: '***' }])
+  })
+
+  it('write a processor\'s BigInt as a JSON number, as a CEL int, or fail its record when JSON cannot hold it exactly', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
+    const pool = new WorkStealingPool({ config: { max_workers: 2 } })
+    try {
+      await writeFile(join(dir, 'big.mjs'), 'export const name = "big"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\n' +
+        'export function process (r) { return r === 2 ? 2n ** 60n : r % 2 === 0 ? BigInt(r) : { n: BigInt(r), list: [1n] } }\n')
+      const plan = await planScan(request({ source: { type: 'range', start: 0, end: 5 }, pipeline: [{ processor: 'big' }], ordered: true, on_error: 'skip' }), { dataDir: '.', processorsDir: dir })
+      const results: unknown[] = []
+      const summary = await pool.stream(plan.total, plan.task, { ordered: true, on_error: 'skip', onBatch: (batch) => { results.push(...JSON.parse(batch.json) as unknown[]) } })
+      assert.deepEqual(results, [0, { n: 1, list: [1] }, { n: 3, list: [1] }, 4])
+      assert.deepEqual(summary.errors.map((e) => e.offset), [2])
+      assert.match(summary.errors[0].message, /integer 1152921504606846976 is outside the JSON safe range/)
+    } finally {
+      await pool.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('synthetic spends the asked CPU time and passes records through', async () => {
