@@ -151,6 +151,11 @@ export class CompiledPipeline {
           }
           if (json === null || json === undefined) return DROPPED
           if (typeof json === 'symbol' || typeof json === 'function') throw new Error(`${step.label}: returned a ${typeof json}, which is not a JSON value`)
+          if (json instanceof Promise) {
+            // a rejection that no one handles would end the thread (or the process)
+            json.then(undefined, () => {})
+            throw new Error(`${step.label}: returned a promise, which is not a JSON value (process must return its result, not a promise)`)
+          }
           cel = json
           intNumber = false
           bytes = this.#checkValue(json, step.label)

@@ -140,6 +140,23 @@ describe('processors', () => {
     }
   })
 
+  it('fail the records of a processor that returns a promise (an async process), which no JSON writes, and leave no rejection unhandled', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
+    try {
+      await writeFile(join(dir, 'eventual.mjs'), 'export const name = "eventual"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\n' +
+        'export async function process (r) { if (r === 2) throw new Error("late"); return { r } }\n')
+      const pluginCtx = { dataDir: '.', processorsDir: dir }
+      await assert.rejects(scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'eventual' }] }, pluginCtx),
+        /record 0: pipeline\[0\] \(processor eventual\): returned a promise, which is not a JSON value \(process must return its result, not a promise\)/)
+      const aggregated = await scan({ source: { type: 'inline', records: [1, 2] }, pipeline: [{ processor: 'eventual' }], aggregate: { metrics: { n: { op: 'count' } } } }, pluginCtx, { onError: 'skip' })
+      assert.deepEqual(aggregated.aggregate, [{ group: null, n: 0 }])
+      assert.equal(aggregated.errors.length, 2)
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('synthetic spends the asked CPU time and passes records through', async () => {
     const started = performance.now()
     const run = await scan({ source: { type: 'range', start: 0, end: 200 }, pipeline: [{ processor: 'synthetic', params: { cost_us: 100 } }] }, ctx)
