@@ -6,7 +6,8 @@ import { builtinProcess, type ProcessFunction } from './builtin-process.js'
 import { processorOf, type Processor } from './processor.js'
 import type { StepParams } from './step-params.js'
 import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './value-limits.js'
-import { jsonBytesUpTo, measuredUnwritable } from './value-size.js'
+import { plainJson } from './plain-json.js'
+import { jsonBytesUpTo, measuredOpaque, measuredUnwritable } from './value-size.js'
 import { ValueTooLargeError } from '../errors.js'
 
 type CompiledStep =
@@ -156,9 +157,13 @@ export class CompiledPipeline {
             json.then(undefined, () => {})
             throw new Error(`${step.label}: returned a promise, which is not a JSON value (process must return its result, not a promise)`)
           }
+          bytes = this.#checkValue(json, step.label)
+          if (measuredOpaque()) {
+            json = plainJson(json, step.label)
+            bytes = this.#checkValue(json, step.label)
+          }
           cel = json
           intNumber = false
-          bytes = this.#checkValue(json, step.label)
           writable = !measuredUnwritable()
           break
       }

@@ -3,10 +3,17 @@
  * BigInt, which JSON.stringify cannot write as they are (celToJson writes or refuses them).
  */
 let unwritable = false
+/** Set by jsonBytesUpTo: whether the value holds a function, a symbol or an object of some other class, whose JSON (toJSON, own properties) is not measured. */
+let opaque = false
 
 /** Whether the last value that jsonBytesUpTo measured holds NaN, an infinity or a BigInt (within the part it walked). */
 export function measuredUnwritable (): boolean {
   return unwritable
+}
+
+/** Whether the last value that jsonBytesUpTo measured holds a function, a symbol or an object of a class other than Array, Uint8Array, Date and Map (within the part it walked). */
+export function measuredOpaque (): boolean {
+  return opaque
 }
 
 /**
@@ -17,6 +24,7 @@ export function measuredUnwritable (): boolean {
  */
 export function jsonBytesUpTo (value: unknown, limit: number): number {
   unwritable = false
+  opaque = false
   return measure(value, limit, 0)
 }
 
@@ -56,7 +64,10 @@ function measure (value: unknown, limit: number, used: number): number {
     unwritable = true
     return used + (value === 0n ? 1 : Math.min(24, String(value).length))
   }
-  if (typeof value !== 'object' || value === null) return used + 4
+  if (typeof value !== 'object' || value === null) {
+    if (typeof value === 'function' || typeof value === 'symbol') opaque = true
+    return used + 4
+  }
   if (Array.isArray(value)) {
     used += 2
     for (let i = 0; i < value.length && used <= limit; i++) used = measure(value[i], limit, used + 1)
@@ -73,7 +84,10 @@ function measure (value: unknown, limit: number, used: number): number {
     return used
   }
   const proto = Object.getPrototypeOf(value)
-  if (proto !== Object.prototype && proto !== null) return used + 24
+  if (proto !== Object.prototype && proto !== null) {
+    opaque = true
+    return used + 24
+  }
   used += 2
   for (const k in value) {
     if (used > limit) break

@@ -140,6 +140,37 @@ describe('processors', () => {
     }
   })
 
+  it('write a processor\'s objects of its own classes as JSON writes them, and fail the records whose JSON fails, is nothing or is too large', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
+    const pool = new WorkStealingPool({ config: { max_workers: 2 } })
+    try {
+      await writeFile(join(dir, 'classy.mjs'), 'export const name = "classy"\nexport const schema = { safeParse: (v) => ({ success: true, data: v }) }\n' +
+        'class Point { constructor (x, y) { this.x = x; this.y = y } }\n' +
+        'class Holder { constructor (v) { this.v = v } }\n' +
+        'export function process (r) {\n' +
+        '  if (r === 0) return new Point(0, 1)\n' +
+        '  if (r === 1) return { toJSON () { throw new Error("no JSON for 1") } }\n' +
+        '  if (r === 2) return { inner: new Holder(5n) }\n' +
+        '  if (r === 3) return new (class Nothing { toJSON () { return undefined } })()\n' +
+        '  if (r === 4) return new Holder("x".repeat(5 * 1024 * 1024))\n' +
+        '  return [new Point(r, r)]\n' +
+        '}\n')
+      const plan = await planScan(request({ source: { type: 'range', start: 0, end: 6 }, pipeline: [{ processor: 'classy' }], ordered: true, on_error: 'skip' }), { dataDir: '.', processorsDir: dir })
+      const results: unknown[] = []
+      const summary = await pool.stream(plan.total, plan.task, { ordered: true, on_error: 'skip', onBatch: (batch) => { results.push(...JSON.parse(batch.json) as unknown[]) } })
+      assert.deepEqual(results, [{ x: 0, y: 1 }, [{ x: 5, y: 5 }]])
+      assert.deepEqual(summary.errors.map((e) => e.offset), [1, 2, 3, 4])
+      assert.match(summary.errors[0].message, /processor classy\): returned a value that JSON cannot write: no JSON for 1/)
+      assert.match(summary.errors[1].message, /returned a value that JSON cannot write: .*BigInt/)
+      assert.match(summary.errors[2].message, /returned a value whose JSON is nothing/)
+      assert.equal(summary.errors[3].code, 'PARASCAN_VALUE_TOO_LARGE')
+      assert.match(summary.errors[3].message, /PARASCAN_MAX_VALUE_BYTES/)
+    } finally {
+      await pool.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('fail the records of a processor that returns a promise (an async process), which no JSON writes, and leave no rejection unhandled', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'parascan-plugins-'))
     try {
